@@ -1,0 +1,278 @@
+//! pcap and pcapng files (and stdin), read in pure Rust with `pcap-parser`.
+//!
+//! libpcap is not used for files: it refuses pcapng files whose interfaces have different link
+//! types and skips decryption-secrets blocks, and it cannot say where a damaged file went wrong.
+
+use std::fs::File;
+use std::io::{Cursor, Read};
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
+
+use super::{CaptureError, LinkType, Packet, SourceItem};
+use crate::event::Timestamp;
+
+/// The reader's buffer: large enough that refills are rare syscalls.
+const BUFFER_SIZE: usize = 1 << 20;
+/// A single block larger than this is taken as damage (real snap lengths are at most 256 KiB;
+/// pcapng secrets blocks are small).
+const MAX_BLOCK: usize = 64 << 20;
+/// How much of the start of an input is read before deciding whether it is pcap or pcapng.
+const SNIFF_SIZE: usize = 64 << 10;
+
+const PCAP_NANOS_MAGIC_LE: u32 = 0xa1b2_3c4d;
+const PCAP_NANOS_MAGIC_BE: u32 = 0x4d3c_b2a1;
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link: LinkType,
+    /// Timestamp units per second.
+    resolution: u64,
+    offset_secs: i64,
+}
+
+/// A capture file (or stdin) being read.
+pub struct FileSource {
+    name: String,
+    reader: Box<dyn PcapReaderIterator + Send>,
+    /// Legacy pcap: the file's link type and whether timestamps are in nanoseconds.
+    legacy_link: LinkType,
+    legacy_nanos: bool,
+    /// pcapng: the interfaces of the current section, in order of their description blocks.
+    interfaces: Vec<Interface>,
+    last_ts: Timestamp,
+    buffer_size: usize,
+}
+
+impl FileSource {
+    /// Opens a file; `-` reads standard input.
+    pub fn open(path: &Path) -> Result<FileSource, CaptureError> {
+        let name = path.display().to_string();
+        if name == "-" {
+            return Self::from_reader("stdin".to_string(), std::io::stdin());
+        }
+        let file = File::open(path).map_err(|source| CaptureError::Open {
+            name: name.clone(),
+            source,
+        })?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(CaptureError::Open {
+                name,
+                source: std::io::Error::other("it is a directory, not a capture file"),
+            });
+        }
+        Self::from_reader(name, file)
+    }
+
+    /// Reads a capture from any byte stream; `name` is used in messages.
+    pub fn from_reader<R: Read + Send + 'static>(
+        name: String,
+        mut input: R,
+    ) -> Result<FileSource, CaptureError> {
+        // Pipes return short reads: gather the start first so the format check sees whole headers.
+        let mut prefix = Vec::with_capacity(SNIFF_SIZE);
+        (&mut input)
+            .take(SNIFF_SIZE as u64)
+            .read_to_end(&mut prefix)
+            .map_err(|e| CaptureError::Read {
+                name: name.clone(),
+                detail: e.to_string(),
+            })?;
+        if prefix.is_empty() {
+            return Err(CaptureError::Empty { name });
+        }
+        let stream = Cursor::new(prefix).chain(input);
+        let reader = create_reader(BUFFER_SIZE, stream).map_err(|e| CaptureError::NotACapture {
+            name: name.clone(),
+            detail: match e {
+                PcapError::HeaderNotRecognized => "no pcap or pcapng header".to_string(),
+                other => describe(&other),
+            },
+        })?;
+        Ok(FileSource {
+            name,
+            reader,
+            legacy_link: LinkType::ETHERNET,
+            legacy_nanos: false,
+            interfaces: Vec::new(),
+            last_ts: Timestamp::default(),
+            buffer_size: BUFFER_SIZE,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Feeds every item of the file to `f`, in order, until the end, damage, or `f` breaks.
+    /// Damage is yielded as an item, never as an error: what came before it stays analysed.
+    pub fn for_each(&mut self, mut f: impl FnMut(SourceItem<'_>) -> ControlFlow<()>) {
+        loop {
+            let offset = self.reader.consumed() as u64;
+            match self.reader.next() {
+                Ok((len, block)) => {
+                    let flow = match block {
+                        PcapBlockOwned::LegacyHeader(h) => {
+                            self.legacy_link = LinkType(h.network.0 as u32);
+                            self.legacy_nanos =
+                                matches!(h.magic_number, PCAP_NANOS_MAGIC_LE | PCAP_NANOS_MAGIC_BE);
+                            ControlFlow::Continue(())
+                        }
+                        PcapBlockOwned::Legacy(b) => {
+                            let micros = if self.legacy_nanos {
+                                u64::from(b.ts_usec) / 1000
+                            } else {
+                                u64::from(b.ts_usec)
+                            };
+                            let ts = Timestamp::from_secs_micros(u64::from(b.ts_sec), micros);
+                            self.last_ts = ts;
+                            let end = (b.caplen as usize).min(b.data.len());
+                            f(SourceItem::Packet(Packet {
+                                ts,
+                                link: self.legacy_link,
+                                data: &b.data[..end],
+                                orig_len: b.origlen,
+                            }))
+                        }
+                        PcapBlockOwned::NG(block) => {
+                            Self::ng_block(&mut self.interfaces, &mut self.last_ts, block, &mut f)
+                        }
+                    };
+                    self.reader.consume(len);
+                    if flow.is_break() {
+                        return;
+                    }
+                }
+                Err(PcapError::Eof) => return,
+                Err(PcapError::Incomplete(_)) => {
+                    if let Err(e) = self.reader.refill() {
+                        let detail =
+                            format!("read failed at byte offset {offset}: {}", describe(&e));
+                        let _ = f(SourceItem::Damage { offset, detail });
+                        return;
+                    }
+                }
+                Err(PcapError::BufferTooSmall) if self.buffer_size < MAX_BLOCK => {
+                    self.buffer_size *= 2;
+                    if !self.reader.grow(self.buffer_size) {
+                        let _ = f(SourceItem::Damage {
+                            offset,
+                            detail: format!(
+                                "a record at byte offset {offset} is too large to read"
+                            ),
+                        });
+                        return;
+                    }
+                    if let Err(e) = self.reader.refill() {
+                        let detail =
+                            format!("read failed at byte offset {offset}: {}", describe(&e));
+                        let _ = f(SourceItem::Damage { offset, detail });
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let detail = match e {
+                        PcapError::UnexpectedEof => format!(
+                            "the record at byte offset {offset} runs past the end of the file (cut short or \
+                             damaged); \
+                             everything before it was analysed"
+                        ),
+                        PcapError::BufferTooSmall => format!(
+                            "a record at byte offset {offset} claims more than {} MiB: the rest of \
+                             the file is garbage or damaged",
+                            MAX_BLOCK >> 20
+                        ),
+                        other => format!(
+                            "unreadable data at byte offset {offset} ({}); everything before it \
+                             was analysed",
+                            describe(&other)
+                        ),
+                    };
+                    let _ = f(SourceItem::Damage { offset, detail });
+                    return;
+                }
+            }
+        }
+    }
+
+    fn ng_block(
+        interfaces: &mut Vec<Interface>,
+        last_ts: &mut Timestamp,
+        block: Block<'_>,
+        f: &mut impl FnMut(SourceItem<'_>) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        match block {
+            Block::SectionHeader(_) => {
+                interfaces.clear();
+                ControlFlow::Continue(())
+            }
+            Block::InterfaceDescription(idb) => {
+                interfaces.push(Interface {
+                    link: LinkType(idb.linktype.0 as u32),
+                    // An invalid resolution falls back to the pcapng default, microseconds.
+                    resolution: idb.ts_resolution().filter(|r| *r > 0).unwrap_or(1_000_000),
+                    offset_secs: idb.ts_offset(),
+                });
+                ControlFlow::Continue(())
+            }
+            Block::EnhancedPacket(epb) => {
+                let iface = interfaces.get(epb.if_id as usize).copied();
+                let link = iface.map_or(LinkType(u32::MAX), |i| i.link);
+                let ts = match iface {
+                    Some(i) => {
+                        let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                        let micros = u128::from(units) * 1_000_000 / u128::from(i.resolution);
+                        let micros = u64::try_from(micros).unwrap_or(u64::MAX);
+                        let offset = i.offset_secs.saturating_mul(1_000_000);
+                        Timestamp(micros.saturating_add_signed(offset))
+                    }
+                    None => *last_ts,
+                };
+                *last_ts = ts;
+                let end = (epb.caplen as usize).min(epb.data.len());
+                f(SourceItem::Packet(Packet {
+                    ts,
+                    link,
+                    data: &epb.data[..end],
+                    orig_len: epb.origlen,
+                }))
+            }
+            Block::SimplePacket(spb) => {
+                // Simple packets belong to the first interface and carry no timestamp.
+                let link = interfaces.first().map_or(LinkType(u32::MAX), |i| i.link);
+                let end = (spb.origlen as usize).min(spb.data.len());
+                f(SourceItem::Packet(Packet {
+                    ts: *last_ts,
+                    link,
+                    data: &spb.data[..end],
+                    orig_len: spb.origlen,
+                }))
+            }
+            Block::DecryptionSecrets(dsb) => {
+                let end = (dsb.secrets_len as usize).min(dsb.data.len());
+                f(SourceItem::Secrets {
+                    secrets_type: dsb.secrets_type.0,
+                    data: &dsb.data[..end],
+                })
+            }
+            _ => ControlFlow::Continue(()),
+        }
+    }
+}
+
+fn describe<I>(e: &PcapError<I>) -> String {
+    match e {
+        PcapError::Eof => "end of file".into(),
+        PcapError::BufferTooSmall => "a record is too large".into(),
+        PcapError::UnexpectedEof => "unexpected end of file".into(),
+        PcapError::ReadError => "I/O error".into(),
+        PcapError::Incomplete(_) => "incomplete record".into(),
+        PcapError::HeaderNotRecognized => "header not recognized".into(),
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            format!("malformed record: {}", kind.description())
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Live capture through libpcap, and the list of interfaces it can open.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use pcap::{Active, Capture, Device, Savefile};
+
+use super::privileges::{drop_privileges, DropOutcome};
+use super::{CaptureError, LinkType, Packet, SourceItem};
+use crate::event::Timestamp;
+
+/// How long one read waits before the loop checks for Ctrl-C and the deadline.
+const READ_TIMEOUT_MS: i32 = 100;
+
+#[derive(Debug, Clone, Default)]
+pub struct LiveOptions {
+    pub iface: String,
+    pub filter: Option<String>,
+    /// `-w/--write`: every captured packet is saved there, as tcpdump does.
+    pub write: Option<PathBuf>,
+    /// The account to switch to once the handle is open (default `nobody` when root).
+    pub user: Option<String>,
+}
+
+/// An open live capture, already running without privileges.
+pub struct LiveSource {
+    iface: String,
+    cap: Capture<Active>,
+    savefile: Option<Savefile>,
+    link: LinkType,
+    privileges: DropOutcome,
+}
+
+/// Packet counters from libpcap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    pub received: u32,
+    pub dropped: u32,
+    pub if_dropped: u32,
+}
+
+impl LiveSource {
+    /// Opens the interface, applies the filter, opens the save file, then drops privileges.
+    pub fn open(opts: &LiveOptions) -> Result<LiveSource, CaptureError> {
+        let iface = opts.iface.clone();
+        let live_err = |e: pcap::Error| classify_open_error(&iface, e);
+        let mut cap = Capture::from_device(iface.as_str())
+            .map_err(live_err)?
+            .promisc(false)
+            .immediate_mode(true)
+            .snaplen(262_144)
+            .timeout(READ_TIMEOUT_MS)
+            .open()
+            .map_err(live_err)?;
+        if let Some(expr) = &opts.filter {
+            cap.filter(expr, true).map_err(|e| CaptureError::Filter {
+                filter: expr.clone(),
+                detail: e.to_string(),
+            })?;
+        }
+        // The save file is created before the drop, so it can be written where root may write.
+        let savefile = match &opts.write {
+            Some(path) => Some(cap.savefile(path).map_err(|e| CaptureError::Write {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })?),
+            None => None,
+        };
+        let link = LinkType(cap.get_datalink().0 as u32);
+        let privileges = drop_privileges(opts.user.as_deref())?;
+        Ok(LiveSource {
+            iface,
+            cap,
+            savefile,
+            link,
+            privileges,
+        })
+    }
+
+    pub fn iface(&self) -> &str {
+        &self.iface
+    }
+
+    pub fn privileges(&self) -> &DropOutcome {
+        &self.privileges
+    }
+
+    pub fn stats(&mut self) -> Option<LiveStats> {
+        self.cap.stats().ok().map(|s| LiveStats {
+            received: s.received,
+            dropped: s.dropped,
+            if_dropped: s.if_dropped,
+        })
+    }
+
+    /// Feeds packets to `f` until `should_stop` says so, `deadline` passes, or `f` breaks.
+    /// `idle` runs whenever a read times out, so callers can flush their output.
+    pub fn run(
+        &mut self,
+        deadline: Option<Instant>,
+        should_stop: &dyn Fn() -> bool,
+        mut idle: impl FnMut(),
+        mut f: impl FnMut(SourceItem<'_>) -> ControlFlow<()>,
+    ) -> Result<(), CaptureError> {
+        loop {
+            if should_stop() || deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            match self.cap.next_packet() {
+                Ok(packet) => {
+                    if let Some(save) = self.savefile.as_mut() {
+                        save.write(&packet);
+                    }
+                    let tv = packet.header.ts;
+                    let ts = Timestamp::from_secs_micros(
+                        u64::try_from(tv.tv_sec).unwrap_or(0),
+                        u64::try_from(tv.tv_usec).unwrap_or(0),
+                    );
+                    let item = SourceItem::Packet(Packet {
+                        ts,
+                        link: self.link,
+                        data: packet.data,
+                        orig_len: packet.header.len,
+                    });
+                    if f(item).is_break() {
+                        break;
+                    }
+                }
+                Err(pcap::Error::TimeoutExpired) => idle(),
+                Err(e) => {
+                    return Err(CaptureError::Live {
+                        iface: self.iface.clone(),
+                        detail: e.to_string(),
+                    })
+                }
+            }
+        }
+        if let Some(save) = self.savefile.as_mut() {
+            let _ = save.flush();
+        }
+        Ok(())
+    }
+}
+
+fn classify_open_error(iface: &str, e: pcap::Error) -> CaptureError {
+    let detail = e.to_string();
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("permission") || lower.contains("not permitted") {
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "plainsight".to_string());
+        CaptureError::PermissionDenied {
+            iface: iface.to_string(),
+            exe,
+        }
+    } else {
+        CaptureError::Live {
+            iface: iface.to_string(),
+            detail,
+        }
+    }
+}
+
+/// An interface libpcap can open, with its addresses.
+#[derive(Debug, Clone)]
+pub struct InterfaceInfo {
+    pub name: String,
+    pub description: Option<String>,
+    pub addresses: Vec<std::net::IpAddr>,
+    pub up: bool,
+    pub loopback: bool,
+}
+
+pub fn list_interfaces() -> Result<Vec<InterfaceInfo>, CaptureError> {
+    let devices = Device::list().map_err(|e| CaptureError::Live {
+        iface: "(any)".into(),
+        detail: e.to_string(),
+    })?;
+    Ok(devices
+        .into_iter()
+        .map(|d| InterfaceInfo {
+            up: d.flags.is_up(),
+            loopback: d.flags.is_loopback(),
+            name: d.name,
+            description: d.desc,
+            addresses: d.addresses.iter().map(|a| a.addr).collect(),
+        })
+        .collect())
+}

@@ -1,0 +1,104 @@
+//! Capture sources: pcap and pcapng files (pure Rust), stdin, and live interfaces (libpcap).
+//!
+//! Every source yields [`SourceItem`]s: packets with their link type, key-log secrets found inside
+//! a pcapng file, and damage (a truncated or garbled file), so the engine analyses everything that
+//! came before the damage and reports the rest as an anomaly.
+
+pub mod file;
+pub mod filter;
+pub mod live;
+pub mod privileges;
+
+use crate::event::Timestamp;
+
+/// A link-layer type, as numbered by tcpdump.org's LINKTYPE_ registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    pub const NULL: LinkType = LinkType(0);
+    pub const ETHERNET: LinkType = LinkType(1);
+    pub const RAW: LinkType = LinkType(101);
+    /// `DLT_RAW` as OpenBSD numbers it in files written there.
+    pub const RAW_OPENBSD: LinkType = LinkType(14);
+    /// `DLT_RAW` on some older systems.
+    pub const RAW_LEGACY: LinkType = LinkType(12);
+    pub const LOOP: LinkType = LinkType(108);
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    pub const IPV4: LinkType = LinkType(228);
+    pub const IPV6: LinkType = LinkType(229);
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkType::NULL => "NULL",
+            LinkType::ETHERNET => "EN10MB",
+            LinkType::RAW | LinkType::RAW_OPENBSD | LinkType::RAW_LEGACY => "RAW",
+            LinkType::LOOP => "LOOP",
+            LinkType::LINUX_SLL => "LINUX_SLL",
+            LinkType::IPV4 => "IPV4",
+            LinkType::IPV6 => "IPV6",
+            LinkType::LINUX_SLL2 => "LINUX_SLL2",
+            _ => "unknown",
+        }
+    }
+}
+
+/// One captured packet, borrowed from the source's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<'a> {
+    pub ts: Timestamp,
+    pub link: LinkType,
+    /// The bytes as captured (possibly cut short by the snap length).
+    pub data: &'a [u8],
+    /// The packet's length on the wire.
+    pub orig_len: u32,
+}
+
+/// What a capture source yields.
+#[derive(Debug)]
+pub enum SourceItem<'a> {
+    Packet(Packet<'a>),
+    /// A pcapng Decryption Secrets Block: `secrets_type` is 0x544c534b ("TLSK") for a TLS key log.
+    Secrets {
+        secrets_type: u32,
+        data: &'a [u8],
+    },
+    /// The file is damaged from `offset` on; nothing after it can be read.
+    Damage {
+        offset: u64,
+        detail: String,
+    },
+}
+
+/// Errors that stop a source before it yields anything useful.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{name}: cannot open: {source}")]
+    Open {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name}: not a pcap or pcapng capture ({detail})")]
+    NotACapture { name: String, detail: String },
+    #[error("{name}: the file is empty, not a pcap or pcapng capture")]
+    Empty { name: String },
+    #[error("{name}: read failed: {detail}")]
+    Read { name: String, detail: String },
+    #[error(
+        "cannot capture on {iface}: permission denied. Run as root, or grant the capability once: \
+         sudo setcap cap_net_raw,cap_net_admin=eip {exe}"
+    )]
+    PermissionDenied { iface: String, exe: String },
+    #[error("cannot capture on {iface}: {detail}. `plainsight interfaces` lists the interfaces you can use")]
+    Live { iface: String, detail: String },
+    #[error(
+        "bad filter {filter:?}: {detail}. The filter uses libpcap syntax, for example: tcp port 80"
+    )]
+    Filter { filter: String, detail: String },
+    #[error("cannot write {path}: {detail}")]
+    Write { path: String, detail: String },
+    #[error("{0}")]
+    Privileges(String),
+}

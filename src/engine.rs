@@ -1,0 +1,604 @@
+//! The engine: packets in, [`Event`]s out. It glues decode → flow → proto together and keeps
+//! the run's totals. It knows nothing of how events are shown.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::capture::{LinkType, Packet};
+use crate::decode::defrag::{DefragOutcome, Defragmenter};
+use crate::decode::{self, Body, DecodeError, TcpSegment};
+use crate::event::{
+    AnomalyKind, CloseReason, Endpoint, Event, FlowId, Protocol, Summary, Timestamp,
+};
+use crate::flow::{Chunk, Flow, FlowKey, FlowLimits, FlowState, FlowTable, MemoryBudget};
+use crate::proto::tls::TlsRecordCounter;
+use crate::proto::ProtocolDetector;
+
+/// Default `--memcap`: 256 MiB.
+pub const DEFAULT_MEMCAP: usize = 256 << 20;
+/// At most this many anomalies of one kind are written out per run; all are counted.
+pub const MAX_ANOMALIES_SHOWN_PER_KIND: u64 = 1000;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub memcap: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            memcap: DEFAULT_MEMCAP,
+        }
+    }
+}
+
+/// Per-flow application state: the protocol verdict and TLS record framing.
+#[derive(Debug, Default)]
+pub struct FlowAnalysis {
+    detector: ProtocolDetector,
+    tls: [TlsRecordCounter; 2],
+}
+
+impl FlowAnalysis {
+    fn on_chunk(&mut self, dir: usize, chunk: Chunk<'_>) {
+        match chunk {
+            Chunk::Data(data) => {
+                let verdict = self.detector.feed(dir, data);
+                if matches!(verdict, None | Some(Protocol::Tls)) {
+                    self.tls[dir].feed(data);
+                }
+            }
+            Chunk::Gap(_) => self.tls[dir].gap(),
+        }
+    }
+}
+
+/// Counts anomalies and writes out the first ones of each kind.
+#[derive(Debug, Default)]
+struct Anomalies {
+    counts: std::collections::HashMap<AnomalyKind, u64>,
+    total: u64,
+}
+
+impl Anomalies {
+    fn emit<F: FnMut(Event)>(
+        &mut self,
+        out: &mut F,
+        ts: Timestamp,
+        flow: Option<FlowId>,
+        kind: AnomalyKind,
+        detail: String,
+    ) {
+        self.total += 1;
+        let n = self.counts.entry(kind).or_insert(0);
+        *n += 1;
+        if *n > MAX_ANOMALIES_SHOWN_PER_KIND {
+            return;
+        }
+        let detail = if *n == MAX_ANOMALIES_SHOWN_PER_KIND {
+            format!(
+                "{detail} (further {} anomalies are counted, not shown)",
+                kind.as_str()
+            )
+        } else {
+            detail
+        };
+        out(Event::Anomaly {
+            ts,
+            flow,
+            kind,
+            detail,
+        });
+    }
+}
+
+/// Packets in, events out.
+pub struct Engine {
+    table: FlowTable<FlowAnalysis>,
+    defrag: Defragmenter,
+    anomalies: Anomalies,
+    summary: Summary,
+    next_flow_id: FlowId,
+    first_ts: Option<Timestamp>,
+    last_ts: Timestamp,
+    max_ts: Timestamp,
+    last_expiry_sec: u64,
+    last_memory_anomaly_sec: Option<u64>,
+    unsupported_links: HashSet<LinkType>,
+    secrets: Vec<Vec<u8>>,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Engine {
+        Engine {
+            table: FlowTable::new(FlowLimits::from_memcap(config.memcap)),
+            defrag: Defragmenter::default(),
+            anomalies: Anomalies::default(),
+            summary: Summary::default(),
+            next_flow_id: 1,
+            first_ts: None,
+            last_ts: Timestamp::default(),
+            max_ts: Timestamp::default(),
+            last_expiry_sec: 0,
+            last_memory_anomaly_sec: None,
+            unsupported_links: HashSet::new(),
+            secrets: Vec::new(),
+        }
+    }
+
+    /// Key-log secrets carried inside a capture (pcapng Decryption Secrets Blocks), kept for TLS
+    /// decryption.
+    pub fn add_secrets(&mut self, data: &[u8]) {
+        self.secrets.push(data.to_vec());
+    }
+
+    pub fn secrets(&self) -> &[Vec<u8>] {
+        &self.secrets
+    }
+
+    /// Memory held by the flow table now (buffers and flow state).
+    pub fn memory(&self) -> usize {
+        self.table.memory()
+    }
+
+    /// Analyses one packet.
+    pub fn packet<F: FnMut(Event)>(&mut self, pkt: &Packet<'_>, out: &mut F) {
+        let ts = pkt.ts;
+        self.summary.packets += 1;
+        self.summary.bytes += pkt.data.len() as u64;
+        if self.first_ts.is_none_or(|f| ts < f) {
+            self.first_ts = Some(ts);
+        }
+        self.last_ts = ts;
+        self.max_ts = self.max_ts.max(ts);
+        if ts.secs() > self.last_expiry_sec {
+            self.last_expiry_sec = ts.secs();
+            let removed = self.table.expire(ts);
+            for r in removed {
+                self.close_removed(r.flow, r.reason, out);
+            }
+        }
+        match decode::decode(pkt.link, pkt.data) {
+            Ok(d) => {
+                if d.truncated {
+                    self.anomalies.emit(
+                        out,
+                        ts,
+                        None,
+                        AnomalyKind::TruncatedPacket,
+                        format!(
+                            "packet {} cut short: {} of {} bytes captured",
+                            self.summary.packets,
+                            pkt.data.len(),
+                            pkt.orig_len
+                        ),
+                    );
+                }
+                self.ip(ts, d.src, d.dst, d.body, out);
+            }
+            Err(DecodeError::NotIp) => {}
+            Err(e @ DecodeError::UnsupportedLink(link)) => {
+                if self.unsupported_links.insert(link) {
+                    self.anomalies.emit(
+                        out,
+                        ts,
+                        None,
+                        AnomalyKind::UnsupportedLinkType,
+                        format!("{e}; its packets are skipped"),
+                    );
+                }
+            }
+            Err(e @ DecodeError::Truncated(_)) => self.anomalies.emit(
+                out,
+                ts,
+                None,
+                AnomalyKind::TruncatedPacket,
+                format!("packet {}: {e}", self.summary.packets),
+            ),
+            Err(e @ DecodeError::Malformed(_)) => self.anomalies.emit(
+                out,
+                ts,
+                None,
+                AnomalyKind::ParseError,
+                format!("packet {}: {e}", self.summary.packets),
+            ),
+        }
+        if self.table.memory() > self.table.limits.memcap {
+            let removed = self.table.enforce_memcap();
+            self.report_evictions(removed.len(), out);
+            for r in removed {
+                self.close_removed(r.flow, r.reason, out);
+            }
+        }
+    }
+
+    fn ip<F: FnMut(Event)>(
+        &mut self,
+        ts: Timestamp,
+        src: IpAddr,
+        dst: IpAddr,
+        body: Body<'_>,
+        out: &mut F,
+    ) {
+        match body {
+            Body::Tcp(seg) => self.tcp(
+                ts,
+                SocketAddr::new(src, seg.src_port),
+                SocketAddr::new(dst, seg.dst_port),
+                &seg,
+                out,
+            ),
+            Body::Fragment(frag) => match self.defrag.add(ts, src, dst, &frag) {
+                DefragOutcome::Pending => {}
+                DefragOutcome::Complete(ip_number, data) => match decode::transport(ip_number, &data) {
+                    Ok(Body::Fragment(_)) => {}
+                    Ok(inner) => self.ip(ts, src, dst, inner, out),
+                    Err(e) => self.anomalies.emit(
+                        out,
+                        ts,
+                        None,
+                        AnomalyKind::ParseError,
+                        format!("reassembled IP datagram from {src}: {e}"),
+                    ),
+                },
+                DefragOutcome::Invalid(e) => self.anomalies.emit(
+                    out,
+                    ts,
+                    None,
+                    AnomalyKind::ParseError,
+                    format!("IP fragments from {src} to {dst} contradict each other ({e}); datagram dropped"),
+                ),
+            },
+            Body::Udp(_) | Body::OtherIp => {}
+        }
+    }
+
+    fn tcp<F: FnMut(Event)>(
+        &mut self,
+        ts: Timestamp,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seg: &TcpSegment<'_>,
+        out: &mut F,
+    ) {
+        let key = FlowKey::new(src, dst);
+        let opening_syn = seg.flags.syn && !seg.flags.ack;
+        let start_new = match self.table.get_mut(&key) {
+            None => true,
+            Some(f) => match f.state {
+                // A new SYN on a finished 5-tuple is a new connection (port reuse, or copies of
+                // one capture concatenated); anything else is a straggler of the old one.
+                FlowState::Closed => {
+                    if !opening_syn {
+                        return;
+                    }
+                    true
+                }
+                FlowState::Open => {
+                    opening_syn
+                        && (f.streams[0].delivered_bytes() > 0
+                            || f.streams[1].delivered_bytes() > 0
+                            || f.streams[0].fin_seen())
+                }
+            },
+        };
+        if start_new {
+            self.open_flow(key, ts, src, dst, seg, out);
+        }
+        let Engine {
+            table, anomalies, ..
+        } = self;
+        let Some((flow, budget)) = table.get_with_budget(&key) else {
+            return;
+        };
+        flow.packets += 1;
+        flow.last_ts = ts;
+        let dir = flow.direction_of(src);
+        let i = dir.index();
+        let mut seq = seg.seq;
+        if seg.flags.syn {
+            flow.streams[i].syn(seg.seq);
+            seq = seq.wrapping_add(1);
+        }
+        let flow_id = flow.id;
+        let mut gaps: Vec<(usize, u64)> = Vec::new();
+        let Flow { streams, app, .. } = flow;
+        let [c2s, s2c] = streams;
+        let (this, other) = if i == 0 { (c2s, s2c) } else { (s2c, c2s) };
+        let mut conflict = false;
+        if !seg.payload.is_empty() || seg.flags.fin {
+            let mut sink = |c: Chunk<'_>| {
+                if let Chunk::Gap(n) = c {
+                    gaps.push((i, n));
+                }
+                app.on_chunk(i, c);
+            };
+            conflict = this
+                .segment(seq, seg.payload, seg.flags.fin, budget, &mut sink)
+                .conflict;
+        }
+        if seg.flags.ack {
+            let j = 1 - i;
+            let mut sink = |c: Chunk<'_>| {
+                if let Chunk::Gap(n) = c {
+                    gaps.push((j, n));
+                }
+                app.on_chunk(j, c);
+            };
+            other.peer_ack(seg.ack, budget, &mut sink);
+        }
+        if conflict {
+            anomalies.emit(
+                out,
+                ts,
+                Some(flow_id),
+                AnomalyKind::OverlapConflict,
+                format!(
+                    "a retransmitted segment from {src} (seq {}) carries different bytes than the first copy; the first copy is kept",
+                    seg.seq
+                ),
+            );
+        }
+        for (d, n) in gaps {
+            anomalies.emit(out, ts, Some(flow_id), AnomalyKind::Gap, gap_detail(d, n));
+        }
+        // Both FINs are in: close on the packet after the second FIN (its ACK), so the flow's
+        // packet count includes the whole teardown.
+        let finished = !seg.flags.fin
+            && table.get_mut(&key).is_some_and(|f| {
+                f.state == FlowState::Open && f.streams.iter().all(|s| s.is_finished())
+            });
+        if seg.flags.rst {
+            self.close_in_table(key, CloseReason::Rst, out);
+        } else if finished {
+            self.close_in_table(key, CloseReason::Fin, out);
+        }
+    }
+
+    fn open_flow<F: FnMut(Event)>(
+        &mut self,
+        key: FlowKey,
+        ts: Timestamp,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seg: &TcpSegment<'_>,
+        out: &mut F,
+    ) {
+        // The client sent the SYN; without one, the higher port, or failing that the first sender.
+        let (client, server, handshake_seen) = if seg.flags.syn && !seg.flags.ack {
+            (src, dst, true)
+        } else if seg.flags.syn {
+            (dst, src, true)
+        } else if dst.port() > src.port() {
+            (dst, src, false)
+        } else {
+            (src, dst, false)
+        };
+        let id = self.next_flow_id;
+        self.next_flow_id += 1;
+        self.summary.flows += 1;
+        out(Event::FlowOpen {
+            flow: id,
+            ts,
+            client: Endpoint(client),
+            server: Endpoint(server),
+            handshake_seen,
+        });
+        let flow = Flow {
+            id,
+            client,
+            server,
+            handshake_seen,
+            first_ts: ts,
+            last_ts: ts,
+            packets: 0,
+            state: FlowState::Open,
+            streams: Default::default(),
+            app: FlowAnalysis::default(),
+        };
+        let removed = self.table.insert(key, flow);
+        let evicted = removed
+            .iter()
+            .filter(|r| r.reason == CloseReason::Evicted)
+            .count();
+        self.report_evictions(evicted, out);
+        for r in removed {
+            self.close_removed(r.flow, r.reason, out);
+        }
+    }
+
+    fn report_evictions<F: FnMut(Event)>(&mut self, count: usize, out: &mut F) {
+        if count == 0 {
+            return;
+        }
+        // One anomaly per second of capture time at most: a flood must not drown the stream.
+        let sec = self.last_ts.secs();
+        if self.last_memory_anomaly_sec == Some(sec) {
+            return;
+        }
+        self.last_memory_anomaly_sec = Some(sec);
+        let limits = self.table.limits;
+        self.anomalies.emit(
+            out,
+            self.last_ts,
+            None,
+            AnomalyKind::MemoryLimit,
+            format!(
+                "flow table full ({} flows, memcap {} MiB): {} flows evicted so far; raise --memcap to keep more",
+                limits.max_flows,
+                limits.memcap >> 20,
+                self.table.evicted
+            ),
+        );
+    }
+
+    /// Closes a flow that stays in the table (as closed) to absorb stragglers.
+    fn close_in_table<F: FnMut(Event)>(&mut self, key: FlowKey, reason: CloseReason, out: &mut F) {
+        let Engine {
+            table,
+            anomalies,
+            summary,
+            ..
+        } = self;
+        if let Some((flow, budget)) = table.get_with_budget(&key) {
+            let event = finish_flow(flow, reason, budget, anomalies, summary, out);
+            out(event);
+        }
+        table.mark_closed(&key);
+    }
+
+    /// Closes a flow already taken out of the table.
+    fn close_removed<F: FnMut(Event)>(
+        &mut self,
+        mut flow: Flow<FlowAnalysis>,
+        reason: CloseReason,
+        out: &mut F,
+    ) {
+        let Engine {
+            table,
+            anomalies,
+            summary,
+            ..
+        } = self;
+        let budget = &mut table.budget;
+        if reason == CloseReason::Evicted {
+            // Its buffers are already gone: what it held is cut, not delivered.
+            let event = finish_flow(
+                &mut flow,
+                reason,
+                &mut MemoryBudget::default(),
+                anomalies,
+                summary,
+                out,
+            );
+            out(event);
+        } else {
+            let event = finish_flow(&mut flow, reason, budget, anomalies, summary, out);
+            out(event);
+        }
+        for s in flow.streams.iter_mut() {
+            s.release(budget);
+        }
+    }
+
+    /// The end of one input: every open flow closes with `end_of_capture`. Flow ids keep counting
+    /// across inputs.
+    pub fn end_of_input<F: FnMut(Event)>(&mut self, out: &mut F) {
+        let open = self.table.drain_open();
+        let mut scratch = MemoryBudget::default();
+        for mut flow in open {
+            let event = finish_flow(
+                &mut flow,
+                CloseReason::EndOfCapture,
+                &mut scratch,
+                &mut self.anomalies,
+                &mut self.summary,
+                out,
+            );
+            out(event);
+        }
+        self.defrag = Defragmenter::default();
+        self.unsupported_links.clear();
+        self.last_expiry_sec = 0;
+    }
+
+    /// The input is damaged from `offset` on (a truncated or garbled file).
+    pub fn damaged_input<F: FnMut(Event)>(&mut self, name: &str, detail: &str, out: &mut F) {
+        let ts = self.last_ts;
+        self.anomalies.emit(
+            out,
+            ts,
+            None,
+            AnomalyKind::TruncatedFile,
+            format!("{name}: {detail}"),
+        );
+    }
+
+    /// The totals so far; the last event of a run.
+    pub fn summary(&self) -> Summary {
+        let mut s = self.summary.clone();
+        s.anomalies = self.anomalies.total;
+        s.duration = match self.first_ts {
+            Some(first) => self.max_ts.saturating_sub(first) as f64 / 1e6,
+            None => 0.0,
+        };
+        s
+    }
+}
+
+fn gap_detail(dir: usize, n: u64) -> String {
+    let way = if dir == 0 {
+        "client to server"
+    } else {
+        "server to client"
+    };
+    format!("{n} bytes never seen ({way}); the stream goes on after the hole")
+}
+
+/// Flushes a flow's streams, settles its protocol and counts it in the totals; returns its
+/// `flow_close` event.
+fn finish_flow<F: FnMut(Event)>(
+    flow: &mut Flow<FlowAnalysis>,
+    reason: CloseReason,
+    budget: &mut MemoryBudget,
+    anomalies: &mut Anomalies,
+    summary: &mut Summary,
+    out: &mut F,
+) -> Event {
+    let Flow { streams, app, .. } = flow;
+    for (i, stream) in streams.iter_mut().enumerate() {
+        let mut gaps = Vec::new();
+        stream.flush(budget, &mut |c: Chunk<'_>| {
+            if let Chunk::Gap(n) = c {
+                gaps.push(n);
+            }
+            app.on_chunk(i, c);
+        });
+        for n in gaps {
+            anomalies.emit(
+                out,
+                flow.last_ts,
+                Some(flow.id),
+                AnomalyKind::Gap,
+                gap_detail(i, n),
+            );
+        }
+    }
+    // A flow whose FINs were both seen ended with `fin`, even if its last ACK never came.
+    let reason = match reason {
+        CloseReason::Timeout | CloseReason::EndOfCapture
+            if flow.streams.iter().all(|s| s.is_finished()) =>
+        {
+            CloseReason::Fin
+        }
+        other => other,
+    };
+    let protocol = flow.app.detector.finish();
+    let bytes_c2s = flow.streams[0].delivered_bytes();
+    let bytes_s2c = flow.streams[1].delivered_bytes();
+    *summary.flows_by_protocol.entry(protocol).or_insert(0) += 1;
+    if protocol == Protocol::Tls {
+        summary.encrypted_bytes += bytes_c2s + bytes_s2c;
+    } else if protocol.is_plaintext() {
+        summary.plaintext_bytes += bytes_c2s + bytes_s2c;
+    }
+    let (tls_records, tls_bytes) = if protocol == Protocol::Tls {
+        let [a, b] = &flow.app.tls;
+        (a.records + b.records, a.bytes + b.bytes)
+    } else {
+        (0, 0)
+    };
+    flow.state = FlowState::Closed;
+    Event::FlowClose {
+        flow: flow.id,
+        ts: flow.last_ts,
+        reason,
+        protocol,
+        bytes_c2s,
+        bytes_s2c,
+        packets: flow.packets,
+        missing_bytes: flow.missing_bytes(),
+        tls_records,
+        tls_bytes,
+    }
+}

@@ -1,0 +1,227 @@
+//! The one type that leaves the engine: [`Event`].
+//!
+//! The report (text and NDJSON) and the terminal UI consume the same stream. The serialised form is
+//! the contract in `docs/events.md`: field names and values here are part of the public interface.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::{Serialize, Serializer};
+
+/// A capture timestamp, in microseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    pub const MICROS_PER_SEC: u64 = 1_000_000;
+
+    pub fn from_secs_micros(secs: u64, micros: u64) -> Self {
+        Timestamp(
+            secs.saturating_mul(Self::MICROS_PER_SEC)
+                .saturating_add(micros),
+        )
+    }
+
+    pub fn secs(self) -> u64 {
+        self.0 / Self::MICROS_PER_SEC
+    }
+
+    /// Seconds as a float. Dividing the exact integer count of microseconds by 1e6 is correctly
+    /// rounded, so the JSON shows the capture's microseconds without float noise.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e6
+    }
+
+    pub fn saturating_sub(self, other: Timestamp) -> u64 {
+        self.0.saturating_sub(other.0)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.as_secs_f64())
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:06}", self.secs(), self.0 % Self::MICROS_PER_SEC)
+    }
+}
+
+/// A TCP or UDP endpoint. Serialised as `"ip:port"`, IPv6 in brackets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint(pub SocketAddr);
+
+impl Serialize for Endpoint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Flow ids are unique within one run, across all its inputs.
+pub type FlowId = u64;
+
+/// What a TCP flow carries, found from its bytes rather than its port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    Http,
+    Tls,
+    Ftp,
+    Pop3,
+    Imap,
+    Smtp,
+    Telnet,
+    Unknown,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Tls => "tls",
+            Protocol::Ftp => "ftp",
+            Protocol::Pop3 => "pop3",
+            Protocol::Imap => "imap",
+            Protocol::Smtp => "smtp",
+            Protocol::Telnet => "telnet",
+            Protocol::Unknown => "unknown",
+        }
+    }
+
+    /// Protocols whose bytes an eavesdropper reads as they are.
+    pub fn is_plaintext(self) -> bool {
+        !matches!(self, Protocol::Tls | Protocol::Unknown)
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a flow ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    Fin,
+    Rst,
+    Timeout,
+    EndOfCapture,
+    Evicted,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Fin => "fin",
+            CloseReason::Rst => "rst",
+            CloseReason::Timeout => "timeout",
+            CloseReason::EndOfCapture => "end_of_capture",
+            CloseReason::Evicted => "evicted",
+        }
+    }
+}
+
+/// Something wrong or odd in the input; analysis goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    OverlapConflict,
+    Gap,
+    BadChecksum,
+    TruncatedPacket,
+    TruncatedFile,
+    UnsupportedLinkType,
+    ParseError,
+    MemoryLimit,
+}
+
+impl AnomalyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnomalyKind::OverlapConflict => "overlap_conflict",
+            AnomalyKind::Gap => "gap",
+            AnomalyKind::BadChecksum => "bad_checksum",
+            AnomalyKind::TruncatedPacket => "truncated_packet",
+            AnomalyKind::TruncatedFile => "truncated_file",
+            AnomalyKind::UnsupportedLinkType => "unsupported_link_type",
+            AnomalyKind::ParseError => "parse_error",
+            AnomalyKind::MemoryLimit => "memory_limit",
+        }
+    }
+}
+
+/// The engine's output: one NDJSON line each in `report --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    FlowOpen {
+        flow: FlowId,
+        ts: Timestamp,
+        client: Endpoint,
+        server: Endpoint,
+        handshake_seen: bool,
+    },
+    FlowClose {
+        flow: FlowId,
+        ts: Timestamp,
+        reason: CloseReason,
+        protocol: Protocol,
+        bytes_c2s: u64,
+        bytes_s2c: u64,
+        packets: u64,
+        missing_bytes: u64,
+        tls_records: u64,
+        tls_bytes: u64,
+    },
+    Anomaly {
+        ts: Timestamp,
+        flow: Option<FlowId>,
+        kind: AnomalyKind,
+        detail: String,
+    },
+    Summary(Summary),
+}
+
+impl Event {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::FlowOpen { .. } => "flow_open",
+            Event::FlowClose { .. } => "flow_close",
+            Event::Anomaly { .. } => "anomaly",
+            Event::Summary(_) => "summary",
+        }
+    }
+}
+
+/// Totals of a run: the last line of the event stream.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Packets read from the inputs (after the BPF filter).
+    pub packets: u64,
+    /// Bytes of those packets as captured.
+    pub bytes: u64,
+    /// TCP flows seen.
+    pub flows: u64,
+    pub flows_by_protocol: BTreeMap<Protocol, u64>,
+    pub credentials: u64,
+    pub credentials_by_kind: BTreeMap<String, u64>,
+    /// TCP payload bytes of flows whose protocol is read in the clear.
+    pub plaintext_bytes: u64,
+    /// TCP payload bytes of TLS flows.
+    pub encrypted_bytes: u64,
+    pub decrypted_flows: u64,
+    pub anomalies: u64,
+    /// Seconds between the first and the last packet's timestamps.
+    pub duration: f64,
+}

@@ -1,0 +1,327 @@
+//! The flow table: bidirectional TCP flows on the 5-tuple, their reassemblers, idle timeouts,
+//! and the memory cap.
+//!
+//! Each flow carries an application state `A` (the protocol analysers); the table knows nothing
+//! of it beyond creating and dropping it.
+
+pub mod reassembly;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use crate::event::{CloseReason, FlowId, Timestamp};
+pub use reassembly::{Chunk, MemoryBudget, TcpReassembler};
+
+/// Direction of a segment relative to the flow's client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    ClientToServer,
+    ServerToClient,
+}
+
+impl Direction {
+    pub fn index(self) -> usize {
+        match self {
+            Direction::ClientToServer => 0,
+            Direction::ServerToClient => 1,
+        }
+    }
+
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::ClientToServer => Direction::ServerToClient,
+            Direction::ServerToClient => Direction::ClientToServer,
+        }
+    }
+}
+
+/// The two endpoints of a flow, in a canonical order so both directions find the same entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    low: SocketAddr,
+    high: SocketAddr,
+}
+
+impl FlowKey {
+    pub fn new(a: SocketAddr, b: SocketAddr) -> FlowKey {
+        if a <= b {
+            FlowKey { low: a, high: b }
+        } else {
+            FlowKey { low: b, high: a }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowState {
+    Open,
+    /// Closed (FIN both ways or RST) and already reported; kept a little while so that trailing
+    /// ACKs do not open a new flow. A new SYN replaces it.
+    Closed,
+}
+
+/// One TCP connection.
+#[derive(Debug)]
+pub struct Flow<A> {
+    pub id: FlowId,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub handshake_seen: bool,
+    pub first_ts: Timestamp,
+    pub last_ts: Timestamp,
+    pub packets: u64,
+    pub state: FlowState,
+    /// Indexed by [`Direction::index`].
+    pub streams: [TcpReassembler; 2],
+    pub app: A,
+}
+
+impl<A> Flow<A> {
+    pub fn direction_of(&self, src: SocketAddr) -> Direction {
+        if src == self.client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+
+    pub fn missing_bytes(&self) -> u64 {
+        self.streams[0].missing_bytes() + self.streams[1].missing_bytes()
+    }
+}
+
+/// Limits of the flow table.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowLimits {
+    /// Bytes of reassembly buffers and flow state held at most.
+    pub memcap: usize,
+    /// Flows held at most (open and recently closed).
+    pub max_flows: usize,
+    /// An open flow idle this long (capture time) is closed with `timeout`.
+    pub idle_timeout_micros: u64,
+    /// A closed flow is forgotten after this long.
+    pub closed_linger_micros: u64,
+}
+
+/// Memory charged per flow held in the table, beyond its buffers.
+pub const FLOW_OVERHEAD: usize = 512;
+
+impl FlowLimits {
+    /// Limits derived from a memory cap: at most half of it goes on flow state.
+    pub fn from_memcap(memcap: usize) -> FlowLimits {
+        FlowLimits {
+            memcap,
+            max_flows: (memcap / 2 / FLOW_OVERHEAD).max(64),
+            idle_timeout_micros: 300 * 1_000_000,
+            closed_linger_micros: 30 * 1_000_000,
+        }
+    }
+}
+
+/// The table of flows.
+pub struct FlowTable<A> {
+    flows: HashMap<FlowKey, Flow<A>, ahash::RandomState>,
+    /// Keys in order of (approximate) last activity, oldest first: entries are re-queued lazily
+    /// when found to have been active since they were queued.
+    by_age: VecDeque<(FlowKey, FlowId, Timestamp)>,
+    pub budget: MemoryBudget,
+    pub limits: FlowLimits,
+    /// Flows evicted to stay within the limits.
+    pub evicted: u64,
+}
+
+/// A flow that left the table open, and why.
+pub struct Removed<A> {
+    pub flow: Flow<A>,
+    pub reason: CloseReason,
+}
+
+impl<A> FlowTable<A> {
+    pub fn new(limits: FlowLimits) -> Self {
+        FlowTable {
+            flows: HashMap::with_hasher(ahash::RandomState::new()),
+            by_age: VecDeque::new(),
+            budget: MemoryBudget {
+                retained_cap: limits.memcap / 8,
+                ..Default::default()
+            },
+            limits,
+            evicted: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Memory held now: buffers plus per-flow state.
+    pub fn memory(&self) -> usize {
+        self.budget.used + self.budget.retained + self.flows.len() * FLOW_OVERHEAD
+    }
+
+    pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<A>> {
+        self.flows.get_mut(key)
+    }
+
+    /// Splits the table so a flow and the shared budget can be borrowed together.
+    pub fn get_with_budget(&mut self, key: &FlowKey) -> Option<(&mut Flow<A>, &mut MemoryBudget)> {
+        let flow = self.flows.get_mut(key)?;
+        Some((flow, &mut self.budget))
+    }
+
+    /// Inserts a new flow, replacing (and returning) any closed one on the same key. When the
+    /// table is full, the least recently active flows make room: they are returned too.
+    pub fn insert(&mut self, key: FlowKey, flow: Flow<A>) -> Vec<Removed<A>> {
+        let mut removed = Vec::new();
+        if let Some(old) = self.flows.remove(&key) {
+            if old.state == FlowState::Open {
+                // A new connection on a 5-tuple whose old one was never closed: it was abandoned.
+                removed.push(Removed {
+                    flow: old,
+                    reason: CloseReason::Timeout,
+                });
+            }
+        }
+        while self.flows.len() >= self.limits.max_flows {
+            match self.pop_oldest() {
+                Some(old) if old.state == FlowState::Open => {
+                    self.evicted += 1;
+                    removed.push(Removed {
+                        flow: old,
+                        reason: CloseReason::Evicted,
+                    })
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        self.by_age.push_back((key, flow.id, flow.last_ts));
+        self.flows.insert(key, flow);
+        removed
+    }
+
+    fn pop_oldest(&mut self) -> Option<Flow<A>> {
+        while let Some((key, id, queued_at)) = self.by_age.pop_front() {
+            let Some(flow) = self.flows.get(&key) else {
+                continue;
+            };
+            if flow.id != id {
+                continue;
+            }
+            if flow.last_ts > queued_at {
+                self.by_age.push_back((key, id, flow.last_ts));
+                continue;
+            }
+            let mut flow = self.flows.remove(&key)?;
+            flow.streams.iter_mut().for_each(|s| {
+                s.release(&mut self.budget);
+            });
+            return Some(flow);
+        }
+        None
+    }
+
+    /// Removes flows idle for longer than their timeout. Open ones are returned, buffers intact,
+    /// for the caller to flush and release.
+    pub fn expire(&mut self, now: Timestamp) -> Vec<Removed<A>> {
+        let mut removed = Vec::new();
+        while let Some(&(key, id, queued_at)) = self.by_age.front() {
+            let Some(flow) = self.flows.get(&key).filter(|f| f.id == id) else {
+                self.by_age.pop_front();
+                continue;
+            };
+            if flow.last_ts > queued_at {
+                let last = flow.last_ts;
+                self.by_age.pop_front();
+                self.by_age.push_back((key, id, last));
+                continue;
+            }
+            let timeout = match flow.state {
+                FlowState::Open => self.limits.idle_timeout_micros,
+                FlowState::Closed => self.limits.closed_linger_micros,
+            };
+            // The front is the least recently active flow: if it is not due, none is (closed
+            // flows behind an open one linger a little longer, which costs nothing but room).
+            if now.saturating_sub(flow.last_ts) <= timeout {
+                break;
+            }
+            self.by_age.pop_front();
+            if let Some(flow) = self.flows.remove(&key) {
+                if flow.state == FlowState::Open {
+                    removed.push(Removed {
+                        flow,
+                        reason: CloseReason::Timeout,
+                    });
+                }
+            }
+        }
+        removed
+    }
+
+    /// When over the memory cap, evicts the flows holding the most buffered bytes until memory
+    /// is back under 90% of the cap. Returns the evicted flows.
+    pub fn enforce_memcap(&mut self) -> Vec<Removed<A>> {
+        let mut removed = Vec::new();
+        if self.memory() <= self.limits.memcap {
+            return removed;
+        }
+        let target = self.limits.memcap / 10 * 9;
+        let mut by_size: Vec<(usize, FlowKey)> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| f.state == FlowState::Open)
+            .map(|(k, f)| {
+                (
+                    f.streams[0].pending_bytes() + f.streams[1].pending_bytes(),
+                    *k,
+                )
+            })
+            .collect();
+        by_size.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        for (_, key) in by_size {
+            if self.memory() <= target {
+                break;
+            }
+            if let Some(mut flow) = self.flows.remove(&key) {
+                flow.streams.iter_mut().for_each(|s| {
+                    s.release(&mut self.budget);
+                });
+                self.evicted += 1;
+                removed.push(Removed {
+                    flow,
+                    reason: CloseReason::Evicted,
+                });
+            }
+        }
+        removed
+    }
+
+    /// Marks a flow closed (already reported) and releases its buffers.
+    pub fn mark_closed(&mut self, key: &FlowKey) {
+        if let Some(flow) = self.flows.get_mut(key) {
+            flow.state = FlowState::Closed;
+            for s in flow.streams.iter_mut() {
+                s.release(&mut self.budget);
+            }
+        }
+    }
+
+    /// Takes every flow out (end of a capture), open ones in order of their ids.
+    pub fn drain_open(&mut self) -> Vec<Flow<A>> {
+        let mut open: Vec<Flow<A>> = self
+            .flows
+            .drain()
+            .map(|(_, f)| f)
+            .filter(|f| f.state == FlowState::Open)
+            .collect();
+        self.by_age.clear();
+        self.budget.used = 0;
+        self.budget.retained = 0;
+        open.sort_unstable_by_key(|f| f.id);
+        open
+    }
+}

@@ -1,0 +1,227 @@
+//! The `plainsight` binary: parse the command line, call the library, map failures to exit codes
+//! (0 success, 1 runtime failure, 2 bad usage).
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+use plainsight::capture::live::{list_interfaces, LiveOptions};
+use plainsight::cli::{Cli, Command, CommonArgs, LiveArgs};
+use plainsight::engine::EngineConfig;
+use plainsight::event::Event;
+use plainsight::report::json::JsonWriter;
+use plainsight::report::text::TextReport;
+use plainsight::run::{analyse_files, analyse_live, AnalysisOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("plainsight: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Report {
+            files,
+            iface,
+            duration,
+            json,
+            live,
+            common,
+        } => {
+            let opts = analysis_options(&common)?;
+            match iface {
+                Some(iface) => report_live(iface, duration, json, &live, &common, &opts),
+                None => report_files(&files, json, &opts),
+            }
+        }
+        Command::Replay { files, common, .. } => {
+            // The terminal UI is not built yet: the replay is shown as the text report.
+            eprintln!("plainsight: the terminal UI is not available yet; showing the text report");
+            let opts = analysis_options(&common)?;
+            report_files(&files, false, &opts)
+        }
+        Command::Demo { live, common } => {
+            if live {
+                bail!("`plainsight demo --live` is not available yet; run `plainsight demo` for the demo on the bundled captures");
+            }
+            let opts = analysis_options(&common)?;
+            let files = bundled_captures()?;
+            report_files(&files, false, &opts)
+        }
+        Command::Live {
+            iface,
+            live,
+            common,
+        } => {
+            eprintln!("plainsight: the terminal UI is not available yet; showing the text report (Ctrl-C to stop)");
+            let opts = analysis_options(&common)?;
+            report_live(iface, None, false, &live, &common, &opts)
+        }
+        Command::Lab { .. } => {
+            bail!("`plainsight lab` is not available yet in this version")
+        }
+        Command::Interfaces => {
+            let interfaces = list_interfaces()?;
+            if interfaces.is_empty() {
+                println!("libpcap found no interface it can open (try as root).");
+            }
+            for i in interfaces {
+                let addrs: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
+                let mut flags = Vec::new();
+                if i.up {
+                    flags.push("up");
+                }
+                if i.loopback {
+                    flags.push("loopback");
+                }
+                println!(
+                    "{:<16} {:<14} {}",
+                    i.name,
+                    flags.join(","),
+                    if addrs.is_empty() {
+                        "-".to_string()
+                    } else {
+                        addrs.join(" ")
+                    }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn analysis_options(common: &CommonArgs) -> Result<AnalysisOptions> {
+    if let Some(keylog) = &common.keylog {
+        std::fs::metadata(keylog).with_context(|| {
+            format!(
+                "cannot read the key log {}: give the file that SSLKEYLOGFILE wrote",
+                keylog.display()
+            )
+        })?;
+    }
+    Ok(AnalysisOptions {
+        filter: common.filter.clone(),
+        engine: EngineConfig {
+            memcap: common.memcap,
+        },
+    })
+}
+
+/// Where the event stream goes: the text report or NDJSON on stdout.
+enum Output {
+    Text(TextReport<io::BufWriter<io::Stdout>>),
+    Json(JsonWriter<io::Stdout>),
+}
+
+impl Output {
+    fn new(json: bool, live: bool) -> Output {
+        if json {
+            let mut w = JsonWriter::new(io::stdout());
+            w.flush_each = live;
+            Output::Json(w)
+        } else {
+            Output::Text(TextReport::new(io::BufWriter::new(io::stdout())))
+        }
+    }
+
+    fn write(&mut self, event: &Event) {
+        match self {
+            Output::Text(t) => t.write(event),
+            Output::Json(j) => j.write(event),
+        }
+    }
+
+    fn finish(&mut self) {
+        match self {
+            Output::Text(t) => t.flush(),
+            Output::Json(j) => j.flush(),
+        }
+    }
+}
+
+fn report_files(files: &[PathBuf], json: bool, opts: &AnalysisOptions) -> Result<ExitCode> {
+    if files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        bail!("`-` (stdin) can be given only once");
+    }
+    if files.iter().any(|f| f.as_os_str() == "-") && io::stdin().is_terminal() {
+        bail!("`-` reads a capture from stdin, but stdin is a terminal: pipe a capture in, e.g. `tcpdump -w - | plainsight report -`");
+    }
+    let mut output = Output::new(json, false);
+    let outcome = analyse_files(files, opts, &mut |e| output.write(&e))?;
+    output.finish();
+    for failure in &outcome.failures {
+        eprintln!("plainsight: {failure}");
+    }
+    Ok(if outcome.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn report_live(
+    iface: String,
+    duration: Option<f64>,
+    json: bool,
+    live: &LiveArgs,
+    common: &CommonArgs,
+    opts: &AnalysisOptions,
+) -> Result<ExitCode> {
+    let duration = match duration {
+        Some(d) if d.is_finite() && d > 0.0 => Some(Duration::from_secs_f64(d)),
+        Some(d) => bail!("--duration {d} is not a positive number of seconds"),
+        None => None,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("cannot install the Ctrl-C handler")?;
+    let live_opts = LiveOptions {
+        iface,
+        filter: common.filter.clone(),
+        write: live.write.clone(),
+        user: live.user.clone(),
+    };
+    let mut output = Output::new(json, true);
+    let outcome = analyse_live(
+        &live_opts,
+        duration,
+        &stop,
+        opts,
+        &mut |line| eprintln!("plainsight: {line}"),
+        &mut |e| output.write(&e),
+    )?;
+    output.finish();
+    if let Some(s) = outcome.stats {
+        eprintln!(
+            "plainsight: libpcap received {} packets, dropped {} (kernel) and {} (interface)",
+            s.received, s.dropped, s.if_dropped
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The bundled captures for the demo, next to the binary's source tree. (The demo issue builds
+/// them into the binary.)
+fn bundled_captures() -> Result<Vec<PathBuf>> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("cannot read the bundled captures in {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,305 @@
+//! Application protocols: what a flow carries, found from its first bytes (never its port).
+//!
+//! [`detect`] is a pure function over the first bytes each side sent. The full parsers (HTTP,
+//! TLS, the mail protocols, telnet) build on the verdict.
+
+pub mod tls;
+
+use crate::event::Protocol;
+
+/// How many bytes of each direction the detector looks at.
+pub const DETECT_PREFIX: usize = 256;
+
+const HTTP_METHODS: &[&[u8]] = &[
+    b"GET ",
+    b"POST ",
+    b"HEAD ",
+    b"PUT ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"PATCH ",
+    b"CONNECT ",
+    b"TRACE ",
+    b"PROPFIND ",
+    b"PROPPATCH ",
+    b"MKCOL ",
+    b"COPY ",
+    b"MOVE ",
+    b"LOCK ",
+    b"UNLOCK ",
+    b"REPORT ",
+    b"SEARCH ",
+];
+
+const FTP_COMMANDS: &[&str] = &[
+    "USER", "PASS", "AUTH", "FEAT", "SYST", "OPTS", "PWD", "CWD", "TYPE", "PASV", "EPSV", "PORT",
+    "EPRT", "LIST", "NLST", "RETR", "STOR", "ACCT", "PBSZ", "PROT", "MLSD", "SIZE", "MDTM", "NOOP",
+    "QUIT",
+];
+const SMTP_COMMANDS: &[&str] = &[
+    "EHLO", "HELO", "LHLO", "MAIL", "RCPT", "DATA", "STARTTLS", "AUTH", "QUIT",
+];
+const POP3_COMMANDS: &[&str] = &[
+    "USER", "PASS", "APOP", "CAPA", "STAT", "LIST", "RETR", "UIDL", "STLS", "AUTH", "TOP", "QUIT",
+];
+const IMAP_COMMANDS: &[&str] = &[
+    "LOGIN",
+    "CAPABILITY",
+    "AUTHENTICATE",
+    "STARTTLS",
+    "SELECT",
+    "EXAMINE",
+    "LIST",
+    "LSUB",
+    "NOOP",
+    "LOGOUT",
+    "ID",
+    "ENABLE",
+    "STATUS",
+    "FETCH",
+    "UID",
+];
+
+/// The verdict from the first bytes of each direction. `None` while more bytes could still change
+/// it; with `final_call` (the flow is over, or enough was seen) the best answer is always given.
+pub fn detect(client: &[u8], server: &[u8], final_call: bool) -> Option<Protocol> {
+    if is_tls(client) || is_tls(server) {
+        return Some(Protocol::Tls);
+    }
+    if is_telnet(client) || is_telnet(server) {
+        return Some(Protocol::Telnet);
+    }
+    if HTTP_METHODS.iter().any(|m| client.starts_with(m))
+        || client.starts_with(b"PRI * HTTP/2.0")
+        || server.starts_with(b"HTTP/1.")
+    {
+        return Some(Protocol::Http);
+    }
+    if server.starts_with(b"+OK") {
+        return Some(Protocol::Pop3);
+    }
+    if server.starts_with(b"* OK")
+        || server.starts_with(b"* PREAUTH")
+        || server.starts_with(b"* BYE")
+    {
+        return Some(Protocol::Imap);
+    }
+    if imap_tagged_command(client) {
+        return Some(Protocol::Imap);
+    }
+    let command = first_word(client);
+    if server.starts_with(b"220") {
+        // FTP and SMTP both greet with 220: the client's first command or the banner tells.
+        if let Some(cmd) = &command {
+            if ["EHLO", "HELO", "LHLO"].contains(&cmd.as_str()) {
+                return Some(Protocol::Smtp);
+            }
+            if FTP_COMMANDS.contains(&cmd.as_str()) && cmd != "AUTH" && cmd != "QUIT" {
+                return Some(Protocol::Ftp);
+            }
+        }
+        let banner = String::from_utf8_lossy(first_line(server)).to_ascii_uppercase();
+        if banner.contains("SMTP") || banner.contains("MAIL") {
+            return Some(Protocol::Smtp);
+        }
+        if banner.contains("FTP") {
+            return Some(Protocol::Ftp);
+        }
+        if final_call || first_line_complete(client) {
+            return Some(match command.as_deref() {
+                Some(c) if SMTP_COMMANDS.contains(&c) => Protocol::Smtp,
+                _ => Protocol::Ftp,
+            });
+        }
+        return None;
+    }
+    if server.is_empty() {
+        // Only the client was seen (a one-sided capture): its first command is the clue.
+        if let Some(cmd) = &command {
+            if first_line_complete(client) || final_call {
+                if ["EHLO", "HELO"].contains(&cmd.as_str()) {
+                    return Some(Protocol::Smtp);
+                }
+                if cmd == "APOP" || cmd == "CAPA" {
+                    return Some(Protocol::Pop3);
+                }
+                if FTP_COMMANDS.contains(&cmd.as_str()) && !POP3_COMMANDS.contains(&cmd.as_str()) {
+                    return Some(Protocol::Ftp);
+                }
+            }
+        }
+    }
+    let enough = |b: &[u8]| b.len() >= DETECT_PREFIX || first_line_complete(b);
+    if final_call || (enough(client) && enough(server)) {
+        return Some(Protocol::Unknown);
+    }
+    None
+}
+
+/// A TLS record header: handshake (22) or alert (21) or application data (23) of version 3.x,
+/// or an SSLv2-framed ClientHello.
+fn is_tls(b: &[u8]) -> bool {
+    match b {
+        [0x16 | 0x15, 0x03, 0x00..=0x04, ..] => true,
+        [hi, _, 0x01, 0x03, 0x00..=0x03, ..] if hi & 0x80 != 0 => true,
+        _ => false,
+    }
+}
+
+/// Telnet option negotiation: IAC followed by WILL, WONT, DO or DONT.
+fn is_telnet(b: &[u8]) -> bool {
+    matches!(b, [0xff, 0xfb..=0xfe, ..])
+}
+
+fn imap_tagged_command(b: &[u8]) -> bool {
+    let line = first_line(b);
+    let mut words = line.split(|c| *c == b' ');
+    let (Some(tag), Some(cmd)) = (words.next(), words.next()) else {
+        return false;
+    };
+    !tag.is_empty()
+        && tag.len() <= 16
+        && tag.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'.')
+        && IMAP_COMMANDS.iter().any(|known| {
+            known
+                .as_bytes()
+                .eq_ignore_ascii_case(cmd.strip_suffix(b"\r").unwrap_or(cmd))
+        })
+        && !FTP_COMMANDS
+            .iter()
+            .any(|f| f.as_bytes().eq_ignore_ascii_case(tag))
+}
+
+fn first_line(b: &[u8]) -> &[u8] {
+    let end = b.iter().position(|c| *c == b'\n').unwrap_or(b.len());
+    &b[..end]
+}
+
+fn first_line_complete(b: &[u8]) -> bool {
+    b.contains(&b'\n')
+}
+
+fn first_word(b: &[u8]) -> Option<String> {
+    let line = first_line(b);
+    let word: Vec<u8> = line
+        .iter()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (!word.is_empty()).then(|| String::from_utf8_lossy(&word).into_owned())
+}
+
+/// Per-flow detection state: the first bytes of each direction, until a verdict.
+#[derive(Debug, Default)]
+pub struct ProtocolDetector {
+    prefix: [Vec<u8>; 2],
+    verdict: Option<Protocol>,
+}
+
+impl ProtocolDetector {
+    pub fn verdict(&self) -> Option<Protocol> {
+        self.verdict
+    }
+
+    /// Feeds in-order bytes of one direction (0: client to server, 1: server to client).
+    pub fn feed(&mut self, direction: usize, data: &[u8]) -> Option<Protocol> {
+        if self.verdict.is_some() {
+            return self.verdict;
+        }
+        let buf = &mut self.prefix[direction & 1];
+        let room = DETECT_PREFIX.saturating_sub(buf.len());
+        buf.extend_from_slice(&data[..data.len().min(room)]);
+        self.verdict = detect(&self.prefix[0], &self.prefix[1], false);
+        if self.verdict.is_some() {
+            self.prefix = Default::default();
+        }
+        self.verdict
+    }
+
+    /// The flow is over: the best verdict from what was seen.
+    pub fn finish(&mut self) -> Protocol {
+        let v = self
+            .verdict
+            .or_else(|| detect(&self.prefix[0], &self.prefix[1], true))
+            .unwrap_or(Protocol::Unknown);
+        self.verdict = Some(v);
+        self.prefix = Default::default();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_content_not_port() {
+        assert_eq!(
+            detect(b"GET / HTTP/1.1\r\n", b"", false),
+            Some(Protocol::Http)
+        );
+        assert_eq!(
+            detect(b"", b"HTTP/1.0 200 OK\r\n", false),
+            Some(Protocol::Http)
+        );
+        assert_eq!(
+            detect(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", b"", false),
+            Some(Protocol::Http)
+        );
+        assert_eq!(
+            detect(&[0x16, 3, 1, 0, 200, 1], b"", false),
+            Some(Protocol::Tls)
+        );
+        assert_eq!(
+            detect(b"", &[0xff, 0xfd, 0x18], false),
+            Some(Protocol::Telnet)
+        );
+        assert_eq!(
+            detect(b"", b"+OK POP3 ready\r\n", false),
+            Some(Protocol::Pop3)
+        );
+        assert_eq!(
+            detect(b"", b"* OK [CAPABILITY IMAP4rev1] ready\r\n", false),
+            Some(Protocol::Imap)
+        );
+        assert_eq!(
+            detect(b"a1 LOGIN bob secret\r\n", b"", false),
+            Some(Protocol::Imap)
+        );
+        assert_eq!(
+            detect(b"EHLO me\r\n", b"220 host ESMTP\r\n", false),
+            Some(Protocol::Smtp)
+        );
+        assert_eq!(
+            detect(b"USER bob\r\n", b"220 pyftpdlib ready\r\n", false),
+            Some(Protocol::Ftp)
+        );
+        assert_eq!(
+            detect(b"", b"220 (vsFTPd 3.0.3)\r\n", false),
+            Some(Protocol::Ftp)
+        );
+        assert_eq!(detect(b"", b"220 mail.example.com\r\n", false), None);
+        assert_eq!(
+            detect(b"", b"220 mail.example.com\r\n", true),
+            Some(Protocol::Ftp)
+        );
+    }
+
+    #[test]
+    fn undecided_until_enough_then_unknown() {
+        assert_eq!(detect(b"\x00\x01", b"", false), None);
+        assert_eq!(detect(b"\x00\x01", b"", true), Some(Protocol::Unknown));
+        assert_eq!(
+            detect(b"hello\n", b"world\n", false),
+            Some(Protocol::Unknown)
+        );
+    }
+
+    #[test]
+    fn detector_decides_across_chunks() {
+        let mut d = ProtocolDetector::default();
+        assert_eq!(d.feed(0, b"GE"), None);
+        assert_eq!(d.feed(0, b"T /x HTTP/1.1"), Some(Protocol::Http));
+        assert_eq!(d.finish(), Protocol::Http);
+    }
+}

@@ -1,0 +1,31 @@
+//! Showing the event stream without the UI: NDJSON ([`json`]) and a readable text report
+//! ([`text`]). Both consume the same [`Event`](crate::event::Event)s as the UI.
+
+pub mod json;
+pub mod text;
+
+/// Formats a byte count for people: `1.5 KiB`, `12 B`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn human_bytes() {
+        assert_eq!(super::human_bytes(12), "12 B");
+        assert_eq!(super::human_bytes(1536), "1.5 KiB");
+        assert_eq!(super::human_bytes(3 << 20), "3.0 MiB");
+    }
+}

@@ -1,0 +1,166 @@
+//! The text report: a table of flows as they end, then the anomalies and the totals.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use super::human_bytes;
+use crate::event::{Endpoint, Event, FlowId, Summary};
+
+/// Anomalies listed in full; the rest are counted by kind.
+const ANOMALIES_LISTED: usize = 50;
+
+pub struct TextReport<W: Write> {
+    out: W,
+    header_done: bool,
+    open: HashMap<FlowId, (Endpoint, Endpoint)>,
+    anomalies: Vec<String>,
+    anomalies_unlisted: u64,
+    pub broken: bool,
+}
+
+impl<W: Write> TextReport<W> {
+    pub fn new(out: W) -> Self {
+        TextReport {
+            out,
+            header_done: false,
+            open: HashMap::new(),
+            anomalies: Vec::new(),
+            anomalies_unlisted: 0,
+            broken: false,
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        if !self.broken && writeln!(self.out, "{text}").is_err() {
+            self.broken = true;
+        }
+    }
+
+    pub fn write(&mut self, event: &Event) {
+        match event {
+            Event::FlowOpen {
+                flow,
+                client,
+                server,
+                ..
+            } => {
+                self.open.insert(*flow, (*client, *server));
+            }
+            Event::FlowClose {
+                flow,
+                reason,
+                protocol,
+                bytes_c2s,
+                bytes_s2c,
+                packets,
+                missing_bytes,
+                ..
+            } => {
+                if !self.header_done {
+                    self.header_done = true;
+                    self.line(&format!(
+                        "{:>5}  {:<8} {:<40} {:<40} {:>7} {:>11} {:>11} {:>8}  {}",
+                        "FLOW",
+                        "PROTO",
+                        "CLIENT",
+                        "SERVER",
+                        "PACKETS",
+                        "C→S",
+                        "S→C",
+                        "MISSING",
+                        "END"
+                    ));
+                }
+                let (client, server) = self
+                    .open
+                    .remove(flow)
+                    .map(|(c, s)| (c.to_string(), s.to_string()))
+                    .unwrap_or_default();
+                self.line(&format!(
+                    "{:>5}  {:<8} {:<40} {:<40} {:>7} {:>11} {:>11} {:>8}  {}",
+                    flow,
+                    protocol.as_str(),
+                    client,
+                    server,
+                    packets,
+                    human_bytes(*bytes_c2s),
+                    human_bytes(*bytes_s2c),
+                    human_bytes(*missing_bytes),
+                    reason.as_str()
+                ));
+            }
+            Event::Anomaly {
+                ts,
+                flow,
+                kind,
+                detail,
+            } => {
+                if self.anomalies.len() < ANOMALIES_LISTED {
+                    let flow = flow.map(|f| format!(" flow {f}")).unwrap_or_default();
+                    self.anomalies
+                        .push(format!("  {ts}  {:<22}{flow}  {detail}", kind.as_str()));
+                } else {
+                    self.anomalies_unlisted += 1;
+                }
+            }
+            Event::Summary(summary) => self.totals(summary),
+        }
+    }
+
+    fn totals(&mut self, s: &Summary) {
+        if !self.header_done {
+            self.line("No TCP flows.");
+        }
+        if !self.anomalies.is_empty() {
+            self.line("");
+            self.line(&format!("Anomalies ({})", s.anomalies));
+            for a in std::mem::take(&mut self.anomalies) {
+                self.line(&a);
+            }
+            if self.anomalies_unlisted > 0 {
+                self.line(&format!("  … and {} more", self.anomalies_unlisted));
+            }
+        }
+        let protocols: Vec<String> = s
+            .flows_by_protocol
+            .iter()
+            .map(|(p, n)| format!("{p} {n}"))
+            .collect();
+        self.line("");
+        self.line("Totals");
+        self.line(&format!(
+            "  packets     {} ({})",
+            s.packets,
+            human_bytes(s.bytes)
+        ));
+        self.line(&format!(
+            "  flows       {}{}",
+            s.flows,
+            if protocols.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", protocols.join(", "))
+            }
+        ));
+        self.line(&format!(
+            "  plaintext   {} readable by anyone on the path",
+            human_bytes(s.plaintext_bytes)
+        ));
+        self.line(&format!(
+            "  encrypted   {} (TLS)",
+            human_bytes(s.encrypted_bytes)
+        ));
+        self.line(&format!("  credentials {}", s.credentials));
+        self.line(&format!("  anomalies   {}", s.anomalies));
+        self.line(&format!("  duration    {:.3} s", s.duration));
+        if !self.broken && self.out.flush().is_err() {
+            self.broken = true;
+        }
+    }
+
+    pub fn flush(&mut self) {
+        if !self.broken && self.out.flush().is_err() {
+            self.broken = true;
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Running an analysis: inputs (files, stdin or a live interface) through the engine to an event
+//! sink. Used by `report` now and by the terminal UI's engine thread.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::capture::file::FileSource;
+use crate::capture::filter::PacketFilter;
+use crate::capture::live::{LiveOptions, LiveSource, LiveStats};
+use crate::capture::privileges::DropOutcome;
+use crate::capture::{CaptureError, SourceItem};
+use crate::engine::{Engine, EngineConfig};
+use crate::event::Event;
+
+/// pcapng Decryption Secrets Block type of a TLS key log ("TLSK").
+pub const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
+
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisOptions {
+    /// `-f/--filter`: a libpcap filter expression.
+    pub filter: Option<String>,
+    pub engine: EngineConfig,
+}
+
+/// What a run over files did, beyond its events.
+#[derive(Debug, Default)]
+pub struct FilesOutcome {
+    /// One line per input that could not be analysed at all (exit code 1).
+    pub failures: Vec<String>,
+    /// Inputs analysed (possibly up to damage).
+    pub analysed: usize,
+}
+
+/// Analyses files one after another (`-` is stdin) and ends with a `summary` event when at least
+/// one could be read. An unreadable input is reported and skipped; a damaged one is analysed up
+/// to the damage.
+pub fn analyse_files<F: FnMut(Event)>(
+    paths: &[PathBuf],
+    opts: &AnalysisOptions,
+    out: &mut F,
+) -> Result<FilesOutcome, CaptureError> {
+    let mut filter = opts.filter.as_deref().map(PacketFilter::new).transpose()?;
+    let mut engine = Engine::new(opts.engine.clone());
+    let mut outcome = FilesOutcome::default();
+    for path in paths {
+        let mut source = match FileSource::open(path) {
+            Ok(s) => s,
+            Err(e) => {
+                outcome.failures.push(e.to_string());
+                continue;
+            }
+        };
+        outcome.analysed += 1;
+        let name = source.name().to_string();
+        source.for_each(|item| {
+            feed(&mut engine, filter.as_mut(), &name, item, out);
+            ControlFlow::Continue(())
+        });
+        engine.end_of_input(out);
+    }
+    if outcome.analysed > 0 {
+        out(Event::Summary(engine.summary()));
+    }
+    Ok(outcome)
+}
+
+fn feed<F: FnMut(Event)>(
+    engine: &mut Engine,
+    filter: Option<&mut PacketFilter>,
+    name: &str,
+    item: SourceItem<'_>,
+    out: &mut F,
+) {
+    match item {
+        SourceItem::Packet(p) => {
+            if filter.is_none_or(|f| f.matches(&p)) {
+                engine.packet(&p, out);
+            }
+        }
+        SourceItem::Secrets { secrets_type, data } => {
+            if secrets_type == SECRETS_TLS_KEY_LOG {
+                engine.add_secrets(data);
+            }
+        }
+        SourceItem::Damage { detail, .. } => engine.damaged_input(name, &detail, out),
+    }
+}
+
+/// What a live run did, beyond its events.
+#[derive(Debug, Clone)]
+pub struct LiveOutcome {
+    pub privileges: DropOutcome,
+    pub stats: Option<LiveStats>,
+}
+
+/// Captures on an interface until `stop` is set or `duration` passes, then ends with a summary.
+/// `notice` receives lines for the user (privileges dropped, counters).
+pub fn analyse_live<F: FnMut(Event)>(
+    live: &LiveOptions,
+    duration: Option<Duration>,
+    stop: &AtomicBool,
+    opts: &AnalysisOptions,
+    notice: &mut dyn FnMut(String),
+    out: &mut F,
+) -> Result<LiveOutcome, CaptureError> {
+    let mut source = LiveSource::open(live)?;
+    notice(match source.privileges() {
+        DropOutcome::Switched { user, uid } => format!(
+            "capturing on {} (now running as {user}, uid {uid}){}",
+            source.iface(),
+            live.filter.as_ref().map(|f| format!(", filter: {f}")).unwrap_or_default()
+        ),
+        DropOutcome::KeptRoot => format!(
+            "capturing on {} — still running as root because of --user root: every packet is parsed with full privileges",
+            source.iface()
+        ),
+        DropOutcome::CapabilitiesCleared => {
+            format!("capturing on {} (capabilities dropped)", source.iface())
+        }
+    });
+    let mut engine = Engine::new(opts.engine.clone());
+    let deadline = duration.map(|d| Instant::now() + d);
+    let iface = source.iface().to_string();
+    source.run(
+        deadline,
+        &|| stop.load(Ordering::Relaxed),
+        || {},
+        |item| {
+            // libpcap already applied the filter in the kernel.
+            feed(&mut engine, None, &iface, item, out);
+            ControlFlow::Continue(())
+        },
+    )?;
+    engine.end_of_input(out);
+    out(Event::Summary(engine.summary()));
+    Ok(LiveOutcome {
+        privileges: source.privileges().clone(),
+        stats: source.stats(),
+    })
+}
