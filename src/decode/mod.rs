@@ -290,18 +290,8 @@ mod tests {
     fn qinq_ethernet() {
         let builder = PacketBuilder::ethernet2([1; 6], [2; 6])
             .double_vlan(
-                etherparse::SingleVlanHeader {
-                    pcp: etherparse::VlanPcp::ZERO,
-                    drop_eligible_indicator: false,
-                    vlan_id: etherparse::VlanId::try_new(10).unwrap(),
-                    ether_type: EtherType::VLAN_TAGGED_FRAME,
-                },
-                etherparse::SingleVlanHeader {
-                    pcp: etherparse::VlanPcp::ZERO,
-                    drop_eligible_indicator: false,
-                    vlan_id: etherparse::VlanId::try_new(20).unwrap(),
-                    ether_type: EtherType::IPV6,
-                },
+                etherparse::VlanId::try_new(10).unwrap(),
+                etherparse::VlanId::try_new(20).unwrap(),
             )
             .ipv6([1; 16], [2; 16], 64)
             .udp(5353, 53);

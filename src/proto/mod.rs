@@ -278,9 +278,10 @@ mod tests {
             detect(b"", b"220 (vsFTPd 3.0.3)\r\n", false),
             Some(Protocol::Ftp)
         );
-        assert_eq!(detect(b"", b"220 mail.example.com\r\n", false), None);
+        assert_eq!(detect(b"", b"220 mail.example.com\r\n", false), Some(Protocol::Smtp));
+        assert_eq!(detect(b"", b"220 host.example.com ready\r\n", false), None);
         assert_eq!(
-            detect(b"", b"220 mail.example.com\r\n", true),
+            detect(b"", b"220 host.example.com ready\r\n", true),
             Some(Protocol::Ftp)
         );
     }

@@ -1,0 +1,39 @@
+# plainsight — the two commands that matter: `make demo` and `make test`.
+# Both first install what is missing (with apt when root, otherwise they print the exact command).
+
+CARGO ?= cargo
+# System packages: libpcap for live capture and BPF; tcpdump, tshark (editcap, capinfos) and
+# python3 for the tests and the benchmark; tmux for the terminal tests.
+APT_PACKAGES := libpcap-dev pkg-config tcpdump tshark python3 tmux curl openssl
+BIN := target/release/plainsight
+
+.PHONY: all deps build demo test bench clean fmt lint
+
+all: build
+
+deps:
+	@bash scripts/deps.sh $(APT_PACKAGES)
+
+build: deps
+	$(CARGO) build --release --locked
+
+demo: build
+	$(BIN) demo
+
+test: deps
+	$(CARGO) test --locked
+
+bench: build
+	$(CARGO) bench --locked --bench engine -- --noplot
+	python3 scripts/bench.py $(BIN)
+
+fmt:
+	$(CARGO) fmt
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
+	rm -rf bench-data
