@@ -18,13 +18,22 @@ fn plainsight() -> Command {
 }
 
 fn json_events(args: &[&str]) -> (Vec<Value>, i32, String) {
-    let out = plainsight().arg("report").arg("--json").args(args).output().unwrap();
+    let out = plainsight()
+        .arg("report")
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     let events = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
         .collect();
-    (events, out.status.code().unwrap_or(-1), String::from_utf8(out.stderr).unwrap())
+    (
+        events,
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
@@ -32,18 +41,38 @@ fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
 }
 
 fn check_golden(capture: &str) {
-    let out = plainsight().args(["report", "--json", capture]).output().unwrap();
-    assert!(out.status.success(), "{capture}: {}", String::from_utf8_lossy(&out.stderr));
-    let name = Path::new(capture).file_name().unwrap().to_string_lossy().to_string();
+    let out = plainsight()
+        .args(["report", "--json", capture])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{capture}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let name = Path::new(capture)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
     let golden = root().join("tests/golden").join(format!("{name}.ndjson"));
     let actual = String::from_utf8(out.stdout).unwrap();
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&golden, &actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&golden)
-        .unwrap_or_else(|_| panic!("missing {}: run UPDATE_GOLDEN=1 cargo test", golden.display()));
-    assert_eq!(actual, expected, "{capture} differs from {}", golden.display());
+    let expected = std::fs::read_to_string(&golden).unwrap_or_else(|_| {
+        panic!(
+            "missing {}: run UPDATE_GOLDEN=1 cargo test",
+            golden.display()
+        )
+    });
+    assert_eq!(
+        actual,
+        expected,
+        "{capture} differs from {}",
+        golden.display()
+    );
 }
 
 #[test]
@@ -82,13 +111,26 @@ fn http_ipv4_flows_match_tshark_conversations() {
     let (events, code, _) = json_events(&["captures/http-ipv4.pcap"]);
     assert_eq!(code, 0);
     let opens = of_type(&events, "flow_open");
-    let clients: Vec<&str> = opens.iter().map(|e| e["client"].as_str().unwrap()).collect();
-    assert_eq!(clients, ["127.0.0.1:46724", "127.0.0.1:46736", "127.0.0.1:46738"]);
-    assert!(opens.iter().all(|e| e["server"] == "127.0.0.1:8081" && e["handshake_seen"] == true));
+    let clients: Vec<&str> = opens
+        .iter()
+        .map(|e| e["client"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        clients,
+        ["127.0.0.1:46724", "127.0.0.1:46736", "127.0.0.1:46738"]
+    );
+    assert!(opens
+        .iter()
+        .all(|e| e["server"] == "127.0.0.1:8081" && e["handshake_seen"] == true));
     let closes = of_type(&events, "flow_close");
-    let packets: Vec<u64> = closes.iter().map(|e| e["packets"].as_u64().unwrap()).collect();
+    let packets: Vec<u64> = closes
+        .iter()
+        .map(|e| e["packets"].as_u64().unwrap())
+        .collect();
     assert_eq!(packets, [12, 16, 40]);
-    assert!(closes.iter().all(|e| e["reason"] == "fin" && e["protocol"] == "http"));
+    assert!(closes
+        .iter()
+        .all(|e| e["reason"] == "fin" && e["protocol"] == "http"));
     // The 20 KB file plus its response header, reassembled from 15 segments.
     assert!(closes[2]["bytes_s2c"].as_u64().unwrap() > 20480);
     let summary = events.last().unwrap();
@@ -108,7 +150,11 @@ fn tls_on_8443_is_tls_with_records_counted() {
     for c in &closes {
         assert_eq!(c["protocol"], "tls");
         let total = c["bytes_c2s"].as_u64().unwrap() + c["bytes_s2c"].as_u64().unwrap();
-        assert_eq!(c["tls_bytes"].as_u64().unwrap(), total, "every byte is in a record");
+        assert_eq!(
+            c["tls_bytes"].as_u64().unwrap(),
+            total,
+            "every byte is in a record"
+        );
         assert!(c["tls_records"].as_u64().unwrap() >= 10);
     }
     let summary = events.last().unwrap();
@@ -123,10 +169,16 @@ fn truncated_file_is_analysed_up_to_the_damage() {
     let anomalies = of_type(&events, "anomaly");
     assert_eq!(anomalies.len(), 1);
     assert_eq!(anomalies[0]["kind"], "truncated_file");
-    assert!(anomalies[0]["detail"].as_str().unwrap().contains("byte offset 26429"));
+    assert!(anomalies[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("byte offset 26429"));
     // The two connections before the damage are whole; the third ends at the damage.
     let closes = of_type(&events, "flow_close");
-    let reasons: Vec<&str> = closes.iter().map(|e| e["reason"].as_str().unwrap()).collect();
+    let reasons: Vec<&str> = closes
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
     assert_eq!(reasons, ["fin", "fin", "end_of_capture"]);
     assert_eq!(events.last().unwrap()["packets"], 63);
 }
@@ -138,8 +190,17 @@ fn garbage_after_valid_packets_is_an_anomaly_not_a_failure() {
     let anomalies = of_type(&events, "anomaly");
     assert_eq!(anomalies.len(), 1);
     assert_eq!(anomalies[0]["kind"], "truncated_file");
-    assert!(anomalies[0]["detail"].as_str().unwrap().contains("byte offset 27719"));
-    assert_eq!(of_type(&events, "flow_close").iter().filter(|e| e["reason"] == "fin").count(), 3);
+    assert!(anomalies[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("byte offset 27719"));
+    assert_eq!(
+        of_type(&events, "flow_close")
+            .iter()
+            .filter(|e| e["reason"] == "fin")
+            .count(),
+        3
+    );
     assert_eq!(events.last().unwrap()["packets"], 68);
 }
 
@@ -156,11 +217,17 @@ fn unsupported_link_type_is_one_anomaly() {
 
 #[test]
 fn missing_file_is_exit_1_with_one_clear_line() {
-    let out = plainsight().args(["report", "no/such/file.pcap"]).output().unwrap();
+    let out = plainsight()
+        .args(["report", "no/such/file.pcap"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("no/such/file.pcap") && stderr.contains("cannot open"), "{stderr}");
+    assert!(
+        stderr.contains("no/such/file.pcap") && stderr.contains("cannot open"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -169,7 +236,10 @@ fn not_a_capture_is_exit_1_and_other_files_are_still_analysed() {
     let (events, code, stderr) =
         json_events(&["tests/data/not-a-capture.txt", "captures/http-ipv6.pcap"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("tests/data/not-a-capture.txt: not a pcap or pcapng capture"), "{stderr}");
+    assert!(
+        stderr.contains("tests/data/not-a-capture.txt: not a pcap or pcapng capture"),
+        "{stderr}"
+    );
     assert_eq!(of_type(&events, "flow_close").len(), 2);
     assert_eq!(events.last().unwrap()["type"], "summary");
 }
@@ -182,7 +252,10 @@ fn several_files_get_unique_flow_ids_and_one_summary() {
         "captures/cooked-sll2.pcap",
     ]);
     assert_eq!(code, 0);
-    let ids: Vec<u64> = of_type(&events, "flow_open").iter().map(|e| e["flow"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> = of_type(&events, "flow_open")
+        .iter()
+        .map(|e| e["flow"].as_u64().unwrap())
+        .collect();
     assert_eq!(ids, [1, 2, 3, 4, 5]);
     assert_eq!(of_type(&events, "summary").len(), 1);
     assert_eq!(events.last().unwrap()["flows"], 5);
@@ -192,9 +265,14 @@ fn several_files_get_unique_flow_ids_and_one_summary() {
 #[test]
 fn stdin_is_read_with_a_dash() {
     let data = std::fs::read(root().join("captures/http-ipv6.pcap")).unwrap();
-    let out = plainsight().args(["report", "--json", "-"]).write_stdin(data).output().unwrap();
+    let out = plainsight()
+        .args(["report", "--json", "-"])
+        .write_stdin(data)
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    let expected = std::fs::read_to_string(root().join("tests/golden/http-ipv6.pcap.ndjson")).unwrap();
+    let expected =
+        std::fs::read_to_string(root().join("tests/golden/http-ipv6.pcap.ndjson")).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
 }
 
@@ -219,27 +297,60 @@ fn bad_filter_is_exit_1_with_a_hint() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("bad filter") && stderr.contains("libpcap syntax"), "{stderr}");
+    assert!(
+        stderr.contains("bad filter") && stderr.contains("libpcap syntax"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn bad_usage_is_exit_2() {
-    assert_eq!(plainsight().args(["report"]).output().unwrap().status.code(), Some(2));
-    assert_eq!(plainsight().args(["frobnicate"]).output().unwrap().status.code(), Some(2));
     assert_eq!(
-        plainsight().args(["report", "--memcap", "lots", "x.pcap"]).output().unwrap().status.code(),
+        plainsight()
+            .args(["report"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        plainsight()
+            .args(["frobnicate"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        plainsight()
+            .args(["report", "--memcap", "lots", "x.pcap"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
         Some(2)
     );
 }
 
 #[test]
 fn text_report_lists_flows_and_totals() {
-    let out = plainsight().args(["report", "captures/http-ipv4.pcap"]).output().unwrap();
+    let out = plainsight()
+        .args(["report", "captures/http-ipv4.pcap"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.lines().next().unwrap().contains("PROTO"));
-    let row = text.lines().find(|l| l.contains("127.0.0.1:46738")).unwrap();
-    assert!(row.contains("http") && row.contains("127.0.0.1:8081") && row.contains("fin"), "{row}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("127.0.0.1:46738"))
+        .unwrap();
+    assert!(
+        row.contains("http") && row.contains("127.0.0.1:8081") && row.contains("fin"),
+        "{row}"
+    );
     assert!(text.contains("Totals"));
     assert!(text.contains("flows       3 (http 3)"), "{text}");
 }

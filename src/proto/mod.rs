@@ -136,11 +136,12 @@ pub fn detect(client: &[u8], server: &[u8], final_call: bool) -> Option<Protocol
     None
 }
 
-/// A TLS record header: handshake (22) or alert (21) or application data (23) of version 3.x,
-/// or an SSLv2-framed ClientHello.
+/// A TLS record header (change cipher spec, alert, handshake or application data, version 3.x,
+/// a length TLS allows), or an SSLv2-framed ClientHello. Application data counts too: a capture
+/// that starts mid-connection sees no handshake.
 fn is_tls(b: &[u8]) -> bool {
     match b {
-        [0x16 | 0x15, 0x03, 0x00..=0x04, ..] => true,
+        [0x14..=0x17, 0x03, 0x00..=0x04, hi, lo, ..] => u16::from_be_bytes([*hi, *lo]) <= 18432,
         [hi, _, 0x01, 0x03, 0x00..=0x03, ..] if hi & 0x80 != 0 => true,
         _ => false,
     }
@@ -278,7 +279,10 @@ mod tests {
             detect(b"", b"220 (vsFTPd 3.0.3)\r\n", false),
             Some(Protocol::Ftp)
         );
-        assert_eq!(detect(b"", b"220 mail.example.com\r\n", false), Some(Protocol::Smtp));
+        assert_eq!(
+            detect(b"", b"220 mail.example.com\r\n", false),
+            Some(Protocol::Smtp)
+        );
         assert_eq!(detect(b"", b"220 host.example.com ready\r\n", false), None);
         assert_eq!(
             detect(b"", b"220 host.example.com ready\r\n", true),
