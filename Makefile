@@ -3,8 +3,8 @@
 
 CARGO ?= cargo
 # System packages: libpcap for live capture and BPF; tcpdump, tshark (editcap, capinfos) and
-# python3 for the tests and the benchmark; tmux for the terminal tests.
-APT_PACKAGES := libpcap-dev pkg-config tcpdump tshark python3 tmux curl openssl
+# python3 and GNU time for the tests and the benchmark; tmux for the terminal tests.
+APT_PACKAGES := libpcap-dev pkg-config tcpdump tshark python3 tmux curl openssl time
 BIN := target/release/plainsight
 
 .PHONY: all deps build demo test bench clean fmt lint
