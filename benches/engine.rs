@@ -35,7 +35,12 @@ fn engine(c: &mut Criterion) {
                 let mut events = 0usize;
                 let mut sink = |_e| events += 1;
                 for (ts, link, data) in &packets {
-                    let pkt = Packet { ts: *ts, link: *link, data, orig_len: data.len() as u32 };
+                    let pkt = Packet {
+                        ts: *ts,
+                        link: *link,
+                        data,
+                        orig_len: data.len() as u32,
+                    };
                     engine.packet(&pkt, &mut sink);
                 }
                 engine.end_of_input(&mut sink);

@@ -7,9 +7,8 @@ pub mod defrag;
 
 use std::net::IpAddr;
 
-use etherparse::{
-    EtherType, IpFragOffset, IpNumber, LaxNetSlice, LaxSlicedPacket, TcpSlice, UdpSlice,
-};
+use etherparse::err::ip::LaxHeaderSliceError;
+use etherparse::{IpFragOffset, IpNumber, LaxIpSlice, TcpSlice, UdpSlice};
 
 use crate::capture::LinkType;
 
@@ -83,13 +82,15 @@ pub enum DecodeError {
 
 /// Decodes one packet of the given link type down to its transport layer.
 pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
-    let sliced = match link {
-        LinkType::ETHERNET => LaxSlicedPacket::from_ethernet(data)
-            .map_err(|e| DecodeError::Truncated(e.to_string()))?,
+    let (ether_type, rest) = match link {
+        LinkType::ETHERNET => {
+            let ether_type = be16(data, 12).ok_or_else(|| short("Ethernet header"))?;
+            (ether_type, &data[14..])
+        }
         LinkType::LINUX_SLL => {
             // 16-byte cooked header; the protocol (an EtherType for IP) is its last two bytes.
             let ether_type = be16(data, 14).ok_or_else(|| short("Linux cooked header"))?;
-            LaxSlicedPacket::from_ether_type(EtherType(ether_type), &data[16..])
+            (ether_type, &data[16..])
         }
         LinkType::LINUX_SLL2 => {
             // 20-byte cooked v2 header, protocol first. etherparse does not slice SLL2 itself.
@@ -97,7 +98,7 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
             let rest = data
                 .get(20..)
                 .ok_or_else(|| short("Linux cooked v2 header"))?;
-            LaxSlicedPacket::from_ether_type(EtherType(ether_type), rest)
+            (ether_type, rest)
         }
         LinkType::NULL | LinkType::LOOP => {
             // A 4-byte address family: host byte order for NULL, network order for LOOP. Writers
@@ -106,29 +107,33 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
             let family = [family[0], family[1], family[2], family[3]];
             let family = u32::from_le_bytes(family).min(u32::from_be_bytes(family));
             let ether_type = match family {
-                2 => EtherType::IPV4,
-                10 | 24 | 28 | 30 => EtherType::IPV6,
+                2 => ETHERTYPE_IPV4,
+                10 | 24 | 28 | 30 => ETHERTYPE_IPV6,
                 _ => return Err(DecodeError::NotIp),
             };
-            LaxSlicedPacket::from_ether_type(ether_type, &data[4..])
+            (ether_type, &data[4..])
         }
         LinkType::RAW
         | LinkType::RAW_LEGACY
         | LinkType::RAW_OPENBSD
         | LinkType::IPV4
-        | LinkType::IPV6 => {
-            LaxSlicedPacket::from_ip(data).map_err(|e| DecodeError::Malformed(e.to_string()))?
-        }
+        | LinkType::IPV6 => match data.first().map(|b| b >> 4) {
+            Some(4) => (ETHERTYPE_IPV4, data),
+            Some(6) => (ETHERTYPE_IPV6, data),
+            Some(_) => return Err(DecodeError::Malformed("not an IPv4 or IPv6 header".into())),
+            None => return Err(short("IP header")),
+        },
         other => return Err(DecodeError::UnsupportedLink(other)),
     };
-    let Some(net) = sliced.net else {
-        return Err(match sliced.stop_err {
-            Some((err, _layer)) => DecodeError::Malformed(err.to_string()),
-            None => DecodeError::NotIp,
-        });
-    };
-    let (src, dst, payload, id) = match &net {
-        LaxNetSlice::Ipv4(ip) => {
+    let ip_bytes = skip_vlan_tags(ether_type, rest)?;
+    // etherparse slices IP and its extension headers; the link layer above is simple enough that
+    // slicing it by hand avoids building etherparse's whole-packet structure on the hot path.
+    let (ip, _ext_err) = LaxIpSlice::from_slice(ip_bytes).map_err(|e| match e {
+        LaxHeaderSliceError::Len(l) => DecodeError::Truncated(l.to_string()),
+        LaxHeaderSliceError::Content(c) => DecodeError::Malformed(c.to_string()),
+    })?;
+    let (src, dst, payload, id) = match &ip {
+        LaxIpSlice::Ipv4(ip) => {
             let h = ip.header();
             let frag = (
                 u32::from(h.identification()),
@@ -142,19 +147,22 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
                 frag,
             )
         }
-        LaxNetSlice::Ipv6(ip) => {
+        LaxIpSlice::Ipv6(ip) => {
             let h = ip.header();
-            let frag = ip
-                .extensions()
-                .clone()
-                .into_iter()
-                .find_map(|ext| match ext {
-                    etherparse::Ipv6ExtensionSlice::Fragment(f) => Some(f.to_header()),
-                    _ => None,
-                })
-                .map_or((0, IpFragOffset::ZERO, false), |f| {
-                    (f.identification, f.fragment_offset, f.more_fragments)
-                });
+            let frag = if ip.is_payload_fragmented() {
+                ip.extensions()
+                    .clone()
+                    .into_iter()
+                    .find_map(|ext| match ext {
+                        etherparse::Ipv6ExtensionSlice::Fragment(f) => Some(f.to_header()),
+                        _ => None,
+                    })
+                    .map_or((0, IpFragOffset::ZERO, false), |f| {
+                        (f.identification, f.fragment_offset, f.more_fragments)
+                    })
+            } else {
+                (0, IpFragOffset::ZERO, false)
+            };
             (
                 IpAddr::V6(h.source_addr()),
                 IpAddr::V6(h.destination_addr()),
@@ -162,7 +170,6 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
                 frag,
             )
         }
-        LaxNetSlice::Arp(_) => return Err(DecodeError::NotIp),
     };
     let truncated = payload.incomplete;
     if payload.fragmented {
@@ -224,6 +231,28 @@ pub fn transport(ip_number: IpNumber, payload: &[u8]) -> Result<Body<'_>, Decode
         }
         _ => Ok(Body::OtherIp),
     }
+}
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+/// 802.1Q, 802.1ad (QinQ outer tag) and the old QinQ tag.
+const ETHERTYPE_VLAN_TAGS: [u16; 3] = [0x8100, 0x88a8, 0x9100];
+/// Tags skipped at most (QinQ is two; a third is tolerated).
+const MAX_VLAN_TAGS: usize = 3;
+
+/// Skips 802.1Q/QinQ tags and returns the IP header's bytes, or `NotIp`.
+fn skip_vlan_tags(mut ether_type: u16, mut rest: &[u8]) -> Result<&[u8], DecodeError> {
+    for _ in 0..=MAX_VLAN_TAGS {
+        match ether_type {
+            ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => return Ok(rest),
+            t if ETHERTYPE_VLAN_TAGS.contains(&t) => {
+                ether_type = be16(rest, 2).ok_or_else(|| short("VLAN tag"))?;
+                rest = &rest[4..];
+            }
+            _ => return Err(DecodeError::NotIp),
+        }
+    }
+    Err(DecodeError::NotIp)
 }
 
 fn be16(data: &[u8], at: usize) -> Option<u16> {

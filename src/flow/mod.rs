@@ -36,14 +36,32 @@ impl Direction {
 }
 
 /// The two endpoints of a flow, in a canonical order so both directions find the same entry.
+/// Packed into plain integers: hashing and comparing it is on every packet's path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    low: SocketAddr,
-    high: SocketAddr,
+    low: PackedEndpoint,
+    high: PackedEndpoint,
+}
+
+/// An endpoint as (IPv6 or IPv4-mapped address, port and family).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct PackedEndpoint(u128, u32);
+
+impl PackedEndpoint {
+    fn new(addr: SocketAddr) -> Self {
+        match addr {
+            SocketAddr::V4(a) => PackedEndpoint(
+                u128::from(a.ip().to_ipv6_mapped().to_bits()),
+                u32::from(a.port()),
+            ),
+            SocketAddr::V6(a) => PackedEndpoint(a.ip().to_bits(), u32::from(a.port()) | 1 << 16),
+        }
+    }
 }
 
 impl FlowKey {
     pub fn new(a: SocketAddr, b: SocketAddr) -> FlowKey {
+        let (a, b) = (PackedEndpoint::new(a), PackedEndpoint::new(b));
         if a <= b {
             FlowKey { low: a, high: b }
         } else {
