@@ -67,8 +67,8 @@ pub enum Command {
             requires = "duration"
         )]
         iface: Option<String>,
-        /// With -i: stop after this many seconds.
-        #[arg(long, value_name = "SECS", requires = "iface")]
+        /// With -i: stop after this many seconds (default: at Ctrl-C).
+        #[arg(long, value_name = "SECS", requires = "iface", value_parser = parse_seconds)]
         duration: Option<f64>,
         /// Print the newline-delimited JSON event stream instead of the text report.
         #[arg(long)]
@@ -116,10 +116,10 @@ pub struct CommonArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct LiveArgs {
     /// Also save every captured packet to this pcap file, as tcpdump -w does.
-    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    #[arg(short = 'w', long = "write", value_name = "FILE", requires = "iface")]
     pub write: Option<PathBuf>,
     /// The account to switch to once the capture is open (default: nobody; `root` keeps root).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", requires = "iface")]
     pub user: Option<String>,
 }
 
@@ -142,6 +142,14 @@ impl std::str::FromStr for Speed {
                 "{s:?} is not a speed: give a positive number such as 2 or 0.5, or max"
             )),
         }
+    }
+}
+
+/// Parses a positive number of seconds.
+pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x < 1e9 => Ok(x),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
     }
 }
 

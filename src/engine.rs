@@ -205,7 +205,7 @@ impl Engine {
         }
         if self.table.memory() > self.table.limits.memcap {
             let removed = self.table.enforce_memcap();
-            self.report_evictions(removed.len(), out);
+            self.report_evictions(removed.len(), "reassembly memory over --memcap", out);
             for r in removed {
                 self.close_removed(r.flow, r.reason, out);
             }
@@ -278,7 +278,7 @@ impl Engine {
                     opening_syn
                         && (f.streams[0].delivered_bytes() > 0
                             || f.streams[1].delivered_bytes() > 0
-                            || f.streams[0].fin_seen())
+                            || f.streams.iter().any(|s| s.fin_seen()))
                 }
             },
         };
@@ -401,13 +401,13 @@ impl Engine {
             .iter()
             .filter(|r| r.reason == CloseReason::Evicted)
             .count();
-        self.report_evictions(evicted, out);
+        self.report_evictions(evicted, "flow table full", out);
         for r in removed {
             self.close_removed(r.flow, r.reason, out);
         }
     }
 
-    fn report_evictions<F: FnMut(Event)>(&mut self, count: usize, out: &mut F) {
+    fn report_evictions<F: FnMut(Event)>(&mut self, count: usize, why: &str, out: &mut F) {
         if count == 0 {
             return;
         }
@@ -424,7 +424,7 @@ impl Engine {
             None,
             AnomalyKind::MemoryLimit,
             format!(
-                "flow table full ({} flows, memcap {} MiB): {} flows evicted so far; raise --memcap to keep more",
+                "{why} (at most {} flows, memcap {} MiB): {} flows evicted so far; raise --memcap to keep more",
                 limits.max_flows,
                 limits.memcap >> 20,
                 self.table.evicted

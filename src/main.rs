@@ -56,6 +56,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if live {
                 bail!("`plainsight demo --live` is not available yet; run `plainsight demo` for the demo on the bundled captures");
             }
+            eprintln!("plainsight: the terminal UI is not available yet; showing the text report of the bundled captures");
             let opts = analysis_options(&common)?;
             let files = bundled_captures()?;
             report_files(&files, false, &opts)
@@ -120,33 +121,45 @@ fn analysis_options(common: &CommonArgs) -> Result<AnalysisOptions> {
 }
 
 /// Where the event stream goes: the text report or NDJSON on stdout.
-enum Output {
+struct Output {
+    format: Format,
+    /// Live captures: each event is shown at once.
+    live: bool,
+}
+
+enum Format {
     Text(TextReport<io::BufWriter<io::Stdout>>),
     Json(JsonWriter<io::Stdout>),
 }
 
 impl Output {
     fn new(json: bool, live: bool) -> Output {
-        if json {
+        let format = if json {
             let mut w = JsonWriter::new(io::stdout());
             w.flush_each = live;
-            Output::Json(w)
+            Format::Json(w)
         } else {
-            Output::Text(TextReport::new(io::BufWriter::new(io::stdout())))
-        }
+            Format::Text(TextReport::new(io::BufWriter::new(io::stdout())))
+        };
+        Output { format, live }
     }
 
     fn write(&mut self, event: &Event) {
-        match self {
-            Output::Text(t) => t.write(event),
-            Output::Json(j) => j.write(event),
+        match &mut self.format {
+            Format::Text(t) => {
+                t.write(event);
+                if self.live {
+                    t.flush();
+                }
+            }
+            Format::Json(j) => j.write(event),
         }
     }
 
     fn finish(&mut self) {
-        match self {
-            Output::Text(t) => t.flush(),
-            Output::Json(j) => j.flush(),
+        match &mut self.format {
+            Format::Text(t) => t.flush(),
+            Format::Json(j) => j.flush(),
         }
     }
 }
@@ -179,11 +192,7 @@ fn report_live(
     common: &CommonArgs,
     opts: &AnalysisOptions,
 ) -> Result<ExitCode> {
-    let duration = match duration {
-        Some(d) if d.is_finite() && d > 0.0 => Some(Duration::from_secs_f64(d)),
-        Some(d) => bail!("--duration {d} is not a positive number of seconds"),
-        None => None,
-    };
+    let duration = duration.map(Duration::from_secs_f64);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))

@@ -1,6 +1,7 @@
 //! Live capture through libpcap, and the list of interfaces it can open.
 
 use std::ops::ControlFlow;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -10,7 +11,7 @@ use super::privileges::{drop_privileges, DropOutcome};
 use super::{CaptureError, LinkType, Packet, SourceItem};
 use crate::event::Timestamp;
 
-/// How long one read waits before the loop checks for Ctrl-C and the deadline.
+/// How long the loop waits for packets before it checks for Ctrl-C and the deadline.
 const READ_TIMEOUT_MS: i32 = 100;
 
 #[derive(Debug, Clone, Default)]
@@ -52,6 +53,10 @@ impl LiveSource {
             .snaplen(262_144)
             .timeout(READ_TIMEOUT_MS)
             .open()
+            .map_err(live_err)?
+            // Non-blocking, with our own poll(2): libpcap's read timeout does not fire on an idle
+            // interface in immediate mode, and Ctrl-C and --duration must work on a quiet link.
+            .setnonblock()
             .map_err(live_err)?;
         if let Some(expr) = &opts.filter {
             cap.filter(expr, true).map_err(|e| CaptureError::Filter {
@@ -127,7 +132,10 @@ impl LiveSource {
                         break;
                     }
                 }
-                Err(pcap::Error::TimeoutExpired) => idle(),
+                Err(pcap::Error::TimeoutExpired) => {
+                    idle();
+                    wait_readable(self.cap.as_raw_fd(), READ_TIMEOUT_MS);
+                }
                 Err(e) => {
                     return Err(CaptureError::Live {
                         iface: self.iface.clone(),
@@ -140,6 +148,19 @@ impl LiveSource {
             let _ = save.flush();
         }
         Ok(())
+    }
+}
+
+/// Waits until the capture descriptor has packets, or `timeout_ms` passes.
+fn wait_readable(fd: RawFd, timeout_ms: i32) {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call. EINTR (Ctrl-C) just returns early.
+    unsafe {
+        libc::poll(&mut pfd, 1, timeout_ms);
     }
 }
 

@@ -1,0 +1,122 @@
+//! Live capture on the loopback interface (root only; skipped with the reason otherwise): real
+//! libpcap, a real HTTP server and client, privileges dropped after the handle opens.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
+use serde_json::Value;
+
+fn is_root() -> bool {
+    nix::unistd::Uid::effective().is_root()
+}
+
+/// A one-shot HTTP server on 127.0.0.1 and a client hitting it a few times.
+fn http_exchange(port: u16, listener: TcpListener) {
+    let server = thread::spawn(move || {
+        for _ in 0..3 {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+                );
+            }
+        }
+    });
+    for _ in 0..3 {
+        let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.write_all(b"GET /live HTTP/1.1\r\nHost: lab\r\n\r\n")
+            .unwrap();
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+    }
+    server.join().unwrap();
+}
+
+#[test]
+fn live_capture_on_lo_drops_privileges_and_writes_the_packets() {
+    if !is_root() {
+        eprintln!("skipped: live capture needs root (or CAP_NET_RAW); run `make test` as root");
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("saved.pcap");
+    let child = Command::new(env!("CARGO_BIN_EXE_plainsight"))
+        .args(["report", "--json", "-i", "lo", "--duration", "3", "-f"])
+        .arg(format!("tcp port {port}"))
+        .arg("-w")
+        .arg(&saved)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let libpcap open the handle before traffic starts.
+    thread::sleep(Duration::from_millis(1000));
+    http_exchange(port, listener);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("now running as nobody"), "{stderr}");
+    let events: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let closes: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "flow_close")
+        .collect();
+    assert_eq!(closes.len(), 3, "{events:?}");
+    for c in &closes {
+        assert_eq!(c["protocol"], "http");
+        assert_eq!(c["bytes_c2s"], 33);
+        assert_eq!(c["bytes_s2c"], 62);
+        assert_eq!(c["reason"], "fin");
+    }
+    // The saved file holds the same traffic.
+    let replay = Command::new(env!("CARGO_BIN_EXE_plainsight"))
+        .args(["report", "--json"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(replay.status.success());
+    let replayed = String::from_utf8(replay.stdout).unwrap();
+    assert_eq!(replayed.matches("\"type\":\"flow_close\"").count(), 3);
+}
+
+#[test]
+fn live_capture_without_permission_names_the_setcap_command() {
+    if !is_root() {
+        eprintln!("skipped: needs root to switch to an unprivileged account for the check");
+        return;
+    }
+    // Run as nobody, who has no capture permission.
+    let exe = env!("CARGO_BIN_EXE_plainsight");
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ])
+        .arg(exe)
+        .args(["report", "-i", "lo", "--duration", "1"])
+        .output();
+    let Ok(out) = out else {
+        eprintln!("skipped: setpriv (util-linux) is not available");
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("sudo setcap cap_net_raw,cap_net_admin=eip"),
+        "{stderr}"
+    );
+}
