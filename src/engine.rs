@@ -6,13 +6,14 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::capture::{LinkType, Packet};
 use crate::decode::defrag::{DefragOutcome, Defragmenter};
+use crate::decode::UdpDatagram;
 use crate::decode::{self, Body, DecodeError, TcpSegment};
 use crate::event::{
-    AnomalyKind, CloseReason, Endpoint, Event, FlowId, Protocol, Summary, Timestamp,
+    AnomalyKind, CloseReason, Credential, Endpoint, Event, FlowId, Protocol, Summary, Timestamp,
 };
 use crate::flow::{Chunk, Flow, FlowKey, FlowLimits, FlowState, FlowTable, MemoryBudget};
-use crate::proto::tls::TlsRecordCounter;
-use crate::proto::ProtocolDetector;
+use crate::proto::analysis::{AppOutput, FlowAnalysis};
+use crate::proto::dns;
 
 /// Default `--memcap`: 256 MiB.
 pub const DEFAULT_MEMCAP: usize = 256 << 20;
@@ -28,27 +29,6 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             memcap: DEFAULT_MEMCAP,
-        }
-    }
-}
-
-/// Per-flow application state: the protocol verdict and TLS record framing.
-#[derive(Debug, Default)]
-pub struct FlowAnalysis {
-    detector: ProtocolDetector,
-    tls: [TlsRecordCounter; 2],
-}
-
-impl FlowAnalysis {
-    fn on_chunk(&mut self, dir: usize, chunk: Chunk<'_>) {
-        match chunk {
-            Chunk::Data(data) => {
-                let verdict = self.detector.feed(dir, data);
-                if matches!(verdict, None | Some(Protocol::Tls)) {
-                    self.tls[dir].feed(data);
-                }
-            }
-            Chunk::Gap(_) => self.tls[dir].gap(),
         }
     }
 }
@@ -106,6 +86,8 @@ pub struct Engine {
     last_memory_anomaly_sec: Option<u64>,
     unsupported_links: HashSet<LinkType>,
     secrets: Vec<Vec<u8>>,
+    /// What the application layer found during the current packet (reused, not reallocated).
+    outputs: Vec<AppOutput>,
 }
 
 impl Engine {
@@ -123,6 +105,7 @@ impl Engine {
             last_memory_anomaly_sec: None,
             unsupported_links: HashSet::new(),
             secrets: Vec::new(),
+            outputs: Vec::new(),
         }
     }
 
@@ -249,7 +232,30 @@ impl Engine {
                     format!("IP fragments from {src} to {dst} contradict each other ({e}); datagram dropped"),
                 ),
             },
-            Body::Udp(_) | Body::OtherIp => {}
+            Body::Udp(udp) => self.udp(ts, src, dst, &udp, out),
+            Body::OtherIp => {}
+        }
+    }
+
+    fn udp<F: FnMut(Event)>(
+        &mut self,
+        ts: Timestamp,
+        src: IpAddr,
+        dst: IpAddr,
+        udp: &UdpDatagram<'_>,
+        out: &mut F,
+    ) {
+        if !(dns::is_dns_port(udp.dst_port) || dns::is_dns_port(udp.src_port)) {
+            return;
+        }
+        if let Some(q) = dns::parse_query(udp.payload) {
+            out(Event::DnsQuery {
+                ts,
+                client: Endpoint(SocketAddr::new(src, udp.src_port)),
+                server: Endpoint(SocketAddr::new(dst, udp.dst_port)),
+                name: q.name,
+                qtype: q.qtype,
+            });
         }
     }
 
@@ -286,7 +292,11 @@ impl Engine {
             self.open_flow(key, ts, src, dst, seg, out);
         }
         let Engine {
-            table, anomalies, ..
+            table,
+            anomalies,
+            summary,
+            outputs,
+            ..
         } = self;
         let Some((flow, budget)) = table.get_with_budget(&key) else {
             return;
@@ -300,7 +310,7 @@ impl Engine {
             flow.streams[i].syn(seg.seq);
             seq = seq.wrapping_add(1);
         }
-        let flow_id = flow.id;
+        let ctx = FlowContext::of(flow, ts);
         let mut gaps: Vec<(usize, u64)> = Vec::new();
         let Flow { streams, app, .. } = flow;
         let [c2s, s2c] = streams;
@@ -311,7 +321,7 @@ impl Engine {
                 if let Chunk::Gap(n) = c {
                     gaps.push((i, n));
                 }
-                app.on_chunk(i, c);
+                app.on_chunk(i, c, outputs);
             };
             conflict = this
                 .segment(seq, seg.payload, seg.flags.fin, budget, &mut sink)
@@ -323,15 +333,17 @@ impl Engine {
                 if let Chunk::Gap(n) = c {
                     gaps.push((j, n));
                 }
-                app.on_chunk(j, c);
+                app.on_chunk(j, c, outputs);
             };
             other.peer_ack(seg.ack, budget, &mut sink);
         }
+        let held = app.held();
+        flow.charge_app(held, budget);
         if conflict {
             anomalies.emit(
                 out,
                 ts,
-                Some(flow_id),
+                Some(ctx.id),
                 AnomalyKind::OverlapConflict,
                 format!(
                     "a retransmitted segment from {src} (seq {}) carries different bytes than the first copy; the first copy is kept",
@@ -340,8 +352,9 @@ impl Engine {
             );
         }
         for (d, n) in gaps {
-            anomalies.emit(out, ts, Some(flow_id), AnomalyKind::Gap, gap_detail(d, n));
+            anomalies.emit(out, ts, Some(ctx.id), AnomalyKind::Gap, gap_detail(d, n));
         }
+        emit_outputs(outputs, &ctx, anomalies, summary, out);
         // Both FINs are in: close on the packet after the second FIN (its ACK), so the flow's
         // packet count includes the whole teardown.
         let finished = !seg.flags.fin
@@ -394,7 +407,8 @@ impl Engine {
             packets: 0,
             state: FlowState::Open,
             streams: Default::default(),
-            app: FlowAnalysis::default(),
+            app: FlowAnalysis::new(dns::is_dns_port(server.port())),
+            app_memory: 0,
         };
         let removed = self.table.insert(key, flow);
         let evicted = removed
@@ -438,10 +452,11 @@ impl Engine {
             table,
             anomalies,
             summary,
+            outputs,
             ..
         } = self;
         if let Some((flow, budget)) = table.get_with_budget(&key) {
-            let event = finish_flow(flow, reason, budget, anomalies, summary, out);
+            let event = finish_flow(flow, reason, budget, outputs, anomalies, summary, out);
             out(event);
         }
         table.mark_closed(&key);
@@ -458,27 +473,28 @@ impl Engine {
             table,
             anomalies,
             summary,
+            outputs,
             ..
         } = self;
         let budget = &mut table.budget;
-        if reason == CloseReason::Evicted {
-            // Its buffers are already gone: what it held is cut, not delivered.
-            let event = finish_flow(
-                &mut flow,
-                reason,
-                &mut MemoryBudget::default(),
-                anomalies,
-                summary,
-                out,
-            );
-            out(event);
+        // An evicted flow's buffers are already gone: what it held is cut, not delivered.
+        let mut no_buffers = MemoryBudget::default();
+        let flush_budget = if reason == CloseReason::Evicted {
+            &mut no_buffers
         } else {
-            let event = finish_flow(&mut flow, reason, budget, anomalies, summary, out);
-            out(event);
-        }
-        for s in flow.streams.iter_mut() {
-            s.release(budget);
-        }
+            &mut *budget
+        };
+        let event = finish_flow(
+            &mut flow,
+            reason,
+            flush_budget,
+            outputs,
+            anomalies,
+            summary,
+            out,
+        );
+        out(event);
+        flow.release(budget);
     }
 
     /// The end of one input: every open flow closes with `end_of_capture`. Flow ids keep counting
@@ -491,6 +507,7 @@ impl Engine {
                 &mut flow,
                 CloseReason::EndOfCapture,
                 &mut scratch,
+                &mut self.outputs,
                 &mut self.anomalies,
                 &mut self.summary,
                 out,
@@ -535,16 +552,101 @@ fn gap_detail(dir: usize, n: u64) -> String {
     format!("{n} bytes never seen ({way}); the stream goes on after the hole")
 }
 
+/// What events about a flow need to say.
+struct FlowContext {
+    id: FlowId,
+    ts: Timestamp,
+    client: Endpoint,
+    server: Endpoint,
+}
+
+impl FlowContext {
+    fn of<A>(flow: &Flow<A>, ts: Timestamp) -> FlowContext {
+        FlowContext {
+            id: flow.id,
+            ts,
+            client: Endpoint(flow.client),
+            server: Endpoint(flow.server),
+        }
+    }
+}
+
+/// Turns what the application layer found into events, counting credentials.
+fn emit_outputs<F: FnMut(Event)>(
+    outputs: &mut Vec<AppOutput>,
+    ctx: &FlowContext,
+    anomalies: &mut Anomalies,
+    summary: &mut Summary,
+    out: &mut F,
+) {
+    for output in outputs.drain(..) {
+        match output {
+            AppOutput::Request(r) => out(Event::HttpRequest {
+                flow: ctx.id,
+                ts: ctx.ts,
+                host: r.host().map(str::to_string),
+                method: r.method,
+                target: r.target,
+                version: r.version,
+                headers: r.headers,
+                body_len: r.body_len,
+                decrypted: false,
+                stream: None,
+            }),
+            AppOutput::Response(r) => out(Event::HttpResponse {
+                flow: ctx.id,
+                ts: ctx.ts,
+                status: r.status,
+                reason: r.reason,
+                headers: r.headers,
+                body_len: r.body_len,
+                decrypted: false,
+                stream: None,
+            }),
+            AppOutput::Credential(found) => {
+                summary.credentials += 1;
+                *summary
+                    .credentials_by_kind
+                    .entry(found.kind.as_str().to_string())
+                    .or_insert(0) += 1;
+                out(Event::Credential(Credential {
+                    flow: ctx.id,
+                    ts: ctx.ts,
+                    kind: found.kind,
+                    username: found.username,
+                    secret: found.secret,
+                    client: ctx.client,
+                    server: ctx.server,
+                    location: found.location,
+                    decrypted: false,
+                }));
+            }
+            AppOutput::Dns(q) => out(Event::DnsQuery {
+                ts: ctx.ts,
+                client: ctx.client,
+                server: ctx.server,
+                name: q.name,
+                qtype: q.qtype,
+            }),
+            AppOutput::ParseError(detail) => {
+                anomalies.emit(out, ctx.ts, Some(ctx.id), AnomalyKind::ParseError, detail)
+            }
+        }
+    }
+}
+
 /// Flushes a flow's streams, settles its protocol and counts it in the totals; returns its
 /// `flow_close` event.
 fn finish_flow<F: FnMut(Event)>(
     flow: &mut Flow<FlowAnalysis>,
     reason: CloseReason,
     budget: &mut MemoryBudget,
+    outputs: &mut Vec<AppOutput>,
     anomalies: &mut Anomalies,
     summary: &mut Summary,
     out: &mut F,
 ) -> Event {
+    let ctx = FlowContext::of(flow, flow.last_ts);
     let Flow { streams, app, .. } = flow;
     for (i, stream) in streams.iter_mut().enumerate() {
         let mut gaps = Vec::new();
@@ -552,18 +654,20 @@ fn finish_flow<F: FnMut(Event)>(
             if let Chunk::Gap(n) = c {
                 gaps.push(n);
             }
-            app.on_chunk(i, c);
+            app.on_chunk(i, c, outputs);
         });
         for n in gaps {
             anomalies.emit(
                 out,
-                flow.last_ts,
-                Some(flow.id),
+                ctx.ts,
+                Some(ctx.id),
                 AnomalyKind::Gap,
                 gap_detail(i, n),
             );
         }
     }
+    let protocol = app.on_end(outputs);
+    emit_outputs(outputs, &ctx, anomalies, summary, out);
     // A flow whose FINs were both seen ended with `fin`, even if its last ACK never came.
     let reason = match reason {
         CloseReason::Timeout | CloseReason::EndOfCapture
@@ -573,7 +677,6 @@ fn finish_flow<F: FnMut(Event)>(
         }
         other => other,
     };
-    let protocol = flow.app.detector.finish();
     let bytes_c2s = flow.streams[0].delivered_bytes();
     let bytes_s2c = flow.streams[1].delivered_bytes();
     *summary.flows_by_protocol.entry(protocol).or_insert(0) += 1;
@@ -583,8 +686,7 @@ fn finish_flow<F: FnMut(Event)>(
         summary.plaintext_bytes += bytes_c2s + bytes_s2c;
     }
     let (tls_records, tls_bytes) = if protocol == Protocol::Tls {
-        let [a, b] = &flow.app.tls;
-        (a.records + b.records, a.bytes + b.bytes)
+        flow.app.tls_totals()
     } else {
         (0, 0)
     };

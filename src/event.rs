@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 
 use serde::{Serialize, Serializer};
 
+pub use crate::creds::CredentialKind;
+
 /// A capture timestamp, in microseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub u64);
@@ -184,6 +186,36 @@ pub enum Event {
         tls_records: u64,
         tls_bytes: u64,
     },
+    HttpRequest {
+        flow: FlowId,
+        ts: Timestamp,
+        method: String,
+        target: String,
+        version: &'static str,
+        host: Option<String>,
+        headers: Vec<(String, String)>,
+        body_len: u64,
+        decrypted: bool,
+        stream: Option<u32>,
+    },
+    HttpResponse {
+        flow: FlowId,
+        ts: Timestamp,
+        status: u16,
+        reason: String,
+        headers: Vec<(String, String)>,
+        body_len: u64,
+        decrypted: bool,
+        stream: Option<u32>,
+    },
+    Credential(Credential),
+    DnsQuery {
+        ts: Timestamp,
+        client: Endpoint,
+        server: Endpoint,
+        name: String,
+        qtype: String,
+    },
     Anomaly {
         ts: Timestamp,
         flow: Option<FlowId>,
@@ -193,11 +225,32 @@ pub enum Event {
     Summary(Summary),
 }
 
+/// A secret seen in the clear (or thanks to a key log).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Credential {
+    pub flow: FlowId,
+    pub ts: Timestamp,
+    pub kind: CredentialKind,
+    pub username: Option<String>,
+    pub secret: String,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// Where in the traffic: `header Authorization`, `form field pwd`, `command PASS`…
+    #[serde(rename = "where")]
+    pub location: String,
+    /// True when it could be read only thanks to `--keylog`.
+    pub decrypted: bool,
+}
+
 impl Event {
     pub fn type_name(&self) -> &'static str {
         match self {
             Event::FlowOpen { .. } => "flow_open",
             Event::FlowClose { .. } => "flow_close",
+            Event::HttpRequest { .. } => "http_request",
+            Event::HttpResponse { .. } => "http_response",
+            Event::Credential(_) => "credential",
+            Event::DnsQuery { .. } => "dns_query",
             Event::Anomaly { .. } => "anomaly",
             Event::Summary(_) => "summary",
         }
@@ -224,4 +277,105 @@ pub struct Summary {
     pub anomalies: u64,
     /// Seconds between the first and the last packet's timestamps.
     pub duration: f64,
+}
+
+/// Header names whose values carry secrets, masked by [`Event::redacted`].
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
+
+impl Event {
+    /// The same event with every secret masked (first and last character kept), for `--redact`:
+    /// credential secrets, secret-bearing headers and password-like query fields.
+    pub fn redacted(&self) -> Event {
+        use crate::creds::redact;
+        let mask_headers = |headers: &[(String, String)]| -> Vec<(String, String)> {
+            headers
+                .iter()
+                .map(|(n, v)| {
+                    if SECRET_HEADERS.iter().any(|s| n.eq_ignore_ascii_case(s)) {
+                        // Keep the scheme word (Basic, Bearer…) visible: it is the lesson.
+                        let masked = match v.split_once(' ') {
+                            Some((scheme, rest)) if !scheme.contains('=') => {
+                                format!("{scheme} {}", redact(rest))
+                            }
+                            _ => redact(v),
+                        };
+                        (n.clone(), masked)
+                    } else {
+                        (n.clone(), v.clone())
+                    }
+                })
+                .collect()
+        };
+        match self {
+            Event::Credential(c) => Event::Credential(Credential {
+                secret: redact(&c.secret),
+                ..c.clone()
+            }),
+            Event::HttpRequest {
+                flow,
+                ts,
+                method,
+                target,
+                version,
+                host,
+                headers,
+                body_len,
+                decrypted,
+                stream,
+            } => Event::HttpRequest {
+                flow: *flow,
+                ts: *ts,
+                method: method.clone(),
+                target: redact_target(target),
+                version,
+                host: host.clone(),
+                headers: mask_headers(headers),
+                body_len: *body_len,
+                decrypted: *decrypted,
+                stream: *stream,
+            },
+            Event::HttpResponse {
+                flow,
+                ts,
+                status,
+                reason,
+                headers,
+                body_len,
+                decrypted,
+                stream,
+            } => Event::HttpResponse {
+                flow: *flow,
+                ts: *ts,
+                status: *status,
+                reason: reason.clone(),
+                headers: mask_headers(headers),
+                body_len: *body_len,
+                decrypted: *decrypted,
+                stream: *stream,
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+/// A request target with the values of password-like query fields masked.
+fn redact_target(target: &str) -> String {
+    let Some((path, query)) = target.split_once('?') else {
+        return target.to_string();
+    };
+    let fields: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if crate::creds::fields::is_password_field(k) => {
+                format!("{k}={}", crate::creds::redact(v))
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{path}?{}", fields.join("&"))
 }

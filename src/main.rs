@@ -43,14 +43,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let opts = analysis_options(&common)?;
             match iface {
                 Some(iface) => report_live(iface, duration, json, &live, &common, &opts),
-                None => report_files(&files, json, &opts),
+                None => report_files(&files, json, common.redact, &opts),
             }
         }
         Command::Replay { files, common, .. } => {
             // The terminal UI is not built yet: the replay is shown as the text report.
             eprintln!("plainsight: the terminal UI is not available yet; showing the text report");
             let opts = analysis_options(&common)?;
-            report_files(&files, false, &opts)
+            report_files(&files, false, common.redact, &opts)
         }
         Command::Demo { live, common } => {
             if live {
@@ -59,7 +59,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("plainsight: the terminal UI is not available yet; showing the text report of the bundled captures");
             let opts = analysis_options(&common)?;
             let files = bundled_captures()?;
-            report_files(&files, false, &opts)
+            report_files(&files, false, common.redact, &opts)
         }
         Command::Live {
             iface,
@@ -125,6 +125,8 @@ struct Output {
     format: Format,
     /// Live captures: each event is shown at once.
     live: bool,
+    /// `--redact`: secrets masked in every event.
+    redact: bool,
 }
 
 enum Format {
@@ -133,7 +135,7 @@ enum Format {
 }
 
 impl Output {
-    fn new(json: bool, live: bool) -> Output {
+    fn new(json: bool, live: bool, redact: bool) -> Output {
         let format = if json {
             let mut w = JsonWriter::new(io::stdout());
             w.flush_each = live;
@@ -141,10 +143,21 @@ impl Output {
         } else {
             Format::Text(TextReport::new(io::BufWriter::new(io::stdout())))
         };
-        Output { format, live }
+        Output {
+            format,
+            live,
+            redact,
+        }
     }
 
     fn write(&mut self, event: &Event) {
+        let redacted;
+        let event = if self.redact {
+            redacted = event.redacted();
+            &redacted
+        } else {
+            event
+        };
         match &mut self.format {
             Format::Text(t) => {
                 t.write(event);
@@ -164,14 +177,19 @@ impl Output {
     }
 }
 
-fn report_files(files: &[PathBuf], json: bool, opts: &AnalysisOptions) -> Result<ExitCode> {
+fn report_files(
+    files: &[PathBuf],
+    json: bool,
+    redact: bool,
+    opts: &AnalysisOptions,
+) -> Result<ExitCode> {
     if files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         bail!("`-` (stdin) can be given only once");
     }
     if files.iter().any(|f| f.as_os_str() == "-") && io::stdin().is_terminal() {
         bail!("`-` reads a capture from stdin, but stdin is a terminal: pipe a capture in, e.g. `tcpdump -w - | plainsight report -`");
     }
-    let mut output = Output::new(json, false);
+    let mut output = Output::new(json, false, redact);
     let outcome = analyse_files(files, opts, &mut |e| output.write(&e))?;
     output.finish();
     for failure in &outcome.failures {
@@ -203,7 +221,7 @@ fn report_live(
         write: live.write.clone(),
         user: live.user.clone(),
     };
-    let mut output = Output::new(json, true);
+    let mut output = Output::new(json, true, common.redact);
     let outcome = analyse_live(
         &live_opts,
         duration,

@@ -131,6 +131,29 @@ fn http_ipv4_flows_match_tshark_conversations() {
     assert!(closes
         .iter()
         .all(|e| e["reason"] == "fin" && e["protocol"] == "http"));
+    let requests: Vec<String> = of_type(&events, "http_request")
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {}",
+                e["flow"], e["method"], e["target"], e["host"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        requests,
+        [
+            r#"1 "GET" "/index.html" "127.0.0.1:8081""#,
+            r#"2 "GET" "/index.html" "127.0.0.1:8081""#,
+            r#"2 "GET" "/hello.txt" "127.0.0.1:8081""#,
+            r#"3 "GET" "/big.txt" "127.0.0.1:8081""#
+        ]
+    );
+    let bodies: Vec<u64> = of_type(&events, "http_response")
+        .iter()
+        .map(|e| e["body_len"].as_u64().unwrap())
+        .collect();
+    assert_eq!(bodies, [239, 239, 18, 20480]);
     // The 20 KB file plus its response header, reassembled from 15 segments.
     assert!(closes[2]["bytes_s2c"].as_u64().unwrap() > 20480);
     let summary = events.last().unwrap();

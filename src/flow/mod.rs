@@ -92,6 +92,8 @@ pub struct Flow<A> {
     /// Indexed by [`Direction::index`].
     pub streams: [TcpReassembler; 2],
     pub app: A,
+    /// Memory the application state holds, as last charged to the budget.
+    pub app_memory: usize,
 }
 
 impl<A> Flow<A> {
@@ -105,6 +107,21 @@ impl<A> Flow<A> {
 
     pub fn missing_bytes(&self) -> u64 {
         self.streams[0].missing_bytes() + self.streams[1].missing_bytes()
+    }
+
+    /// Charges the application state's current size to the budget.
+    pub fn charge_app(&mut self, held: usize, budget: &mut MemoryBudget) {
+        budget.used = (budget.used + held).saturating_sub(self.app_memory);
+        self.app_memory = held;
+    }
+
+    /// Gives back every byte this flow had charged (its buffers are dropped with it).
+    pub fn release(&mut self, budget: &mut MemoryBudget) {
+        for s in self.streams.iter_mut() {
+            s.release(budget);
+        }
+        budget.used = budget.used.saturating_sub(self.app_memory);
+        self.app_memory = 0;
     }
 }
 
@@ -235,9 +252,7 @@ impl<A> FlowTable<A> {
                 continue;
             }
             let mut flow = self.flows.remove(&key)?;
-            flow.streams.iter_mut().for_each(|s| {
-                s.release(&mut self.budget);
-            });
+            flow.release(&mut self.budget);
             return Some(flow);
         }
         None
@@ -305,9 +320,7 @@ impl<A> FlowTable<A> {
                 break;
             }
             if let Some(mut flow) = self.flows.remove(&key) {
-                flow.streams.iter_mut().for_each(|s| {
-                    s.release(&mut self.budget);
-                });
+                flow.release(&mut self.budget);
                 self.evicted += 1;
                 removed.push(Removed {
                     flow,
@@ -322,9 +335,7 @@ impl<A> FlowTable<A> {
     pub fn mark_closed(&mut self, key: &FlowKey) {
         if let Some(flow) = self.flows.get_mut(key) {
             flow.state = FlowState::Closed;
-            for s in flow.streams.iter_mut() {
-                s.release(&mut self.budget);
-            }
+            flow.release(&mut self.budget);
         }
     }
 

@@ -3,6 +3,11 @@
 //! [`detect`] is a pure function over the first bytes each side sent. The full parsers (HTTP,
 //! TLS, the mail protocols, telnet) build on the verdict.
 
+pub mod analysis;
+pub mod dns;
+pub mod http;
+pub mod mail;
+pub mod telnet;
 pub mod tls;
 
 use crate::event::Protocol;
@@ -190,10 +195,23 @@ fn first_word(b: &[u8]) -> Option<String> {
     (!word.is_empty()).then(|| String::from_utf8_lossy(&word).into_owned())
 }
 
-/// Per-flow detection state: the first bytes of each direction, until a verdict.
+/// Bytes of each direction kept while the verdict is pending, to hand to the protocol's parser
+/// once it is known. Past this, the flow is judged on what was seen.
+pub const DETECT_HOLD: usize = 16 << 10;
+
+/// What the detector saw before its verdict, in stream order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    Data { dir: usize, len: usize },
+    Gap { dir: usize, len: u64 },
+}
+
+/// Per-flow detection state: the bytes of each direction seen until a verdict, in order, so the
+/// parser chosen by the verdict can read them from the start.
 #[derive(Debug, Default)]
 pub struct ProtocolDetector {
-    prefix: [Vec<u8>; 2],
+    held: [Vec<u8>; 2],
+    order: Vec<Held>,
     verdict: Option<Protocol>,
 }
 
@@ -203,29 +221,60 @@ impl ProtocolDetector {
     }
 
     /// Feeds in-order bytes of one direction (0: client to server, 1: server to client).
-    pub fn feed(&mut self, direction: usize, data: &[u8]) -> Option<Protocol> {
+    /// Returns the verdict when it is reached with this chunk (or was already).
+    pub fn feed(&mut self, dir: usize, data: &[u8]) -> Option<Protocol> {
         if self.verdict.is_some() {
             return self.verdict;
         }
-        let buf = &mut self.prefix[direction & 1];
-        let room = DETECT_PREFIX.saturating_sub(buf.len());
-        buf.extend_from_slice(&data[..data.len().min(room)]);
-        self.verdict = detect(&self.prefix[0], &self.prefix[1], false);
-        if self.verdict.is_some() {
-            self.prefix = Default::default();
-        }
+        let dir = dir & 1;
+        self.held[dir].extend_from_slice(data);
+        self.order.push(Held::Data {
+            dir,
+            len: data.len(),
+        });
+        let full = self.held[dir].len() >= DETECT_HOLD;
+        self.verdict = detect(&self.held[0], &self.held[1], full);
         self.verdict
+    }
+
+    /// Bytes lost before a verdict.
+    pub fn gap(&mut self, dir: usize, len: u64) {
+        if self.verdict.is_none() {
+            self.order.push(Held::Gap { dir: dir & 1, len });
+        }
+    }
+
+    /// Bytes held while waiting, for memory accounting.
+    pub fn held_bytes(&self) -> usize {
+        self.held[0].capacity()
+            + self.held[1].capacity()
+            + self.order.capacity() * std::mem::size_of::<Held>()
     }
 
     /// The flow is over: the best verdict from what was seen.
     pub fn finish(&mut self) -> Protocol {
         let v = self
             .verdict
-            .or_else(|| detect(&self.prefix[0], &self.prefix[1], true))
+            .or_else(|| detect(&self.held[0], &self.held[1], true))
             .unwrap_or(Protocol::Unknown);
         self.verdict = Some(v);
-        self.prefix = Default::default();
         v
+    }
+
+    /// Hands what was held, in order, to `f` (data or gaps), and forgets it.
+    pub fn replay(&mut self, mut f: impl FnMut(Held, &[u8])) {
+        let held = std::mem::take(&mut self.held);
+        let mut at = [0usize; 2];
+        for item in std::mem::take(&mut self.order) {
+            match item {
+                Held::Data { dir, len } => {
+                    let bytes = &held[dir][at[dir]..at[dir] + len];
+                    at[dir] += len;
+                    f(item, bytes);
+                }
+                Held::Gap { .. } => f(item, &[]),
+            }
+        }
     }
 }
 
@@ -301,10 +350,26 @@ mod tests {
     }
 
     #[test]
-    fn detector_decides_across_chunks() {
+    fn detector_decides_across_chunks_and_replays_in_order() {
         let mut d = ProtocolDetector::default();
-        assert_eq!(d.feed(0, b"GE"), None);
-        assert_eq!(d.feed(0, b"T /x HTTP/1.1"), Some(Protocol::Http));
-        assert_eq!(d.finish(), Protocol::Http);
+        assert_eq!(d.feed(1, b"220 host ready\r\n"), None);
+        d.gap(1, 3);
+        assert_eq!(d.feed(0, b"USER bob\r\n"), Some(Protocol::Ftp));
+        let mut seen = Vec::new();
+        d.replay(|item, bytes| {
+            seen.push(format!(
+                "{item:?} {}",
+                String::from_utf8_lossy(bytes).trim()
+            ))
+        });
+        assert_eq!(
+            seen,
+            [
+                "Data { dir: 1, len: 16 } 220 host ready",
+                "Gap { dir: 1, len: 3 } ",
+                "Data { dir: 0, len: 10 } USER bob"
+            ]
+        );
+        assert_eq!(d.finish(), Protocol::Ftp);
     }
 }

@@ -4,10 +4,12 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::human_bytes;
-use crate::event::{Endpoint, Event, FlowId, Summary};
+use crate::event::{Credential, Endpoint, Event, FlowId, Summary};
 
 /// Anomalies listed in full; the rest are counted by kind.
 const ANOMALIES_LISTED: usize = 50;
+/// Credentials listed in full; the rest are counted.
+const CREDENTIALS_LISTED: usize = 10_000;
 
 pub struct TextReport<W: Write> {
     out: W,
@@ -15,6 +17,8 @@ pub struct TextReport<W: Write> {
     open: HashMap<FlowId, (Endpoint, Endpoint)>,
     anomalies: Vec<String>,
     anomalies_unlisted: u64,
+    credentials: Vec<Credential>,
+    credentials_unlisted: u64,
     pub broken: bool,
 }
 
@@ -26,6 +30,8 @@ impl<W: Write> TextReport<W> {
             open: HashMap::new(),
             anomalies: Vec::new(),
             anomalies_unlisted: 0,
+            credentials: Vec::new(),
+            credentials_unlisted: 0,
             broken: false,
         }
     }
@@ -103,6 +109,14 @@ impl<W: Write> TextReport<W> {
                     self.anomalies_unlisted += 1;
                 }
             }
+            Event::Credential(c) => {
+                if self.credentials.len() < CREDENTIALS_LISTED {
+                    self.credentials.push(c.clone());
+                } else {
+                    self.credentials_unlisted += 1;
+                }
+            }
+            Event::HttpRequest { .. } | Event::HttpResponse { .. } | Event::DnsQuery { .. } => {}
             Event::Summary(summary) => self.totals(summary),
         }
     }
@@ -110,6 +124,33 @@ impl<W: Write> TextReport<W> {
     fn totals(&mut self, s: &Summary) {
         if !self.header_done {
             self.line("No TCP flows.");
+        }
+        if !self.credentials.is_empty() {
+            self.line("");
+            self.line(&format!(
+                "Credentials ({}) — readable by anyone who can see the traffic",
+                s.credentials
+            ));
+            self.line(&format!(
+                "  {:<12} {:<22} {:<40} {:<24} {:<24} {}",
+                "KIND", "CLIENT", "SERVER", "USER", "SECRET", "WHERE"
+            ));
+            for c in std::mem::take(&mut self.credentials) {
+                let user = c.username.as_deref().unwrap_or("-");
+                let mark = if c.decrypted { " (decrypted)" } else { "" };
+                self.line(&format!(
+                    "  {:<12} {:<22} {:<40} {:<24} {:<24} {}{mark}",
+                    c.kind.as_str(),
+                    c.client.to_string(),
+                    format!("→ {}", c.server),
+                    user,
+                    c.secret,
+                    c.location
+                ));
+            }
+            if self.credentials_unlisted > 0 {
+                self.line(&format!("  … and {} more", self.credentials_unlisted));
+            }
         }
         if !self.anomalies.is_empty() {
             self.line("");

@@ -1,0 +1,206 @@
+//! A flow's application layer: the protocol verdict, then that protocol's parser, fed with the
+//! reassembled streams in order. Its outputs become events in the engine.
+
+use super::dns::{DnsQuestion, DnsTcpReader};
+use super::http::{Http1Flow, HttpItem, Request, Response};
+use super::mail::{LineFlow, LineProtocol};
+use super::telnet::TelnetFlow;
+use super::tls::TlsRecordCounter;
+use super::{Held, ProtocolDetector};
+use crate::creds::http::{from_request, RequestView};
+use crate::creds::Found;
+use crate::event::Protocol;
+use crate::flow::Chunk;
+
+/// What the application layer found in a flow.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppOutput {
+    Request(Request),
+    Response(Response),
+    Credential(Found),
+    Dns(DnsQuestion),
+    /// Malformed protocol data: a `parse_error` anomaly for the flow.
+    ParseError(String),
+}
+
+#[derive(Debug, Default)]
+enum Parser {
+    /// No verdict yet, or a protocol without a parser (TLS, unknown).
+    #[default]
+    None,
+    Http(Box<Http1Flow>),
+    Lines(Box<LineFlow>),
+    Telnet(Box<TelnetFlow>),
+}
+
+impl Parser {
+    fn for_protocol(p: Protocol) -> Parser {
+        match p {
+            Protocol::Http => Parser::Http(Box::default()),
+            Protocol::Ftp => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Ftp))),
+            Protocol::Pop3 => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Pop3))),
+            Protocol::Imap => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Imap))),
+            Protocol::Smtp => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Smtp))),
+            Protocol::Telnet => Parser::Telnet(Box::default()),
+            Protocol::Tls | Protocol::Unknown => Parser::None,
+        }
+    }
+
+    fn data(&mut self, dir: usize, data: &[u8], out: &mut Vec<AppOutput>) {
+        match self {
+            Parser::None => {}
+            Parser::Http(h) => {
+                let mut items = Vec::new();
+                h.on_data(dir, data, &mut items);
+                http_outputs(items, out);
+            }
+            Parser::Lines(l) => {
+                let mut found = Vec::new();
+                l.on_data(dir, data, &mut found);
+                out.extend(found.into_iter().map(AppOutput::Credential));
+            }
+            Parser::Telnet(t) => {
+                let mut found = Vec::new();
+                t.on_data(dir, data, &mut found);
+                out.extend(found.into_iter().map(AppOutput::Credential));
+            }
+        }
+    }
+
+    fn gap(&mut self, dir: usize, len: u64, out: &mut Vec<AppOutput>) {
+        match self {
+            Parser::None => {}
+            Parser::Http(h) => {
+                let mut items = Vec::new();
+                h.on_gap(dir, len, &mut items);
+                http_outputs(items, out);
+            }
+            Parser::Lines(l) => l.on_gap(dir),
+            Parser::Telnet(t) => t.on_gap(dir),
+        }
+    }
+
+    fn held(&self) -> usize {
+        match self {
+            Parser::None => 0,
+            Parser::Http(h) => h.buffered(),
+            Parser::Lines(l) => l.buffered(),
+            Parser::Telnet(_) => 512,
+        }
+    }
+}
+
+/// HTTP items as outputs; each request is followed by the credentials it carries.
+fn http_outputs(items: Vec<HttpItem>, out: &mut Vec<AppOutput>) {
+    for item in items {
+        match item {
+            HttpItem::Request(r) => {
+                let found = from_request(&RequestView {
+                    target: &r.target,
+                    headers: &r.headers,
+                    body: &r.body,
+                });
+                out.push(AppOutput::Request(r));
+                out.extend(found.into_iter().map(AppOutput::Credential));
+            }
+            HttpItem::Response(r) => out.push(AppOutput::Response(r)),
+            HttpItem::Error(e) => out.push(AppOutput::ParseError(e)),
+        }
+    }
+}
+
+/// The application layer of one flow.
+#[derive(Debug, Default)]
+pub struct FlowAnalysis {
+    detector: ProtocolDetector,
+    tls: [TlsRecordCounter; 2],
+    parser: Parser,
+    /// DNS over TCP (the server port is a DNS port): queries read from the client's stream.
+    dns_tcp: Option<Box<DnsTcpReader>>,
+}
+
+impl FlowAnalysis {
+    pub fn new(dns_over_tcp: bool) -> FlowAnalysis {
+        FlowAnalysis {
+            dns_tcp: dns_over_tcp.then(Box::default),
+            ..Default::default()
+        }
+    }
+
+    pub fn protocol(&self) -> Option<Protocol> {
+        self.detector.verdict()
+    }
+
+    /// Records and bytes of TLS framing seen, both directions.
+    pub fn tls_totals(&self) -> (u64, u64) {
+        let [a, b] = &self.tls;
+        (a.records + b.records, a.bytes + b.bytes)
+    }
+
+    /// Bytes held by parsers and the detector, for the memory cap.
+    pub fn held(&self) -> usize {
+        self.detector.held_bytes()
+            + self.parser.held()
+            + self.dns_tcp.as_ref().map_or(0, |d| d.buffered())
+    }
+
+    pub fn on_chunk(&mut self, dir: usize, chunk: Chunk<'_>, out: &mut Vec<AppOutput>) {
+        match chunk {
+            Chunk::Data(data) => {
+                if matches!(self.detector.verdict(), None | Some(Protocol::Tls)) {
+                    self.tls[dir].feed(data);
+                }
+                if dir == 0 {
+                    if let Some(dns) = self.dns_tcp.as_mut() {
+                        let mut questions = Vec::new();
+                        dns.on_data(data, &mut questions);
+                        out.extend(questions.into_iter().map(AppOutput::Dns));
+                    }
+                }
+                if self.detector.verdict().is_some() {
+                    self.parser.data(dir, data, out);
+                } else if let Some(p) = self.detector.feed(dir, data) {
+                    self.start_parser(p, out);
+                }
+            }
+            Chunk::Gap(len) => {
+                self.tls[dir].gap();
+                if dir == 0 {
+                    if let Some(dns) = self.dns_tcp.as_mut() {
+                        dns.on_gap();
+                    }
+                }
+                if self.detector.verdict().is_some() {
+                    self.parser.gap(dir, len, out);
+                } else {
+                    self.detector.gap(dir, len);
+                }
+            }
+        }
+    }
+
+    /// The flow is over: the verdict is settled and the parser told.
+    pub fn on_end(&mut self, out: &mut Vec<AppOutput>) -> Protocol {
+        if self.detector.verdict().is_none() {
+            let p = self.detector.finish();
+            self.start_parser(p, out);
+        }
+        if let Parser::Http(h) = &mut self.parser {
+            let mut items = Vec::new();
+            h.on_end(&mut items);
+            http_outputs(items, out);
+        }
+        self.parser = Parser::None;
+        self.detector.verdict().unwrap_or(Protocol::Unknown)
+    }
+
+    /// The verdict is in: the parser reads everything held so far, in order.
+    fn start_parser(&mut self, p: Protocol, out: &mut Vec<AppOutput>) {
+        let mut parser = Parser::for_protocol(p);
+        self.detector.replay(|item, bytes| match item {
+            Held::Data { dir, .. } => parser.data(dir, bytes, out),
+            Held::Gap { dir, len } => parser.gap(dir, len, out),
+        });
+        self.parser = parser;
+    }
+}

@@ -1,0 +1,846 @@
+//! HTTP/1.0 and 1.1 over a reassembled TCP stream, with `httparse`.
+//!
+//! Requests and responses are framed as RFC 9112 says: Content-Length, chunked, bodiless
+//! responses (HEAD, 1xx, 204, 304), and responses that end when the connection does. Pipelined
+//! requests are paired with their responses in order. Heads are bounded ([`MAX_HEAD`]) and bodies
+//! are kept only up to [`MAX_BODY_KEPT`] (counted in full), so memory stays bounded whatever a
+//! peer claims. Malformed input gives one [`HttpItem::Error`] and that direction stops.
+
+use std::collections::VecDeque;
+
+/// A request or response head larger than this is an error (httparse needs it whole).
+pub const MAX_HEAD: usize = 64 << 10;
+/// Request bodies are kept up to this size for the credential detectors; the rest is counted.
+pub const MAX_BODY_KEPT: usize = 1 << 20;
+/// Headers per message at most.
+const MAX_HEADERS: usize = 128;
+/// A chunk-size line longer than this is an error.
+const MAX_CHUNK_LINE: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    pub target: String,
+    pub version: &'static str,
+    pub headers: Vec<(String, String)>,
+    /// The body as kept (at most [`MAX_BODY_KEPT`] bytes).
+    pub body: Vec<u8>,
+    pub body_len: u64,
+}
+
+impl Request {
+    pub fn host(&self) -> Option<&str> {
+        header(&self.headers, "host")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub reason: String,
+    pub version: &'static str,
+    pub headers: Vec<(String, String)>,
+    pub body_len: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpItem {
+    Request(Request),
+    Response(Response),
+    /// Malformed HTTP in one direction: parsing of that direction stops.
+    Error(String),
+}
+
+/// The first value of a header, by case-insensitive name.
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Request,
+    Response,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    Size,
+    Data(u64),
+    /// The CRLF after a chunk's data: bytes of it still to skip.
+    DataEnd(u8),
+    Trailers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Length(u64),
+    Chunked(Chunk),
+    UntilClose,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Message {
+    Request(Request),
+    Response(Response),
+}
+
+impl Message {
+    fn add_body(&mut self, bytes: &[u8]) {
+        match self {
+            Message::Request(r) => {
+                r.body_len += bytes.len() as u64;
+                let room = MAX_BODY_KEPT.saturating_sub(r.body.len());
+                r.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            }
+            Message::Response(r) => r.body_len += bytes.len() as u64,
+        }
+    }
+
+    fn skip_body(&mut self, n: u64) {
+        match self {
+            Message::Request(r) => r.body_len += n,
+            Message::Response(r) => r.body_len += n,
+        }
+    }
+
+    fn into_item(self) -> HttpItem {
+        match self {
+            Message::Request(r) => HttpItem::Request(r),
+            Message::Response(r) => HttpItem::Response(r),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    Head,
+    Body(Framing, Message),
+    /// After a request asking to switch protocols (Upgrade, CONNECT): the client's next bytes
+    /// are held until the response says whether HTTP/1.x goes on.
+    Paused(Vec<u8>),
+    /// Not HTTP any more (an error, a tunnel, an upgrade, lost framing): bytes are ignored.
+    Stopped,
+}
+
+/// One direction of an HTTP/1.x connection.
+#[derive(Debug)]
+struct MessageReader {
+    side: Side,
+    buf: Vec<u8>,
+    state: State,
+    /// A CONNECT was answered with 2xx: what follows is a tunnel.
+    tunnel_opened: bool,
+    /// The message being read asked to switch protocols: pause after it.
+    pause_after: bool,
+}
+
+/// What the response side must know of each request, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pending {
+    head: bool,
+    connect: bool,
+}
+
+/// Both directions of an HTTP/1.x connection.
+#[derive(Debug)]
+pub struct Http1Flow {
+    requests: MessageReader,
+    responses: MessageReader,
+    pending: VecDeque<Pending>,
+}
+
+impl Default for Http1Flow {
+    fn default() -> Self {
+        Http1Flow {
+            requests: MessageReader::new(Side::Request),
+            responses: MessageReader::new(Side::Response),
+            pending: VecDeque::new(),
+        }
+    }
+}
+
+/// Requests remembered for pairing at most (a flood of pipelined requests is not kept).
+const MAX_PENDING: usize = 1024;
+
+impl Http1Flow {
+    /// In-order bytes from the client (`dir` 0) or the server (`dir` 1).
+    pub fn on_data(&mut self, dir: usize, mut data: &[u8], out: &mut Vec<HttpItem>) {
+        if dir == 0 {
+            self.requests.feed(data, &mut self.pending, false, out);
+            return;
+        }
+        // While the client waits on a switch of protocols, responses are read one at a time so
+        // the held requests resume in their place.
+        while !data.is_empty() {
+            let start = out.len();
+            let paused = matches!(self.requests.state, State::Paused(_));
+            let used = self.responses.feed(data, &mut self.pending, paused, out);
+            data = &data[used..];
+            self.after(start, out);
+            if used == 0 {
+                break;
+            }
+        }
+    }
+
+    /// `n` bytes of one direction were lost.
+    pub fn on_gap(&mut self, dir: usize, n: u64, out: &mut Vec<HttpItem>) {
+        let start = out.len();
+        let reader = if dir == 0 {
+            &mut self.requests
+        } else {
+            &mut self.responses
+        };
+        reader.gap(n, out);
+        self.after(start, out);
+    }
+
+    /// The connection is over: a response that runs until the close is complete, and a message
+    /// cut short is reported with what was seen of it.
+    pub fn on_end(&mut self, out: &mut Vec<HttpItem>) {
+        self.requests.end(out);
+        self.responses.end(out);
+    }
+
+    /// Whether both directions stopped parsing (an upgrade, a tunnel, errors).
+    pub fn is_stopped(&self) -> bool {
+        matches!(self.requests.state, State::Stopped)
+            && matches!(self.responses.state, State::Stopped)
+    }
+
+    /// Bytes held for parsing, for memory accounting.
+    pub fn buffered(&self) -> usize {
+        self.requests.held() + self.responses.held()
+    }
+
+    /// A response decides what a paused client direction does: a 101 or an opened tunnel ends
+    /// HTTP/1.x; any other final response lets it go on with the bytes it held.
+    fn after(&mut self, start: usize, out: &mut Vec<HttpItem>) {
+        let mut i = start;
+        while i < out.len() {
+            if let HttpItem::Response(r) = &out[i] {
+                let status = r.status;
+                if let State::Paused(_) = self.requests.state {
+                    if status == 101 || self.responses.tunnel_opened {
+                        self.requests.state = State::Stopped;
+                    } else if status >= 200 {
+                        if let State::Paused(held) =
+                            std::mem::replace(&mut self.requests.state, State::Head)
+                        {
+                            self.requests.feed(&held, &mut self.pending, false, out);
+                        }
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+}
+
+impl MessageReader {
+    fn new(side: Side) -> Self {
+        MessageReader {
+            side,
+            buf: Vec::new(),
+            state: State::Head,
+            tunnel_opened: false,
+            pause_after: false,
+        }
+    }
+
+    fn held(&self) -> usize {
+        self.buf.capacity()
+            + match &self.state {
+                State::Body(_, Message::Request(r)) => r.body.capacity(),
+                State::Paused(held) => held.capacity(),
+                _ => 0,
+            }
+    }
+
+    /// Reads messages from `data`; with `one_final`, stops after the first final response.
+    /// Returns the bytes used.
+    fn feed(
+        &mut self,
+        data: &[u8],
+        pending: &mut VecDeque<Pending>,
+        one_final: bool,
+        out: &mut Vec<HttpItem>,
+    ) -> usize {
+        let total = data.len();
+        let first_new = out.len();
+        let mut data = data;
+        while !data.is_empty() {
+            if one_final
+                && out.len() > first_new
+                && out.last().is_some_and(
+                    |i| matches!(i, HttpItem::Response(r) if r.status >= 200 || r.status == 101),
+                )
+                && matches!(self.state, State::Head | State::Stopped)
+            {
+                break;
+            }
+            match std::mem::replace(&mut self.state, State::Stopped) {
+                State::Stopped => return total,
+                State::Paused(mut held) => {
+                    if held.len() + data.len() <= MAX_HEAD {
+                        held.extend_from_slice(data);
+                        self.state = State::Paused(held);
+                    }
+                    return total;
+                }
+                State::Head => {
+                    if self.side == Side::Request
+                        && self.buf.is_empty()
+                        && data.starts_with(b"PRI * HTTP/2.0")
+                    {
+                        // HTTP/2 with prior knowledge: not HTTP/1.x.
+                        return total;
+                    }
+                    let consumed = match self.head(data, pending, out) {
+                        Some(n) => n,
+                        None => return total,
+                    };
+                    data = &data[consumed..];
+                }
+                State::Body(framing, mut msg) => {
+                    let (used, next) = body(framing, data, &mut msg, &mut self.buf);
+                    data = &data[used..];
+                    match next {
+                        Ok(Some(f)) => self.state = State::Body(f, msg),
+                        Ok(None) => {
+                            out.push(msg.into_item());
+                            self.state = self.next_state();
+                        }
+                        Err(e) => {
+                            out.push(msg.into_item());
+                            out.push(HttpItem::Error(e));
+                            return total;
+                        }
+                    }
+                }
+            }
+        }
+        total - data.len()
+    }
+
+    /// Parses a head from `buf` + `data`. Returns how many bytes of `data` it used (all of them
+    /// while the head is incomplete), or `None` when this direction stops.
+    fn head(
+        &mut self,
+        data: &[u8],
+        pending: &mut VecDeque<Pending>,
+        out: &mut Vec<HttpItem>,
+    ) -> Option<usize> {
+        let buffered = self.buf.len();
+        let parsed = if buffered == 0 {
+            parse_head(self.side, data)
+        } else {
+            let room = (MAX_HEAD + 1).saturating_sub(buffered);
+            self.buf.extend_from_slice(&data[..data.len().min(room)]);
+            parse_head(self.side, &self.buf)
+        };
+        match parsed {
+            Ok(Some((len, msg))) => {
+                let used = len - buffered;
+                self.buf = Vec::new();
+                self.start_message(msg, pending, out);
+                Some(used)
+            }
+            Ok(None) => {
+                if buffered == 0 {
+                    self.buf
+                        .extend_from_slice(&data[..data.len().min(MAX_HEAD + 1)]);
+                }
+                if self.buf.len() > MAX_HEAD {
+                    out.push(HttpItem::Error(format!(
+                        "an HTTP {} head is longer than {} KiB",
+                        if self.side == Side::Request {
+                            "request"
+                        } else {
+                            "response"
+                        },
+                        MAX_HEAD >> 10
+                    )));
+                    self.buf = Vec::new();
+                    return None;
+                }
+                self.state = State::Head;
+                Some(data.len())
+            }
+            Err(e) => {
+                out.push(HttpItem::Error(e));
+                self.buf = Vec::new();
+                None
+            }
+        }
+    }
+
+    /// Decides how the message's body is framed, and emits bodiless messages at once.
+    fn start_message(
+        &mut self,
+        msg: Message,
+        pending: &mut VecDeque<Pending>,
+        out: &mut Vec<HttpItem>,
+    ) {
+        let framing = match &msg {
+            Message::Request(r) => {
+                if pending.len() < MAX_PENDING {
+                    pending.push_back(Pending {
+                        head: r.method.eq_ignore_ascii_case("HEAD"),
+                        connect: r.method.eq_ignore_ascii_case("CONNECT"),
+                    });
+                }
+                match declared_framing(&r.headers) {
+                    Ok(Some(f)) => Ok(f),
+                    Ok(None) => Ok(Framing::Length(0)),
+                    Err(e) => Err(e),
+                }
+            }
+            Message::Response(r) => {
+                // Interim responses (1xx but 101) do not answer the request.
+                let interim = (100..200).contains(&r.status) && r.status != 101;
+                let request = if interim {
+                    pending.front().copied()
+                } else {
+                    pending.pop_front()
+                }
+                .unwrap_or(Pending {
+                    head: false,
+                    connect: false,
+                });
+                if request.connect && (200..300).contains(&r.status) {
+                    self.tunnel_opened = true;
+                }
+                if request.head
+                    || (100..200).contains(&r.status)
+                    || r.status == 204
+                    || r.status == 304
+                    || self.tunnel_opened
+                {
+                    Ok(Framing::Length(0))
+                } else {
+                    declared_framing(&r.headers).map(|f| f.unwrap_or(Framing::UntilClose))
+                }
+            }
+        };
+        self.pause_after = match &msg {
+            Message::Request(r) => {
+                r.method.eq_ignore_ascii_case("CONNECT") || header(&r.headers, "upgrade").is_some()
+            }
+            Message::Response(_) => false,
+        };
+        let switching = matches!(&msg, Message::Response(r) if r.status == 101);
+        match framing {
+            Ok(Framing::Length(0)) => {
+                out.push(msg.into_item());
+                self.state = if self.tunnel_opened || switching {
+                    State::Stopped
+                } else {
+                    self.next_state()
+                };
+            }
+            Ok(f) => self.state = State::Body(f, msg),
+            Err(e) => {
+                out.push(msg.into_item());
+                out.push(HttpItem::Error(e));
+                self.state = State::Stopped;
+            }
+        }
+    }
+
+    /// Where a reader goes after a complete message.
+    fn next_state(&mut self) -> State {
+        if std::mem::take(&mut self.pause_after) {
+            State::Paused(Vec::new())
+        } else {
+            State::Head
+        }
+    }
+
+    fn gap(&mut self, n: u64, out: &mut Vec<HttpItem>) {
+        match std::mem::replace(&mut self.state, State::Stopped) {
+            State::Body(Framing::Length(rem), mut msg) if n <= rem => {
+                // The framing survives a hole inside a body of known length.
+                msg.skip_body(n);
+                if rem == n {
+                    out.push(msg.into_item());
+                    self.state = self.next_state();
+                } else {
+                    self.state = State::Body(Framing::Length(rem - n), msg);
+                }
+            }
+            State::Body(Framing::UntilClose, mut msg) => {
+                msg.skip_body(n);
+                self.state = State::Body(Framing::UntilClose, msg);
+            }
+            State::Body(_, msg) => out.push(msg.into_item()),
+            _ => {}
+        }
+        self.buf = Vec::new();
+    }
+
+    fn end(&mut self, out: &mut Vec<HttpItem>) {
+        if let State::Body(_, msg) = std::mem::replace(&mut self.state, State::Stopped) {
+            out.push(msg.into_item());
+        }
+        self.buf = Vec::new();
+    }
+}
+
+/// Consumes body bytes under `framing`. Returns the bytes used and the framing still to go
+/// (`None` once the message is complete).
+fn body(
+    framing: Framing,
+    data: &[u8],
+    msg: &mut Message,
+    line: &mut Vec<u8>,
+) -> (usize, Result<Option<Framing>, String>) {
+    match framing {
+        Framing::Length(rem) => {
+            let n = (rem.min(data.len() as u64)) as usize;
+            msg.add_body(&data[..n]);
+            let left = rem - n as u64;
+            (n, Ok((left > 0).then_some(Framing::Length(left))))
+        }
+        Framing::UntilClose => {
+            msg.add_body(data);
+            (data.len(), Ok(Some(Framing::UntilClose)))
+        }
+        Framing::Chunked(state) => chunked(state, data, msg, line),
+    }
+}
+
+fn chunked(
+    mut state: Chunk,
+    data: &[u8],
+    msg: &mut Message,
+    line: &mut Vec<u8>,
+) -> (usize, Result<Option<Framing>, String>) {
+    let mut used = 0;
+    while used < data.len() {
+        let rest = &data[used..];
+        match state {
+            Chunk::Size | Chunk::Trailers => {
+                let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
+                    line.extend_from_slice(rest);
+                    if line.len() > MAX_CHUNK_LINE && state == Chunk::Size {
+                        return (data.len(), Err("a chunk-size line is too long".into()));
+                    }
+                    if line.len() > MAX_HEAD {
+                        return (data.len(), Err("chunked trailers are too long".into()));
+                    }
+                    return (data.len(), Ok(Some(Framing::Chunked(state))));
+                };
+                line.extend_from_slice(&rest[..=nl]);
+                used += nl + 1;
+                let text = std::mem::take(line);
+                if state == Chunk::Trailers {
+                    if text == b"\r\n" || text == b"\n" {
+                        return (used, Ok(None));
+                    }
+                    continue;
+                }
+                let size = match httparse::parse_chunk_size(&text) {
+                    Ok(httparse::Status::Complete((_, size))) => size,
+                    _ => {
+                        return (
+                            used,
+                            Err(format!(
+                                "bad chunk size line {:?}",
+                                String::from_utf8_lossy(&text).trim_end()
+                            )),
+                        )
+                    }
+                };
+                state = if size == 0 {
+                    Chunk::Trailers
+                } else {
+                    Chunk::Data(size)
+                };
+            }
+            Chunk::Data(rem) => {
+                let n = (rem.min(rest.len() as u64)) as usize;
+                msg.add_body(&rest[..n]);
+                used += n;
+                state = if rem == n as u64 {
+                    Chunk::DataEnd(2)
+                } else {
+                    Chunk::Data(rem - n as u64)
+                };
+            }
+            Chunk::DataEnd(left) => {
+                // Tolerate a bare LF as the end of the chunk data.
+                if rest[0] == b'\n' {
+                    used += 1;
+                    state = Chunk::Size;
+                } else if rest[0] == b'\r' && left == 2 {
+                    used += 1;
+                    state = Chunk::DataEnd(1);
+                } else {
+                    return (used, Err("chunk data not followed by CRLF".into()));
+                }
+            }
+        }
+    }
+    (used, Ok(Some(Framing::Chunked(state))))
+}
+
+/// The framing the headers declare: chunked, a Content-Length, or none.
+fn declared_framing(headers: &[(String, String)]) -> Result<Option<Framing>, String> {
+    if let Some(te) = header(headers, "transfer-encoding") {
+        if te
+            .rsplit(',')
+            .next()
+            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+        {
+            return Ok(Some(Framing::Chunked(Chunk::Size)));
+        }
+    }
+    match header(headers, "content-length") {
+        Some(v) => {
+            let first = v.split(',').next().unwrap_or(v).trim();
+            first
+                .parse::<u64>()
+                .map(|n| Some(Framing::Length(n)))
+                .map_err(|_| format!("bad Content-Length {v:?}"))
+        }
+        None => Ok(None),
+    }
+}
+
+/// One head from the start of `bytes`: its length and the message, `None` if incomplete.
+fn parse_head(side: Side, bytes: &[u8]) -> Result<Option<(usize, Message)>, String> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let owned = |hs: &[httparse::Header<'_>]| -> Vec<(String, String)> {
+        hs.iter()
+            .map(|h| {
+                (
+                    h.name.to_string(),
+                    String::from_utf8_lossy(h.value).trim().to_string(),
+                )
+            })
+            .collect()
+    };
+    let version = |v: Option<u8>| if v == Some(0) { "HTTP/1.0" } else { "HTTP/1.1" };
+    let err = |e: httparse::Error| {
+        format!(
+            "malformed HTTP {}: {e}",
+            if side == Side::Request {
+                "request"
+            } else {
+                "response"
+            }
+        )
+    };
+    match side {
+        Side::Request => {
+            let mut req = httparse::Request::new(&mut headers);
+            match req.parse(bytes).map_err(err)? {
+                httparse::Status::Partial => Ok(None),
+                httparse::Status::Complete(n) => Ok(Some((
+                    n,
+                    Message::Request(Request {
+                        method: req.method.unwrap_or("").to_string(),
+                        target: req.path.unwrap_or("").to_string(),
+                        version: version(req.version),
+                        headers: owned(req.headers),
+                        body: Vec::new(),
+                        body_len: 0,
+                    }),
+                ))),
+            }
+        }
+        Side::Response => {
+            let mut resp = httparse::Response::new(&mut headers);
+            match resp.parse(bytes).map_err(err)? {
+                httparse::Status::Partial => Ok(None),
+                httparse::Status::Complete(n) => Ok(Some((
+                    n,
+                    Message::Response(Response {
+                        status: resp.code.unwrap_or(0),
+                        reason: resp.reason.unwrap_or("").to_string(),
+                        version: version(resp.version),
+                        headers: owned(resp.headers),
+                        body_len: 0,
+                    }),
+                ))),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds client and server bytes, each split at `cut`, and returns the items.
+    fn run(client: &[u8], server: &[u8], cut: usize) -> Vec<HttpItem> {
+        let mut flow = Http1Flow::default();
+        let mut out = Vec::new();
+        let (c1, c2) = client.split_at(cut.min(client.len()));
+        let (s1, s2) = server.split_at(cut.min(server.len()));
+        flow.on_data(0, c1, &mut out);
+        flow.on_data(0, c2, &mut out);
+        flow.on_data(1, s1, &mut out);
+        flow.on_data(1, s2, &mut out);
+        flow.on_end(&mut out);
+        out
+    }
+
+    fn summary(items: &[HttpItem]) -> Vec<String> {
+        items
+            .iter()
+            .map(|i| match i {
+                HttpItem::Request(r) => format!(
+                    "{} {} {} body={} kept={:?}",
+                    r.method,
+                    r.target,
+                    r.version,
+                    r.body_len,
+                    String::from_utf8_lossy(&r.body)
+                ),
+                HttpItem::Response(r) => format!("{} {} body={}", r.status, r.reason, r.body_len),
+                HttpItem::Error(e) => format!("error: {e}"),
+            })
+            .collect()
+    }
+
+    const PIPELINE_REQ: &[u8] = b"GET /a HTTP/1.1\r\nHost: lab\r\n\r\nHEAD /b HTTP/1.1\r\nHost: lab\r\n\r\nPOST /login HTTP/1.1\r\nHost: lab\r\nContent-Length: 24\r\nExpect: 100-continue\r\n\r\nuser=bob&password=hunter\
+GET /c HTTP/1.0\r\n\r\n";
+    const PIPELINE_RESP: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\nHTTP/1.0 200 OK\r\n\r\nuntil the end";
+
+    #[test]
+    fn pipelined_exchange_split_at_every_byte() {
+        let expected = [
+            "GET /a HTTP/1.1 body=0 kept=\"\"",
+            "HEAD /b HTTP/1.1 body=0 kept=\"\"",
+            "POST /login HTTP/1.1 body=24 kept=\"user=bob&password=hunter\"",
+            "GET /c HTTP/1.0 body=0 kept=\"\"",
+            "200 OK body=11",
+            "200 OK body=0",
+            "100 Continue body=0",
+            "204 No Content body=0",
+            "200 OK body=13",
+        ];
+        for cut in 0..PIPELINE_RESP.len() {
+            assert_eq!(
+                summary(&run(PIPELINE_REQ, PIPELINE_RESP, cut)),
+                expected,
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn byte_at_a_time() {
+        let mut flow = Http1Flow::default();
+        let mut out = Vec::new();
+        for b in PIPELINE_REQ {
+            flow.on_data(0, std::slice::from_ref(b), &mut out);
+        }
+        for b in PIPELINE_RESP {
+            flow.on_data(1, std::slice::from_ref(b), &mut out);
+        }
+        flow.on_end(&mut out);
+        assert_eq!(out.len(), 9);
+    }
+
+    #[test]
+    fn malformed_is_one_error_and_stops_that_direction() {
+        let items = run(
+            b"GET / HTTP/1.1\r\nBad Header\r\n\r\nGET /x HTTP/1.1\r\n\r\n",
+            b"",
+            5,
+        );
+        assert_eq!(items.len(), 1);
+        assert!(matches!(&items[0], HttpItem::Error(e) if e.contains("malformed HTTP request")));
+        let items = run(b"POST / HTTP/1.1\r\nContent-Length: lots\r\n\r\n", b"", 0);
+        assert!(matches!(items.last(), Some(HttpItem::Error(e)) if e.contains("Content-Length")));
+    }
+
+    #[test]
+    fn huge_content_length_and_endless_chunks_stay_bounded() {
+        let mut flow = Http1Flow::default();
+        let mut out = Vec::new();
+        flow.on_data(
+            0,
+            b"POST / HTTP/1.1\r\nContent-Length: 9223372036854775808\r\n\r\n",
+            &mut out,
+        );
+        let block = vec![b'x'; 64 << 10];
+        for _ in 0..40 {
+            flow.on_data(0, &block, &mut out);
+        }
+        assert!(flow.buffered() <= MAX_BODY_KEPT + (64 << 10));
+        flow.on_end(&mut out);
+        assert!(
+            matches!(&out[..], [HttpItem::Request(r)] if r.body_len == 40 * 65536 && r.body.len() == MAX_BODY_KEPT)
+        );
+        let huge_head = vec![b'a'; MAX_HEAD + 10];
+        let items = run(b"GET / HTTP/1.1\r\nX: ", &huge_head, 0);
+        assert!(items.is_empty() || matches!(items[0], HttpItem::Error(_)));
+        let mut flow = Http1Flow::default();
+        let mut out = Vec::new();
+        flow.on_data(0, b"GET / HTTP/1.1\r\nX: ", &mut out);
+        flow.on_data(0, &huge_head, &mut out);
+        assert!(matches!(&out[..], [HttpItem::Error(e)] if e.contains("longer than")));
+    }
+
+    #[test]
+    fn upgrade_and_connect_stop_parsing() {
+        let items = run(
+            b"GET /chat HTTP/1.1\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
+            b"HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x02hi",
+            0,
+        );
+        assert_eq!(
+            summary(&items),
+            [
+                "GET /chat HTTP/1.1 body=0 kept=\"\"",
+                "101 Switching Protocols body=0"
+            ]
+        );
+        let items = run(
+            b"CONNECT a:443 HTTP/1.1\r\n\r\n\x16\x03\x01",
+            b"HTTP/1.1 200 OK\r\n\r\n\x16\x03\x03",
+            0,
+        );
+        assert_eq!(items.len(), 2);
+        // An upgrade the server declines: HTTP/1.1 goes on with the bytes held meanwhile.
+        let items = run(
+            b"GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\nGET /next HTTP/1.1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            0,
+        );
+        assert_eq!(
+            summary(&items),
+            [
+                "GET / HTTP/1.1 body=0 kept=\"\"",
+                "200 OK body=0",
+                "GET /next HTTP/1.1 body=0 kept=\"\"",
+                "404 Not Found body=0"
+            ]
+        );
+    }
+
+    #[test]
+    fn gap_inside_a_known_length_body_keeps_framing() {
+        let mut flow = Http1Flow::default();
+        let mut out = Vec::new();
+        flow.on_data(
+            1,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab",
+            &mut out,
+        );
+        flow.on_gap(1, 5, &mut out);
+        flow.on_data(
+            1,
+            b"fghHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+            &mut out,
+        );
+        assert_eq!(summary(&out), ["200 OK body=10", "404 Not Found body=0"]);
+    }
+}
