@@ -157,19 +157,27 @@ fn out_of_order_request_is_put_back_together() {
     r.feed(0, &tcp(true, p, 100, 0, SYN, b""));
     r.feed(0, &tcp(false, p, 500, 101, SYNACK, b""));
     r.feed(0, &tcp(true, p, 101, 501, ACK, b""));
-    r.feed(1, &tcp(true, p, 111, 501, ACK, b"HTTP/1.1\r\n"));
-    r.feed(1, &tcp(true, p, 121, 501, ACK, b"\r\n"));
-    r.feed(1, &tcp(true, p, 101, 501, ACK, b"GET /x.txt"));
-    r.feed(1, &tcp(true, p, 111, 501, ACK, b"HTTP/1.1\r\n"));
-    r.feed(1, &tcp(false, p, 501, 123, ACK, b"HTTP/1.0 200 OK\r\n\r\n"));
-    r.feed(2, &tcp(true, p, 123, 520, FIN, b""));
-    r.feed(2, &tcp(false, p, 520, 124, FIN, b""));
-    r.feed(2, &tcp(true, p, 124, 521, ACK, b""));
+    r.feed(1, &tcp(true, p, 112, 501, ACK, b"HTTP/1.1\r\n"));
+    r.feed(1, &tcp(true, p, 122, 501, ACK, b"\r\n"));
+    r.feed(1, &tcp(true, p, 101, 501, ACK, b"GET /x.txt "));
+    r.feed(1, &tcp(true, p, 112, 501, ACK, b"HTTP/1.1\r\n"));
+    r.feed(1, &tcp(false, p, 501, 124, ACK, b"HTTP/1.0 200 OK\r\n\r\n"));
+    r.feed(2, &tcp(true, p, 124, 520, FIN, b""));
+    r.feed(2, &tcp(false, p, 520, 125, FIN, b""));
+    r.feed(2, &tcp(true, p, 125, 521, ACK, b""));
     let events = r.end();
     assert_eq!(
         closes(&events),
-        [(CloseReason::Fin, Protocol::Http, 22, 19, 11, 0)]
+        [(CloseReason::Fin, Protocol::Http, 23, 19, 11, 0)]
     );
+    let targets: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::HttpRequest { target, .. } => Some(target.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(targets, ["/x.txt"]);
     assert!(anomalies(&events).is_empty());
 }
 
