@@ -544,10 +544,10 @@ class Telnet(Nodelay, socketserver.BaseRequestHandler):
 
 
 # ------------------------------------------------------------------ DNS
-ZONE = {
+ZONE = {                                               # (name, qtype) -> RDATA
     ("lab.plainsight.test", 1): socket.inet_pton(socket.AF_INET, "192.0.2.10"),
     ("lab.plainsight.test", 28): socket.inet_pton(socket.AF_INET6, "2001:db8::10"),
-    ("tcp.plainsight.test", 16): b"\x1bplainsight answered over TCP",
+    ("tcp.plainsight.test", 16): b"\x1cplainsight answered over TCP",   # one 28-byte string
 }
 NAMES = {name for name, _ in ZONE}
 
@@ -1057,12 +1057,22 @@ log "credentials on the wire"
     echo "http-ntlm (domain, user, host, NTLMv2 response):"
     tshark -r "$OUT/http-ntlm.pcap" -Y ntlmssp.messagetype==3 -T fields -E separator=' ' \
         -e ntlmssp.auth.domain -e ntlmssp.auth.username -e ntlmssp.auth.hostname -e ntlmssp.ntlmv2_response
+    echo "http-bearer-cookie:"
+    tshark -r "$OUT/http-bearer-cookie.pcap" -Y http.request -T fields -e http.authorization -e http.cookie
+    echo "http-forms:"
+    tshark -r "$OUT/http-forms.pcap" -Y http.request -T fields -e http.request.method -e http.request.uri \
+        -e http.file_data | cut -c1-150
+    echo "ftp:"
+    tshark -r "$OUT/ftp.pcap" -d tcp.port==2121,ftp -Y ftp.request -T fields -E separator=' ' \
+        -e ftp.request.command -e ftp.request.arg
     echo "pop3 (APOP digest $APOP):"
-    tshark -r "$OUT/pop3.pcap" -d tcp.port==1110,pop -Y pop.request -T fields -e pop.request
+    tshark -r "$OUT/pop3.pcap" -d tcp.port==1110,pop -Y pop.request -T fields -E separator=' ' \
+        -e pop.request.command -e pop.request.parameter
     echo "imap:"
     tshark -r "$OUT/imap.pcap" -d tcp.port==1143,imap -Y imap.request -T fields -e imap.request
     echo "smtp:"
-    tshark -r "$OUT/smtp.pcap" -d tcp.port==2525,smtp -Y smtp.req -T fields -e smtp.command_line
+    tshark -r "$OUT/smtp.pcap" -d tcp.port==2525,smtp -Y smtp.req -T fields \
+        -e smtp.command_line -e smtp.auth.username -e smtp.auth.password | tr -s '\t' ' '
 } | sed 's/^/    /' >&2
 
 log "summary"

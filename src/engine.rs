@@ -268,103 +268,45 @@ impl Engine {
         out: &mut F,
     ) {
         let key = FlowKey::new(src, dst);
-        let opening_syn = seg.flags.syn && !seg.flags.ack;
-        let start_new = match self.table.get_mut(&key) {
-            None => true,
-            Some(f) => match f.state {
-                // A new SYN on a finished 5-tuple is a new connection (port reuse, or copies of
-                // one capture concatenated); anything else is a straggler of the old one.
-                FlowState::Closed => {
-                    if !opening_syn {
-                        return;
-                    }
-                    true
-                }
-                FlowState::Open => {
-                    opening_syn
-                        && (f.streams[0].delivered_bytes() > 0
-                            || f.streams[1].delivered_bytes() > 0
-                            || f.streams.iter().any(|s| s.fin_seen()))
-                }
-            },
+        // One lookup on the common path: an existing flow is processed under the same borrow.
+        let close = {
+            let Engine {
+                table,
+                anomalies,
+                summary,
+                outputs,
+                ..
+            } = self;
+            match table.get_with_budget(&key) {
+                Some((flow, budget)) => match classify(flow, seg) {
+                    Segment::Straggler => return,
+                    Segment::Existing => Some(process_segment(
+                        flow, budget, ts, src, seg, outputs, anomalies, summary, out,
+                    )),
+                    Segment::NewConnection => None,
+                },
+                None => None,
+            }
         };
-        if start_new {
-            self.open_flow(key, ts, src, dst, seg, out);
-        }
-        let Engine {
-            table,
-            anomalies,
-            summary,
-            outputs,
-            ..
-        } = self;
-        let Some((flow, budget)) = table.get_with_budget(&key) else {
-            return;
+        let close = match close {
+            Some(close) => close,
+            None => {
+                self.open_flow(key, ts, src, dst, seg, out);
+                let Engine {
+                    table,
+                    anomalies,
+                    summary,
+                    outputs,
+                    ..
+                } = self;
+                let Some((flow, budget)) = table.get_with_budget(&key) else {
+                    return;
+                };
+                process_segment(flow, budget, ts, src, seg, outputs, anomalies, summary, out)
+            }
         };
-        flow.packets += 1;
-        flow.last_ts = ts;
-        let dir = flow.direction_of(src);
-        let i = dir.index();
-        let mut seq = seg.seq;
-        if seg.flags.syn {
-            flow.streams[i].syn(seg.seq);
-            seq = seq.wrapping_add(1);
-        }
-        let ctx = FlowContext::of(flow, ts);
-        let mut gaps: Vec<(usize, u64)> = Vec::new();
-        let Flow { streams, app, .. } = flow;
-        let [c2s, s2c] = streams;
-        let (this, other) = if i == 0 { (c2s, s2c) } else { (s2c, c2s) };
-        let mut conflict = false;
-        if !seg.payload.is_empty() || seg.flags.fin {
-            let mut sink = |c: Chunk<'_>| {
-                if let Chunk::Gap(n) = c {
-                    gaps.push((i, n));
-                }
-                app.on_chunk(i, c, outputs);
-            };
-            conflict = this
-                .segment(seq, seg.payload, seg.flags.fin, budget, &mut sink)
-                .conflict;
-        }
-        if seg.flags.ack {
-            let j = 1 - i;
-            let mut sink = |c: Chunk<'_>| {
-                if let Chunk::Gap(n) = c {
-                    gaps.push((j, n));
-                }
-                app.on_chunk(j, c, outputs);
-            };
-            other.peer_ack(seg.ack, budget, &mut sink);
-        }
-        let held = app.held();
-        flow.charge_app(held, budget);
-        if conflict {
-            anomalies.emit(
-                out,
-                ts,
-                Some(ctx.id),
-                AnomalyKind::OverlapConflict,
-                format!(
-                    "a retransmitted segment from {src} (seq {}) carries different bytes than the first copy; the first copy is kept",
-                    seg.seq
-                ),
-            );
-        }
-        for (d, n) in gaps {
-            anomalies.emit(out, ts, Some(ctx.id), AnomalyKind::Gap, gap_detail(d, n));
-        }
-        emit_outputs(outputs, &ctx, anomalies, summary, out);
-        // Both FINs are in: close on the packet after the second FIN (its ACK), so the flow's
-        // packet count includes the whole teardown.
-        let finished = !seg.flags.fin
-            && table.get_mut(&key).is_some_and(|f| {
-                f.state == FlowState::Open && f.streams.iter().all(|s| s.is_finished())
-            });
-        if seg.flags.rst {
-            self.close_in_table(key, CloseReason::Rst, out);
-        } else if finished {
-            self.close_in_table(key, CloseReason::Fin, out);
+        if let Some(reason) = close {
+            self.close_in_table(key, reason, out);
         }
     }
 
@@ -550,6 +492,110 @@ fn gap_detail(dir: usize, n: u64) -> String {
         "server to client"
     };
     format!("{n} bytes never seen ({way}); the stream goes on after the hole")
+}
+
+/// How a segment relates to the flow already on its 5-tuple.
+enum Segment {
+    Existing,
+    /// A new SYN on a finished 5-tuple, or on one that already carried data: a new connection
+    /// (port reuse, or copies of one capture concatenated).
+    NewConnection,
+    /// A late packet of a closed flow (its last ACK, a retransmitted FIN): ignored.
+    Straggler,
+}
+
+fn classify<A>(flow: &Flow<A>, seg: &TcpSegment<'_>) -> Segment {
+    let opening_syn = seg.flags.syn && !seg.flags.ack;
+    match flow.state {
+        FlowState::Closed if opening_syn => Segment::NewConnection,
+        FlowState::Closed => Segment::Straggler,
+        FlowState::Open
+            if opening_syn
+                && flow
+                    .streams
+                    .iter()
+                    .any(|s| s.delivered_bytes() > 0 || s.fin_seen()) =>
+        {
+            Segment::NewConnection
+        }
+        FlowState::Open => Segment::Existing,
+    }
+}
+
+/// Runs one segment through its flow: reassembly, the application layer, anomalies and events.
+/// Returns how the flow ends with this packet, if it does.
+#[allow(clippy::too_many_arguments)]
+fn process_segment<F: FnMut(Event)>(
+    flow: &mut Flow<FlowAnalysis>,
+    budget: &mut MemoryBudget,
+    ts: Timestamp,
+    src: SocketAddr,
+    seg: &TcpSegment<'_>,
+    outputs: &mut Vec<AppOutput>,
+    anomalies: &mut Anomalies,
+    summary: &mut Summary,
+    out: &mut F,
+) -> Option<CloseReason> {
+    flow.packets += 1;
+    flow.last_ts = ts;
+    let i = flow.direction_of(src).index();
+    let mut seq = seg.seq;
+    if seg.flags.syn {
+        flow.streams[i].syn(seg.seq);
+        seq = seq.wrapping_add(1);
+    }
+    let ctx = FlowContext::of(flow, ts);
+    let mut gaps: Vec<(usize, u64)> = Vec::new();
+    let Flow { streams, app, .. } = flow;
+    let [c2s, s2c] = streams;
+    let (this, other) = if i == 0 { (c2s, s2c) } else { (s2c, c2s) };
+    let mut conflict = false;
+    if !seg.payload.is_empty() || seg.flags.fin {
+        let mut sink = |c: Chunk<'_>| {
+            if let Chunk::Gap(n) = c {
+                gaps.push((i, n));
+            }
+            app.on_chunk(i, c, outputs);
+        };
+        conflict = this.segment(seq, seg.payload, seg.flags.fin, budget, &mut sink).conflict;
+    }
+    if seg.flags.ack {
+        let j = 1 - i;
+        let mut sink = |c: Chunk<'_>| {
+            if let Chunk::Gap(n) = c {
+                gaps.push((j, n));
+            }
+            app.on_chunk(j, c, outputs);
+        };
+        other.peer_ack(seg.ack, budget, &mut sink);
+    }
+    let held = flow.app.held();
+    flow.charge_app(held, budget);
+    if conflict {
+        anomalies.emit(
+            out,
+            ts,
+            Some(ctx.id),
+            AnomalyKind::OverlapConflict,
+            format!(
+                "a retransmitted segment from {src} (seq {}) carries different bytes than the first copy; the first copy is kept",
+                seg.seq
+            ),
+        );
+    }
+    for (d, n) in gaps {
+        anomalies.emit(out, ts, Some(ctx.id), AnomalyKind::Gap, gap_detail(d, n));
+    }
+    emit_outputs(outputs, &ctx, anomalies, summary, out);
+    if seg.flags.rst {
+        Some(CloseReason::Rst)
+    } else if !seg.flags.fin && flow.streams.iter().all(|s| s.is_finished()) {
+        // Both FINs are in: close on the packet after the second FIN (its ACK), so the flow's
+        // packet count includes the whole teardown.
+        Some(CloseReason::Fin)
+    } else {
+        None
+    }
 }
 
 /// What events about a flow need to say.
