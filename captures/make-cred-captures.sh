@@ -1063,7 +1063,7 @@ log "credentials on the wire"
     tshark -r "$OUT/http-forms.pcap" -Y http.request -T fields -e http.request.method -e http.request.uri \
         -e http.file_data | cut -c1-150
     echo "ftp:"
-    tshark -r "$OUT/ftp.pcap" -d tcp.port==2121,ftp -Y ftp.request -T fields -E separator=' ' \
+    tshark -r "$OUT/ftp.pcap" -d tcp.port==2121,ftp -Y ftp.request.command -T fields -E separator=' ' \
         -e ftp.request.command -e ftp.request.arg
     echo "pop3 (APOP digest $APOP):"
     tshark -r "$OUT/pop3.pcap" -d tcp.port==1110,pop -Y pop.request -T fields -E separator=' ' \
