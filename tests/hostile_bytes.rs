@@ -1,0 +1,97 @@
+//! Parsers on arbitrary bytes: whatever arrives, nothing panics and memory stays bounded.
+
+use plainsight::capture::LinkType;
+use plainsight::creds::http::{from_request, RequestView};
+use plainsight::creds::ntlm::parse_authenticate;
+use plainsight::decode::decode;
+use plainsight::flow::Chunk;
+use plainsight::proto::analysis::FlowAnalysis;
+use plainsight::proto::dns::{parse_query, DnsTcpReader};
+use plainsight::proto::http::Http1Flow;
+use plainsight::proto::mail::{LineFlow, LineProtocol};
+use plainsight::proto::telnet::TelnetFlow;
+use proptest::prelude::*;
+
+/// Byte soup biased towards the characters protocol parsers care about.
+fn soup() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(
+        prop_oneof![
+            any::<u8>(),
+            Just(b'\r'),
+            Just(b'\n'),
+            Just(b' '),
+            Just(b':'),
+            Just(b'{'),
+            Just(b'}'),
+            Just(b'"'),
+            Just(255u8),
+        ],
+        0..600,
+    )
+}
+
+fn chunks() -> impl Strategy<Value = Vec<(usize, Vec<u8>)>> {
+    proptest::collection::vec((0usize..2, soup()), 0..8)
+}
+
+const PREFIXES: &[&[u8]] = &[
+    b"GET / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\n",
+    b"a1 LOGIN {5}\r\n",
+    b"AUTH LOGIN\r\n",
+    b"USER x\r\nPASS ",
+    b"\x16\x03\x01\x02\x00",
+    b"\xff\xfb\x01login: ",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(120))]
+
+    #[test]
+    fn stream_parsers_never_panic(pieces in chunks(), prefix in 0..PREFIXES.len()) {
+        let mut http = Http1Flow::default();
+        let mut items = Vec::new();
+        let mut lines: Vec<LineFlow> = [LineProtocol::Ftp, LineProtocol::Pop3, LineProtocol::Imap, LineProtocol::Smtp]
+            .into_iter().map(LineFlow::new).collect();
+        let mut telnet = TelnetFlow::default();
+        let mut dns = DnsTcpReader::default();
+        let mut analysis = FlowAnalysis::new(true);
+        let mut found = Vec::new();
+        let mut outputs = Vec::new();
+        let mut questions = Vec::new();
+        let all = std::iter::once((0usize, PREFIXES[prefix].to_vec())).chain(pieces);
+        for (dir, bytes) in all {
+            http.on_data(dir, &bytes, &mut items);
+            for l in lines.iter_mut() {
+                l.on_data(dir, &bytes, &mut found);
+            }
+            telnet.on_data(dir, &bytes, &mut found);
+            dns.on_data(&bytes, &mut questions);
+            analysis.on_chunk(dir, Chunk::Data(&bytes), &mut outputs);
+            if bytes.len() % 7 == 3 {
+                http.on_gap(dir, bytes.len() as u64, &mut items);
+                analysis.on_chunk(dir, Chunk::Gap(3), &mut outputs);
+            }
+        }
+        http.on_end(&mut items);
+        analysis.on_end(&mut outputs);
+        prop_assert!(http.buffered() < 4 << 20);
+    }
+
+    #[test]
+    fn message_parsers_never_panic(bytes in soup(), link in prop_oneof![Just(0u32), Just(1), Just(101), Just(113), Just(276), Just(228), Just(229), any::<u32>()]) {
+        let _ = decode(LinkType(link), &bytes);
+        let _ = parse_query(&bytes);
+        let _ = parse_authenticate(&bytes);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let headers = vec![
+            ("Authorization".to_string(), format!("Basic {text}")),
+            ("Authorization".to_string(), format!("Digest {text}")),
+            ("Cookie".to_string(), text.clone()),
+            ("Content-Type".to_string(), format!("multipart/form-data; boundary={}", text.chars().take(5).collect::<String>())),
+        ];
+        let _ = from_request(&RequestView { target: &text, headers: &headers, body: &bytes });
+        let json = [("Content-Type".to_string(), "application/json".to_string())];
+        let _ = from_request(&RequestView { target: "/", headers: &json, body: &bytes });
+    }
+}
