@@ -8,7 +8,8 @@
 # Only 127.0.0.1 is used; nothing leaves the machine.  Every file is made
 # with "tcpdump -i lo" (Ethernet link type, pcap, µs timestamps).
 #
-# Needs these Debian packages (also listed in captures/apt-packages.txt):
+# Needs these Debian packages (captures/apt-packages.txt lists them, plus
+# openssl for make-captures.sh):
 #   tcpdump            capture
 #   tshark             tshark + capinfos, to check the captures
 #   curl               HTTP client (Basic, Digest, NTLM, proxy, forms)
