@@ -7,7 +7,7 @@ CARGO ?= cargo
 APT_PACKAGES := libpcap-dev pkg-config tcpdump tshark python3 tmux curl openssl time
 BIN := target/release/plainsight
 
-.PHONY: all deps build demo test bench clean fmt lint
+.PHONY: all deps build demo test bench clean fmt lint captures
 
 all: build
 
@@ -37,3 +37,9 @@ lint:
 clean:
 	$(CARGO) clean
 	rm -rf bench-data
+
+# Regenerates the bundled captures (root; talks to loopback only). Review the golden diffs after.
+captures: deps
+	@bash scripts/deps.sh $$(cat captures/apt-packages.txt)
+	bash captures/make-captures.sh
+	bash captures/make-cred-captures.sh

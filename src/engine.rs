@@ -557,7 +557,9 @@ fn process_segment<F: FnMut(Event)>(
             }
             app.on_chunk(i, c, outputs);
         };
-        conflict = this.segment(seq, seg.payload, seg.flags.fin, budget, &mut sink).conflict;
+        conflict = this
+            .segment(seq, seg.payload, seg.flags.fin, budget, &mut sink)
+            .conflict;
     }
     if seg.flags.ack {
         let j = 1 - i;
