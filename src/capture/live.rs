@@ -50,6 +50,9 @@ impl LiveSource {
             .map_err(live_err)?
             .promisc(false)
             .immediate_mode(true)
+            // Immediate mode shrinks libpcap's ring to a few slots unless the buffer is set:
+            // bursts (a page load) would then be dropped by the kernel.
+            .buffer_size(32 << 20)
             .snaplen(262_144)
             .timeout(READ_TIMEOUT_MS)
             .open()
