@@ -14,6 +14,8 @@ use crate::event::{
 use crate::flow::{Chunk, Flow, FlowKey, FlowLimits, FlowState, FlowTable, MemoryBudget};
 use crate::proto::analysis::{AppOutput, FlowAnalysis};
 use crate::proto::dns;
+use crate::proto::tls::decrypt::KeyLog;
+use crate::proto::tls::handshake::{cipher_name, version_name};
 
 /// Default `--memcap`: 256 MiB.
 pub const DEFAULT_MEMCAP: usize = 256 << 20;
@@ -23,12 +25,15 @@ pub const MAX_ANOMALIES_SHOWN_PER_KIND: u64 = 1000;
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub memcap: usize,
+    /// `--keylog`: TLS secrets to decrypt with.
+    pub keylog: Option<KeyLog>,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             memcap: DEFAULT_MEMCAP,
+            keylog: None,
         }
     }
 }
@@ -85,7 +90,8 @@ pub struct Engine {
     last_expiry_sec: u64,
     last_memory_anomaly_sec: Option<u64>,
     unsupported_links: HashSet<LinkType>,
-    secrets: Vec<Vec<u8>>,
+    /// TLS secrets: `--keylog`, plus any found inside pcapng files.
+    keylog: Option<KeyLog>,
     /// What the application layer found during the current packet (reused, not reallocated).
     outputs: Vec<AppOutput>,
 }
@@ -104,19 +110,20 @@ impl Engine {
             last_expiry_sec: 0,
             last_memory_anomaly_sec: None,
             unsupported_links: HashSet::new(),
-            secrets: Vec::new(),
+            keylog: config.keylog,
             outputs: Vec::new(),
         }
     }
 
-    /// Key-log secrets carried inside a capture (pcapng Decryption Secrets Blocks), kept for TLS
-    /// decryption.
-    pub fn add_secrets(&mut self, data: &[u8]) {
-        self.secrets.push(data.to_vec());
+    /// A TLS key log carried inside a capture (a pcapng Decryption Secrets Block): its sessions
+    /// are decrypted as if given with `--keylog`. Returns lines it could not read.
+    pub fn add_secrets(&mut self, data: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(data);
+        self.keylog.get_or_insert_with(KeyLog::default).add(&text)
     }
 
-    pub fn secrets(&self) -> &[Vec<u8>] {
-        &self.secrets
+    pub fn keylog(&self) -> Option<&KeyLog> {
+        self.keylog.as_ref()
     }
 
     /// Memory held by the flow table now (buffers and flow state).
@@ -270,19 +277,13 @@ impl Engine {
         let key = FlowKey::new(src, dst);
         // One lookup on the common path: an existing flow is processed under the same borrow.
         let close = {
-            let Engine {
-                table,
-                anomalies,
-                summary,
-                outputs,
-                ..
-            } = self;
+            let (table, shared) = self.split();
             match table.get_with_budget(&key) {
                 Some((flow, budget)) => match classify(flow, seg) {
                     Segment::Straggler => return,
-                    Segment::Existing => Some(process_segment(
-                        flow, budget, ts, src, seg, outputs, anomalies, summary, out,
-                    )),
+                    Segment::Existing => {
+                        Some(process_segment(flow, budget, ts, src, seg, shared, out))
+                    }
                     Segment::NewConnection => None,
                 },
                 None => None,
@@ -292,17 +293,11 @@ impl Engine {
             Some(close) => close,
             None => {
                 self.open_flow(key, ts, src, dst, seg, out);
-                let Engine {
-                    table,
-                    anomalies,
-                    summary,
-                    outputs,
-                    ..
-                } = self;
+                let (table, shared) = self.split();
                 let Some((flow, budget)) = table.get_with_budget(&key) else {
                     return;
                 };
-                process_segment(flow, budget, ts, src, seg, outputs, anomalies, summary, out)
+                process_segment(flow, budget, ts, src, seg, shared, out)
             }
         };
         if let Some(reason) = close {
@@ -388,17 +383,32 @@ impl Engine {
         );
     }
 
-    /// Closes a flow that stays in the table (as closed) to absorb stragglers.
-    fn close_in_table<F: FnMut(Event)>(&mut self, key: FlowKey, reason: CloseReason, out: &mut F) {
+    /// The flow table and, apart from it, the state a flow's processing writes to.
+    fn split(&mut self) -> (&mut FlowTable<FlowAnalysis>, Shared<'_>) {
         let Engine {
             table,
             anomalies,
             summary,
             outputs,
+            keylog,
             ..
         } = self;
+        (
+            table,
+            Shared {
+                outputs,
+                anomalies,
+                summary,
+                keys: keylog.as_ref(),
+            },
+        )
+    }
+
+    /// Closes a flow that stays in the table (as closed) to absorb stragglers.
+    fn close_in_table<F: FnMut(Event)>(&mut self, key: FlowKey, reason: CloseReason, out: &mut F) {
+        let (table, shared) = self.split();
         if let Some((flow, budget)) = table.get_with_budget(&key) {
-            let event = finish_flow(flow, reason, budget, outputs, anomalies, summary, out);
+            let event = finish_flow(flow, reason, budget, shared, out);
             out(event);
         }
         table.mark_closed(&key);
@@ -411,13 +421,7 @@ impl Engine {
         reason: CloseReason,
         out: &mut F,
     ) {
-        let Engine {
-            table,
-            anomalies,
-            summary,
-            outputs,
-            ..
-        } = self;
+        let (table, shared) = self.split();
         let budget = &mut table.budget;
         // An evicted flow's buffers are already gone: what it held is cut, not delivered.
         let mut no_buffers = MemoryBudget::default();
@@ -426,15 +430,7 @@ impl Engine {
         } else {
             &mut *budget
         };
-        let event = finish_flow(
-            &mut flow,
-            reason,
-            flush_budget,
-            outputs,
-            anomalies,
-            summary,
-            out,
-        );
+        let event = finish_flow(&mut flow, reason, flush_budget, shared, out);
         out(event);
         flow.release(budget);
     }
@@ -445,13 +441,12 @@ impl Engine {
         let open = self.table.drain_open();
         let mut scratch = MemoryBudget::default();
         for mut flow in open {
+            let (_, shared) = self.split();
             let event = finish_flow(
                 &mut flow,
                 CloseReason::EndOfCapture,
                 &mut scratch,
-                &mut self.outputs,
-                &mut self.anomalies,
-                &mut self.summary,
+                shared,
                 out,
             );
             out(event);
@@ -494,6 +489,14 @@ fn gap_detail(dir: usize, n: u64) -> String {
     format!("{n} bytes never seen ({way}); the stream goes on after the hole")
 }
 
+/// The engine's state a flow's processing writes to, borrowed together.
+struct Shared<'a> {
+    outputs: &'a mut Vec<AppOutput>,
+    anomalies: &'a mut Anomalies,
+    summary: &'a mut Summary,
+    keys: Option<&'a KeyLog>,
+}
+
 /// How a segment relates to the flow already on its 5-tuple.
 enum Segment {
     Existing,
@@ -524,18 +527,21 @@ fn classify<A>(flow: &Flow<A>, seg: &TcpSegment<'_>) -> Segment {
 
 /// Runs one segment through its flow: reassembly, the application layer, anomalies and events.
 /// Returns how the flow ends with this packet, if it does.
-#[allow(clippy::too_many_arguments)]
 fn process_segment<F: FnMut(Event)>(
     flow: &mut Flow<FlowAnalysis>,
     budget: &mut MemoryBudget,
     ts: Timestamp,
     src: SocketAddr,
     seg: &TcpSegment<'_>,
-    outputs: &mut Vec<AppOutput>,
-    anomalies: &mut Anomalies,
-    summary: &mut Summary,
+    shared: Shared<'_>,
     out: &mut F,
 ) -> Option<CloseReason> {
+    let Shared {
+        outputs,
+        anomalies,
+        summary,
+        keys,
+    } = shared;
     flow.packets += 1;
     flow.last_ts = ts;
     let i = flow.direction_of(src).index();
@@ -555,7 +561,7 @@ fn process_segment<F: FnMut(Event)>(
             if let Chunk::Gap(n) = c {
                 gaps.push((i, n));
             }
-            app.on_chunk(i, c, outputs);
+            app.on_chunk(i, c, keys, outputs);
         };
         conflict = this
             .segment(seq, seg.payload, seg.flags.fin, budget, &mut sink)
@@ -567,7 +573,7 @@ fn process_segment<F: FnMut(Event)>(
             if let Chunk::Gap(n) = c {
                 gaps.push((j, n));
             }
-            app.on_chunk(j, c, outputs);
+            app.on_chunk(j, c, keys, outputs);
         };
         other.peer_ack(seg.ack, budget, &mut sink);
     }
@@ -629,7 +635,10 @@ fn emit_outputs<F: FnMut(Event)>(
 ) {
     for output in outputs.drain(..) {
         match output {
-            AppOutput::Request(r) => out(Event::HttpRequest {
+            AppOutput::Request {
+                request: r,
+                decrypted,
+            } => out(Event::HttpRequest {
                 flow: ctx.id,
                 ts: ctx.ts,
                 host: r.host().map(str::to_string),
@@ -638,20 +647,23 @@ fn emit_outputs<F: FnMut(Event)>(
                 version: r.version,
                 headers: r.headers,
                 body_len: r.body_len,
-                decrypted: false,
+                decrypted,
                 stream: None,
             }),
-            AppOutput::Response(r) => out(Event::HttpResponse {
+            AppOutput::Response {
+                response: r,
+                decrypted,
+            } => out(Event::HttpResponse {
                 flow: ctx.id,
                 ts: ctx.ts,
                 status: r.status,
                 reason: r.reason,
                 headers: r.headers,
                 body_len: r.body_len,
-                decrypted: false,
+                decrypted,
                 stream: None,
             }),
-            AppOutput::Credential(found) => {
+            AppOutput::Credential { found, decrypted } => {
                 summary.credentials += 1;
                 *summary
                     .credentials_by_kind
@@ -666,8 +678,43 @@ fn emit_outputs<F: FnMut(Event)>(
                     client: ctx.client,
                     server: ctx.server,
                     location: found.location,
-                    decrypted: false,
+                    decrypted,
                 }));
+            }
+            AppOutput::ClientHello(c) => out(Event::TlsClientHello {
+                flow: ctx.id,
+                ts: ctx.ts,
+                sni: c.sni,
+                alpn: c.alpn,
+                offered_versions: c.offered_versions,
+                cipher_suites: c.cipher_suites,
+                ja4: c.ja4,
+            }),
+            AppOutput::ServerHello(s) => out(Event::TlsServerHello {
+                flow: ctx.id,
+                ts: ctx.ts,
+                version: version_name(s.version),
+                cipher: cipher_name(s.cipher),
+                alpn: s.alpn,
+            }),
+            AppOutput::Certificate(c) => out(Event::TlsCertificate {
+                flow: ctx.id,
+                ts: ctx.ts,
+                subject_cn: c.subject_cn,
+                san: c.san,
+                issuer_cn: c.issuer_cn,
+                not_after: c.not_after,
+            }),
+            AppOutput::Decryption { result, detail } => {
+                if result == "ok" {
+                    summary.decrypted_flows += 1;
+                }
+                out(Event::TlsDecryption {
+                    flow: ctx.id,
+                    ts: ctx.ts,
+                    result,
+                    detail,
+                })
             }
             AppOutput::Dns(q) => out(Event::DnsQuery {
                 ts: ctx.ts,
@@ -689,11 +736,15 @@ fn finish_flow<F: FnMut(Event)>(
     flow: &mut Flow<FlowAnalysis>,
     reason: CloseReason,
     budget: &mut MemoryBudget,
-    outputs: &mut Vec<AppOutput>,
-    anomalies: &mut Anomalies,
-    summary: &mut Summary,
+    shared: Shared<'_>,
     out: &mut F,
 ) -> Event {
+    let Shared {
+        outputs,
+        anomalies,
+        summary,
+        keys,
+    } = shared;
     let ctx = FlowContext::of(flow, flow.last_ts);
     let Flow { streams, app, .. } = flow;
     for (i, stream) in streams.iter_mut().enumerate() {
@@ -702,7 +753,7 @@ fn finish_flow<F: FnMut(Event)>(
             if let Chunk::Gap(n) = c {
                 gaps.push(n);
             }
-            app.on_chunk(i, c, outputs);
+            app.on_chunk(i, c, keys, outputs);
         });
         for n in gaps {
             anomalies.emit(
@@ -714,7 +765,7 @@ fn finish_flow<F: FnMut(Event)>(
             );
         }
     }
-    let protocol = app.on_end(outputs);
+    let protocol = app.on_end(keys, outputs);
     emit_outputs(outputs, &ctx, anomalies, summary, out);
     // A flow whose FINs were both seen ended with `fin`, even if its last ACK never came.
     let reason = match reason {

@@ -2,7 +2,7 @@
 //! (0 success, 1 runtime failure, 2 bad usage).
 
 use std::io::{self, IsTerminal};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use plainsight::capture::live::{list_interfaces, LiveOptions};
 use plainsight::cli::{Cli, Command, CommonArgs, LiveArgs};
 use plainsight::engine::EngineConfig;
 use plainsight::event::Event;
+use plainsight::proto::tls::decrypt::KeyLog;
 use plainsight::report::json::JsonWriter;
 use plainsight::report::text::TextReport;
 use plainsight::run::{analyse_files, analyse_live, AnalysisOptions};
@@ -104,20 +105,45 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn analysis_options(common: &CommonArgs) -> Result<AnalysisOptions> {
-    if let Some(keylog) = &common.keylog {
-        std::fs::metadata(keylog).with_context(|| {
-            format!(
-                "cannot read the key log {}: give the file that SSLKEYLOGFILE wrote",
-                keylog.display()
-            )
-        })?;
-    }
+    let keylog = match &common.keylog {
+        Some(path) => Some(load_keylog(path)?),
+        None => None,
+    };
     Ok(AnalysisOptions {
         filter: common.filter.clone(),
         engine: EngineConfig {
             memcap: common.memcap,
+            keylog,
         },
     })
+}
+
+/// Reads a key log once; lines it cannot use are reported on stderr, the rest kept.
+fn load_keylog(path: &Path) -> Result<KeyLog> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read the key log {}: give the file that SSLKEYLOGFILE wrote",
+            path.display()
+        )
+    })?;
+    let (keylog, warnings) = KeyLog::parse(&String::from_utf8_lossy(&bytes));
+    for w in warnings.iter().take(5) {
+        eprintln!("plainsight: key log {}: {w}; line skipped", path.display());
+    }
+    if warnings.len() > 5 {
+        eprintln!(
+            "plainsight: key log {}: {} more lines skipped",
+            path.display(),
+            warnings.len() - 5
+        );
+    }
+    if keylog.is_empty() {
+        eprintln!(
+            "plainsight: key log {}: no TLS session secrets in it (expected lines like CLIENT_RANDOM <hex> <hex>); nothing can be decrypted",
+            path.display()
+        );
+    }
+    Ok(keylog)
 }
 
 /// Where the event stream goes: the text report or NDJSON on stdout.

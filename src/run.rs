@@ -81,7 +81,8 @@ fn feed<F: FnMut(Event)>(
         }
         SourceItem::Secrets { secrets_type, data } => {
             if secrets_type == SECRETS_TLS_KEY_LOG {
-                engine.add_secrets(data);
+                // Unreadable lines inside a capture are skipped; the rest is used.
+                let _ = engine.add_secrets(data);
             }
         }
         SourceItem::Damage { detail, .. } => engine.damaged_input(name, &detail, out),

@@ -88,7 +88,10 @@ struct Run {
 impl Run {
     fn new(memcap: usize) -> Run {
         Run {
-            engine: Engine::new(EngineConfig { memcap }),
+            engine: Engine::new(EngineConfig {
+                memcap,
+                keylog: None,
+            }),
             events: Vec::new(),
         }
     }

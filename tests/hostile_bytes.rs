@@ -67,14 +67,14 @@ proptest! {
             }
             telnet.on_data(dir, &bytes, &mut found);
             dns.on_data(&bytes, &mut questions);
-            analysis.on_chunk(dir, Chunk::Data(&bytes), &mut outputs);
+            analysis.on_chunk(dir, Chunk::Data(&bytes), None, &mut outputs);
             if bytes.len() % 7 == 3 {
                 http.on_gap(dir, bytes.len() as u64, &mut items);
-                analysis.on_chunk(dir, Chunk::Gap(3), &mut outputs);
+                analysis.on_chunk(dir, Chunk::Gap(3), None, &mut outputs);
             }
         }
         http.on_end(&mut items);
-        analysis.on_end(&mut outputs);
+        analysis.on_end(None, &mut outputs);
         prop_assert!(http.buffered() < 4 << 20);
     }
 

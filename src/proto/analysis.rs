@@ -5,6 +5,9 @@ use super::dns::{DnsQuestion, DnsTcpReader};
 use super::http::{Http1Flow, HttpItem, Request, Response};
 use super::mail::{LineFlow, LineProtocol};
 use super::telnet::TelnetFlow;
+use super::tls::decrypt::KeyLog;
+use super::tls::flow::{TlsFlow, TlsOutput};
+use super::tls::handshake::{Certificate, ClientHello, ServerHello};
 use super::tls::TlsRecordCounter;
 use super::{Held, ProtocolDetector};
 use crate::creds::http::{from_request, RequestView};
@@ -15,10 +18,27 @@ use crate::flow::Chunk;
 /// What the application layer found in a flow.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppOutput {
-    Request(Request),
-    Response(Response),
-    Credential(Found),
+    /// An HTTP request; `decrypted` when read thanks to the key log.
+    Request {
+        request: Request,
+        decrypted: bool,
+    },
+    Response {
+        response: Response,
+        decrypted: bool,
+    },
+    Credential {
+        found: Found,
+        decrypted: bool,
+    },
     Dns(DnsQuestion),
+    ClientHello(ClientHello),
+    ServerHello(ServerHello),
+    Certificate(Certificate),
+    Decryption {
+        result: &'static str,
+        detail: String,
+    },
     /// Malformed protocol data: a `parse_error` anomaly for the flow.
     ParseError(String),
 }
@@ -31,6 +51,8 @@ enum Parser {
     Http(Box<Http1Flow>),
     Lines(Box<LineFlow>),
     Telnet(Box<TelnetFlow>),
+    /// TLS, and the HTTP/1.x read from its decrypted data.
+    Tls(Box<TlsFlow>, Option<Box<Http1Flow>>),
 }
 
 impl Parser {
@@ -42,27 +64,39 @@ impl Parser {
             Protocol::Imap => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Imap))),
             Protocol::Smtp => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Smtp))),
             Protocol::Telnet => Parser::Telnet(Box::default()),
-            Protocol::Tls | Protocol::Unknown => Parser::None,
+            Protocol::Tls => Parser::Tls(Box::default(), None),
+            Protocol::Unknown => Parser::None,
         }
     }
 
-    fn data(&mut self, dir: usize, data: &[u8], out: &mut Vec<AppOutput>) {
+    fn data(&mut self, dir: usize, data: &[u8], keys: Option<&KeyLog>, out: &mut Vec<AppOutput>) {
         match self {
             Parser::None => {}
             Parser::Http(h) => {
                 let mut items = Vec::new();
                 h.on_data(dir, data, &mut items);
-                http_outputs(items, out);
+                http_outputs(items, false, out);
+            }
+            Parser::Tls(tls, inner) => {
+                let mut items = Vec::new();
+                tls.on_data(dir, data, keys, &mut items);
+                tls_outputs(items, inner, out);
             }
             Parser::Lines(l) => {
                 let mut found = Vec::new();
                 l.on_data(dir, data, &mut found);
-                out.extend(found.into_iter().map(AppOutput::Credential));
+                out.extend(found.into_iter().map(|found| AppOutput::Credential {
+                    found,
+                    decrypted: false,
+                }));
             }
             Parser::Telnet(t) => {
                 let mut found = Vec::new();
                 t.on_data(dir, data, &mut found);
-                out.extend(found.into_iter().map(AppOutput::Credential));
+                out.extend(found.into_iter().map(|found| AppOutput::Credential {
+                    found,
+                    decrypted: false,
+                }));
             }
         }
     }
@@ -73,10 +107,32 @@ impl Parser {
             Parser::Http(h) => {
                 let mut items = Vec::new();
                 h.on_gap(dir, len, &mut items);
-                http_outputs(items, out);
+                http_outputs(items, false, out);
             }
             Parser::Lines(l) => l.on_gap(dir),
             Parser::Telnet(t) => t.on_gap(dir),
+            Parser::Tls(tls, _) => tls.on_gap(dir),
+        }
+    }
+
+    fn end(&mut self, out: &mut Vec<AppOutput>) {
+        match self {
+            Parser::Http(h) => {
+                let mut items = Vec::new();
+                h.on_end(&mut items);
+                http_outputs(items, false, out);
+            }
+            Parser::Tls(tls, inner) => {
+                let mut items = Vec::new();
+                tls.on_end(&mut items);
+                tls_outputs(items, inner, out);
+                if let Some(h) = inner {
+                    let mut items = Vec::new();
+                    h.on_end(&mut items);
+                    http_outputs(items, true, out);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -86,24 +142,58 @@ impl Parser {
             Parser::Http(h) => h.buffered(),
             Parser::Lines(l) => l.buffered(),
             Parser::Telnet(_) => 512,
+            Parser::Tls(t, inner) => t.buffered() + inner.as_ref().map_or(0, |h| h.buffered()),
+        }
+    }
+}
+
+/// TLS findings as outputs; decrypted application data goes through HTTP/1.x.
+fn tls_outputs(
+    items: Vec<TlsOutput>,
+    inner: &mut Option<Box<Http1Flow>>,
+    out: &mut Vec<AppOutput>,
+) {
+    for item in items {
+        match item {
+            TlsOutput::ClientHello(c) => out.push(AppOutput::ClientHello(c)),
+            TlsOutput::ServerHello(s) => out.push(AppOutput::ServerHello(s)),
+            TlsOutput::Certificate(c) => out.push(AppOutput::Certificate(c)),
+            TlsOutput::Decryption { result, detail } => {
+                out.push(AppOutput::Decryption { result, detail })
+            }
+            TlsOutput::Error(e) => out.push(AppOutput::ParseError(e)),
+            TlsOutput::AppData { dir, data } => {
+                // HTTP/2 (issue: HTTP/2 inside TLS) is not read yet: its preface stops HTTP/1.x.
+                let http = inner.get_or_insert_with(Box::default);
+                let mut items = Vec::new();
+                http.on_data(dir, &data, &mut items);
+                http_outputs(items, true, out);
+            }
         }
     }
 }
 
 /// HTTP items as outputs; each request is followed by the credentials it carries.
-fn http_outputs(items: Vec<HttpItem>, out: &mut Vec<AppOutput>) {
+fn http_outputs(items: Vec<HttpItem>, decrypted: bool, out: &mut Vec<AppOutput>) {
     for item in items {
         match item {
-            HttpItem::Request(r) => {
+            HttpItem::Request(request) => {
                 let found = from_request(&RequestView {
-                    target: &r.target,
-                    headers: &r.headers,
-                    body: &r.body,
+                    target: &request.target,
+                    headers: &request.headers,
+                    body: &request.body,
                 });
-                out.push(AppOutput::Request(r));
-                out.extend(found.into_iter().map(AppOutput::Credential));
+                out.push(AppOutput::Request { request, decrypted });
+                out.extend(
+                    found
+                        .into_iter()
+                        .map(|found| AppOutput::Credential { found, decrypted }),
+                );
             }
-            HttpItem::Response(r) => out.push(AppOutput::Response(r)),
+            HttpItem::Response(response) => out.push(AppOutput::Response {
+                response,
+                decrypted,
+            }),
             HttpItem::Error(e) => out.push(AppOutput::ParseError(e)),
         }
     }
@@ -144,7 +234,13 @@ impl FlowAnalysis {
             + self.dns_tcp.as_ref().map_or(0, |d| d.buffered())
     }
 
-    pub fn on_chunk(&mut self, dir: usize, chunk: Chunk<'_>, out: &mut Vec<AppOutput>) {
+    pub fn on_chunk(
+        &mut self,
+        dir: usize,
+        chunk: Chunk<'_>,
+        keys: Option<&KeyLog>,
+        out: &mut Vec<AppOutput>,
+    ) {
         match chunk {
             Chunk::Data(data) => {
                 if matches!(self.detector.verdict(), None | Some(Protocol::Tls)) {
@@ -158,9 +254,9 @@ impl FlowAnalysis {
                     }
                 }
                 if self.detector.verdict().is_some() {
-                    self.parser.data(dir, data, out);
+                    self.parser.data(dir, data, keys, out);
                 } else if let Some(p) = self.detector.feed(dir, data) {
-                    self.start_parser(p, out);
+                    self.start_parser(p, keys, out);
                 }
             }
             Chunk::Gap(len) => {
@@ -180,25 +276,21 @@ impl FlowAnalysis {
     }
 
     /// The flow is over: the verdict is settled and the parser told.
-    pub fn on_end(&mut self, out: &mut Vec<AppOutput>) -> Protocol {
+    pub fn on_end(&mut self, keys: Option<&KeyLog>, out: &mut Vec<AppOutput>) -> Protocol {
         if self.detector.verdict().is_none() {
             let p = self.detector.finish();
-            self.start_parser(p, out);
+            self.start_parser(p, keys, out);
         }
-        if let Parser::Http(h) = &mut self.parser {
-            let mut items = Vec::new();
-            h.on_end(&mut items);
-            http_outputs(items, out);
-        }
+        self.parser.end(out);
         self.parser = Parser::None;
         self.detector.verdict().unwrap_or(Protocol::Unknown)
     }
 
     /// The verdict is in: the parser reads everything held so far, in order.
-    fn start_parser(&mut self, p: Protocol, out: &mut Vec<AppOutput>) {
+    fn start_parser(&mut self, p: Protocol, keys: Option<&KeyLog>, out: &mut Vec<AppOutput>) {
         let mut parser = Parser::for_protocol(p);
         self.detector.replay(|item, bytes| match item {
-            Held::Data { dir, .. } => parser.data(dir, bytes, out),
+            Held::Data { dir, .. } => parser.data(dir, bytes, keys, out),
             Held::Gap { dir, len } => parser.gap(dir, len, out),
         });
         self.parser = parser;

@@ -116,7 +116,13 @@ impl<W: Write> TextReport<W> {
                     self.credentials_unlisted += 1;
                 }
             }
-            Event::HttpRequest { .. } | Event::HttpResponse { .. } | Event::DnsQuery { .. } => {}
+            Event::HttpRequest { .. }
+            | Event::HttpResponse { .. }
+            | Event::DnsQuery { .. }
+            | Event::TlsClientHello { .. }
+            | Event::TlsServerHello { .. }
+            | Event::TlsCertificate { .. }
+            | Event::TlsDecryption { .. } => {}
             Event::Summary(summary) => self.totals(summary),
         }
     }

@@ -1,0 +1,413 @@
+//! TLS decryption with an NSS key log (the `SSLKEYLOGFILE` format browsers and curl write):
+//! TLS 1.2 from `CLIENT_RANDOM` master secrets, TLS 1.3 from handshake and traffic secrets.
+//! AES-GCM and ChaCha20-Poly1305 only, from the RustCrypto crates; no cipher is written here.
+
+use std::collections::HashMap;
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes128Gcm, Aes256Gcm};
+use chacha20poly1305::ChaCha20Poly1305;
+use hmac::{Hmac, Mac};
+use sha2::{Sha256, Sha384};
+
+/// The secrets a key log holds for one client random.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionSecrets {
+    /// TLS 1.2 and older: `CLIENT_RANDOM`.
+    pub master: Option<Vec<u8>>,
+    pub client_handshake: Option<Vec<u8>>,
+    pub server_handshake: Option<Vec<u8>>,
+    pub client_traffic: Option<Vec<u8>>,
+    pub server_traffic: Option<Vec<u8>>,
+}
+
+/// Secrets by client random, read once.
+#[derive(Debug, Clone, Default)]
+pub struct KeyLog {
+    sessions: HashMap<Vec<u8>, SessionSecrets>,
+}
+
+impl KeyLog {
+    /// Parses key log text; lines it cannot read are returned as messages (1-based line numbers),
+    /// the rest is kept.
+    pub fn parse(text: &str) -> (KeyLog, Vec<String>) {
+        let mut log = KeyLog::default();
+        let warnings = log.add(text);
+        (log, warnings)
+    }
+
+    /// Adds the lines of another key log (a pcapng Decryption Secrets Block, say).
+    pub fn add(&mut self, text: &str) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            let (Some(label), Some(random), Some(secret), None) =
+                (words.next(), words.next(), words.next(), words.next())
+            else {
+                warnings.push(format!(
+                    "line {}: expected LABEL CLIENT_RANDOM SECRET",
+                    n + 1
+                ));
+                continue;
+            };
+            let (Ok(random), Ok(secret)) = (hex::decode(random), hex::decode(secret)) else {
+                warnings.push(format!(
+                    "line {}: the client random and secret must be hex",
+                    n + 1
+                ));
+                continue;
+            };
+            if random.len() != 32 {
+                warnings.push(format!(
+                    "line {}: a client random is 32 bytes, this one is {}",
+                    n + 1,
+                    random.len()
+                ));
+                continue;
+            }
+            let entry = self.sessions.entry(random).or_default();
+            let slot = match label {
+                "CLIENT_RANDOM" => &mut entry.master,
+                "CLIENT_HANDSHAKE_TRAFFIC_SECRET" => &mut entry.client_handshake,
+                "SERVER_HANDSHAKE_TRAFFIC_SECRET" => &mut entry.server_handshake,
+                "CLIENT_TRAFFIC_SECRET_0" => &mut entry.client_traffic,
+                "SERVER_TRAFFIC_SECRET_0" => &mut entry.server_traffic,
+                // Exporter and early-data secrets are not needed to read the traffic.
+                _ => continue,
+            };
+            *slot = Some(secret);
+        }
+        warnings
+    }
+
+    pub fn get(&self, client_random: &[u8]) -> Option<&SessionSecrets> {
+        self.sessions.get(client_random)
+    }
+
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+}
+
+/// The AEADs plainsight can decrypt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AeadKind {
+    Aes128Gcm,
+    Aes256Gcm,
+    ChaCha20Poly1305,
+}
+
+impl AeadKind {
+    fn key_len(self) -> usize {
+        match self {
+            AeadKind::Aes128Gcm => 16,
+            AeadKind::Aes256Gcm | AeadKind::ChaCha20Poly1305 => 32,
+        }
+    }
+}
+
+/// The hash of a suite's PRF or HKDF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashKind {
+    Sha256,
+    Sha384,
+}
+
+/// What a cipher suite needs for decryption; `None` for suites plainsight cannot decrypt (CBC,
+/// RC4, CCM…).
+pub fn suite(id: u16) -> Option<(AeadKind, HashKind)> {
+    use AeadKind::*;
+    use HashKind::*;
+    Some(match id {
+        0x1301 => (Aes128Gcm, Sha256),
+        0x1302 => (Aes256Gcm, Sha384),
+        0x1303 => (ChaCha20Poly1305, Sha256),
+        // TLS 1.2: (EC)DHE and RSA key exchange with GCM.
+        0x009c | 0x009e | 0x00a2 | 0xc02b | 0xc02f | 0xc02d | 0xc031 => (Aes128Gcm, Sha256),
+        0x009d | 0x009f | 0x00a3 | 0xc02c | 0xc030 | 0xc02e | 0xc032 => (Aes256Gcm, Sha384),
+        // TLS 1.2: ChaCha20-Poly1305 (RFC 7905).
+        0xcca8 | 0xcca9 | 0xccaa => (ChaCha20Poly1305, Sha256),
+        _ => return None,
+    })
+}
+
+enum Cipher {
+    Aes128(Box<Aes128Gcm>),
+    Aes256(Box<Aes256Gcm>),
+    ChaCha(Box<ChaCha20Poly1305>),
+}
+
+impl std::fmt::Debug for Cipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Cipher::Aes128(_) => "AES-128-GCM",
+            Cipher::Aes256(_) => "AES-256-GCM",
+            Cipher::ChaCha(_) => "ChaCha20-Poly1305",
+        })
+    }
+}
+
+impl Cipher {
+    fn new(kind: AeadKind, key: &[u8]) -> Option<Cipher> {
+        Some(match kind {
+            AeadKind::Aes128Gcm => Cipher::Aes128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
+            AeadKind::Aes256Gcm => Cipher::Aes256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
+            AeadKind::ChaCha20Poly1305 => {
+                Cipher::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?))
+            }
+        })
+    }
+
+    /// Decrypts `buf` (ciphertext then 16-byte tag) in place; returns the plaintext length.
+    fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Option<usize> {
+        let len = buf.len().checked_sub(16)?;
+        let (data, tag) = buf.split_at_mut(len);
+        let ok = match self {
+            Cipher::Aes128(c) => c
+                .decrypt_inout_detached(nonce.into(), aad, data.into(), (&*tag).try_into().ok()?)
+                .is_ok(),
+            Cipher::Aes256(c) => c
+                .decrypt_inout_detached(nonce.into(), aad, data.into(), (&*tag).try_into().ok()?)
+                .is_ok(),
+            Cipher::ChaCha(c) => c
+                .decrypt_inout_detached(nonce.into(), aad, data.into(), (&*tag).try_into().ok()?)
+                .is_ok(),
+        };
+        ok.then_some(len)
+    }
+}
+
+/// Decrypts one direction's records in order.
+#[derive(Debug)]
+pub struct RecordDecryptor {
+    cipher: Cipher,
+    /// TLS 1.3 and ChaCha20 in 1.2: the 12-byte IV XORed with the sequence number. AES-GCM in
+    /// 1.2: a 4-byte salt followed by the record's 8-byte explicit nonce.
+    iv: [u8; 12],
+    tls13: bool,
+    explicit_nonce: bool,
+    seq: u64,
+}
+
+/// A decrypted record: its real content type and plaintext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plaintext {
+    pub content_type: u8,
+    pub data: Vec<u8>,
+}
+
+impl RecordDecryptor {
+    /// TLS 1.3 keys from a traffic secret (RFC 8446 7.3).
+    pub fn tls13(kind: AeadKind, hash: HashKind, secret: &[u8]) -> Option<RecordDecryptor> {
+        let key = hkdf_expand_label(hash, secret, b"key", kind.key_len())?;
+        let iv = hkdf_expand_label(hash, secret, b"iv", 12)?;
+        Some(RecordDecryptor {
+            cipher: Cipher::new(kind, &key)?,
+            iv: iv.try_into().ok()?,
+            tls13: true,
+            explicit_nonce: false,
+            seq: 0,
+        })
+    }
+
+    /// TLS 1.2 keys for both directions from the master secret (RFC 5246 6.3): client's first.
+    pub fn tls12_pair(
+        kind: AeadKind,
+        hash: HashKind,
+        master: &[u8],
+        client_random: &[u8],
+        server_random: &[u8],
+    ) -> Option<(RecordDecryptor, RecordDecryptor)> {
+        let key_len = kind.key_len();
+        let iv_len = if kind == AeadKind::ChaCha20Poly1305 {
+            12
+        } else {
+            4
+        };
+        let mut seed = server_random.to_vec();
+        seed.extend_from_slice(client_random);
+        let block = prf(
+            hash,
+            master,
+            b"key expansion",
+            &seed,
+            2 * key_len + 2 * iv_len,
+        )?;
+        let (client_key, rest) = block.split_at(key_len);
+        let (server_key, rest) = rest.split_at(key_len);
+        let (client_iv, server_iv) = rest.split_at(iv_len);
+        let make = |key: &[u8], iv: &[u8]| -> Option<RecordDecryptor> {
+            let mut full = [0u8; 12];
+            full[..iv.len()].copy_from_slice(iv);
+            Some(RecordDecryptor {
+                cipher: Cipher::new(kind, key)?,
+                iv: full,
+                tls13: false,
+                explicit_nonce: kind != AeadKind::ChaCha20Poly1305,
+                seq: 0,
+            })
+        };
+        Some((make(client_key, client_iv)?, make(server_key, server_iv)?))
+    }
+
+    /// Decrypts the next record of this direction (`header` is its 5-byte record header).
+    pub fn decrypt(&mut self, header: &[u8; 5], fragment: &[u8]) -> Option<Plaintext> {
+        let mut nonce = self.iv;
+        let body: &[u8] = if self.explicit_nonce {
+            let explicit = fragment.get(..8)?;
+            nonce[4..].copy_from_slice(explicit);
+            &fragment[8..]
+        } else {
+            for (n, s) in nonce[4..].iter_mut().zip(self.seq.to_be_bytes()) {
+                *n ^= s;
+            }
+            fragment
+        };
+        let mut buf = body.to_vec();
+        let plain_len = buf.len().checked_sub(16)?;
+        let aad: Vec<u8> = if self.tls13 {
+            header.to_vec()
+        } else {
+            let mut a = self.seq.to_be_bytes().to_vec();
+            a.extend_from_slice(&header[..3]);
+            a.extend_from_slice(&(plain_len as u16).to_be_bytes());
+            a
+        };
+        let len = self.cipher.open(&nonce, &aad, &mut buf)?;
+        self.seq += 1;
+        buf.truncate(len);
+        if self.tls13 {
+            // TLSInnerPlaintext: content, the real type, then zero padding.
+            let end = buf.iter().rposition(|b| *b != 0)?;
+            let content_type = buf[end];
+            buf.truncate(end);
+            Some(Plaintext {
+                content_type,
+                data: buf,
+            })
+        } else {
+            Some(Plaintext {
+                content_type: header[0],
+                data: buf,
+            })
+        }
+    }
+}
+
+fn hmac_of(hash: HashKind, key: &[u8], parts: &[&[u8]]) -> Option<Vec<u8>> {
+    Some(match hash {
+        HashKind::Sha256 => {
+            let mut m = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).ok()?;
+            parts.iter().for_each(|p| m.update(p));
+            m.finalize().into_bytes().to_vec()
+        }
+        HashKind::Sha384 => {
+            let mut m = <Hmac<Sha384> as hmac::KeyInit>::new_from_slice(key).ok()?;
+            parts.iter().for_each(|p| m.update(p));
+            m.finalize().into_bytes().to_vec()
+        }
+    })
+}
+
+/// The TLS 1.2 PRF (RFC 5246 5): P_hash(secret, label + seed).
+pub fn prf(
+    hash: HashKind,
+    secret: &[u8],
+    label: &[u8],
+    seed: &[u8],
+    len: usize,
+) -> Option<Vec<u8>> {
+    let mut label_seed = label.to_vec();
+    label_seed.extend_from_slice(seed);
+    let mut out = Vec::with_capacity(len + 48);
+    let mut a = hmac_of(hash, secret, &[&label_seed])?;
+    while out.len() < len {
+        out.extend_from_slice(&hmac_of(hash, secret, &[&a, &label_seed])?);
+        a = hmac_of(hash, secret, &[&a])?;
+    }
+    out.truncate(len);
+    Some(out)
+}
+
+/// HKDF-Expand-Label (RFC 8446 7.1) with an empty context.
+pub fn hkdf_expand_label(
+    hash: HashKind,
+    secret: &[u8],
+    label: &[u8],
+    len: usize,
+) -> Option<Vec<u8>> {
+    let mut info = Vec::with_capacity(10 + label.len());
+    info.extend_from_slice(&(len as u16).to_be_bytes());
+    info.push((6 + label.len()) as u8);
+    info.extend_from_slice(b"tls13 ");
+    info.extend_from_slice(label);
+    info.push(0);
+    let mut out = vec![0u8; len];
+    match hash {
+        HashKind::Sha256 => hkdf::Hkdf::<Sha256>::from_prk(secret)
+            .ok()?
+            .expand(&info, &mut out)
+            .ok()?,
+        HashKind::Sha384 => hkdf::Hkdf::<Sha384>::from_prk(secret)
+            .ok()?
+            .expand(&info, &mut out)
+            .ok()?,
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_log_lines() {
+        let random = "a".repeat(64);
+        let text = format!(
+            "# comment\nCLIENT_RANDOM {random} {}\nSERVER_TRAFFIC_SECRET_0 {random} 0102\nEXPORTER_SECRET {random} 03\nbogus line\nCLIENT_RANDOM zz 00\nCLIENT_RANDOM abcd 00\n",
+            "b".repeat(96)
+        );
+        let (log, warnings) = KeyLog::parse(&text);
+        assert_eq!(log.len(), 1);
+        let s = log.get(&hex::decode(&random).unwrap()).unwrap();
+        assert_eq!(s.master.as_ref().map(Vec::len), Some(48));
+        assert_eq!(s.server_traffic.as_deref(), Some(&[1u8, 2][..]));
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings[0].starts_with("line 5:"));
+    }
+
+    /// RFC 8448 (Example Handshake Traces for TLS 1.3), "Simple 1-RTT Handshake": the server
+    /// handshake traffic secret and the key and IV derived from it.
+    #[test]
+    fn rfc8448_key_schedule() {
+        let secret =
+            hex::decode("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38")
+                .unwrap();
+        assert_eq!(
+            hex::encode(hkdf_expand_label(HashKind::Sha256, &secret, b"key", 16).unwrap()),
+            "3fce516009c21727d0f2e4e86ee403bc"
+        );
+        assert_eq!(
+            hex::encode(hkdf_expand_label(HashKind::Sha256, &secret, b"iv", 12).unwrap()),
+            "5d313eb2671276ee13000b30"
+        );
+    }
+
+    #[test]
+    fn suites() {
+        assert_eq!(
+            suite(0x1303),
+            Some((AeadKind::ChaCha20Poly1305, HashKind::Sha256))
+        );
+        assert_eq!(suite(0xc030), Some((AeadKind::Aes256Gcm, HashKind::Sha384)));
+        assert_eq!(suite(0x002f), None);
+    }
+}

@@ -1,0 +1,356 @@
+//! One TLS connection: records in both directions, the handshake they carry, and — with a key
+//! log — the decrypted application data.
+
+use super::decrypt::{suite, AeadKind, HashKind, KeyLog, RecordDecryptor};
+use super::handshake::{
+    certificate, cipher_name, client_hello, server_hello, Certificate, ClientHello,
+    HandshakeReader, ServerHello, CERTIFICATE, CLIENT_HELLO, FINISHED, KEY_UPDATE, SERVER_HELLO,
+};
+
+/// A record body larger than this is not TLS (2^14 plus the most expansion TLS 1.2 allows).
+pub const MAX_RECORD: usize = (1 << 14) + 2048;
+
+const CHANGE_CIPHER_SPEC: u8 = 20;
+const ALERT: u8 = 21;
+const HANDSHAKE: u8 = 22;
+const APPLICATION_DATA: u8 = 23;
+const HEARTBEAT: u8 = 24;
+
+/// What a TLS connection shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsOutput {
+    ClientHello(ClientHello),
+    ServerHello(ServerHello),
+    Certificate(Certificate),
+    /// Once per connection when a key log is in use: `ok`, `no_key`, `unsupported`, `failed`.
+    Decryption {
+        result: &'static str,
+        detail: String,
+    },
+    /// Decrypted application data of one direction, in order.
+    AppData {
+        dir: usize,
+        data: Vec<u8>,
+    },
+    /// Not TLS (any more): a bad record header, an oversized record or handshake message.
+    Error(String),
+}
+
+/// Cuts a byte stream into records, bounded.
+#[derive(Debug, Default)]
+struct RecordReader {
+    buf: Vec<u8>,
+}
+
+impl RecordReader {
+    /// Calls `f(header, body)` for each whole record; errs on something that is not a record.
+    fn feed(&mut self, data: &[u8], mut f: impl FnMut([u8; 5], &[u8])) -> Result<(), String> {
+        let mut owned = std::mem::take(&mut self.buf);
+        let mut rest: &[u8] = if owned.is_empty() {
+            data
+        } else {
+            owned.extend_from_slice(data);
+            &owned
+        };
+        while rest.len() >= 5 {
+            let header = [rest[0], rest[1], rest[2], rest[3], rest[4]];
+            if !(CHANGE_CIPHER_SPEC..=HEARTBEAT).contains(&header[0]) || header[1] != 3 {
+                return Err(format!(
+                    "not a TLS record header: {:02x} {:02x} {:02x}",
+                    header[0], header[1], header[2]
+                ));
+            }
+            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+            if len > MAX_RECORD {
+                return Err(format!(
+                    "a TLS record claims {len} bytes, more than TLS allows"
+                ));
+            }
+            if rest.len() < 5 + len {
+                break;
+            }
+            f(header, &rest[5..5 + len]);
+            rest = &rest[5 + len..];
+        }
+        self.buf = rest.to_vec();
+        Ok(())
+    }
+}
+
+/// Both directions of a TLS connection.
+#[derive(Debug, Default)]
+pub struct TlsFlow {
+    records: [RecordReader; 2],
+    handshake: [HandshakeReader; 2],
+    client_random: Option<Vec<u8>>,
+    server_random: Option<Vec<u8>>,
+    cipher: u16,
+    tls13: bool,
+    /// Records from this direction are encrypted (1.2: after ChangeCipherSpec; 1.3: after the
+    /// ServerHello).
+    encrypted: [bool; 2],
+    decryptors: [Option<RecordDecryptor>; 2],
+    /// TLS 1.3: the application traffic secrets, used once each side's Finished is read.
+    traffic: [Option<Vec<u8>>; 2],
+    suite: Option<(AeadKind, HashKind)>,
+    /// A key log was given for this run.
+    keyed: bool,
+    reported: bool,
+    cert_seen: bool,
+    /// This direction can no longer be followed (a gap, not TLS).
+    dead: [bool; 2],
+}
+
+impl TlsFlow {
+    pub fn on_data(
+        &mut self,
+        dir: usize,
+        data: &[u8],
+        keys: Option<&KeyLog>,
+        out: &mut Vec<TlsOutput>,
+    ) {
+        let dir = dir & 1;
+        self.keyed |= keys.is_some();
+        if self.dead[dir] {
+            return;
+        }
+        let mut records: Vec<([u8; 5], Vec<u8>)> = Vec::new();
+        let fed = self.records[dir].feed(data, |h, body| records.push((h, body.to_vec())));
+        for (header, body) in records {
+            self.record(dir, header, &body, keys, out);
+        }
+        if let Err(e) = fed {
+            self.dead[dir] = true;
+            self.records[dir] = RecordReader::default();
+            out.push(TlsOutput::Error(e));
+        }
+    }
+
+    /// Bytes were lost: record boundaries in that direction are gone.
+    pub fn on_gap(&mut self, dir: usize) {
+        self.dead[dir & 1] = true;
+        self.records[dir & 1] = RecordReader::default();
+    }
+
+    /// The connection is over: with a key log, say why nothing was decrypted if nothing was.
+    pub fn on_end(&mut self, out: &mut Vec<TlsOutput>) {
+        if self.keyed && !self.reported {
+            let detail = if self.server_random.is_none() {
+                "the TLS handshake is not in the capture, so the session cannot be matched with the key log".to_string()
+            } else {
+                "no encrypted record was seen".to_string()
+            };
+            let result = if self.server_random.is_none() {
+                "no_key"
+            } else {
+                "ok"
+            };
+            self.report(result, detail, out);
+        }
+    }
+
+    pub fn buffered(&self) -> usize {
+        self.records.iter().map(|r| r.buf.capacity()).sum::<usize>()
+            + self.handshake.iter().map(|h| h.buffered()).sum::<usize>()
+    }
+
+    fn report(&mut self, result: &'static str, detail: String, out: &mut Vec<TlsOutput>) {
+        if self.keyed && !self.reported {
+            self.reported = true;
+            out.push(TlsOutput::Decryption { result, detail });
+        }
+    }
+
+    fn record(
+        &mut self,
+        dir: usize,
+        header: [u8; 5],
+        body: &[u8],
+        keys: Option<&KeyLog>,
+        out: &mut Vec<TlsOutput>,
+    ) {
+        let content_type = header[0];
+        if content_type == CHANGE_CIPHER_SPEC {
+            // TLS 1.3 sends a dummy one for middleboxes; in 1.2 it turns encryption on.
+            if !self.tls13 {
+                self.encrypted[dir] = true;
+            }
+            return;
+        }
+        if !self.encrypted[dir] {
+            if content_type == HANDSHAKE {
+                self.handshake_bytes(dir, body, keys, out);
+            }
+            return;
+        }
+        let Some(decryptor) = self.decryptors[dir].as_mut() else {
+            return;
+        };
+        match decryptor.decrypt(&header, body) {
+            Some(plain) => {
+                self.report(
+                    "ok",
+                    format!("decrypted with the key log ({})", cipher_name(self.cipher)),
+                    out,
+                );
+                match plain.content_type {
+                    HANDSHAKE => self.handshake_bytes(dir, &plain.data, keys, out),
+                    APPLICATION_DATA if !plain.data.is_empty() => out.push(TlsOutput::AppData {
+                        dir,
+                        data: plain.data,
+                    }),
+                    ALERT | APPLICATION_DATA => {}
+                    _ => {}
+                }
+            }
+            None => {
+                self.decryptors[dir] = None;
+                self.report(
+                    "failed",
+                    format!(
+                        "a record did not decrypt with the key log's secrets ({}): the key log may belong to another session, or the capture misses records",
+                        cipher_name(self.cipher)
+                    ),
+                    out,
+                );
+            }
+        }
+    }
+
+    fn handshake_bytes(
+        &mut self,
+        dir: usize,
+        bytes: &[u8],
+        keys: Option<&KeyLog>,
+        out: &mut Vec<TlsOutput>,
+    ) {
+        let mut messages: Vec<(u8, Vec<u8>)> = Vec::new();
+        if let Err(e) = self.handshake[dir].feed(bytes, |t, m| messages.push((t, m.to_vec()))) {
+            self.dead[dir] = true;
+            out.push(TlsOutput::Error(e));
+        }
+        for (t, m) in messages {
+            self.handshake_message(dir, t, &m, keys, out);
+        }
+    }
+
+    fn handshake_message(
+        &mut self,
+        dir: usize,
+        msg_type: u8,
+        msg: &[u8],
+        keys: Option<&KeyLog>,
+        out: &mut Vec<TlsOutput>,
+    ) {
+        match (dir, msg_type) {
+            (0, CLIENT_HELLO) => {
+                if let Some(ch) = client_hello(msg) {
+                    self.client_random = Some(ch.random.clone());
+                    out.push(TlsOutput::ClientHello(ch));
+                }
+            }
+            (1, SERVER_HELLO) => {
+                let Some(sh) = server_hello(msg) else { return };
+                let retry = sh.retry;
+                self.cipher = sh.cipher;
+                self.tls13 = sh.version == 0x0304;
+                if !retry {
+                    self.server_random = Some(sh.random.clone());
+                }
+                out.push(TlsOutput::ServerHello(sh));
+                if retry {
+                    return;
+                }
+                if self.tls13 {
+                    self.encrypted = [true, true];
+                }
+                if let Some(keys) = keys {
+                    self.set_up_keys(keys, out);
+                }
+            }
+            (1, CERTIFICATE) if !self.cert_seen => {
+                self.cert_seen = true;
+                if let Some(cert) = certificate(msg, self.tls13) {
+                    out.push(TlsOutput::Certificate(cert));
+                }
+            }
+            (_, FINISHED) if self.tls13 => {
+                // After its Finished, each side switches to its application traffic keys.
+                if let (Some((kind, hash)), Some(secret)) = (self.suite, self.traffic[dir].take()) {
+                    self.decryptors[dir] = RecordDecryptor::tls13(kind, hash, &secret);
+                }
+            }
+            (_, KEY_UPDATE) if self.tls13 => {
+                // Following a KeyUpdate would need the next generation of secrets: not done.
+                self.decryptors[dir] = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn set_up_keys(&mut self, keys: &KeyLog, out: &mut Vec<TlsOutput>) {
+        let name = cipher_name(self.cipher);
+        let Some((kind, hash)) = suite(self.cipher) else {
+            self.report(
+                "unsupported",
+                format!("{name} cannot be decrypted: plainsight reads AES-GCM and ChaCha20-Poly1305 suites"),
+                out,
+            );
+            return;
+        };
+        self.suite = Some((kind, hash));
+        let (Some(client_random), Some(server_random)) =
+            (self.client_random.clone(), self.server_random.clone())
+        else {
+            self.report(
+                "no_key",
+                "the ClientHello is not in the capture".into(),
+                out,
+            );
+            return;
+        };
+        let no_key = |random: &[u8]| {
+            format!(
+                "the key log has no secrets for this session (client random {}…)",
+                hex::encode(&random[..random.len().min(8)])
+            )
+        };
+        let Some(secrets) = keys.get(&client_random) else {
+            self.report("no_key", no_key(&client_random), out);
+            return;
+        };
+        if self.tls13 {
+            match (&secrets.client_handshake, &secrets.server_handshake) {
+                (Some(c), Some(s)) => {
+                    self.decryptors = [
+                        RecordDecryptor::tls13(kind, hash, c),
+                        RecordDecryptor::tls13(kind, hash, s),
+                    ];
+                    self.traffic = [
+                        secrets.client_traffic.clone(),
+                        secrets.server_traffic.clone(),
+                    ];
+                }
+                _ => self.report("no_key", no_key(&client_random), out),
+            }
+        } else {
+            match &secrets.master {
+                Some(master) => match RecordDecryptor::tls12_pair(
+                    kind,
+                    hash,
+                    master,
+                    &client_random,
+                    &server_random,
+                ) {
+                    Some((c, s)) => self.decryptors = [Some(c), Some(s)],
+                    None => self.report(
+                        "failed",
+                        "the master secret could not be expanded into keys".into(),
+                        out,
+                    ),
+                },
+                None => self.report("no_key", no_key(&client_random), out),
+            }
+        }
+    }
+}

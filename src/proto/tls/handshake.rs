@@ -1,0 +1,361 @@
+//! TLS handshake messages, parsed with `tls-parser` (certificates with `x509-parser`): the
+//! metadata that still leaks when the traffic itself is encrypted.
+
+use tls_parser::{
+    parse_tls_client_hello_extensions, parse_tls_message_handshake,
+    parse_tls_server_hello_extensions, TlsCipherSuite, TlsExtension, TlsMessage,
+    TlsMessageHandshake,
+};
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+
+use super::ja4::{ja4, Ja4Input};
+
+/// Handshake message types this module acts on.
+pub const CLIENT_HELLO: u8 = 1;
+pub const SERVER_HELLO: u8 = 2;
+pub const NEW_SESSION_TICKET: u8 = 4;
+pub const CERTIFICATE: u8 = 11;
+pub const FINISHED: u8 = 20;
+pub const KEY_UPDATE: u8 = 24;
+
+/// The random of a HelloRetryRequest (RFC 8446 4.1.3): a ServerHello that is not one.
+const HELLO_RETRY_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientHello {
+    pub random: Vec<u8>,
+    pub sni: Option<String>,
+    pub alpn: Vec<String>,
+    /// `TLS1.0`…`TLS1.3`, from supported_versions where present, else the legacy version.
+    pub offered_versions: Vec<String>,
+    pub cipher_suites: usize,
+    pub ja4: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerHello {
+    pub random: Vec<u8>,
+    /// The negotiated version, numeric (supported_versions where present).
+    pub version: u16,
+    pub cipher: u16,
+    pub alpn: Option<String>,
+    /// A HelloRetryRequest: the handshake starts over.
+    pub retry: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    pub subject_cn: Option<String>,
+    pub san: Vec<String>,
+    pub issuer_cn: String,
+    pub not_after: String,
+}
+
+/// `TLS1.2` for 0x0303, and so on.
+pub fn version_name(v: u16) -> String {
+    match v {
+        0x0300 => "SSL3.0".into(),
+        0x0301 => "TLS1.0".into(),
+        0x0302 => "TLS1.1".into(),
+        0x0303 => "TLS1.2".into(),
+        0x0304 => "TLS1.3".into(),
+        other => format!("0x{other:04x}"),
+    }
+}
+
+/// The IANA name of a cipher suite.
+pub fn cipher_name(id: u16) -> String {
+    TlsCipherSuite::from_id(id).map_or_else(|| format!("0x{id:04x}"), |c| c.name.to_string())
+}
+
+/// Extension types in the order they appear in a raw extensions block.
+fn extension_types(mut ext: &[u8]) -> Vec<u16> {
+    let mut types = Vec::new();
+    while ext.len() >= 4 {
+        let ty = u16::from_be_bytes([ext[0], ext[1]]);
+        let len = usize::from(u16::from_be_bytes([ext[2], ext[3]]));
+        types.push(ty);
+        ext = ext.get(4 + len..).unwrap_or(&[]);
+    }
+    types
+}
+
+fn parse(message: &[u8]) -> Option<TlsMessageHandshake<'_>> {
+    match parse_tls_message_handshake(message) {
+        Ok((_, TlsMessage::Handshake(h))) => Some(h),
+        _ => None,
+    }
+}
+
+/// A whole ClientHello message (4-byte handshake header included).
+pub fn client_hello(message: &[u8]) -> Option<ClientHello> {
+    let TlsMessageHandshake::ClientHello(ch) = parse(message)? else {
+        return None;
+    };
+    let ext_bytes = ch.ext.unwrap_or(&[]);
+    let extensions = parse_tls_client_hello_extensions(ext_bytes)
+        .map(|(_, e)| e)
+        .unwrap_or_default();
+    let mut input = Ja4Input {
+        legacy_version: ch.version.0,
+        ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
+        extensions: extension_types(ext_bytes),
+        ..Default::default()
+    };
+    let mut sni = None;
+    let mut alpn = Vec::new();
+    for e in &extensions {
+        match e {
+            TlsExtension::SNI(names) => {
+                input.has_sni = true;
+                sni = names
+                    .first()
+                    .map(|(_, n)| String::from_utf8_lossy(n).into_owned());
+            }
+            TlsExtension::ALPN(values) => {
+                input.first_alpn = values.first().map(|v| v.to_vec());
+                alpn = values
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .collect();
+            }
+            TlsExtension::SupportedVersions(v) => {
+                input.supported_versions = v.iter().map(|v| v.0).collect()
+            }
+            TlsExtension::SignatureAlgorithms(s) => input.signature_algorithms = s.clone(),
+            _ => {}
+        }
+    }
+    // An SNI extension tls-parser could not read still counts as present.
+    input.has_sni |= input.extensions.contains(&0x0000);
+    let mut offered: Vec<u16> = if input.supported_versions.is_empty() {
+        vec![input.legacy_version]
+    } else {
+        input
+            .supported_versions
+            .iter()
+            .copied()
+            .filter(|v| !super::ja4::is_grease(*v))
+            .collect()
+    };
+    offered.sort_unstable();
+    offered.dedup();
+    Some(ClientHello {
+        random: ch.random.to_vec(),
+        sni,
+        alpn,
+        offered_versions: offered.into_iter().map(version_name).collect(),
+        cipher_suites: input
+            .ciphers
+            .iter()
+            .filter(|c| !super::ja4::is_grease(**c))
+            .count(),
+        ja4: ja4(&input),
+    })
+}
+
+/// A whole ServerHello message.
+pub fn server_hello(message: &[u8]) -> Option<ServerHello> {
+    let TlsMessageHandshake::ServerHello(sh) = parse(message)? else {
+        return None;
+    };
+    let extensions = parse_tls_server_hello_extensions(sh.ext.unwrap_or(&[]))
+        .map(|(_, e)| e)
+        .unwrap_or_default();
+    let mut version = sh.version.0;
+    let mut alpn = None;
+    for e in &extensions {
+        match e {
+            TlsExtension::SupportedVersions(v) => {
+                if let Some(v) = v.first() {
+                    version = v.0;
+                }
+            }
+            TlsExtension::ALPN(values) => {
+                alpn = values
+                    .first()
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            }
+            _ => {}
+        }
+    }
+    Some(ServerHello {
+        random: sh.random.to_vec(),
+        version,
+        cipher: sh.cipher.0,
+        alpn,
+        retry: sh.random == HELLO_RETRY_RANDOM,
+    })
+}
+
+/// The leaf certificate of a Certificate message: TLS 1.2 and older, or TLS 1.3 (with its
+/// request context and per-entry extensions).
+pub fn certificate(message: &[u8], tls13: bool) -> Option<Certificate> {
+    let der = if tls13 {
+        // 4-byte header, context length + context, 3-byte list length, 3-byte entry length.
+        let body = message.get(4..)?;
+        let ctx_len = usize::from(*body.first()?);
+        let list = body.get(1 + ctx_len + 3..)?;
+        let len = u24(list)?;
+        list.get(3..3 + len)?
+    } else {
+        let TlsMessageHandshake::Certificate(c) = parse(message)? else {
+            return None;
+        };
+        c.cert_chain.first()?.data
+    };
+    describe_certificate(der)
+}
+
+fn u24(b: &[u8]) -> Option<usize> {
+    let b = b.get(..3)?;
+    Some((usize::from(b[0]) << 16) | (usize::from(b[1]) << 8) | usize::from(b[2]))
+}
+
+/// Subject CN, SANs, issuer CN and expiry of a DER certificate.
+pub fn describe_certificate(der: &[u8]) -> Option<Certificate> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let cn = |name: &x509_parser::x509::X509Name<'_>| {
+        name.iter_common_name()
+            .next()
+            .and_then(|c| c.as_str().ok())
+            .map(str::to_string)
+    };
+    let san = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|ext| {
+            ext.value
+                .general_names
+                .iter()
+                .filter_map(|n| match n {
+                    GeneralName::DNSName(d) => Some(d.to_string()),
+                    GeneralName::IPAddress(ip) => match ip.len() {
+                        4 => Some(std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]).to_string()),
+                        16 => <[u8; 16]>::try_from(*ip)
+                            .ok()
+                            .map(|a| std::net::Ipv6Addr::from(a).to_string()),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Certificate {
+        subject_cn: cn(cert.subject()),
+        san,
+        issuer_cn: cn(cert.issuer()).unwrap_or_default(),
+        not_after: rfc3339(cert.validity().not_after.timestamp()),
+    })
+}
+
+/// Seconds since the epoch as RFC 3339 in UTC (`2036-11-22T02:30:00Z`).
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Splits a stream of handshake bytes into whole messages (header included), bounded.
+#[derive(Debug, Default)]
+pub struct HandshakeReader {
+    buf: Vec<u8>,
+}
+
+/// A handshake message larger than this (a huge certificate chain, or garbage) is refused.
+pub const MAX_HANDSHAKE_MESSAGE: usize = 256 << 10;
+
+impl HandshakeReader {
+    /// Adds bytes and calls `f(type, message)` for every complete message. Errs when a message
+    /// claims more than [`MAX_HANDSHAKE_MESSAGE`].
+    pub fn feed(&mut self, data: &[u8], mut f: impl FnMut(u8, &[u8])) -> Result<(), String> {
+        self.buf.extend_from_slice(data);
+        let mut at = 0;
+        while self.buf.len() - at >= 4 {
+            let len = u24(&self.buf[at + 1..]).unwrap_or(0);
+            if len > MAX_HANDSHAKE_MESSAGE {
+                self.buf = Vec::new();
+                return Err(format!("a TLS handshake message claims {len} bytes"));
+            }
+            if self.buf.len() - at < 4 + len {
+                break;
+            }
+            f(self.buf[at], &self.buf[at..at + 4 + len]);
+            at += 4 + len;
+        }
+        self.buf.drain(..at);
+        Ok(())
+    }
+
+    pub fn buffered(&self) -> usize {
+        self.buf.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(2_082_758_399), "2035-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn handshake_messages_split_anywhere() {
+        let msgs = [
+            vec![1u8, 0, 0, 2, 0xaa, 0xbb],
+            vec![2u8, 0, 0, 0],
+            vec![11u8, 0, 0, 1, 7],
+        ];
+        let stream: Vec<u8> = msgs.concat();
+        for cut in 0..stream.len() {
+            let mut r = HandshakeReader::default();
+            let mut seen = Vec::new();
+            r.feed(&stream[..cut], |t, m| seen.push((t, m.len())))
+                .unwrap();
+            r.feed(&stream[cut..], |t, m| seen.push((t, m.len())))
+                .unwrap();
+            assert_eq!(seen, [(1, 6), (2, 4), (11, 5)]);
+        }
+        let mut r = HandshakeReader::default();
+        assert!(r.feed(&[11, 0xff, 0xff, 0xff], |_, _| {}).is_err());
+    }
+
+    #[test]
+    fn garbage_hellos_give_none() {
+        for len in 0..80 {
+            let junk: Vec<u8> = (0..len).map(|i| (i * 91 + 7) as u8).collect();
+            let mut m = vec![1u8, 0, 0, len as u8];
+            m.extend_from_slice(&junk);
+            let _ = client_hello(&m);
+            m[0] = 2;
+            let _ = server_hello(&m);
+            m[0] = 11;
+            let _ = certificate(&m, false);
+            let _ = certificate(&m, true);
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! JA4 client fingerprints, to FoxIO's specification (technical_details/JA4.md, BSD-3 licensed):
+//! `t13d1516h2_8daaf6152771_e5627efa2ab1`.
+
+use sha2::{Digest, Sha256};
+
+/// GREASE values (RFC 8701) look like `0x?a?a` with both bytes equal; JA4 ignores them.
+pub fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && v >> 8 == v & 0xff
+}
+
+/// What JA4 needs from a ClientHello.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ja4Input {
+    /// The ClientHello's legacy version field.
+    pub legacy_version: u16,
+    /// supported_versions, if the extension is present.
+    pub supported_versions: Vec<u16>,
+    pub has_sni: bool,
+    pub ciphers: Vec<u16>,
+    /// Extension types in the order sent.
+    pub extensions: Vec<u16>,
+    /// The first ALPN value, if any.
+    pub first_alpn: Option<Vec<u8>>,
+    /// signature_algorithms in the order sent.
+    pub signature_algorithms: Vec<u16>,
+}
+
+fn version_code(v: u16) -> &'static str {
+    match v {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0002 | 0x0200 => "s2",
+        0xfeff => "d1",
+        0xfefd => "d2",
+        0xfefc => "d3",
+        _ => "00",
+    }
+}
+
+fn alpn_code(alpn: Option<&[u8]>) -> String {
+    let (Some(&first), Some(&last)) = (alpn.and_then(|a| a.first()), alpn.and_then(|a| a.last()))
+    else {
+        return "00".to_string();
+    };
+    if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
+        format!("{}{}", first as char, last as char)
+    } else {
+        // Not alphanumeric: the first hex digit of the first byte and the last of the last byte.
+        format!("{:x}{:x}", first >> 4, last & 0x0f)
+    }
+}
+
+fn hash12(text: &str) -> String {
+    if text.is_empty() {
+        return "000000000000".to_string();
+    }
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_list(values: &[u16]) -> String {
+    values
+        .iter()
+        .map(|v| format!("{v:04x}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The JA4 fingerprint (for TLS over TCP).
+pub fn ja4(input: &Ja4Input) -> String {
+    let version = input
+        .supported_versions
+        .iter()
+        .copied()
+        .filter(|v| !is_grease(*v))
+        .max()
+        .unwrap_or(input.legacy_version);
+    let mut ciphers: Vec<u16> = input
+        .ciphers
+        .iter()
+        .copied()
+        .filter(|c| !is_grease(*c))
+        .collect();
+    let extensions: Vec<u16> = input
+        .extensions
+        .iter()
+        .copied()
+        .filter(|e| !is_grease(*e))
+        .collect();
+    let a = format!(
+        "t{}{}{:02}{:02}{}",
+        version_code(version),
+        if input.has_sni { 'd' } else { 'i' },
+        ciphers.len().min(99),
+        extensions.len().min(99),
+        alpn_code(input.first_alpn.as_deref())
+    );
+    ciphers.sort_unstable();
+    let mut sorted_ext: Vec<u16> = extensions
+        .into_iter()
+        .filter(|e| *e != 0x0000 && *e != 0x0010)
+        .collect();
+    sorted_ext.sort_unstable();
+    let sigs: Vec<u16> = input
+        .signature_algorithms
+        .iter()
+        .copied()
+        .filter(|s| !is_grease(*s))
+        .collect();
+    let mut c_text = hex_list(&sorted_ext);
+    if !sigs.is_empty() {
+        c_text.push('_');
+        c_text.push_str(&hex_list(&sigs));
+    }
+    format!(
+        "{a}_{}_{}",
+        hash12(&hex_list(&ciphers)),
+        if sorted_ext.is_empty() && sigs.is_empty() {
+            hash12("")
+        } else {
+            hash12(&c_text)
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worked example of FoxIO's JA4 specification (technical_details/JA4.md, "Example" and
+    /// "Raw Output"): JA4 = t13d1516h2_8daaf6152771_e5627efa2ab1. GREASE values added here must
+    /// not change it.
+    #[test]
+    fn foxio_worked_example() {
+        let input = Ja4Input {
+            legacy_version: 0x0303,
+            supported_versions: vec![0x2a2a, 0x0304, 0x0303],
+            has_sni: true,
+            ciphers: vec![
+                0x0a0a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
+                0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+            ],
+            extensions: vec![
+                0x3a3a, 0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005,
+                0x0023, 0x0012, 0x002b, 0xff01, 0x000b, 0x000a, 0x0015, 0xfafa,
+            ],
+            first_alpn: Some(b"h2".to_vec()),
+            signature_algorithms: vec![
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
+        };
+        assert_eq!(ja4(&input), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+        // The same specification: without signature algorithms the list ends without "_".
+        let no_sigs = Ja4Input {
+            signature_algorithms: vec![],
+            ..input
+        };
+        assert!(ja4(&no_sigs).ends_with("_6d807ffa2a79"));
+    }
+
+    #[test]
+    fn alpn_and_versions() {
+        assert_eq!(alpn_code(Some(b"http/1.1")), "h1");
+        assert_eq!(alpn_code(Some(b"h")), "hh");
+        assert_eq!(alpn_code(Some(&[0xab, 0x01])), "a1");
+        assert_eq!(alpn_code(None), "00");
+        assert!(is_grease(0x1a1a) && is_grease(0xfafa) && !is_grease(0x1a2a) && !is_grease(0x0a0b));
+        let old = Ja4Input {
+            legacy_version: 0x0301,
+            ..Default::default()
+        };
+        assert_eq!(ja4(&old), "t10i000000_000000000000_000000000000");
+    }
+}
