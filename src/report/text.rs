@@ -10,6 +10,20 @@ use crate::event::{Credential, Endpoint, Event, FlowId, Summary};
 const ANOMALIES_LISTED: usize = 50;
 /// Credentials listed in full; the rest are counted.
 const CREDENTIALS_LISTED: usize = 10_000;
+/// TLS connections described; the rest are counted.
+const TLS_LISTED: usize = 10_000;
+
+/// What an eavesdropper still learns from one TLS connection.
+#[derive(Debug, Default, Clone)]
+struct TlsSeen {
+    flow: FlowId,
+    server: String,
+    sni: Option<String>,
+    version: Option<String>,
+    cipher: Option<String>,
+    certificate: Option<String>,
+    decryption: Option<String>,
+}
 
 pub struct TextReport<W: Write> {
     out: W,
@@ -19,6 +33,9 @@ pub struct TextReport<W: Write> {
     anomalies_unlisted: u64,
     credentials: Vec<Credential>,
     credentials_unlisted: u64,
+    tls: Vec<TlsSeen>,
+    tls_index: HashMap<FlowId, usize>,
+    tls_unlisted: u64,
     pub broken: bool,
 }
 
@@ -32,6 +49,9 @@ impl<W: Write> TextReport<W> {
             anomalies_unlisted: 0,
             credentials: Vec::new(),
             credentials_unlisted: 0,
+            tls: Vec::new(),
+            tls_index: HashMap::new(),
+            tls_unlisted: 0,
             broken: false,
         }
     }
@@ -116,15 +136,66 @@ impl<W: Write> TextReport<W> {
                     self.credentials_unlisted += 1;
                 }
             }
-            Event::HttpRequest { .. }
-            | Event::HttpResponse { .. }
-            | Event::DnsQuery { .. }
-            | Event::TlsClientHello { .. }
-            | Event::TlsServerHello { .. }
-            | Event::TlsCertificate { .. }
-            | Event::TlsDecryption { .. } => {}
+            Event::TlsClientHello { flow, sni, .. } => {
+                if let Some(t) = self.tls_entry(*flow) {
+                    t.sni = sni.clone();
+                }
+            }
+            Event::TlsServerHello {
+                flow,
+                version,
+                cipher,
+                ..
+            } => {
+                if let Some(t) = self.tls_entry(*flow) {
+                    t.version = Some(version.clone());
+                    t.cipher = Some(cipher.clone());
+                }
+            }
+            Event::TlsCertificate {
+                flow,
+                subject_cn,
+                issuer_cn,
+                not_after,
+                ..
+            } => {
+                if let Some(t) = self.tls_entry(*flow) {
+                    t.certificate = Some(format!(
+                        "{} (issued by {issuer_cn}, until {not_after})",
+                        subject_cn.as_deref().unwrap_or("no CN")
+                    ));
+                }
+            }
+            Event::TlsDecryption { flow, result, .. } => {
+                if let Some(t) = self.tls_entry(*flow) {
+                    t.decryption = Some(result.to_string());
+                }
+            }
+            Event::HttpRequest { .. } | Event::HttpResponse { .. } | Event::DnsQuery { .. } => {}
             Event::Summary(summary) => self.totals(summary),
         }
+    }
+
+    fn tls_entry(&mut self, flow: FlowId) -> Option<&mut TlsSeen> {
+        if !self.tls_index.contains_key(&flow) {
+            if self.tls.len() >= TLS_LISTED {
+                self.tls_unlisted += 1;
+                return None;
+            }
+            let server = self
+                .open
+                .get(&flow)
+                .map(|(_, s)| s.to_string())
+                .unwrap_or_default();
+            self.tls_index.insert(flow, self.tls.len());
+            self.tls.push(TlsSeen {
+                flow,
+                server,
+                ..Default::default()
+            });
+        }
+        let i = *self.tls_index.get(&flow)?;
+        self.tls.get_mut(i)
     }
 
     fn totals(&mut self, s: &Summary) {
@@ -157,6 +228,35 @@ impl<W: Write> TextReport<W> {
             if self.credentials_unlisted > 0 {
                 self.line(&format!("  … and {} more", self.credentials_unlisted));
             }
+        }
+        if !self.tls.is_empty() {
+            self.line("");
+            self.line("TLS — the content is hidden, but an eavesdropper still sees:");
+            for t in std::mem::take(&mut self.tls) {
+                let mut parts = vec![format!(
+                    "server name {}",
+                    t.sni.as_deref().unwrap_or("(none sent)")
+                )];
+                if let (Some(v), Some(c)) = (&t.version, &t.cipher) {
+                    parts.push(format!("{v} {c}"));
+                }
+                if let Some(cert) = &t.certificate {
+                    parts.push(format!("certificate {cert}"));
+                }
+                if let Some(d) = &t.decryption {
+                    parts.push(format!("decryption: {d}"));
+                }
+                self.line(&format!(
+                    "  flow {:>4}  {:<24} {}",
+                    t.flow,
+                    t.server,
+                    parts.join("; ")
+                ));
+            }
+            if self.tls_unlisted > 0 {
+                self.line(&format!("  … and {} more", self.tls_unlisted));
+            }
+            self.tls_index.clear();
         }
         if !self.anomalies.is_empty() {
             self.line("");

@@ -354,3 +354,101 @@ impl TlsFlow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ClientHello of `pad` extra bytes (a padding extension), as a handshake message.
+    fn client_hello_message(pad: usize) -> Vec<u8> {
+        let mut body = vec![0x03, 0x03];
+        body.extend_from_slice(&[7u8; 32]);
+        body.push(0);
+        body.extend_from_slice(&[0, 4, 0x13, 0x01, 0x13, 0x02]);
+        body.extend_from_slice(&[1, 0]);
+        let mut ext = Vec::new();
+        let name = b"big.plainsight.test";
+        ext.extend_from_slice(&[0, 0]);
+        ext.extend_from_slice(&((name.len() + 5) as u16).to_be_bytes());
+        ext.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+        ext.push(0);
+        ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        ext.extend_from_slice(name);
+        ext.extend_from_slice(&[0, 0x2b, 0, 3, 2, 3, 4]);
+        ext.extend_from_slice(&[0, 0x15]);
+        ext.extend_from_slice(&(pad as u16).to_be_bytes());
+        ext.extend(std::iter::repeat_n(0u8, pad));
+        body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        body.extend_from_slice(&ext);
+        let mut msg = vec![1, 0, (body.len() >> 8) as u8, body.len() as u8];
+        msg[1] = (body.len() >> 16) as u8;
+        msg.extend_from_slice(&body);
+        msg
+    }
+
+    fn records(msg: &[u8], per_record: usize) -> Vec<u8> {
+        msg.chunks(per_record)
+            .flat_map(|c| {
+                let mut r = vec![22, 3, 1, (c.len() >> 8) as u8, c.len() as u8];
+                r.extend_from_slice(c);
+                r
+            })
+            .collect()
+    }
+
+    /// A post-quantum sized ClientHello (a few KB): split over several records, and those split
+    /// over several TCP segments at any point, it is still read whole.
+    #[test]
+    fn large_client_hello_across_records_and_segments() {
+        let msg = client_hello_message(3000);
+        let stream = records(&msg, 1200);
+        for cut in (0..stream.len()).step_by(97) {
+            let mut tls = TlsFlow::default();
+            let mut out = Vec::new();
+            for piece in [&stream[..cut], &stream[cut..]] {
+                for seg in piece.chunks(1448) {
+                    tls.on_data(0, seg, None, &mut out);
+                }
+            }
+            match &out[..] {
+                [TlsOutput::ClientHello(ch)] => {
+                    assert_eq!(ch.sni.as_deref(), Some("big.plainsight.test"));
+                    assert_eq!(ch.offered_versions, ["TLS1.3"]);
+                    assert_eq!(ch.cipher_suites, 2);
+                }
+                other => panic!("cut {cut}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn oversized_records_and_garbage_are_errors_not_buffers() {
+        let mut tls = TlsFlow::default();
+        let mut out = Vec::new();
+        tls.on_data(0, &[23, 3, 3, 0xff, 0xff], None, &mut out);
+        assert!(matches!(&out[..], [TlsOutput::Error(e)] if e.contains("65535")));
+        tls.on_data(0, &[0u8; 100_000], None, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(tls.buffered() < 1024);
+        let mut tls = TlsFlow::default();
+        let mut out = Vec::new();
+        tls.on_data(1, b"HTTP/1.1 200 OK\r\n", None, &mut out);
+        assert!(matches!(&out[..], [TlsOutput::Error(_)]));
+    }
+
+    #[test]
+    fn with_a_key_log_a_flow_without_handshake_says_no_key() {
+        let keys = KeyLog::default();
+        let mut tls = TlsFlow::default();
+        let mut out = Vec::new();
+        tls.on_data(0, &[23, 3, 3, 0, 2, 1, 2], Some(&keys), &mut out);
+        tls.on_end(&mut out);
+        assert!(matches!(
+            &out[..],
+            [TlsOutput::Decryption {
+                result: "no_key",
+                ..
+            }]
+        ));
+    }
+}
