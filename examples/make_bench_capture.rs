@@ -1,7 +1,8 @@
 //! Builds a large benchmark capture from the bundled ones: copies of every Ethernet capture, each
 //! copy moved to its own loopback addresses (so its flows are distinct) and later in time.
 //!
-//! Usage: cargo run --release --example make_bench_capture -- OUT.pcap SIZE_MB
+//! Usage: cargo run --release --example make_bench_capture -- OUT.pcap SIZE_MB [SOURCE...]
+//! (SOURCEs are bundled Ethernet captures; by default a mix of HTTP and TLS.)
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -19,15 +20,20 @@ const SOURCES: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let (out_path, size_mb) = match args.as_slice() {
-        [_, out, size] => (out.clone(), size.parse::<u64>()?),
-        _ => return Err("usage: make_bench_capture OUT.pcap SIZE_MB".into()),
+    let (out_path, size_mb, sources) = match args.as_slice() {
+        [_, out, size] => (
+            out.clone(),
+            size.parse::<u64>()?,
+            SOURCES.iter().map(|s| s.to_string()).collect(),
+        ),
+        [_, out, size, rest @ ..] => (out.clone(), size.parse::<u64>()?, rest.to_vec()),
+        _ => return Err("usage: make_bench_capture OUT.pcap SIZE_MB [SOURCE...]".into()),
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // Each source's packets: (microseconds from the source's first packet, bytes).
     let mut packets: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut offset = 0u64;
-    for src in SOURCES {
+    for src in &sources {
         let mut source = FileSource::open(&root.join(src))?;
         let mut first = None;
         let mut last = 0;

@@ -114,15 +114,17 @@ impl TlsFlow {
         if self.dead[dir] {
             return;
         }
-        let mut records: Vec<([u8; 5], Vec<u8>)> = Vec::new();
-        let fed = self.records[dir].feed(data, |h, body| records.push((h, body.to_vec())));
-        for (header, body) in records {
-            self.record(dir, header, &body, keys, out);
-        }
-        if let Err(e) = fed {
-            self.dead[dir] = true;
-            self.records[dir] = RecordReader::default();
-            out.push(TlsOutput::Error(e));
+        // The reader is taken out so records are handled in place, without a copy.
+        let mut reader = std::mem::take(&mut self.records[dir]);
+        let fed = reader.feed(data, |header, body| {
+            self.record(dir, header, body, keys, out)
+        });
+        match fed {
+            Ok(()) => self.records[dir] = reader,
+            Err(e) => {
+                self.dead[dir] = true;
+                out.push(TlsOutput::Error(e));
+            }
         }
     }
 
