@@ -58,7 +58,7 @@ fn hash12(text: &str) -> String {
         return "000000000000".to_string();
     }
     let digest = Sha256::digest(text.as_bytes());
-    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&digest[..6])
 }
 
 fn hex_list(values: &[u16]) -> String {
