@@ -15,3 +15,4 @@ pub mod flow;
 pub mod proto;
 pub mod report;
 pub mod run;
+pub mod ui;

@@ -12,13 +12,14 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use plainsight::capture::live::{list_interfaces, LiveOptions};
-use plainsight::cli::{Cli, Command, CommonArgs, LiveArgs};
+use plainsight::cli::{Cli, Command, CommonArgs, LiveArgs, Speed};
 use plainsight::engine::EngineConfig;
 use plainsight::event::Event;
 use plainsight::proto::tls::decrypt::KeyLog;
 use plainsight::report::json::JsonWriter;
 use plainsight::report::text::TextReport;
 use plainsight::run::{analyse_files, analyse_live, AnalysisOptions};
+use plainsight::ui::{Feed, UiOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -47,20 +48,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 None => report_files(&files, json, common.redact, &opts),
             }
         }
-        Command::Replay { files, common, .. } => {
-            // The terminal UI is not built yet: the replay is shown as the text report.
-            eprintln!("plainsight: the terminal UI is not available yet; showing the text report");
+        Command::Replay {
+            files,
+            common,
+            speed,
+        } => {
             let opts = analysis_options(&common)?;
-            report_files(&files, false, common.redact, &opts)
+            let speed = match speed {
+                Speed::Factor(x) => Some(x),
+                Speed::Max => None,
+            };
+            let source = files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            run_ui(Feed::Files(files), source, common.redact, speed, opts)
         }
         Command::Demo { live, common } => {
             if live {
                 bail!("`plainsight demo --live` is not available yet; run `plainsight demo` for the demo on the bundled captures");
             }
-            eprintln!("plainsight: the terminal UI is not available yet; showing the text report of the bundled captures");
-            let opts = analysis_options(&common)?;
+            let mut opts = analysis_options(&common)?;
             let files = bundled_captures()?;
-            report_files(&files, false, common.redact, &opts)
+            if opts.engine.keylog.is_none() {
+                // The demo's third act: the same HTTPS traffic, decrypted with its keys.
+                opts.engine.keylog = Some(bundled_keylog());
+            }
+            run_ui(
+                Feed::Files(files),
+                "demo: bundled captures".into(),
+                common.redact,
+                Some(1.0),
+                opts,
+            )
         }
         Command::Live {
             iface,
@@ -264,6 +285,59 @@ fn report_live(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The terminal UI over `feed`; without a terminal, the text report of the same files.
+fn run_ui(
+    feed: Feed,
+    source: String,
+    redact: bool,
+    speed: Option<f64>,
+    opts: AnalysisOptions,
+) -> Result<ExitCode> {
+    if !io::stdout().is_terminal() {
+        if let Feed::Files(files) = feed {
+            eprintln!(
+                "plainsight: stdout is not a terminal; showing the text report instead of the UI"
+            );
+            return report_files(&files, false, redact, &opts);
+        }
+    }
+    let failures = plainsight::ui::run(
+        feed,
+        UiOptions {
+            source,
+            redact,
+            speed,
+            analysis: opts,
+        },
+    )?;
+    for failure in &failures {
+        eprintln!("plainsight: {failure}");
+    }
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The key logs of the bundled captures, for the demo.
+fn bundled_keylog() -> KeyLog {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let mut log = KeyLog::default();
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if path.extension().is_some_and(|x| x == "keys")
+                && !path.to_string_lossy().contains("nokey")
+            {
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    let _ = log.add(&text);
+                }
+            }
+        }
+    }
+    log
 }
 
 /// The bundled captures for the demo, next to the binary's source tree. (The demo issue builds

@@ -12,7 +12,7 @@ use crate::capture::live::{LiveOptions, LiveSource, LiveStats};
 use crate::capture::privileges::DropOutcome;
 use crate::capture::{CaptureError, SourceItem};
 use crate::engine::{Engine, EngineConfig};
-use crate::event::Event;
+use crate::event::{Event, Timestamp};
 
 /// pcapng Decryption Secrets Block type of a TLS key log ("TLSK").
 pub const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
@@ -41,6 +41,17 @@ pub fn analyse_files<F: FnMut(Event)>(
     opts: &AnalysisOptions,
     out: &mut F,
 ) -> Result<FilesOutcome, CaptureError> {
+    analyse_files_paced(paths, opts, &mut |_| ControlFlow::Continue(()), out)
+}
+
+/// [`analyse_files`], calling `pace` with each packet's time before it is analysed: the UI
+/// sleeps there to replay at the capture's own pace, and breaks to stop early.
+pub fn analyse_files_paced<F: FnMut(Event)>(
+    paths: &[PathBuf],
+    opts: &AnalysisOptions,
+    pace: &mut dyn FnMut(Timestamp) -> ControlFlow<()>,
+    out: &mut F,
+) -> Result<FilesOutcome, CaptureError> {
     let mut filter = opts.filter.as_deref().map(PacketFilter::new).transpose()?;
     let mut engine = Engine::new(opts.engine.clone());
     let mut outcome = FilesOutcome::default();
@@ -54,11 +65,21 @@ pub fn analyse_files<F: FnMut(Event)>(
         };
         outcome.analysed += 1;
         let name = source.name().to_string();
+        let mut stopped = false;
         source.for_each(|item| {
+            if let SourceItem::Packet(p) = &item {
+                if pace(p.ts).is_break() {
+                    stopped = true;
+                    return ControlFlow::Break(());
+                }
+            }
             feed(&mut engine, filter.as_mut(), &name, item, out);
             ControlFlow::Continue(())
         });
         engine.end_of_input(out);
+        if stopped {
+            break;
+        }
     }
     if outcome.analysed > 0 {
         out(Event::Summary(engine.summary()));

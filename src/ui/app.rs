@@ -1,0 +1,503 @@
+//! The UI's state: what the event stream has shown so far, and what the user is looking at.
+//! Pure: events and keys in, state out; drawing reads it (see `draw`).
+
+use std::collections::{HashMap, VecDeque};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::creds::redact;
+use crate::event::{Credential, Event, FlowId, Protocol, Summary};
+
+/// Flows kept for display; older closed ones are summarised in a count.
+pub const MAX_FLOWS: usize = 20_000;
+/// Requests kept per flow for the detail pane.
+const MAX_REQUESTS_PER_FLOW: usize = 32;
+/// Credentials kept for the credentials panel.
+const MAX_CREDENTIALS: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Flows,
+    Detail,
+    Credentials,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestView {
+    pub method: String,
+    pub target: String,
+    pub version: String,
+    pub headers: Vec<(String, String)>,
+    pub decrypted: bool,
+    pub status: Option<(u16, String)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsView {
+    pub sni: Option<String>,
+    pub alpn_offered: Vec<String>,
+    pub ja4: Option<String>,
+    pub version: Option<String>,
+    pub cipher: Option<String>,
+    pub alpn: Option<String>,
+    pub certificate: Option<(Option<String>, Vec<String>, String, String)>,
+    pub decryption: Option<(String, String)>,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowView {
+    pub id: FlowId,
+    pub client: String,
+    pub server: String,
+    pub protocol: Option<Protocol>,
+    pub open: bool,
+    pub reason: Option<String>,
+    pub bytes_c2s: u64,
+    pub bytes_s2c: u64,
+    pub packets: u64,
+    pub credentials: Vec<Credential>,
+    pub requests: Vec<RequestView>,
+    pub tls: Option<TlsView>,
+}
+
+impl FlowView {
+    /// The protocol as far as known: from the close, else from what the flow has shown.
+    pub fn protocol_guess(&self) -> Option<Protocol> {
+        self.protocol.or_else(|| {
+            if self.tls.is_some() {
+                Some(Protocol::Tls)
+            } else if !self.requests.is_empty() {
+                Some(Protocol::Http)
+            } else {
+                None
+            }
+        })
+    }
+
+    fn matches(&self, filter: &str) -> bool {
+        if filter.is_empty() {
+            return true;
+        }
+        let f = filter.to_lowercase();
+        let proto = self.protocol_guess().map(|p| p.as_str()).unwrap_or("");
+        let sni = self
+            .tls
+            .as_ref()
+            .and_then(|t| t.sni.as_deref())
+            .unwrap_or("");
+        [self.client.as_str(), self.server.as_str(), proto, sni]
+            .iter()
+            .any(|s| s.to_lowercase().contains(&f))
+            || self
+                .requests
+                .iter()
+                .any(|r| r.target.to_lowercase().contains(&f))
+            || self
+                .credentials
+                .iter()
+                .any(|c| c.kind.as_str().contains(&f))
+    }
+}
+
+/// What the main loop should do after a key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Action {
+    None,
+    Quit,
+    /// Apply one more event while paused.
+    Step,
+    /// The replay speed changed (a factor, or `None` for as fast as possible).
+    Speed(Option<f64>),
+}
+
+pub struct App {
+    pub source: String,
+    pub banner: Option<String>,
+    pub flows: Vec<FlowView>,
+    index: HashMap<FlowId, usize>,
+    /// Flows dropped from display to stay bounded.
+    pub older_flows: u64,
+    pub credentials: VecDeque<Credential>,
+    pub credentials_total: u64,
+    pub selected: usize,
+    pub cred_selected: usize,
+    pub focus: Pane,
+    pub filter: String,
+    pub editing_filter: bool,
+    pub paused: bool,
+    pub redact: bool,
+    /// Replay speed: a factor, or `None` for as fast as possible (and for live).
+    pub speed: Option<f64>,
+    pub show_help: bool,
+    pub explain: bool,
+    pub light: bool,
+    pub color: bool,
+    pub summary: Option<Summary>,
+    pub finished: bool,
+    pub failures: Vec<String>,
+    pub events_seen: u64,
+    pub plaintext_bytes: u64,
+    pub encrypted_bytes: u64,
+    pub anomalies: u64,
+    pub dropped_packets: Option<u64>,
+    pub detail_scroll: u16,
+}
+
+impl App {
+    pub fn new(source: impl Into<String>, redact: bool, speed: Option<f64>) -> App {
+        App {
+            source: source.into(),
+            banner: None,
+            flows: Vec::new(),
+            index: HashMap::new(),
+            older_flows: 0,
+            credentials: VecDeque::new(),
+            credentials_total: 0,
+            selected: 0,
+            cred_selected: 0,
+            focus: Pane::Flows,
+            filter: String::new(),
+            editing_filter: false,
+            paused: false,
+            redact,
+            speed,
+            show_help: false,
+            explain: false,
+            light: false,
+            color: true,
+            summary: None,
+            finished: false,
+            failures: Vec::new(),
+            events_seen: 0,
+            plaintext_bytes: 0,
+            encrypted_bytes: 0,
+            anomalies: 0,
+            dropped_packets: None,
+            detail_scroll: 0,
+        }
+    }
+
+    /// A secret as shown: masked when redaction is on.
+    pub fn show_secret(&self, secret: &str) -> String {
+        if self.redact {
+            redact(secret)
+        } else {
+            secret.to_string()
+        }
+    }
+
+    /// The flows that pass the filter, in order.
+    pub fn visible(&self) -> Vec<&FlowView> {
+        self.flows
+            .iter()
+            .filter(|f| f.matches(&self.filter))
+            .collect()
+    }
+
+    pub fn selected_flow(&self) -> Option<&FlowView> {
+        let visible = self.visible();
+        visible
+            .get(self.selected.min(visible.len().saturating_sub(1)))
+            .copied()
+    }
+
+    fn flow_mut(&mut self, id: FlowId) -> Option<&mut FlowView> {
+        let i = *self.index.get(&id)?;
+        self.flows.get_mut(i)
+    }
+
+    /// Applies one event from the engine.
+    pub fn apply(&mut self, event: Event) {
+        self.events_seen += 1;
+        match event {
+            Event::FlowOpen {
+                flow,
+                client,
+                server,
+                ..
+            } => {
+                self.make_room();
+                self.index.insert(flow, self.flows.len());
+                self.flows.push(FlowView {
+                    id: flow,
+                    client: client.to_string(),
+                    server: server.to_string(),
+                    protocol: None,
+                    open: true,
+                    reason: None,
+                    bytes_c2s: 0,
+                    bytes_s2c: 0,
+                    packets: 0,
+                    credentials: Vec::new(),
+                    requests: Vec::new(),
+                    tls: None,
+                });
+            }
+            Event::FlowClose {
+                flow,
+                reason,
+                protocol,
+                bytes_c2s,
+                bytes_s2c,
+                packets,
+                tls_records,
+                tls_bytes,
+                ..
+            } => {
+                if protocol == Protocol::Tls {
+                    self.encrypted_bytes += bytes_c2s + bytes_s2c;
+                } else if protocol.is_plaintext() {
+                    self.plaintext_bytes += bytes_c2s + bytes_s2c;
+                }
+                if let Some(f) = self.flow_mut(flow) {
+                    f.open = false;
+                    f.reason = Some(reason.as_str().to_string());
+                    f.protocol = Some(protocol);
+                    f.bytes_c2s = bytes_c2s;
+                    f.bytes_s2c = bytes_s2c;
+                    f.packets = packets;
+                    if protocol == Protocol::Tls {
+                        let t = f.tls.get_or_insert_with(TlsView::default);
+                        t.records = tls_records;
+                        t.bytes = tls_bytes;
+                    }
+                }
+            }
+            Event::HttpRequest {
+                flow,
+                method,
+                target,
+                version,
+                headers,
+                decrypted,
+                ..
+            } => {
+                if let Some(f) = self.flow_mut(flow) {
+                    if f.requests.len() < MAX_REQUESTS_PER_FLOW {
+                        f.requests.push(RequestView {
+                            method,
+                            target,
+                            version: version.to_string(),
+                            headers,
+                            decrypted,
+                            status: None,
+                        });
+                    }
+                }
+            }
+            Event::HttpResponse {
+                flow,
+                status,
+                reason,
+                ..
+            } => {
+                if let Some(f) = self.flow_mut(flow) {
+                    if let Some(r) = f
+                        .requests
+                        .iter_mut()
+                        .find(|r| r.status.is_none() && status >= 200)
+                    {
+                        r.status = Some((status, reason));
+                    }
+                }
+            }
+            Event::Credential(c) => {
+                self.credentials_total += 1;
+                if let Some(f) = self.flow_mut(c.flow) {
+                    if f.credentials.len() < MAX_REQUESTS_PER_FLOW {
+                        f.credentials.push(c.clone());
+                    }
+                }
+                if self.credentials.len() >= MAX_CREDENTIALS {
+                    self.credentials.pop_front();
+                }
+                self.credentials.push_back(c);
+            }
+            Event::TlsClientHello {
+                flow,
+                sni,
+                alpn,
+                ja4,
+                ..
+            } => {
+                if let Some(f) = self.flow_mut(flow) {
+                    let t = f.tls.get_or_insert_with(TlsView::default);
+                    t.sni = sni;
+                    t.alpn_offered = alpn;
+                    t.ja4 = Some(ja4);
+                }
+            }
+            Event::TlsServerHello {
+                flow,
+                version,
+                cipher,
+                alpn,
+                ..
+            } => {
+                if let Some(f) = self.flow_mut(flow) {
+                    let t = f.tls.get_or_insert_with(TlsView::default);
+                    t.version = Some(version);
+                    t.cipher = Some(cipher);
+                    t.alpn = alpn;
+                }
+            }
+            Event::TlsCertificate {
+                flow,
+                subject_cn,
+                san,
+                issuer_cn,
+                not_after,
+                ..
+            } => {
+                if let Some(f) = self.flow_mut(flow) {
+                    f.tls.get_or_insert_with(TlsView::default).certificate =
+                        Some((subject_cn, san, issuer_cn, not_after));
+                }
+            }
+            Event::TlsDecryption {
+                flow,
+                result,
+                detail,
+                ..
+            } => {
+                if let Some(f) = self.flow_mut(flow) {
+                    f.tls.get_or_insert_with(TlsView::default).decryption =
+                        Some((result.to_string(), detail));
+                }
+            }
+            Event::Anomaly { .. } => self.anomalies += 1,
+            Event::DnsQuery { .. } => {}
+            Event::Summary(s) => {
+                self.plaintext_bytes = s.plaintext_bytes;
+                self.encrypted_bytes = s.encrypted_bytes;
+                self.anomalies = s.anomalies;
+                self.summary = Some(s);
+            }
+        }
+    }
+
+    /// Keeps the flow list bounded: the oldest closed flows go first.
+    fn make_room(&mut self) {
+        if self.flows.len() < MAX_FLOWS {
+            return;
+        }
+        let drop = self
+            .flows
+            .iter()
+            .position(|f| !f.open && f.credentials.is_empty())
+            .or_else(|| self.flows.iter().position(|f| !f.open))
+            .unwrap_or(0);
+        self.flows.remove(drop);
+        self.older_flows += 1;
+        self.index = self
+            .flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id, i))
+            .collect();
+        self.selected = self.selected.saturating_sub(1);
+    }
+
+    /// Handles a key press.
+    pub fn key(&mut self, key: KeyEvent) -> Action {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return Action::Quit;
+        }
+        if self.editing_filter {
+            match key.code {
+                KeyCode::Enter | KeyCode::Esc => self.editing_filter = false,
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) => self.filter.push(c),
+                _ => {}
+            }
+            self.selected = 0;
+            return Action::None;
+        }
+        if self.show_help {
+            self.show_help = false;
+            if key.code != KeyCode::Char('q') {
+                return Action::None;
+            }
+        }
+        match key.code {
+            KeyCode::Char('q') => return Action::Quit,
+            KeyCode::Esc => {
+                self.explain = false;
+                self.filter.clear();
+            }
+            KeyCode::Down | KeyCode::Char('j') => self.move_selection(1),
+            KeyCode::Up | KeyCode::Char('k') => self.move_selection(-1),
+            KeyCode::PageDown => self.move_selection(10),
+            KeyCode::PageUp => self.move_selection(-10),
+            KeyCode::Home | KeyCode::Char('g') => self.move_selection(i64::MIN / 2),
+            KeyCode::End | KeyCode::Char('G') => self.move_selection(i64::MAX / 2),
+            KeyCode::Enter => self.explain = !self.explain,
+            KeyCode::Tab => {
+                self.focus = match self.focus {
+                    Pane::Flows => Pane::Detail,
+                    Pane::Detail => Pane::Credentials,
+                    Pane::Credentials => Pane::Flows,
+                }
+            }
+            KeyCode::BackTab => {
+                self.focus = match self.focus {
+                    Pane::Flows => Pane::Credentials,
+                    Pane::Detail => Pane::Flows,
+                    Pane::Credentials => Pane::Detail,
+                }
+            }
+            KeyCode::Char('/') => {
+                self.editing_filter = true;
+                self.filter.clear();
+            }
+            KeyCode::Char('p') => self.paused = !self.paused,
+            KeyCode::Char(' ') if self.paused => return Action::Step,
+            KeyCode::Char('+') | KeyCode::Char('=') => return self.change_speed(2.0),
+            KeyCode::Char('-') | KeyCode::Char('_') => return self.change_speed(0.5),
+            KeyCode::Char('r') => self.redact = !self.redact,
+            KeyCode::Char('t') => self.light = !self.light,
+            KeyCode::Char('?') => self.show_help = true,
+            _ => {}
+        }
+        Action::None
+    }
+
+    fn change_speed(&mut self, factor: f64) -> Action {
+        let Some(speed) = self.speed else {
+            return Action::None;
+        };
+        let next = (speed * factor).clamp(1.0 / 64.0, 4096.0);
+        self.speed = Some(next);
+        Action::Speed(Some(next))
+    }
+
+    fn move_selection(&mut self, delta: i64) {
+        match self.focus {
+            Pane::Flows => {
+                let n = self.visible().len() as i64;
+                self.selected = (self.selected as i64 + delta).clamp(0, (n - 1).max(0)) as usize;
+                self.detail_scroll = 0;
+            }
+            Pane::Detail => {
+                self.detail_scroll =
+                    (i64::from(self.detail_scroll) + delta).clamp(0, 10_000) as u16;
+            }
+            Pane::Credentials => {
+                let n = self.credentials.len() as i64;
+                self.cred_selected =
+                    (self.cred_selected as i64 + delta).clamp(0, (n - 1).max(0)) as usize;
+                // Selecting a credential selects its flow.
+                if let Some(c) = self.credentials.get(self.cred_selected) {
+                    let id = c.flow;
+                    if let Some(pos) = self.visible().iter().position(|f| f.id == id) {
+                        self.selected = pos;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,655 @@
+//! Drawing the eavesdropper's view. No I/O: every screen can be rendered to a test backend.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::app::{App, FlowView, Pane};
+use crate::event::{Credential, Protocol};
+use crate::report::human_bytes;
+
+/// Colours for a dark or a light background; plain when colour is off (`NO_COLOR`).
+struct Theme {
+    color: bool,
+    light: bool,
+}
+
+impl Theme {
+    fn fg(&self, c: Color) -> Style {
+        if self.color {
+            Style::default().fg(c)
+        } else {
+            Style::default()
+        }
+    }
+    fn text(&self) -> Style {
+        if self.color && self.light {
+            Style::default().fg(Color::Black)
+        } else {
+            Style::default()
+        }
+    }
+    fn dim(&self) -> Style {
+        if self.color {
+            self.fg(if self.light {
+                Color::DarkGray
+            } else {
+                Color::Gray
+            })
+        } else {
+            Style::default()
+        }
+    }
+    /// A leaked secret: it must jump out from the back row.
+    fn leak(&self) -> Style {
+        let s = Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED);
+        if self.color {
+            s.fg(Color::Red)
+        } else {
+            s
+        }
+    }
+    fn danger(&self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+    fn safe(&self) -> Style {
+        self.fg(if self.light {
+            Color::Rgb(0, 110, 0)
+        } else {
+            Color::Green
+        })
+        .add_modifier(Modifier::BOLD)
+    }
+    fn accent(&self) -> Style {
+        self.fg(if self.light { Color::Blue } else { Color::Cyan })
+    }
+    fn selected(&self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED)
+    }
+    fn border(&self, focused: bool) -> Style {
+        if focused {
+            self.accent().add_modifier(Modifier::BOLD)
+        } else {
+            self.dim()
+        }
+    }
+}
+
+fn protocol_badge(p: Option<Protocol>, theme: &Theme) -> Span<'static> {
+    match p {
+        Some(Protocol::Tls) => Span::styled("TLS ", theme.safe()),
+        Some(Protocol::Unknown) | None => Span::styled("··· ", theme.dim()),
+        Some(other) => Span::styled(
+            format!("{:<4}", other.as_str().to_uppercase()),
+            theme.danger(),
+        ),
+    }
+}
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let theme = Theme {
+        color: app.color,
+        light: app.light,
+    };
+    let area = frame.area();
+    let banner_height = u16::from(app.banner.is_some());
+    let [banner, main, creds, status] = Layout::vertical([
+        Constraint::Length(banner_height),
+        Constraint::Min(6),
+        Constraint::Length(7.min(area.height.saturating_sub(8)).max(3)),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if let Some(text) = &app.banner {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                text.clone(),
+                theme.accent().add_modifier(Modifier::BOLD),
+            )),
+            banner,
+        );
+    }
+    let [flows, detail] =
+        Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(main);
+    draw_flows(frame, app, &theme, flows);
+    draw_detail(frame, app, &theme, detail);
+    draw_credentials(frame, app, &theme, creds);
+    draw_status(frame, app, &theme, status);
+    if app.show_help {
+        draw_help(frame, &theme, area);
+    }
+}
+
+fn draw_flows(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let visible = app.visible();
+    let items: Vec<ListItem<'_>> = visible
+        .iter()
+        .map(|f| {
+            let mut spans = vec![
+                Span::styled(format!("{:>4} ", f.id), theme.dim()),
+                protocol_badge(f.protocol_guess(), theme),
+                Span::raw(" "),
+            ];
+            if !f.credentials.is_empty() {
+                spans.push(Span::styled(
+                    format!("!{} ", f.credentials.len()),
+                    theme.leak(),
+                ));
+            }
+            let target = f
+                .tls
+                .as_ref()
+                .and_then(|t| t.sni.clone())
+                .unwrap_or_else(|| f.server.clone());
+            spans.push(Span::styled(target, theme.text()));
+            let bytes = f.bytes_c2s + f.bytes_s2c;
+            if bytes > 0 {
+                spans.push(Span::styled(
+                    format!("  {}", human_bytes(bytes)),
+                    theme.dim(),
+                ));
+            }
+            if f.open {
+                spans.push(Span::styled(" …", theme.dim()));
+            }
+            ListItem::new(Line::from(spans))
+        })
+        .collect();
+    let title = if app.editing_filter || !app.filter.is_empty() {
+        format!(
+            " Flows ({}) /{}{} ",
+            visible.len(),
+            app.filter,
+            if app.editing_filter { "▏" } else { "" }
+        )
+    } else if app.older_flows > 0 {
+        format!(
+            " Flows ({} shown, {} older) ",
+            visible.len(),
+            app.older_flows
+        )
+    } else {
+        format!(" Flows ({}) ", visible.len())
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(app.focus == Pane::Flows))
+        .title(title);
+    let mut state = ListState::default();
+    if !visible.is_empty() {
+        state.select(Some(app.selected.min(visible.len() - 1)));
+    }
+    let list = List::new(items)
+        .block(block)
+        .highlight_style(theme.selected());
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+/// Splits `text` so every occurrence of a secret is its own highlighted span.
+fn highlight<'a>(text: &str, secrets: &[String], base: Style, leak: Style) -> Vec<Span<'a>> {
+    let mut spans = Vec::new();
+    let mut rest = text;
+    loop {
+        let hit = secrets
+            .iter()
+            .filter(|s| s.len() >= 3)
+            .filter_map(|s| rest.find(s.as_str()).map(|i| (i, s.len())))
+            .min();
+        match hit {
+            Some((i, len)) => {
+                if i > 0 {
+                    spans.push(Span::styled(rest[..i].to_string(), base));
+                }
+                spans.push(Span::styled(rest[i..i + len].to_string(), leak));
+                rest = &rest[i + len..];
+            }
+            None => {
+                if !rest.is_empty() {
+                    spans.push(Span::styled(rest.to_string(), base));
+                }
+                return spans;
+            }
+        }
+    }
+}
+
+fn credential_line<'a>(app: &App, theme: &Theme, c: &Credential) -> Line<'a> {
+    let mut spans = vec![Span::styled(
+        format!("{:<12}", c.kind.as_str()),
+        theme.danger(),
+    )];
+    if let Some(u) = &c.username {
+        spans.push(Span::styled(format!(" user {u}"), theme.text()));
+    }
+    spans.push(Span::raw(" secret "));
+    spans.push(Span::styled(app.show_secret(&c.secret), theme.leak()));
+    spans.push(Span::styled(format!("  ({})", c.location), theme.dim()));
+    if c.decrypted {
+        spans.push(Span::styled(" decrypted with the key log", theme.accent()));
+    }
+    Line::from(spans)
+}
+
+fn draw_detail(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(app.focus == Pane::Detail))
+        .title(" What an eavesdropper sees ");
+    let Some(flow) = app.selected_flow() else {
+        let text = if app.finished {
+            "No TCP flows in this capture."
+        } else {
+            "Waiting for traffic…"
+        };
+        frame.render_widget(Paragraph::new(text).block(block).style(theme.dim()), area);
+        return;
+    };
+    let lines = if app.explain {
+        explanation(app, theme, flow)
+    } else {
+        detail_lines(app, theme, flow)
+    };
+    let text = Text::from(lines);
+    if let (true, Some(tls)) = (
+        flow.tls
+            .as_ref()
+            .is_some_and(|t| t.decryption.as_ref().is_some_and(|d| d.0 == "ok"))
+            && !app.explain
+            && area.width >= 70,
+        flow.tls.as_ref(),
+    ) {
+        // With the key: the opaque view on the left, the decrypted one on the right.
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .areas(inner);
+        let mut opaque = tls_lines(theme, flow, tls);
+        opaque.insert(0, Line::styled("On the wire (opaque)", theme.safe()));
+        frame.render_widget(Paragraph::new(opaque).wrap(Wrap { trim: false }), left);
+        let mut plain = vec![Line::styled("Decrypted with the key log", theme.danger())];
+        plain.extend(http_lines(app, theme, flow));
+        frame.render_widget(
+            Paragraph::new(plain)
+                .wrap(Wrap { trim: false })
+                .scroll((app.detail_scroll, 0)),
+            right,
+        );
+        return;
+    }
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((app.detail_scroll, 0)),
+        area,
+    );
+}
+
+fn detail_lines<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> {
+    let mut lines = vec![Line::from(vec![
+        protocol_badge(flow.protocol_guess(), theme),
+        Span::styled(format!(" {} → {}", flow.client, flow.server), theme.text()),
+    ])];
+    let state = match &flow.reason {
+        Some(r) => format!("closed ({r})"),
+        None => "open".to_string(),
+    };
+    lines.push(Line::styled(
+        format!(
+            "{} packets, {} sent, {} received, {state}",
+            flow.packets,
+            human_bytes(flow.bytes_c2s),
+            human_bytes(flow.bytes_s2c)
+        ),
+        theme.dim(),
+    ));
+    if !flow.credentials.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(
+                "LEAKED: {} credential(s) in the clear — Enter explains",
+                flow.credentials.len()
+            ),
+            theme.danger(),
+        ));
+        for c in &flow.credentials {
+            lines.push(credential_line(app, theme, c));
+        }
+    }
+    if let Some(tls) = &flow.tls {
+        lines.push(Line::raw(""));
+        lines.extend(tls_lines(theme, flow, tls));
+    }
+    if flow.tls.is_none() || !flow.requests.is_empty() {
+        lines.push(Line::raw(""));
+        lines.extend(http_lines(app, theme, flow));
+    }
+    lines
+}
+
+fn tls_lines<'a>(theme: &Theme, flow: &FlowView, tls: &super::app::TlsView) -> Vec<Line<'a>> {
+    let mut lines = vec![Line::styled(
+        "Encrypted. What still leaks:".to_string(),
+        theme.safe(),
+    )];
+    let field = |name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("  {name:<12}"), theme.dim()),
+            Span::styled(value, theme.text()),
+        ])
+    };
+    lines.push(field(
+        "server name",
+        tls.sni.clone().unwrap_or_else(|| "(none sent)".into()),
+    ));
+    if let (Some(v), Some(c)) = (&tls.version, &tls.cipher) {
+        lines.push(field("version", format!("{v} {c}")));
+    }
+    if let Some(alpn) = &tls.alpn {
+        lines.push(field("protocol", alpn.clone()));
+    } else if !tls.alpn_offered.is_empty() {
+        lines.push(field("offered", tls.alpn_offered.join(", ")));
+    }
+    if let Some((cn, san, issuer, until)) = &tls.certificate {
+        lines.push(field(
+            "certificate",
+            cn.clone().unwrap_or_else(|| "(no CN)".into()),
+        ));
+        if !san.is_empty() {
+            lines.push(field("  names", san.join(", ")));
+        }
+        lines.push(field("  issuer", format!("{issuer}, until {until}")));
+    }
+    if let Some(ja4) = &tls.ja4 {
+        lines.push(field("JA4", ja4.clone()));
+    }
+    lines.push(field(
+        "sizes",
+        format!(
+            "{} sent, {} received in {} records",
+            human_bytes(flow.bytes_c2s),
+            human_bytes(flow.bytes_s2c),
+            tls.records
+        ),
+    ));
+    // The band: how much of the flow is opaque, as the eavesdropper sees it.
+    let blocks = (tls.records.min(40)) as usize;
+    if blocks > 0 {
+        lines.push(Line::styled(
+            format!("  {}", "▒".repeat(blocks)),
+            theme.dim(),
+        ));
+    }
+    if let Some((result, detail)) = &tls.decryption {
+        let style = if result == "ok" {
+            theme.danger()
+        } else {
+            theme.dim()
+        };
+        lines.push(Line::styled(
+            format!("  key log: {result} — {detail}"),
+            style,
+        ));
+    }
+    lines
+}
+
+fn http_lines<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> {
+    let secrets: Vec<String> = flow
+        .credentials
+        .iter()
+        .flat_map(|c| {
+            let mut s = vec![c.secret.clone()];
+            // Basic sends user:password base64-encoded: highlight the header value too.
+            if let Some(u) = &c.username {
+                use base64::Engine as _;
+                s.push(
+                    base64::engine::general_purpose::STANDARD.encode(format!("{u}:{}", c.secret)),
+                );
+            }
+            s
+        })
+        .collect();
+    let mut lines = Vec::new();
+    if flow.requests.is_empty() {
+        return lines;
+    }
+    for r in &flow.requests {
+        let line = format!("{} {} {}", r.method, r.target, r.version);
+        let shown = if app.redact {
+            mask_all(&line, &secrets)
+        } else {
+            line
+        };
+        lines.push(Line::from(highlight(
+            &shown,
+            &visible_secrets(app, &secrets),
+            theme.accent(),
+            theme.leak(),
+        )));
+        for (name, value) in &r.headers {
+            let text = format!("  {name}: {value}");
+            let shown = if app.redact {
+                mask_all(&text, &secrets)
+            } else {
+                text
+            };
+            lines.push(Line::from(highlight(
+                &shown,
+                &visible_secrets(app, &secrets),
+                theme.text(),
+                theme.leak(),
+            )));
+        }
+        if let Some((status, reason)) = &r.status {
+            lines.push(Line::styled(format!("  → {status} {reason}"), theme.dim()));
+        }
+    }
+    lines
+}
+
+fn visible_secrets(app: &App, secrets: &[String]) -> Vec<String> {
+    secrets.iter().map(|s| app.show_secret(s)).collect()
+}
+
+fn mask_all(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 3) {
+        out = out.replace(s.as_str(), &crate::creds::redact(s));
+    }
+    out
+}
+
+fn explanation<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> {
+    let mut lines = Vec::new();
+    if let Some(c) = flow.credentials.first() {
+        lines.push(Line::styled(
+            format!("Why this {} credential leaked", c.kind),
+            theme.danger(),
+        ));
+        lines.push(credential_line(app, theme, c));
+        lines.push(Line::raw(""));
+        let why = match flow.protocol_guess() {
+            Some(Protocol::Tls) => "It was sent inside TLS, and the key log given to plainsight decrypted the session: anyone holding those keys (a browser's SSLKEYLOGFILE, a TLS-inspecting proxy) reads it like plain text.",
+            Some(Protocol::Http) => "It was sent over plain HTTP: every router, Wi-Fi access point and anyone on the same network can read the request as it passes, exactly as shown here.",
+            _ => "This protocol sends its login in the clear: anyone on the path reads the user name and password as they are typed.",
+        };
+        lines.push(Line::styled(why.to_string(), theme.text()));
+        lines.push(Line::raw(""));
+        let fix = match c.kind.as_str() {
+            "http-cookie" => "HTTPS hides it; the Secure flag keeps the browser from ever sending it over HTTP, and HSTS makes the browser refuse plain HTTP to the site altogether.",
+            "http-basic" | "http-digest" | "http-ntlm" | "http-bearer" => "HTTPS would encrypt the Authorization header; HSTS would stop the browser from trying plain HTTP first.",
+            "ftp" | "pop3" | "imap" | "smtp" => "Use the TLS version of the protocol (FTPS, POP3S, IMAPS, SMTP submission with STARTTLS required), or refuse logins until STARTTLS.",
+            "telnet" => "Use SSH: it encrypts the whole session, keystrokes included.",
+            _ => "HTTPS would encrypt the request, and HSTS would keep the browser from ever sending it over plain HTTP.",
+        };
+        lines.push(Line::styled(
+            format!("What would stop it: {fix}"),
+            theme.safe(),
+        ));
+    } else if let Some(tls) = &flow.tls {
+        lines.push(Line::styled(
+            "What HTTPS hides, and what it does not".to_string(),
+            theme.safe(),
+        ));
+        lines.push(Line::styled(
+            "The content — URLs, headers, forms, passwords, cookies — is encrypted: an eavesdropper sees only opaque records."
+                .to_string(),
+            theme.text(),
+        ));
+        lines.push(Line::styled(
+            format!(
+                "Still visible: the server name ({}), the certificate in TLS 1.2 and older, the sizes and timing of every record, and the DNS lookup that came before.",
+                tls.sni.clone().unwrap_or_else(|| "none sent".into())
+            ),
+            theme.text(),
+        ));
+        lines.push(Line::styled(
+            "With the session keys (a key log), all of it becomes readable again.".to_string(),
+            theme.dim(),
+        ));
+    } else {
+        lines.push(Line::styled(
+            "Nothing secret was seen in this flow.".to_string(),
+            theme.dim(),
+        ));
+    }
+    lines
+}
+
+fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let items: Vec<ListItem<'_>> = app
+        .credentials
+        .iter()
+        .map(|c| {
+            let mut line = credential_line(app, theme, c);
+            line.spans.insert(
+                0,
+                Span::styled(format!("{} → {}  ", c.client, c.server), theme.dim()),
+            );
+            ListItem::new(line)
+        })
+        .collect();
+    let title = format!(" Leaked credentials ({}) ", app.credentials_total);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if app.credentials_total > 0 {
+            theme.danger()
+        } else {
+            theme.border(app.focus == Pane::Credentials)
+        })
+        .title(title);
+    let mut state = ListState::default();
+    if app.focus == Pane::Credentials && !app.credentials.is_empty() {
+        state.select(Some(app.cred_selected.min(app.credentials.len() - 1)));
+    } else if !app.credentials.is_empty() {
+        // Follow the newest one.
+        *state.offset_mut() = app
+            .credentials
+            .len()
+            .saturating_sub(area.height.saturating_sub(2) as usize);
+    }
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(block)
+            .highlight_style(theme.selected()),
+        area,
+        &mut state,
+    );
+}
+
+fn draw_status(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let total = app.plaintext_bytes + app.encrypted_bytes;
+    let ratio = if total == 0 {
+        0.0
+    } else {
+        app.plaintext_bytes as f64 / total as f64
+    };
+    let packets = app.summary.as_ref().map_or(0, |s| s.packets);
+    let state = if app.paused {
+        "paused (space steps)".to_string()
+    } else if app.finished {
+        "done".to_string()
+    } else {
+        match app.speed {
+            Some(s) => format!("▶ {s}x"),
+            None => "▶ live".to_string(),
+        }
+    };
+    let mut left = format!(
+        " {} │ {state} │ {} flows │ {} events",
+        app.source,
+        app.flows.len() as u64 + app.older_flows,
+        app.events_seen
+    );
+    if packets > 0 {
+        left.push_str(&format!(" │ {packets} packets"));
+    }
+    if let Some(d) = app.dropped_packets {
+        left.push_str(&format!(" │ {d} dropped"));
+    }
+    if app.redact {
+        left.push_str(" │ redacted");
+    }
+    left.push_str(" │ ? help ");
+    let gauge_width = 28.min(area.width / 3);
+    let [text_area, gauge_area] =
+        Layout::horizontal([Constraint::Min(10), Constraint::Length(gauge_width)]).areas(area);
+    frame.render_widget(Paragraph::new(left).style(theme.dim()), text_area);
+    let label = format!(
+        "plain {} / TLS {}",
+        human_bytes(app.plaintext_bytes),
+        human_bytes(app.encrypted_bytes)
+    );
+    frame.render_widget(
+        Gauge::default()
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label(label)
+            .gauge_style(if app.color {
+                Style::default().fg(Color::Red).bg(Color::Green)
+            } else {
+                Style::default()
+            }),
+        gauge_area,
+    );
+}
+
+fn draw_help(frame: &mut Frame<'_>, theme: &Theme, area: Rect) {
+    let text = vec![
+        Line::styled(
+            "plainsight — keys",
+            theme.accent().add_modifier(Modifier::BOLD),
+        ),
+        Line::raw(""),
+        Line::raw("↑ ↓ / j k     move in the focused pane"),
+        Line::raw("Tab           next pane (flows, detail, credentials)"),
+        Line::raw("Enter         explain the selected finding"),
+        Line::raw("/             filter flows (Enter to keep, Esc to clear)"),
+        Line::raw("p             pause;  space: one event while paused"),
+        Line::raw("+ / -         replay faster / slower"),
+        Line::raw("r             redact secrets (first and last character)"),
+        Line::raw("t             light / dark background"),
+        Line::raw("q             quit"),
+    ];
+    let w = 60.min(area.width);
+    let h = (text.len() as u16 + 2).min(area.height);
+    let popup = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(text).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.accent()),
+        ),
+        popup,
+    );
+}
