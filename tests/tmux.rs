@@ -1,0 +1,67 @@
+//! End to end in a real terminal: tmux runs `plainsight replay` on a bundled capture, keys are
+//! sent, the pane is read, and the program quits leaving the terminal as it was.
+
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux")
+        .args(args)
+        .output()
+        .expect("tmux is installed by `make test`");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(session: &str, needle: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let pane = tmux(&["capture-pane", "-t", session, "-p"]);
+        if pane.contains(needle) || start.elapsed() > Duration::from_secs(15) {
+            return pane;
+        }
+        sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn replay_in_tmux_shows_the_password_and_the_server_name_then_quits_cleanly() {
+    let session = format!("plainsight-test-{}", std::process::id());
+    let exe = env!("CARGO_BIN_EXE_plainsight");
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let command = format!(
+        "cd {dir} && {exe} replay --speed max captures/http-basic.pcap captures/tls-openssl.pcapng; echo EXITED $?; sleep 30"
+    );
+    let started = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "120",
+            "-y",
+            "35",
+            &command,
+        ])
+        .status()
+        .expect("tmux is installed by `make test`");
+    assert!(started.success());
+    let pane = wait_for(&session, "Leaked credentials (3)");
+    assert!(pane.contains("Wonderland-42"), "{pane}");
+    assert!(pane.contains("lab.plainsight.test"), "{pane}");
+    // Select the first TLS flow: the detail pane shows what still leaks.
+    tmux(&["send-keys", "-t", &session, "j", "j", "j"]);
+    let pane = wait_for(&session, "What still leaks");
+    assert!(pane.contains("server name"), "{pane}");
+    // Redaction on: the password disappears from the screen.
+    tmux(&["send-keys", "-t", &session, "r"]);
+    let pane = wait_for(&session, "W***********2");
+    assert!(!pane.contains("Wonderland-42"), "{pane}");
+    tmux(&["send-keys", "-t", &session, "q"]);
+    let pane = wait_for(&session, "EXITED 0");
+    tmux(&["kill-session", "-t", &session]);
+    assert!(pane.contains("EXITED 0"), "{pane}");
+    // The alternate screen is gone: the UI's frame is no longer on the screen.
+    assert!(!pane.contains("Leaked credentials"), "{pane}");
+}

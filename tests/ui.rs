@@ -1,0 +1,131 @@
+//! Snapshot tests of the terminal UI on bundled captures (ratatui's TestBackend + insta), and a
+//! check that leaked secrets are drawn highlighted.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use plainsight::engine::EngineConfig;
+use plainsight::proto::tls::decrypt::KeyLog;
+use plainsight::run::{analyse_files, AnalysisOptions};
+use plainsight::ui::app::App;
+use plainsight::ui::draw::draw;
+use ratatui::backend::TestBackend;
+use ratatui::style::Modifier;
+use ratatui::Terminal;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An app that has seen every event of the captures.
+fn app_for(captures: &[&str], keys: Option<&str>) -> App {
+    let keylog = keys.map(|k| KeyLog::parse(&std::fs::read_to_string(root().join(k)).unwrap()).0);
+    let opts = AnalysisOptions {
+        filter: None,
+        engine: EngineConfig {
+            keylog,
+            ..Default::default()
+        },
+    };
+    let paths: Vec<PathBuf> = captures.iter().map(|c| root().join(c)).collect();
+    let mut app = App::new("test", false, Some(1.0));
+    let mut events = Vec::new();
+    analyse_files(&paths, &opts, &mut |e| events.push(e)).unwrap();
+    for e in events {
+        app.apply(e);
+    }
+    app.finished = true;
+    app
+}
+
+fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| draw(f, app)).unwrap();
+    terminal
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// Whether `text` appears on screen drawn reversed (the leak highlight).
+fn highlighted(terminal: &Terminal<TestBackend>, text: &str) -> bool {
+    let buf = terminal.backend().buffer();
+    let area = buf.area;
+    for y in 0..area.height {
+        let row: String = (0..area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        if let Some(byte_pos) = row.find(text) {
+            let col = row[..byte_pos].chars().count() as u16;
+            return (col..col + text.chars().count() as u16)
+                .all(|x| buf[(x, y)].modifier.contains(Modifier::REVERSED));
+        }
+    }
+    false
+}
+
+#[test]
+fn http_basic_login_with_the_password_highlighted() {
+    let app = app_for(&["captures/http-basic.pcap"], None);
+    let terminal = render(&app, 110, 30);
+    assert!(
+        highlighted(&terminal, "Wonderland-42"),
+        "the leaked password is highlighted"
+    );
+    insta::assert_snapshot!("http_basic", terminal.backend());
+}
+
+#[test]
+fn tls_band_without_the_key() {
+    let mut app = app_for(&["captures/tls-openssl.pcapng"], None);
+    press(&mut app, KeyCode::Down);
+    let terminal = render(&app, 110, 30);
+    insta::assert_snapshot!("tls_opaque", terminal.backend());
+}
+
+#[test]
+fn tls_with_the_key_side_by_side() {
+    let app = app_for(
+        &["captures/tls-openssl.pcapng"],
+        Some("captures/tls-openssl.keys"),
+    );
+    let terminal = render(&app, 120, 30);
+    insta::assert_snapshot!("tls_decrypted", terminal.backend());
+}
+
+#[test]
+fn explanation_redaction_and_help_at_80x24() {
+    let mut app = app_for(&["captures/http-forms.pcap"], None);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('r'));
+    let terminal = render(&app, 80, 24);
+    assert!(
+        highlighted(&terminal, "S**********s"),
+        "the redacted secret is still highlighted"
+    );
+    insta::assert_snapshot!("explain_redacted_80x24", terminal.backend());
+    press(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!("help", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn filter_keeps_matching_flows() {
+    let mut app = app_for(
+        &["captures/http-basic.pcap", "captures/tls-openssl.pcapng"],
+        None,
+    );
+    press(&mut app, KeyCode::Char('/'));
+    for c in "plainsight".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.visible().len(),
+        2,
+        "only the TLS flows name lab.plainsight.test"
+    );
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.visible().len(), 5);
+}
