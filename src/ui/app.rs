@@ -190,17 +190,31 @@ impl App {
 
     /// The flows that pass the filter, in order.
     pub fn visible(&self) -> Vec<&FlowView> {
-        self.flows
-            .iter()
-            .filter(|f| f.matches(&self.filter))
-            .collect()
+        self.visible_iter().collect()
+    }
+
+    pub fn visible_iter(&self) -> impl Iterator<Item = &FlowView> {
+        self.flows.iter().filter(|f| f.matches(&self.filter))
+    }
+
+    /// How many flows pass the filter (no work when there is no filter).
+    pub fn visible_len(&self) -> usize {
+        if self.filter.is_empty() {
+            self.flows.len()
+        } else {
+            self.visible_iter().count()
+        }
     }
 
     pub fn selected_flow(&self) -> Option<&FlowView> {
-        let visible = self.visible();
-        visible
-            .get(self.selected.min(visible.len().saturating_sub(1)))
-            .copied()
+        let n = self.visible_len();
+        if n == 0 {
+            return None;
+        }
+        if self.filter.is_empty() {
+            return self.flows.get(self.selected.min(n - 1));
+        }
+        self.visible_iter().nth(self.selected.min(n - 1))
     }
 
     fn flow_mut(&mut self, id: FlowId) -> Option<&mut FlowView> {
@@ -478,7 +492,7 @@ impl App {
     fn move_selection(&mut self, delta: i64) {
         match self.focus {
             Pane::Flows => {
-                let n = self.visible().len() as i64;
+                let n = self.visible_len() as i64;
                 self.selected = (self.selected as i64 + delta).clamp(0, (n - 1).max(0)) as usize;
                 self.detail_scroll = 0;
             }

@@ -124,9 +124,15 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 }
 
 fn draw_flows(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
-    let visible = app.visible();
-    let items: Vec<ListItem<'_>> = visible
-        .iter()
+    // Only the rows that fit are built: the list may hold tens of thousands of flows.
+    let total = app.visible_len();
+    let rows = area.height.saturating_sub(2) as usize;
+    let selected = app.selected.min(total.saturating_sub(1));
+    let offset = (selected + 1).saturating_sub(rows);
+    let items: Vec<ListItem<'_>> = app
+        .visible_iter()
+        .skip(offset)
+        .take(rows)
         .map(|f| {
             let mut spans = vec![
                 Span::styled(format!("{:>4} ", f.id), theme.dim()),
@@ -160,27 +166,22 @@ fn draw_flows(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
         .collect();
     let title = if app.editing_filter || !app.filter.is_empty() {
         format!(
-            " Flows ({}) /{}{} ",
-            visible.len(),
+            " Flows ({total}) /{}{} ",
             app.filter,
             if app.editing_filter { "▏" } else { "" }
         )
     } else if app.older_flows > 0 {
-        format!(
-            " Flows ({} shown, {} older) ",
-            visible.len(),
-            app.older_flows
-        )
+        format!(" Flows ({total} shown, {} older) ", app.older_flows)
     } else {
-        format!(" Flows ({}) ", visible.len())
+        format!(" Flows ({total}) ")
     };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(app.focus == Pane::Flows))
         .title(title);
     let mut state = ListState::default();
-    if !visible.is_empty() {
-        state.select(Some(app.selected.min(visible.len() - 1)));
+    if total > 0 {
+        state.select(Some(selected - offset));
     }
     let list = List::new(items)
         .block(block)
@@ -522,9 +523,20 @@ fn explanation<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> {
 }
 
 fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let rows = area.height.saturating_sub(2) as usize;
+    let total = app.credentials.len();
+    // The window shown: around the selection when focused, else the newest ones.
+    let (offset, selected) = if app.focus == Pane::Credentials && total > 0 {
+        let sel = app.cred_selected.min(total - 1);
+        ((sel + 1).saturating_sub(rows), Some(sel))
+    } else {
+        (total.saturating_sub(rows), None)
+    };
     let items: Vec<ListItem<'_>> = app
         .credentials
         .iter()
+        .skip(offset)
+        .take(rows)
         .map(|c| {
             let mut line = credential_line(app, theme, c);
             line.spans.insert(
@@ -544,15 +556,7 @@ fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect)
         })
         .title(title);
     let mut state = ListState::default();
-    if app.focus == Pane::Credentials && !app.credentials.is_empty() {
-        state.select(Some(app.cred_selected.min(app.credentials.len() - 1)));
-    } else if !app.credentials.is_empty() {
-        // Follow the newest one.
-        *state.offset_mut() = app
-            .credentials
-            .len()
-            .saturating_sub(area.height.saturating_sub(2) as usize);
-    }
+    state.select(selected.map(|s| s - offset));
     frame.render_stateful_widget(
         List::new(items)
             .block(block)
