@@ -1,0 +1,508 @@
+#!/usr/bin/env bash
+# Regenerate the TLS sample captures in this directory: curl logs in with a
+# form POST over HTTPS to "openssl s_server" on loopback, and writes its TLS
+# secrets to an NSS key log (SSLKEYLOGFILE) next to each capture.  Run as
+# root (packet capture needs it):
+#
+#     sudo captures/make-tls-captures.sh
+#
+# Only 127.0.0.1 is used; nothing leaves the machine.  The pcap files are
+# made with "tcpdump -i lo" (Ethernet link type, pcap, µs timestamps).
+# tls13-dsb.pcapng is tls13-aes128.pcap with its key log injected by editcap.
+# tls13-bigclienthello.pcap is captured on the loopback interface of a
+# private network namespace (unshare --net) whose lo has MTU 1500 and
+# gso_max_size 1500; the machine's own lo is never changed.
+#
+# Every login is the same fixed, made-up one:
+#     POST /login   username=tess&password=Tls-Secret-9
+#
+# The servers.  "openssl s_server -www" answers only a GET: it skips every
+# line that does not start with "GET " and keeps reading, so a POST never
+# gets an answer and curl waits until it times out.  So the servers run in
+# s_server's default mode instead: it prints what the client sends to its
+# stdout and sends the client whatever arrives on its stdin.  The script
+# waits until the form shows up in the server's log and then writes a fixed
+# "HTTP/1.1 200 OK ... Content-Length ... Connection: close" response into
+# the server's stdin (a FIFO).
+#
+# How the connections end.  curl reads the response, sends a close_notify
+# alert and closes its socket (FIN).  s_server answers with its own
+# close_notify, which reaches a closed socket, so the client's kernel sends
+# an RST.  If s_server is fast enough to answer before curl's close(), the
+# client sends an RST instead of its FIN, and the packets differ from run to
+# run.  So curl runs as a real-time (SCHED_FIFO) process on the same CPU as
+# s_server (taskset -c 0): s_server cannot run between curl's close_notify
+# and its close(), and every connection ends the same way:
+#     client close_notify, client FIN, server close_notify, client RST
+# (Responses without Content-Length, ended by the server closing, would
+# avoid that, but Wireshark 4.0 does not show such a response over TLS as
+# HTTP: it waits for more data forever.)
+#
+# Needs these Debian packages (captures/apt-packages.txt lists them):
+#   tcpdump          capture
+#   tshark           tshark, to check the captures
+#   wireshark-common editcap (with --inject-secrets) and capinfos
+#   curl             the client (OpenSSL backend; honours SSLKEYLOGFILE)
+#   openssl          s_server and the certificates
+#   iproute2         ss, ip
+#   util-linux       unshare, nsenter, taskset, chrt
+#   python3          /usr/bin/python3, for one check
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=$SCRIPT_DIR
+PY=/usr/bin/python3        # Debian's; only the standard library is used
+
+die() { echo "make-tls-captures: $*" >&2; exit 1; }
+log() { echo "==> $*" >&2; }
+
+[[ $EUID -eq 0 ]] || die "must run as root (tcpdump needs CAP_NET_RAW)"
+for t in tcpdump tshark editcap capinfos curl openssl "$PY" ss ip unshare nsenter taskset chrt mkfifo cmp; do
+    command -v "$t" >/dev/null || die "missing tool: $t (see captures/apt-packages.txt)"
+done
+editcap --help 2>&1 | grep -q -- '--inject-secrets' || die "this editcap has no --inject-secrets"
+curl --version | grep -q '^curl .* OpenSSL/' || die "this curl is not built with OpenSSL"
+
+# Proxy settings in the environment would send curl elsewhere.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+unset SSLKEYLOGFILE
+
+TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450)   # 9451 is in its own namespace
+for p in "${TCP_PORTS[@]}"; do
+    if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
+done
+
+WORK=$(mktemp -d /tmp/plainsight-tls-captures.XXXXXX)
+chmod 755 "$WORK"          # tcpdump drops privileges to user 'tcpdump'
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Commands run through "${NS[@]}": empty, or nsenter into the private
+# network namespace for tls13-bigclienthello.pcap.
+NS=()
+
+# ---------------------------------------------------------------- certificates
+# A small CA ("plainsight lab CA", ECDSA P-256) signs two server certificates
+# for CN login.plainsight.test with SANs login. and www.plainsight.test: one
+# with an RSA 2048 key, one with an ECDSA P-256 key.  Fixed serial numbers;
+# valid for 3650 days from the day the script runs.
+PKI=$WORK/pki
+mkdir -p "$PKI"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
+    -set_serial 1 -subj '/CN=plainsight lab CA' \
+    -keyout "$PKI/ca.key" -out "$PKI/ca.pem" 2>>"$WORK/pki.log"
+cat >"$PKI/server.ext" <<'EOF'
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:login.plainsight.test, DNS:www.plainsight.test
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+make_cert() {     # name serial key-options...
+    local name=$1 serial=$2; shift 2
+    openssl req -new -nodes "$@" -subj /CN=login.plainsight.test \
+        -keyout "$PKI/$name.key" -out "$PKI/$name.csr" 2>>"$WORK/pki.log"
+    openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
+        -set_serial "$serial" -days 3650 -sha256 -extfile "$PKI/server.ext" \
+        -out "$PKI/$name.pem" 2>>"$WORK/pki.log"
+}
+make_cert rsa 0x1001 -newkey rsa:2048
+make_cert ecdsa 0x1002 -newkey ec -pkeyopt ec_paramgen_curve:P-256
+for c in rsa ecdsa; do
+    openssl verify -CAfile "$PKI/ca.pem" "$PKI/$c.pem" >/dev/null || die "$c.pem does not verify"
+done
+
+# ---------------------------------------------------------------- helpers
+tshark() {        # without the "Running as user root" warning on stderr
+    command tshark "$@" 2> >(grep -v '^Running as user' >&2)
+}
+
+wait_listen() {   # port
+    local i
+    for i in $(seq 100); do
+        [[ -n $("${NS[@]}" ss -Htln "sport = :$1") ]] && return 0
+        sleep 0.1
+    done
+    die "nothing listening on port $1"
+}
+
+wait_grep() {     # file pattern
+    local i
+    for i in $(seq 100); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    cat "$1" >&2 || true
+    die "timed out waiting for '$2' in $1"
+}
+
+SRV_PID= SRV_FD= SRV_LOG=
+start_server() {  # port rsa|ecdsa s_server-options...
+    local port=$1 cert=$2; shift 2
+    local fifo=$WORK/s_server-$port.in
+    SRV_LOG=$WORK/s_server-$port.log
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    "${NS[@]}" taskset -c 0 openssl s_server -accept "127.0.0.1:$port" \
+        -cert "$PKI/$cert.pem" -key "$PKI/$cert.key" "$@" <"$fifo" >"$SRV_LOG" 2>&1 &
+    SRV_PID=$!
+    PIDS+=("$SRV_PID")
+    exec {SRV_FD}>"$fifo"           # keep the server's stdin open
+    wait_listen "$port"
+}
+
+stop_server() {
+    exec {SRV_FD}>&-
+    kill "$SRV_PID" 2>/dev/null || true
+    wait "$SRV_PID" 2>/dev/null || true
+}
+
+FORM='username=tess&password=Tls-Secret-9'
+BODY=$'login accepted, welcome tess\n'
+printf 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+    "${#BODY}" "$BODY" >"$WORK/response.http"
+respond() {       # n: answer the n-th login the server has received
+    local i
+    for i in $(seq 100); do
+        [[ $(grep -o 'password=Tls-Secret-9' "$SRV_LOG" | wc -l) -ge $1 ]] && break
+        sleep 0.1
+    done
+    [[ $i -lt 100 ]] || { cat "$SRV_LOG" >&2; die "the server did not receive login #$1"; }
+    # cat writes it with one write(), so s_server reads it at once and sends
+    # it in one TLS record (bash's printf would write it line by line, and
+    # each line would become a record of its own).  s_server takes some
+    # first bytes of what it reads as commands; "H" is not one of them.
+    cat "$WORK/response.http" >&"$SRV_FD"
+}
+
+# curl POSTs the form n times to https://login.plainsight.test:PORT/login
+# (one invocation; with n = 2 the same URL twice, and -d applies to both).
+# The server's "Connection: close" makes curl open a new connection for the
+# second URL.
+login() {         # port keylog n curl-options...
+    local port=$1 keys=$2 n=$3 i url=()
+    shift 3
+    for i in $(seq "$n"); do
+        rm -f "$WORK/body-$port-$i"
+        url+=(-o "$WORK/body-$port-$i" "https://login.plainsight.test:$port/login")
+    done
+    rm -f "$keys"                   # curl appends; keep only this run's sessions
+    SSLKEYLOGFILE=$keys "${NS[@]}" taskset -c 0 chrt -f 10 curl -q --http1.1 -sS -k --max-time 20 \
+        --resolve "login.plainsight.test:$port:127.0.0.1" "$@" -d "$FORM" \
+        -w '%{http_code} %{num_connects}\n' "${url[@]}" >"$WORK/curl-$port.out" 2>>"$WORK/curl-$port.err" &
+    local cpid=$!
+    PIDS+=("$cpid")
+    for i in $(seq "$n"); do
+        respond "$i"
+    done
+    local rc=0
+    wait "$cpid" || rc=$?
+    [[ $rc -eq 0 ]] || { cat "$WORK/curl-$port.err" >&2; die "curl exited with $rc"; }
+    [[ $(grep -c '^200 1$' "$WORK/curl-$port.out") -eq $n ]] \
+        || { cat "$WORK/curl-$port.out" "$WORK/curl-$port.err" >&2; die "curl did not get $n × 200 on $n connections"; }
+    for i in $(seq "$n"); do
+        printf '%s' "$BODY" | cmp -s - "$WORK/body-$port-$i" || die "curl got another body on connection $i"
+    done
+    [[ -s $keys ]] || die "curl wrote no key log to $keys"
+}
+
+CAP_PID=
+start_tcpdump() { # outfile filter
+    rm -f "$1" "$1.err"
+    # See make-captures.sh for why --immediate-mode, -U and -B.
+    "${NS[@]}" tcpdump -i lo -U --immediate-mode -B 32768 -s 0 -w "$1" "$2" 2>"$1.err" &
+    CAP_PID=$!
+    PIDS+=("$CAP_PID")
+    wait_grep "$1.err" "listening on"
+}
+
+stop_capture() {  # outfile
+    sleep 1.5                       # let the last ACKs / FINs arrive
+    kill -INT "$CAP_PID"
+    local rc=0
+    wait "$CAP_PID" || rc=$?
+    [[ $rc -eq 0 || $rc -eq 130 ]] || { cat "$1.err" >&2; die "capture exited with $rc"; }
+    sed 's/^/    /' "$1.err" >&2
+    if grep -Eq '^[1-9][0-9]* packets dropped by kernel' "$1.err"; then
+        die "packets were dropped while capturing $1; run the script again"
+    fi
+}
+
+# Every TCP connection must have one SYN and one SYN/ACK and end with the
+# client's FIN and then the client's RST (see the top of the script).
+# tshark must flag nothing (retransmissions, lost segments...).
+check_tcp() {     # file expected-connection-count
+    tshark -r "$1" -Y tcp -T fields -E separator=' ' \
+        -e tcp.stream -e tcp.srcport -e tcp.dstport -e tcp.flags.syn -e tcp.flags.ack -e tcp.flags.fin -e tcp.flags.reset \
+        | "$PY" -c '
+import collections, sys
+want = int(sys.argv[1])
+st = collections.defaultdict(lambda: {"syn": 0, "synack": 0, "cfin": 0, "sfin": 0, "crst": 0, "srst": 0})
+client = {}
+for line in sys.stdin:
+    s, sport, dport, syn, ack, fin, rst = line.split()
+    c = st[s]
+    if syn == "1" and ack == "0":
+        c["syn"] += 1
+        client[s] = sport
+    c["synack"] += syn == "1" and ack == "1"
+    side = "c" if client.get(s) == sport else "s"
+    c[side + "fin"] += fin == "1"
+    c[side + "rst"] += rst == "1"
+bad = [s for s, c in st.items()
+       if c["syn"] != 1 or c["synack"] != 1 or c["cfin"] != 1 or c["crst"] != 1 or c["sfin"] or c["srst"]]
+if bad or len(st) != want:
+    sys.exit(f"{sys.argv[2]}: {len(st)} TCP connections (want {want}), incomplete: {bad} {dict(st)}")
+for s, c in sorted(st.items()):
+    end = ", ".join(f"{c[k]} {x}" for x, k in (("client FIN", "cfin"), ("client RST", "crst"), ("server FIN", "sfin"), ("server RST", "srst")) if c[k])
+    print(f"    tcp.stream {s}: {end}", file=sys.stderr)
+' "$2" "$1" || keep_failed "$1" "unexpected TCP connections"
+    local flagged
+    flagged=$(tshark -r "$1" -Y tcp.analysis.flags | wc -l)
+    [[ $flagged -eq 0 ]] || die "$1: tshark flags $flagged packets (tcp.analysis.flags)"
+}
+
+keep_failed() {   # file message
+    cp "$1" "/tmp/failed-$(basename "$1")"
+    die "$(basename "$1"): $2 (capture kept in /tmp/failed-$(basename "$1"))"
+}
+
+count() {         # file display-filter [tshark-options...]
+    local f=$1 y=$2; shift 2
+    tshark -r "$f" "$@" -Y "$y" | wc -l
+}
+
+expect_count() { # want file display-filter [tshark-options...]
+    local want=$1 got; shift
+    got=$(count "$@")
+    [[ $got -eq $want ]] || keep_failed "$1" "$got packets match '$2' (${*:3}), want $want"
+}
+
+# The TLS checks for one capture and its key log: every ServerHello has the
+# expected version and cipher suite, nothing decrypts without the key log,
+# and with it each connection shows the POST with the form and a 200.
+check_tls() {     # file keylog version(1.2|1.3) cipher-suite-value n
+    local f=$1 keys=$2 version=$3 suite=$4 n=$5
+    if [[ $version == 1.3 ]]; then
+        expect_count "$n" "$f" "tls.handshake.type == 2 and tls.handshake.ciphersuite == $suite and tls.handshake.extensions.supported_version == 0x0304"
+    else
+        expect_count "$n" "$f" "tls.handshake.type == 2 and tls.handshake.ciphersuite == $suite and tls.handshake.version == 0x0303 and not tls.handshake.extensions.supported_version"
+    fi
+    expect_count "$n" "$f" 'tls.handshake.type == 1 and tls.handshake.extensions_server_name == "login.plainsight.test"'
+    expect_count 0 "$f" http
+    expect_count "$n" "$f" 'http.request.method == "POST" and http.request.uri == "/login" and urlencoded-form.value == "Tls-Secret-9"' \
+        -o "tls.keylog_file:$keys"
+    expect_count "$n" "$f" 'http.response.code == 200' -o "tls.keylog_file:$keys"
+}
+
+keys_of() {       # capture file -> its key log: a.pcap -> a.keys
+    echo "${1%.*}.keys"
+}
+
+publish() {       # workfile expected-tcp-connections: the capture and its key log
+    local keys
+    keys=$(keys_of "$1")
+    check_tcp "$1" "$2"
+    install -m 0644 "$1" "$OUT/$(basename "$1")"
+    install -m 0644 "$keys" "$OUT/$(basename "$keys")"
+    log "wrote $OUT/$(basename "$1") and $(basename "$keys")"
+}
+
+# One TLS capture: start the server, capture n logins, check, publish.
+capture_login() { # name port n version suite cert "s_server-options" curl-options...
+    local name=$1 port=$2 n=$3 version=$4 suite=$5 cert=$6 sopts=$7
+    shift 7
+    local f=$WORK/$name keys
+    keys=$(keys_of "$f")
+    log "$name (openssl s_server, $cert key, 127.0.0.1:$port)"
+    # shellcheck disable=SC2086  # the server options are split on purpose
+    start_server "$port" "$cert" $sopts
+    start_tcpdump "$f" "tcp port $port"
+    login "$port" "$keys" "$n" "$@"
+    stop_capture "$f"
+    stop_server
+    check_tls "$f" "$keys" "$version" "$suite" "$n"
+}
+
+# ---------------------------------------------------------------- 1-6: one login each
+# TLS 1.3: both sides allow only the one suite.
+capture_login tls13-aes128.pcap 9443 1 1.3 0x1301 ecdsa \
+    "-tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256" \
+    --tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256
+publish "$WORK/tls13-aes128.pcap" 1
+
+capture_login tls13-aes256.pcap 9444 1 1.3 0x1302 rsa \
+    "-tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384" \
+    --tlsv1.3 --tls13-ciphers TLS_AES_256_GCM_SHA384
+publish "$WORK/tls13-aes256.pcap" 1
+
+capture_login tls13-chacha.pcap 9445 1 1.3 0x1303 ecdsa \
+    "-tls1_3 -ciphersuites TLS_CHACHA20_POLY1305_SHA256" \
+    --tlsv1.3 --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256
+publish "$WORK/tls13-chacha.pcap" 1
+
+# TLS 1.2: the client offers only the one suite.
+capture_login tls12-aes128.pcap 9446 1 1.2 0xc02f rsa \
+    "-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256" \
+    --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256
+publish "$WORK/tls12-aes128.pcap" 1
+
+capture_login tls12-aes256.pcap 9447 1 1.2 0xc02c ecdsa \
+    "-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384" \
+    --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-ECDSA-AES256-GCM-SHA384
+publish "$WORK/tls12-aes256.pcap" 1
+
+capture_login tls12-chacha.pcap 9448 1 1.2 0xcca8 rsa \
+    "-tls1_2 -cipher ECDHE-RSA-CHACHA20-POLY1305" \
+    --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305
+publish "$WORK/tls12-chacha.pcap" 1
+
+# ---------------------------------------------------------------- 7. TLS 1.2 resumption
+# One curl run, two URLs, both POST the login.  The server's "Connection:
+# close" forces a second connection, which resumes the first session from
+# curl's session cache: curl offers no session tickets, so it is a session
+# ID resumption (the second ClientHello carries the session ID the first
+# ServerHello gave, the second ServerHello echoes it, and there is no
+# Certificate).  The client offers its default TLS 1.2 suites; the server
+# allows only one.
+capture_login tls12-resumed.pcap 9449 2 1.2 0xc030 rsa \
+    "-tls1_2 -cipher ECDHE-RSA-AES256-GCM-SHA384" \
+    --tlsv1.2 --tls-max 1.2
+F=$WORK/tls12-resumed.pcap
+expect_count 1 "$F" 'tls.handshake.type == 11'
+mapfile -t SH < <(tshark -r "$F" -Y 'tls.handshake.type == 2' -T fields -e tls.handshake.session_id)
+mapfile -t CH < <(tshark -r "$F" -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.session_id)
+[[ ${#SH[@]} -eq 2 && ${#CH[@]} -eq 2 && -n ${SH[0]} && ${SH[1]} == "${SH[0]}" && ${CH[1]} == "${SH[0]}" ]] \
+    || keep_failed "$F" "session ids: ClientHellos '${CH[*]}', ServerHellos '${SH[*]}'"
+publish "$F" 2
+
+# ---------------------------------------------------------------- 8. TLS 1.3, wrong key log
+# Connection A is captured; its key log is kept only to check the result.
+# Connection B, to a fresh server after the capture has stopped, writes the
+# key log that is shipped: a valid key log with no line for the captured
+# session.
+log "tls13-nokey.pcap (openssl s_server, ecdsa key, 127.0.0.1:9450)"
+F=$WORK/tls13-nokey.pcap
+start_server 9450 ecdsa -tls1_3
+start_tcpdump "$F" 'tcp port 9450'
+login 9450 "$WORK/nokey-captured.keys" 1 --tlsv1.3
+stop_capture "$F"
+stop_server
+start_server 9450 ecdsa -tls1_3
+login 9450 "$WORK/tls13-nokey.keys" 1 --tlsv1.3       # not captured
+stop_server
+CR=$(tshark -r "$F" -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.random)
+[[ $CR =~ ^[0-9a-f]{64}$ ]] || die "tls13-nokey.pcap: no client random ($CR)"
+grep -q "^CLIENT_TRAFFIC_SECRET_0 $CR " "$WORK/nokey-captured.keys" || die "connection A's key log lacks its own client random"
+grep -qi "$CR" "$WORK/tls13-nokey.keys" && die "tls13-nokey.keys has the captured client random"
+[[ $(grep -c '^[A-Z_0-9]* [0-9a-f]\{64\} [0-9a-f]\{64,96\}$' "$WORK/tls13-nokey.keys") -eq 5 ]] \
+    || die "tls13-nokey.keys is not 5 TLS 1.3 secrets"
+expect_count 1 "$F" 'tls.handshake.type == 2 and tls.handshake.extensions.supported_version == 0x0304'
+expect_count 0 "$F" http -o "tls.keylog_file:$WORK/tls13-nokey.keys"
+expect_count 1 "$F" 'http.request.method == "POST" and urlencoded-form.value == "Tls-Secret-9"' \
+    -o "tls.keylog_file:$WORK/nokey-captured.keys"
+publish "$F" 1
+
+# ---------------------------------------------------------------- 9. Decryption Secrets Block
+log "tls13-dsb.pcapng (editcap --inject-secrets)"
+F=$WORK/tls13-dsb.pcapng
+editcap --inject-secrets "tls,$OUT/tls13-aes128.keys" "$OUT/tls13-aes128.pcap" "$F"
+expect_count 1 "$F" 'http.request.method == "POST" and urlencoded-form.value == "Tls-Secret-9"'
+expect_count 1 "$F" 'http.response.code == 200'
+check_tcp "$F" 1
+install -m 0644 "$F" "$OUT/tls13-dsb.pcapng"
+log "wrote $OUT/tls13-dsb.pcapng"
+
+# ---------------------------------------------------------------- 10. big ClientHello
+# On the real lo (MTU 65536) a ClientHello always fits in one segment.  So
+# this one is captured in a private network namespace whose lo has an
+# Ethernet-sized MTU (1500) and gso_max_size 1500 (otherwise TCP hands lo
+# 64 KB GSO super-packets, and tcpdump sees those).  The client makes its
+# ClientHello big the way post-quantum key shares do: the first group is
+# ffdhe8192, so the key share is 1024 bytes, and it offers every cipher suite
+# (ALL:@SECLEVEL=0) and group OpenSSL 3.0 knows.  That is ~1.5 KB, more than
+# one 1448-byte segment.
+log "tls13-bigclienthello.pcap (own network namespace: lo MTU 1500, 127.0.0.1:9451)"
+unshare --net sleep infinity &
+NS_PID=$!
+PIDS+=("$NS_PID")
+for i in $(seq 50); do
+    [[ $(readlink "/proc/$NS_PID/ns/net") != "$(readlink /proc/$$/ns/net)" ]] && break
+    sleep 0.1
+done
+[[ $i -lt 50 ]] || die "unshare --net did not make a network namespace"
+NS=(nsenter "--net=/proc/$NS_PID/ns/net")
+"${NS[@]}" ip link set lo up mtu 1500
+"${NS[@]}" ip link set lo gso_max_size 1500
+echo "    namespace lo: $("${NS[@]}" ip -d link show lo | grep -o '\<mtu [0-9]*\|gso_max_size [0-9]*' | tr '\n' ' ')" >&2
+GROUPS_ALL=ffdhe8192:x25519:secp256r1:x448:secp521r1:secp384r1:ffdhe2048:ffdhe3072:ffdhe4096:ffdhe6144
+GROUPS_ALL+=:brainpoolP256r1:brainpoolP384r1:brainpoolP512r1:secp256k1:secp224r1:secp224k1:secp192r1:secp192k1
+GROUPS_ALL+=:secp160r2:secp160r1:secp160k1:sect571r1:sect571k1:sect409r1:sect409k1:sect283r1:sect283k1
+GROUPS_ALL+=:sect239k1:sect233r1:sect233k1:sect193r2:sect193r1:sect163r2:sect163r1:sect163k1
+capture_login tls13-bigclienthello.pcap 9451 1 1.3 0x1302 rsa "-tls1_3" \
+    --ciphers 'ALL:@SECLEVEL=0' --curves "$GROUPS_ALL"
+NS=()
+kill "$NS_PID"
+F=$WORK/tls13-bigclienthello.pcap
+read -r CH_FRAME CH_SEGS CH_LEN < <(tshark -r "$F" -Y 'tls.handshake.type == 1' -T fields \
+    -e frame.number -e tcp.segment.count -e tls.handshake.length)
+[[ ${CH_SEGS:-1} -ge 2 ]] || die "tls13-bigclienthello.pcap: the ClientHello is in ${CH_SEGS:-1} segment(s)"
+expect_count "$((CH_SEGS - 1))" "$F" "tcp.reassembled_in == $CH_FRAME" -2
+expect_count 0 "$F" 'frame.len > 1514'
+expect_count 1 "$F" 'tls.handshake.type == 2 and tls.handshake.extensions_key_share_group == 0x0104'
+log "ClientHello: handshake length $CH_LEN, in $CH_SEGS TCP segments, reassembled in frame $CH_FRAME"
+publish "$F" 1
+
+# ---------------------------------------------------------------- summary
+FILES=(tls13-aes128.pcap tls13-aes256.pcap tls13-chacha.pcap tls12-aes128.pcap tls12-aes256.pcap
+       tls12-chacha.pcap tls12-resumed.pcap tls13-nokey.pcap tls13-dsb.pcapng tls13-bigclienthello.pcap)
+
+log "tool versions"
+{
+    curl --version | head -1
+    openssl version
+    tcpdump --version 2>&1 | head -2
+    editcap --version 2>&1 | head -1
+    tshark --version 2>&1 | head -1
+    dpkg-query -W -f='${Package} ${Version}\n' curl openssl tcpdump tshark wireshark-common
+} | sed 's/^/    /' >&2
+
+log "summary (decrypted with each file's own key log; tls13-dsb.pcapng with none)"
+for f in "${FILES[@]}"; do
+    k=$OUT/$(keys_of "$f")
+    KOPT=()
+    [[ -f $k ]] && KOPT=(-o "tls.keylog_file:$k")
+    {
+        echo "$f: $(capinfos -c -M "$OUT/$f" | sed -n 's/^Number of packets: *//p') packets"
+        tshark -r "$OUT/$f" -q -z conv,tcp | grep '<->' | awk '{print "  conn", $1, $2, $3}'
+        tshark -r "$OUT/$f" -Y 'tls.handshake.type == 1' -T fields -E separator=' ' \
+            -e tcp.stream -e tls.handshake.extensions_server_name -e tls.handshake.length -e tcp.segment.count \
+            | sed 's/^/  ClientHello stream, SNI, length, TCP segments if > 1: /'
+        tshark -r "$OUT/$f" -Y 'tls.handshake.type == 2' -T fields -E separator=' ' \
+            -e tcp.stream -e tls.handshake.version -e tls.handshake.extensions.supported_version \
+            -e tls.handshake.ciphersuite -e tls.handshake.extensions_key_share_group -e tls.handshake.session_id \
+            | sed 's/^/  ServerHello stream, version, supported_version, suite, key share group, session id: /'
+        tshark -r "$OUT/$f" "${KOPT[@]}" -Y 'tls.handshake.type == 11' -T fields -E separator=' | ' \
+            -e x509sat.uTF8String -e x509ce.dNSName -e x509af.utcTime -e x509af.serialNumber \
+            | sed 's/^/  Certificate CNs | SANs | validity | serial: /'
+        tshark -r "$OUT/$f" "${KOPT[@]}" -Y http -T fields -E separator=' ' \
+            -e tcp.stream -e http.request.method -e http.request.uri -e http.request.version \
+            -e urlencoded-form.key -e urlencoded-form.value -e http.response.code \
+            | sed 's/^/  HTTP: /'
+        if [[ -f $k ]]; then
+            echo "  key log $(basename "$k"):$(cut -d' ' -f1 "$k" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+        fi
+    } | sed 's/^/    /' >&2
+done
