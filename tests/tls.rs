@@ -1,0 +1,306 @@
+//! TLS on real captures (curl against openssl s_server, captures/README.md): handshake metadata,
+//! certificates, JA4, and decryption with each supported cipher — with golden NDJSON — plus a
+//! cross-check against Wireshark's own TLS engine (tshark, installed by `make test`).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn events(args: &[&str]) -> (String, Vec<Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_plainsight"))
+        .current_dir(root())
+        .arg("report")
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let events = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (text, events)
+}
+
+fn golden(name: &str, text: &str) {
+    let path = root().join("tests/golden").join(format!("{name}.ndjson"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, text).unwrap();
+        return;
+    }
+    let expected =
+        std::fs::read_to_string(&path).expect("golden file; UPDATE_GOLDEN=1 cargo test writes it");
+    assert_eq!(text, expected, "{name} differs from {}", path.display());
+}
+
+fn of<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == ty).collect()
+}
+
+/// (file stem, negotiated version, IANA cipher) of each keyed capture.
+const KEYED: &[(&str, &str, &str)] = &[
+    ("tls13-aes128", "TLS1.3", "TLS_AES_128_GCM_SHA256"),
+    ("tls13-aes256", "TLS1.3", "TLS_AES_256_GCM_SHA384"),
+    ("tls13-chacha", "TLS1.3", "TLS_CHACHA20_POLY1305_SHA256"),
+    (
+        "tls12-aes128",
+        "TLS1.2",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "tls12-aes256",
+        "TLS1.2",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "tls12-chacha",
+        "TLS1.2",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+    ("tls13-bigclienthello", "TLS1.3", "TLS_AES_256_GCM_SHA384"),
+];
+
+#[test]
+fn every_cipher_decrypts_and_the_password_comes_back() {
+    for (stem, version, cipher) in KEYED {
+        let pcap = format!("captures/{stem}.pcap");
+        let keys = format!("captures/{stem}.keys");
+        let (text, ev) = events(&["--keylog", &keys, &pcap]);
+        golden(&format!("{stem}.keyed"), &text);
+        let sh = of(&ev, "tls_server_hello");
+        assert_eq!(
+            (sh[0]["version"].as_str(), sh[0]["cipher"].as_str()),
+            (Some(*version), Some(*cipher)),
+            "{stem}"
+        );
+        assert_eq!(
+            of(&ev, "tls_client_hello")[0]["sni"],
+            "login.plainsight.test",
+            "{stem}"
+        );
+        let dec = of(&ev, "tls_decryption");
+        assert_eq!(dec.len(), 1, "{stem}: one tls_decryption per flow");
+        assert_eq!(dec[0]["result"], "ok", "{stem}: {}", dec[0]["detail"]);
+        // The certificate: in the clear in TLS 1.2, decrypted in TLS 1.3.
+        let cert = of(&ev, "tls_certificate");
+        assert_eq!(cert.len(), 1, "{stem}");
+        assert_eq!(cert[0]["subject_cn"], "login.plainsight.test");
+        assert_eq!(cert[0]["issuer_cn"], "plainsight lab CA");
+        assert_eq!(
+            cert[0]["san"],
+            serde_json::json!(["login.plainsight.test", "www.plainsight.test"])
+        );
+        assert_eq!(cert[0]["not_after"], "2036-11-22T03:22:40Z");
+        let creds = of(&ev, "credential");
+        assert_eq!(creds.len(), 1, "{stem}");
+        assert_eq!(
+            (
+                creds[0]["kind"].as_str(),
+                creds[0]["username"].as_str(),
+                creds[0]["secret"].as_str(),
+                creds[0]["decrypted"].as_bool()
+            ),
+            (
+                Some("http-form"),
+                Some("tess"),
+                Some("Tls-Secret-9"),
+                Some(true)
+            ),
+            "{stem}: the decrypted credential is what curl sent"
+        );
+        let req = of(&ev, "http_request");
+        assert_eq!(
+            (
+                req[0]["method"].as_str(),
+                req[0]["target"].as_str(),
+                req[0]["decrypted"].as_bool()
+            ),
+            (Some("POST"), Some("/login"), Some(true))
+        );
+        assert_eq!(ev.last().unwrap()["decrypted_flows"], 1);
+    }
+}
+
+#[test]
+fn without_the_key_only_metadata_leaks() {
+    let (text, ev) = events(&["captures/tls13-aes128.pcap"]);
+    golden("tls13-aes128.opaque", &text);
+    assert!(of(&ev, "credential").is_empty());
+    assert!(of(&ev, "http_request").is_empty());
+    assert!(
+        of(&ev, "tls_decryption").is_empty(),
+        "no key log, no tls_decryption"
+    );
+    // TLS 1.3 encrypts the certificate: without the key it is not seen.
+    assert!(of(&ev, "tls_certificate").is_empty());
+    assert_eq!(
+        of(&ev, "tls_client_hello")[0]["sni"],
+        "login.plainsight.test"
+    );
+    let (_, ev) = events(&["captures/tls12-aes128.pcap"]);
+    assert_eq!(
+        of(&ev, "tls_certificate").len(),
+        1,
+        "TLS 1.2 sends the certificate in the clear"
+    );
+}
+
+#[test]
+fn a_key_log_without_the_session_is_no_key() {
+    let (text, ev) = events(&[
+        "--keylog",
+        "captures/tls13-nokey.keys",
+        "captures/tls13-nokey.pcap",
+    ]);
+    golden("tls13-nokey", &text);
+    let dec = of(&ev, "tls_decryption");
+    assert_eq!(dec.len(), 1);
+    assert_eq!(dec[0]["result"], "no_key");
+    assert!(dec[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("a9ea030b932287c0"));
+    assert!(of(&ev, "credential").is_empty());
+}
+
+#[test]
+fn a_resumed_session_decrypts_both_connections() {
+    let (text, ev) = events(&[
+        "--keylog",
+        "captures/tls12-resumed.keys",
+        "captures/tls12-resumed.pcap",
+    ]);
+    golden("tls12-resumed", &text);
+    let results: Vec<&str> = of(&ev, "tls_decryption")
+        .iter()
+        .map(|d| d["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["ok", "ok"]);
+    assert_eq!(
+        of(&ev, "tls_certificate").len(),
+        1,
+        "the resumed handshake sends no certificate"
+    );
+    assert_eq!(of(&ev, "credential").len(), 2);
+}
+
+#[test]
+fn keys_inside_the_pcapng_need_no_keylog_option() {
+    let (text, ev) = events(&["captures/tls13-dsb.pcapng"]);
+    golden("tls13-dsb", &text);
+    assert_eq!(of(&ev, "tls_decryption")[0]["result"], "ok");
+    assert_eq!(of(&ev, "credential")[0]["secret"], "Tls-Secret-9");
+}
+
+#[test]
+fn a_client_hello_in_two_tcp_segments_is_read_whole() {
+    let (_, ev) = events(&["captures/tls13-bigclienthello.pcap"]);
+    let ch = of(&ev, "tls_client_hello");
+    assert_eq!(ch.len(), 1);
+    assert_eq!(ch[0]["sni"], "login.plainsight.test");
+    assert_eq!(ch[0]["cipher_suites"], 87);
+}
+
+#[test]
+fn malformed_key_log_lines_are_named_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.txt");
+    let good = std::fs::read_to_string(root().join("captures/tls12-aes128.keys")).unwrap();
+    std::fs::write(
+        &keys,
+        format!("garbage here\n{good}CLIENT_RANDOM nothex 00\n"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_plainsight"))
+        .current_dir(root())
+        .args(["report", "--json", "--keylog"])
+        .arg(&keys)
+        .arg("captures/tls12-aes128.pcap")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 1: expected LABEL CLIENT_RANDOM SECRET"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("must be hex"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"result\":\"ok\""));
+}
+
+/// Wireshark's TLS engine decrypts the same captures with the same key logs: it must find the
+/// same request lines and server names as plainsight.
+#[test]
+fn tshark_decrypts_the_same_requests_and_names() {
+    let tshark = Command::new("tshark").arg("--version").output();
+    assert!(
+        tshark.is_ok(),
+        "tshark is installed by `make test` (apt package tshark)"
+    );
+    for (stem, _, _) in KEYED {
+        let pcap = root().join(format!("captures/{stem}.pcap"));
+        let keys = root().join(format!("captures/{stem}.keys"));
+        let (_, ev) = events(&["--keylog", keys.to_str().unwrap(), pcap.to_str().unwrap()]);
+        let port = of(&ev, "flow_open")[0]["server"]
+            .as_str()
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_string();
+        let run = |filter: &str, fields: &[&str]| -> Vec<String> {
+            let mut cmd = Command::new("tshark");
+            cmd.arg("-r")
+                .arg(&pcap)
+                .arg("-o")
+                .arg(format!("tls.keylog_file:{}", keys.display()));
+            cmd.args([
+                "-d",
+                &format!("tcp.port=={port},tls"),
+                "-d",
+                &format!("tls.port=={port},http"),
+            ]);
+            cmd.args(["-Y", filter, "-T", "fields"]);
+            for f in fields {
+                cmd.args(["-e", f]);
+            }
+            let out = cmd.output().unwrap();
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect()
+        };
+        let theirs_requests = run("http.request", &["http.request.method", "http.request.uri"]);
+        let ours_requests: Vec<String> = of(&ev, "http_request")
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}\t{}",
+                    r["method"].as_str().unwrap(),
+                    r["target"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(ours_requests, theirs_requests, "{stem}: request lines");
+        let theirs_sni = run(
+            "tls.handshake.type == 1",
+            &["tls.handshake.extensions_server_name"],
+        );
+        let ours_sni: Vec<String> = of(&ev, "tls_client_hello")
+            .iter()
+            .map(|c| c["sni"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ours_sni, theirs_sni, "{stem}: server names");
+    }
+}
