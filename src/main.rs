@@ -88,9 +88,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             live,
             common,
         } => {
-            eprintln!("plainsight: the terminal UI is not available yet; showing the text report (Ctrl-C to stop)");
             let opts = analysis_options(&common)?;
-            report_live(iface, None, false, &live, &common, &opts)
+            if !io::stdout().is_terminal() {
+                eprintln!("plainsight: stdout is not a terminal; showing the text report instead of the UI (Ctrl-C to stop)");
+                return report_live(iface, None, false, &live, &common, &opts);
+            }
+            let live_opts = LiveOptions {
+                iface: iface.clone(),
+                filter: common.filter.clone(),
+                write: live.write.clone(),
+                user: live.user.clone(),
+            };
+            let source = match &common.filter {
+                Some(f) => format!("live {iface} ({f})"),
+                None => format!("live {iface}"),
+            };
+            // Real people's secrets may pass on a live link: masked until `r` is pressed.
+            run_ui(Feed::Live(live_opts), source, true, None, opts)
         }
         Command::Lab { .. } => {
             bail!("`plainsight lab` is not available yet in this version")
@@ -275,6 +289,7 @@ fn report_live(
         &stop,
         opts,
         &mut |line| eprintln!("plainsight: {line}"),
+        &mut |_| {},
         &mut |e| output.write(&e),
     )?;
     output.finish();

@@ -125,6 +125,7 @@ pub fn analyse_live<F: FnMut(Event)>(
     stop: &AtomicBool,
     opts: &AnalysisOptions,
     notice: &mut dyn FnMut(String),
+    stats: &mut dyn FnMut(LiveStats),
     out: &mut F,
 ) -> Result<LiveOutcome, CaptureError> {
     let mut source = LiveSource::open(live)?;
@@ -145,16 +146,11 @@ pub fn analyse_live<F: FnMut(Event)>(
     let mut engine = Engine::new(opts.engine.clone());
     let deadline = duration.map(|d| Instant::now() + d);
     let iface = source.iface().to_string();
-    source.run(
-        deadline,
-        &|| stop.load(Ordering::Relaxed),
-        || {},
-        |item| {
-            // libpcap already applied the filter in the kernel.
-            feed(&mut engine, None, &iface, item, out);
-            ControlFlow::Continue(())
-        },
-    )?;
+    source.run(deadline, &|| stop.load(Ordering::Relaxed), stats, |item| {
+        // libpcap already applied the filter in the kernel.
+        feed(&mut engine, None, &iface, item, out);
+        ControlFlow::Continue(())
+    })?;
     engine.end_of_input(out);
     out(Event::Summary(engine.summary()));
     Ok(LiveOutcome {

@@ -103,15 +103,22 @@ impl LiveSource {
     }
 
     /// Feeds packets to `f` until `should_stop` says so, `deadline` passes, or `f` breaks.
-    /// `idle` runs whenever a read times out, so callers can flush their output.
+    /// `stats` receives libpcap's counters about once a second (the UI shows the drops).
     pub fn run(
         &mut self,
         deadline: Option<Instant>,
         should_stop: &dyn Fn() -> bool,
-        mut idle: impl FnMut(),
+        stats: &mut dyn FnMut(LiveStats),
         mut f: impl FnMut(SourceItem<'_>) -> ControlFlow<()>,
     ) -> Result<(), CaptureError> {
+        let mut last_stats = Instant::now();
         loop {
+            if last_stats.elapsed().as_secs() >= 1 {
+                last_stats = Instant::now();
+                if let Some(s) = self.stats() {
+                    stats(s);
+                }
+            }
             if should_stop() || deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
@@ -136,7 +143,6 @@ impl LiveSource {
                     }
                 }
                 Err(pcap::Error::TimeoutExpired) => {
-                    idle();
                     wait_readable(self.cap.as_raw_fd(), READ_TIMEOUT_MS);
                 }
                 Err(e) => {

@@ -45,6 +45,8 @@ pub struct UiOptions {
 enum Msg {
     Event(Event),
     Notice(String),
+    /// Packets the kernel dropped so far (live).
+    Dropped(u64),
     Done(Vec<String>),
 }
 
@@ -138,12 +140,18 @@ pub fn run(feed: Feed, options: UiOptions) -> anyhow::Result<Vec<String>> {
                     let mut notice = |line: String| {
                         let _ = notice_tx.send(Msg::Notice(line));
                     };
+                    let stats_tx = tx.clone();
+                    let mut stats = |s: crate::capture::live::LiveStats| {
+                        let dropped = u64::from(s.dropped) + u64::from(s.if_dropped);
+                        let _ = stats_tx.try_send(Msg::Dropped(dropped));
+                    };
                     match analyse_live(
                         &live,
                         None,
                         &engine_control.stop,
                         &analysis,
                         &mut notice,
+                        &mut stats,
                         &mut send,
                     ) {
                         Ok(_) => Vec::new(),
@@ -187,6 +195,7 @@ fn event_loop(
                     match msg {
                         Msg::Event(e) => app.apply(e),
                         Msg::Notice(n) => app.banner = Some(n),
+                        Msg::Dropped(d) => app.dropped_packets = Some(d),
                         Msg::Done(failures) => {
                             app.finished = true;
                             app.failures = failures;
