@@ -12,6 +12,7 @@ pub mod decode;
 pub mod engine;
 pub mod event;
 pub mod flow;
+pub mod lab;
 pub mod proto;
 pub mod report;
 pub mod run;

@@ -15,6 +15,7 @@ use plainsight::capture::live::{list_interfaces, LiveOptions};
 use plainsight::cli::{Cli, Command, CommonArgs, LiveArgs, Speed};
 use plainsight::engine::EngineConfig;
 use plainsight::event::Event;
+use plainsight::lab::{Lab, LabConfig, LAB_HOST};
 use plainsight::proto::tls::decrypt::KeyLog;
 use plainsight::report::json::JsonWriter;
 use plainsight::report::text::TextReport;
@@ -106,9 +107,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             // Real people's secrets may pass on a live link: masked until `r` is pressed.
             run_ui(Feed::Live(live_opts), source, true, None, opts)
         }
-        Command::Lab { .. } => {
-            bail!("`plainsight lab` is not available yet in this version")
-        }
+        Command::Lab {
+            bind,
+            http_port,
+            https_port,
+            keylog,
+        } => run_lab(bind, http_port, https_port, keylog),
         Command::Interfaces => {
             let interfaces = list_interfaces()?;
             if interfaces.is_empty() {
@@ -299,6 +303,64 @@ fn report_live(
             s.received, s.dropped, s.if_dropped
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `plainsight lab`: the login site over HTTP and HTTPS until Ctrl-C.
+fn run_lab(
+    bind: Option<String>,
+    http_port: u16,
+    https_port: u16,
+    keylog: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let bind: std::net::IpAddr = match bind {
+        Some(b) => b.parse().with_context(|| {
+            format!("--bind {b:?} is not an IP address (for example 127.0.0.1)")
+        })?,
+        None => std::net::IpAddr::from([127, 0, 0, 1]),
+    };
+    if !bind.is_loopback() {
+        eprintln!(
+            "plainsight: WARNING: the lab listens on {bind}, reachable from other machines. \
+             Never let real people type real passwords into it: everything they send is shown on screen."
+        );
+    }
+    let lab = Lab::start(&LabConfig {
+        bind,
+        http_port,
+        https_port,
+        keylog: keylog.clone(),
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("cannot install the Ctrl-C handler")?;
+    println!("plainsight lab — a login page to watch being sniffed (made-up passwords only)");
+    println!("  HTTP   http://{}/", lab.http);
+    println!(
+        "  HTTPS  https://{}/   (self-signed certificate for {LAB_HOST}: accept it, or curl -k)",
+        lab.https
+    );
+    match &keylog {
+        Some(k) => println!("  TLS session keys are written to {}", k.display()),
+        None => println!("  (add --keylog FILE to write the TLS session keys, for decryption)"),
+    }
+    println!();
+    println!("Watch it in another terminal:");
+    println!(
+        "  sudo plainsight live -i lo -f 'tcp port {} or tcp port {}'{}",
+        lab.http.port(),
+        lab.https.port(),
+        keylog
+            .as_ref()
+            .map(|k| format!(" --keylog {}", k.display()))
+            .unwrap_or_default()
+    );
+    println!("Ctrl-C stops the lab.");
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    lab.stop();
     Ok(ExitCode::SUCCESS)
 }
 

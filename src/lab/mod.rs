@@ -1,0 +1,347 @@
+//! The lab: a small login site over HTTP and the same site over HTTPS (rustls, with a
+//! certificate made at start by rcgen), on 127.0.0.1 unless told otherwise. Its made-up logins
+//! are what the classroom captures.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+
+/// The name the lab's certificate is made for (and 127.0.0.1, and localhost).
+pub const LAB_HOST: &str = "lab.plainsight.test";
+/// Largest request head or body the lab reads.
+const MAX_REQUEST: usize = 64 << 10;
+
+#[derive(Debug, Clone)]
+pub struct LabConfig {
+    pub bind: IpAddr,
+    pub http_port: u16,
+    pub https_port: u16,
+    /// Where to write the TLS session keys (NSS key log format), if anywhere.
+    pub keylog: Option<PathBuf>,
+}
+
+impl Default for LabConfig {
+    fn default() -> Self {
+        LabConfig {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            http_port: 8080,
+            https_port: 8443,
+            keylog: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("cannot listen on {addr}: {source}. Is another lab already running? Choose other ports with --http-port and --https-port")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot make the lab's certificate: {0}")]
+    Certificate(String),
+    #[error("cannot write the key log {path}: {source}")]
+    KeyLog {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The running lab; dropping it (or [`Lab::stop`]) stops it.
+pub struct Lab {
+    pub http: SocketAddr,
+    pub https: SocketAddr,
+    /// The certificate the HTTPS site presents (DER), for clients that want to trust it.
+    pub certificate: Vec<u8>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// rustls' key log, written to a file as browsers and curl write SSLKEYLOGFILE.
+#[derive(Debug)]
+struct FileKeyLog(Mutex<File>);
+
+impl rustls::KeyLog for FileKeyLog {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        if let Ok(mut f) = self.0.lock() {
+            let _ = writeln!(
+                f,
+                "{label} {} {}",
+                hex::encode(client_random),
+                hex::encode(secret)
+            );
+            let _ = f.flush();
+        }
+    }
+}
+
+impl Lab {
+    pub fn start(config: &LabConfig) -> Result<Lab, LabError> {
+        let bind = |port: u16| {
+            let addr = SocketAddr::new(config.bind, port);
+            TcpListener::bind(addr).map_err(|source| LabError::Bind { addr, source })
+        };
+        let http_listener = bind(config.http_port)?;
+        let https_listener = bind(config.https_port)?;
+        let cert_err = |e: rcgen::Error| LabError::Certificate(e.to_string());
+        let mut params = rcgen::CertificateParams::new(vec![
+            LAB_HOST.to_string(),
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+        ])
+        .map_err(cert_err)?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, LAB_HOST);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "plainsight lab");
+        let signing_key = rcgen::KeyPair::generate().map_err(cert_err)?;
+        let cert = params.self_signed(&signing_key).map_err(cert_err)?;
+        let cert_der: CertificateDer<'static> = cert.der().clone();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| LabError::Certificate(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(vec![cert_der.clone()], key)
+            .map_err(|e| LabError::Certificate(e.to_string()))?;
+        // HTTP/1.1 only: a browser then speaks the HTTP/1.1 that plainsight reads after decryption.
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        if let Some(path) = &config.keylog {
+            let file = File::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|source| LabError::KeyLog {
+                    path: path.clone(),
+                    source,
+                })?;
+            tls.key_log = Arc::new(FileKeyLog(Mutex::new(file)));
+        }
+        let tls = Arc::new(tls);
+        let stop = Arc::new(AtomicBool::new(false));
+        let http = http_listener
+            .local_addr()
+            .map_err(|source| LabError::Bind {
+                addr: SocketAddr::new(config.bind, config.http_port),
+                source,
+            })?;
+        let https = https_listener
+            .local_addr()
+            .map_err(|source| LabError::Bind {
+                addr: SocketAddr::new(config.bind, config.https_port),
+                source,
+            })?;
+        let mut threads = Vec::new();
+        threads.push(serve(http_listener, stop.clone(), |stream| {
+            let mut stream = stream;
+            handle(&mut stream, "http")
+        }));
+        threads.push(serve(https_listener, stop.clone(), move |stream| {
+            let Ok(conn) = ServerConnection::new(tls.clone()) else {
+                return;
+            };
+            let mut tls_stream = StreamOwned::new(conn, stream);
+            handle(&mut tls_stream, "https");
+            tls_stream.conn.send_close_notify();
+            let _ = tls_stream.flush();
+        }));
+        Ok(Lab {
+            http,
+            https,
+            certificate: cert_der.to_vec(),
+            stop,
+            threads,
+        })
+    }
+
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Accepts connections until `stop`, one thread each.
+fn serve(
+    listener: TcpListener,
+    stop: Arc<AtomicBool>,
+    handler: impl Fn(TcpStream) + Send + Sync + Clone + 'static,
+) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let _ = listener.set_nonblocking(true);
+        while !stop.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    let h = handler.clone();
+                    thread::spawn(move || h(stream));
+                }
+                Err(_) => thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    })
+}
+
+/// One request, one response, then the connection closes.
+fn handle<S: Read + Write>(stream: &mut S, scheme: &str) {
+    let Some((method, path, body)) = read_request(stream) else {
+        return;
+    };
+    let (status, page) = route(&method, &path, &body, scheme);
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+        page.len()
+    );
+    let _ = stream.write_all(response.as_bytes());
+    let _ = stream.flush();
+}
+
+fn read_request<S: Read>(stream: &mut S) -> Option<(String, String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(&buf) {
+            Ok(httparse::Status::Complete(head)) => {
+                let method = req.method?.to_string();
+                let path = req.path?.to_string();
+                let len = req
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|h| {
+                        std::str::from_utf8(h.value)
+                            .ok()?
+                            .trim()
+                            .parse::<usize>()
+                            .ok()
+                    })
+                    .unwrap_or(0)
+                    .min(MAX_REQUEST);
+                let mut body = buf[head..].to_vec();
+                while body.len() < len {
+                    let n = stream.read(&mut chunk).ok()?;
+                    if n == 0 {
+                        break;
+                    }
+                    body.extend_from_slice(&chunk[..n]);
+                }
+                body.truncate(len);
+                return Some((method, path, body));
+            }
+            Ok(httparse::Status::Partial) if buf.len() < MAX_REQUEST => continue,
+            _ => return None,
+        }
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn route(method: &str, path: &str, body: &[u8], scheme: &str) -> (&'static str, String) {
+    let path = path.split('?').next().unwrap_or(path);
+    match (method, path) {
+        ("GET", "/") | ("GET", "/login") => ("200 OK", login_page(scheme, None)),
+        ("POST", "/login") => {
+            let user = form_urlencoded::parse(body)
+                .find(|(k, _)| k == "username")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            ("200 OK", login_page(scheme, Some(&user)))
+        }
+        _ => (
+            "404 Not Found",
+            "<!doctype html><title>Not found</title><p>Not found.</p>".to_string(),
+        ),
+    }
+}
+
+fn login_page(scheme: &str, welcomed: Option<&str>) -> String {
+    let (banner, color) = if scheme == "https" {
+        (
+            "HTTPS: this page and your password travel encrypted",
+            "#1b7f3a",
+        )
+    } else {
+        (
+            "HTTP: anyone on the network can read what you type here",
+            "#b00020",
+        )
+    };
+    let content = match welcomed {
+        Some(user) => format!(
+            "<h1>Welcome, {}!</h1><p>You are signed in to the plainsight lab over {}.</p><p><a href=\"/\">Back</a></p>",
+            escape(user),
+            scheme.to_uppercase()
+        ),
+        None => "<h1>Sign in</h1>\
+                 <form method=\"post\" action=\"/login\">\
+                 <label>User name <input name=\"username\" autocomplete=\"username\"></label><br>\
+                 <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label><br>\
+                 <button type=\"submit\">Sign in</button></form>\
+                 <p><small>A lab for plainsight: use a made-up password, never a real one.</small></p>"
+            .to_string(),
+    };
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>plainsight lab</title></head>\
+         <body style=\"font-family:sans-serif;max-width:32em;margin:3em auto\">\
+         <p style=\"color:#fff;background:{color};padding:.5em\">{banner}</p>{content}</body></html>"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        let (status, page) = route(
+            "POST",
+            "/login",
+            b"username=alice%3Cb%3E&password=x",
+            "http",
+        );
+        assert_eq!(status, "200 OK");
+        assert!(page.contains("Welcome, alice&lt;b&gt;!"));
+        assert!(route("GET", "/", b"", "https")
+            .1
+            .contains("type=\"password\""));
+        assert_eq!(route("GET", "/nope", b"", "http").0, "404 Not Found");
+    }
+}

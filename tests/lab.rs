@@ -1,0 +1,192 @@
+//! The lab: real curl logins over HTTP and HTTPS against `plainsight lab`'s servers; and, as
+//! root, the classroom story end to end while capturing `lo`: the HTTP password is found, the
+//! HTTPS one only with the lab's key log.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::thread::sleep;
+use std::time::Duration;
+
+use plainsight::lab::{Lab, LabConfig};
+use serde_json::Value;
+
+fn curl_login(url: &str, user: &str, password: &str) -> String {
+    let out = Command::new("curl")
+        .args([
+            "-sk",
+            "--http1.1",
+            "-d",
+            &format!("username={user}&password={password}"),
+            url,
+        ])
+        .output()
+        .expect("curl is installed by `make test`");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn report(args: &[&str]) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_plainsight"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn credentials(events: &[Value]) -> Vec<(String, String, bool)> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "credential")
+        .map(|e| {
+            (
+                e["username"].as_str().unwrap_or("").to_string(),
+                e["secret"].as_str().unwrap().to_string(),
+                e["decrypted"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn lab_serves_the_login_over_http_and_https_and_writes_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("lab.keys");
+    let lab = Lab::start(&LabConfig {
+        http_port: 0,
+        https_port: 0,
+        keylog: Some(keys.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(
+        lab.http.ip().is_loopback() && lab.https.ip().is_loopback(),
+        "loopback only by default"
+    );
+    let page = curl_login(&format!("http://{}/login", lab.http), "alice", "Lab-Pass-1");
+    assert!(page.contains("Welcome, alice!"), "{page}");
+    let page = curl_login(&format!("https://{}/login", lab.https), "bob", "Lab-Pass-2");
+    assert!(
+        page.contains("Welcome, bob!") && page.contains("HTTPS"),
+        "{page}"
+    );
+    let keylog = std::fs::read_to_string(&keys).unwrap();
+    assert!(keylog.contains("CLIENT_TRAFFIC_SECRET_0 "), "{keylog}");
+    lab.stop();
+}
+
+#[test]
+fn bundled_lab_capture_tells_the_story() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let pcap = root.join("captures/lab-login.pcap");
+    let keys = root.join("captures/lab-login.keys");
+    let opaque = report(&["report", "--json", pcap.to_str().unwrap()]);
+    assert_eq!(
+        credentials(&opaque),
+        [("alice".into(), "Lab-Pass-1".into(), false)]
+    );
+    let keyed = report(&[
+        "report",
+        "--json",
+        "--keylog",
+        keys.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        credentials(&keyed),
+        [
+            ("alice".into(), "Lab-Pass-1".into(), false),
+            ("bob".into(), "Lab-Pass-2".into(), true)
+        ]
+    );
+}
+
+#[test]
+fn live_capture_of_the_lab_finds_http_at_once_and_https_with_the_key() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: capturing lo needs root (or CAP_NET_RAW); run `make test` as root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("lab.keys");
+    let saved = dir.path().join("lab.pcap");
+    let lab = Lab::start(&LabConfig {
+        http_port: 0,
+        https_port: 0,
+        keylog: Some(keys.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let filter = format!(
+        "tcp port {} or tcp port {}",
+        lab.http.port(),
+        lab.https.port()
+    );
+    let capture = Command::new(env!("CARGO_BIN_EXE_plainsight"))
+        .args([
+            "report",
+            "--json",
+            "-i",
+            "lo",
+            "--duration",
+            "4",
+            "-f",
+            &filter,
+            "-w",
+        ])
+        .arg(&saved)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    sleep(Duration::from_millis(1200));
+    curl_login(
+        &format!("http://{}/login", lab.http),
+        "alice",
+        "Live-Pass-1",
+    );
+    curl_login(
+        &format!("https://{}/login", lab.https),
+        "bob",
+        "Live-Pass-2",
+    );
+    let out = capture.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        credentials(&live),
+        [("alice".into(), "Live-Pass-1".into(), false)],
+        "HTTPS hides bob's password"
+    );
+    assert!(live.iter().any(|e| e["type"] == "tls_client_hello"));
+    let keyed = report(&[
+        "report",
+        "--json",
+        "--keylog",
+        keys.to_str().unwrap(),
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        credentials(&keyed),
+        [
+            ("alice".into(), "Live-Pass-1".into(), false),
+            ("bob".into(), "Live-Pass-2".into(), true)
+        ]
+    );
+    lab.stop();
+}
