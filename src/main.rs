@@ -2,6 +2,7 @@
 //! (0 success, 1 runtime failure, 2 bad usage).
 
 use std::io::{self, IsTerminal};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +20,7 @@ use plainsight::lab::{Lab, LabConfig, LAB_HOST};
 use plainsight::proto::tls::decrypt::KeyLog;
 use plainsight::report::json::JsonWriter;
 use plainsight::report::text::TextReport;
-use plainsight::run::{analyse_files, analyse_live, AnalysisOptions};
+use plainsight::run::{analyse_inputs, analyse_live, AnalysisOptions, Input};
 use plainsight::ui::{Feed, UiOptions};
 
 fn main() -> ExitCode {
@@ -70,15 +71,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if live {
                 bail!("`plainsight demo --live` is not available yet; run `plainsight demo` for the demo on the bundled captures");
             }
-            let mut opts = analysis_options(&common)?;
-            let files = bundled_captures()?;
-            if opts.engine.keylog.is_none() {
-                // The demo's third act: the same HTTPS traffic, decrypted with its keys.
-                opts.engine.keylog = Some(bundled_keylog());
-            }
+            let opts = analysis_options(&common)?;
             run_ui(
-                Feed::Files(files),
-                "demo: bundled captures".into(),
+                Feed::Inputs(plainsight::lab::demo::inputs()),
+                "demo".into(),
                 common.redact,
                 Some(1.0),
                 opts,
@@ -248,6 +244,23 @@ fn report_files(
     redact: bool,
     opts: &AnalysisOptions,
 ) -> Result<ExitCode> {
+    let inputs: Vec<Input> = files.iter().cloned().map(Input::Path).collect();
+    report_inputs(&inputs, json, redact, opts)
+}
+
+fn report_inputs(
+    inputs: &[Input],
+    json: bool,
+    redact: bool,
+    opts: &AnalysisOptions,
+) -> Result<ExitCode> {
+    let files: Vec<&PathBuf> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Path(p) => Some(p),
+            Input::Embedded { .. } => None,
+        })
+        .collect();
     if files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         bail!("`-` (stdin) can be given only once");
     }
@@ -255,7 +268,9 @@ fn report_files(
         bail!("`-` reads a capture from stdin, but stdin is a terminal: pipe a capture in, e.g. `tcpdump -w - | plainsight report -`");
     }
     let mut output = Output::new(json, false, redact);
-    let outcome = analyse_files(files, opts, &mut |e| output.write(&e))?;
+    let outcome = analyse_inputs(inputs, opts, &mut |_| ControlFlow::Continue(()), &mut |e| {
+        output.write(&e)
+    })?;
     output.finish();
     for failure in &outcome.failures {
         eprintln!("plainsight: {failure}");
@@ -373,12 +388,17 @@ fn run_ui(
     opts: AnalysisOptions,
 ) -> Result<ExitCode> {
     if !io::stdout().is_terminal() {
-        if let Feed::Files(files) = feed {
-            eprintln!(
-                "plainsight: stdout is not a terminal; showing the text report instead of the UI"
-            );
-            return report_files(&files, false, redact, &opts);
-        }
+        let inputs = match feed {
+            Feed::Files(files) => files.into_iter().map(Input::Path).collect(),
+            Feed::Inputs(inputs) => inputs,
+            Feed::Live(_) => bail!(
+                "the live UI needs a terminal; `plainsight report -i IFACE` gives a text report"
+            ),
+        };
+        eprintln!(
+            "plainsight: stdout is not a terminal; showing the text report instead of the UI"
+        );
+        return report_inputs(&inputs, false, redact, &opts);
     }
     let failures = plainsight::ui::run(
         feed,
@@ -397,35 +417,4 @@ fn run_ui(
     } else {
         ExitCode::from(1)
     })
-}
-
-/// The key logs of the bundled captures, for the demo.
-fn bundled_keylog() -> KeyLog {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures");
-    let mut log = KeyLog::default();
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-            if path.extension().is_some_and(|x| x == "keys")
-                && !path.to_string_lossy().contains("nokey")
-            {
-                if let Ok(text) = std::fs::read_to_string(&path) {
-                    let _ = log.add(&text);
-                }
-            }
-        }
-    }
-    log
-}
-
-/// The bundled captures for the demo, next to the binary's source tree. (The demo issue builds
-/// them into the binary.)
-fn bundled_captures() -> Result<Vec<PathBuf>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("cannot read the bundled captures in {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-        .collect();
-    files.sort();
-    Ok(files)
 }

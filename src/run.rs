@@ -44,19 +44,62 @@ pub fn analyse_files<F: FnMut(Event)>(
     analyse_files_paced(paths, opts, &mut |_| ControlFlow::Continue(()), out)
 }
 
-/// [`analyse_files`], calling `pace` with each packet's time before it is analysed: the UI
-/// sleeps there to replay at the capture's own pace, and breaks to stop early.
+/// An input to analyse: a file (or `-` for stdin), or a capture built into the binary (the
+/// demo's), possibly with the key log that goes with it.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Path(PathBuf),
+    Embedded {
+        name: &'static str,
+        data: &'static [u8],
+        keylog: Option<&'static str>,
+    },
+}
+
+/// Where a run stands, for pacing and progress bars.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// The time of the packet about to be analysed.
+    pub ts: Timestamp,
+    /// Which input (0-based).
+    pub input: usize,
+    /// Bytes of this input read so far (packet data and record headers, approximately).
+    pub bytes: u64,
+}
+
+/// [`analyse_files`], calling `pace` before each packet: the UI sleeps there to replay at the
+/// capture's own pace, a progress bar moves, and a break stops the run early.
 pub fn analyse_files_paced<F: FnMut(Event)>(
     paths: &[PathBuf],
     opts: &AnalysisOptions,
-    pace: &mut dyn FnMut(Timestamp) -> ControlFlow<()>,
+    pace: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    out: &mut F,
+) -> Result<FilesOutcome, CaptureError> {
+    let inputs: Vec<Input> = paths.iter().cloned().map(Input::Path).collect();
+    analyse_inputs(&inputs, opts, pace, out)
+}
+
+/// Analyses inputs one after another into one event stream ending with a `summary`.
+pub fn analyse_inputs<F: FnMut(Event)>(
+    inputs: &[Input],
+    opts: &AnalysisOptions,
+    pace: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     out: &mut F,
 ) -> Result<FilesOutcome, CaptureError> {
     let mut filter = opts.filter.as_deref().map(PacketFilter::new).transpose()?;
     let mut engine = Engine::new(opts.engine.clone());
     let mut outcome = FilesOutcome::default();
-    for path in paths {
-        let mut source = match FileSource::open(path) {
+    for (index, input) in inputs.iter().enumerate() {
+        let opened = match input {
+            Input::Path(path) => FileSource::open(path),
+            Input::Embedded { name, data, keylog } => {
+                if let Some(keys) = keylog {
+                    let _ = engine.add_secrets(keys.as_bytes());
+                }
+                FileSource::from_reader(name.to_string(), std::io::Cursor::new(*data))
+            }
+        };
+        let mut source = match opened {
             Ok(s) => s,
             Err(e) => {
                 outcome.failures.push(e.to_string());
@@ -66,9 +109,16 @@ pub fn analyse_files_paced<F: FnMut(Event)>(
         outcome.analysed += 1;
         let name = source.name().to_string();
         let mut stopped = false;
+        let mut bytes = 0u64;
         source.for_each(|item| {
             if let SourceItem::Packet(p) = &item {
-                if pace(p.ts).is_break() {
+                bytes += p.data.len() as u64 + 16;
+                let progress = Progress {
+                    ts: p.ts,
+                    input: index,
+                    bytes,
+                };
+                if pace(progress).is_break() {
                     stopped = true;
                     return ControlFlow::Break(());
                 }

@@ -1,6 +1,8 @@
 //! The lab: a small login site over HTTP and the same site over HTTPS (rustls, with a
 //! certificate made at start by rcgen), on 127.0.0.1 unless told otherwise. Its made-up logins
-//! are what the classroom captures.
+//! are what the classroom captures. [`demo`] tells the same story from built-in captures.
+
+pub mod demo;
 
 use std::fs::File;
 use std::io::{Read, Write};

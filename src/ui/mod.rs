@@ -17,7 +17,7 @@ use crossterm::event::{self as term, Event as TermEvent, KeyEventKind};
 
 use crate::capture::live::LiveOptions;
 use crate::event::{Event, Timestamp};
-use crate::run::{analyse_files_paced, analyse_live, AnalysisOptions};
+use crate::run::{analyse_inputs, analyse_live, AnalysisOptions, Input};
 use app::{Action, App};
 
 /// Redraws at most this often.
@@ -30,6 +30,8 @@ const CHANNEL: usize = 4096;
 /// Where the UI's events come from.
 pub enum Feed {
     Files(Vec<PathBuf>),
+    /// Inputs built into the binary or given as files (the demo).
+    Inputs(Vec<Input>),
     Live(LiveOptions),
 }
 
@@ -119,18 +121,18 @@ pub fn run(feed: Feed, options: UiOptions) -> anyhow::Result<Vec<String>> {
                 }
             };
             let failures = match feed {
-                Feed::Files(paths) => {
+                Feed::Files(_) | Feed::Inputs(_) => {
+                    let inputs = match feed {
+                        Feed::Files(paths) => paths.into_iter().map(Input::Path).collect(),
+                        Feed::Inputs(inputs) => inputs,
+                        Feed::Live(_) => Vec::new(),
+                    };
                     let mut pacer = Pacer {
                         control: engine_control.clone(),
                         base: None,
                         last: None,
                     };
-                    match analyse_files_paced(
-                        &paths,
-                        &analysis,
-                        &mut |ts| pacer.wait(ts),
-                        &mut send,
-                    ) {
+                    match analyse_inputs(&inputs, &analysis, &mut |p| pacer.wait(p.ts), &mut send) {
                         Ok(outcome) => outcome.failures,
                         Err(e) => vec![e.to_string()],
                     }

@@ -1,0 +1,43 @@
+//! The classroom demo's story, from captures built into the binary (no root, no network):
+//! logins in the clear, then the lab's HTTPS login opaque, then the same login decrypted.
+
+use crate::run::Input;
+
+const LAB_CAPTURE: &[u8] = include_bytes!("../../captures/lab-login.pcap");
+const LAB_KEYS: &str = include_str!("../../captures/lab-login.keys");
+
+/// The demo's inputs, in the order the story is told.
+pub fn inputs() -> Vec<Input> {
+    vec![
+        Input::Embedded {
+            name: "act 1: a login form over HTTP",
+            data: include_bytes!("../../captures/http-forms.pcap"),
+            keylog: None,
+        },
+        Input::Embedded {
+            name: "act 1: HTTP Basic",
+            data: include_bytes!("../../captures/http-basic.pcap"),
+            keylog: None,
+        },
+        Input::Embedded {
+            name: "act 1: FTP",
+            data: include_bytes!("../../captures/ftp.pcap"),
+            keylog: None,
+        },
+        Input::Embedded {
+            name: "act 1: telnet, a key per packet",
+            data: include_bytes!("../../captures/telnet.pcap"),
+            keylog: None,
+        },
+        Input::Embedded {
+            name: "act 2: the lab's login over HTTP, then over HTTPS",
+            data: LAB_CAPTURE,
+            keylog: None,
+        },
+        Input::Embedded {
+            name: "act 3: the same HTTPS login, with the session keys",
+            data: LAB_CAPTURE,
+            keylog: Some(LAB_KEYS),
+        },
+    ]
+}
