@@ -16,6 +16,7 @@ deps:
 
 build: deps
 	$(CARGO) build --release --locked
+	$(CARGO) run --release --locked --quiet --example gen_docs -- target/doc-gen
 
 demo: build
 	$(BIN) demo

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use plainsight::capture::live::{list_interfaces, LiveOptions};
 use plainsight::cli::{Cli, Command, CommonArgs, LiveArgs, Speed};
 use plainsight::engine::EngineConfig;
@@ -20,7 +21,10 @@ use plainsight::lab::{Lab, LabConfig, LAB_HOST};
 use plainsight::proto::tls::decrypt::KeyLog;
 use plainsight::report::json::JsonWriter;
 use plainsight::report::text::TextReport;
-use plainsight::run::{analyse_inputs, analyse_live, AnalysisOptions, Input};
+use plainsight::run::{analyse_inputs, analyse_live, AnalysisOptions, Input, Progress};
+
+/// Files at least this large get a progress bar (when stderr is a terminal).
+const PROGRESS_FROM: u64 = 32 << 20;
 use plainsight::ui::{Feed, UiOptions};
 
 fn main() -> ExitCode {
@@ -268,9 +272,33 @@ fn report_inputs(
         bail!("`-` reads a capture from stdin, but stdin is a terminal: pipe a capture in, e.g. `tcpdump -w - | plainsight report -`");
     }
     let mut output = Output::new(json, false, redact);
-    let outcome = analyse_inputs(inputs, opts, &mut |_| ControlFlow::Continue(()), &mut |e| {
-        output.write(&e)
-    })?;
+    // A progress bar on stderr for large files, when someone is watching it.
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .collect();
+    let total: u64 = sizes.iter().sum();
+    let bar = (io::stderr().is_terminal() && total >= PROGRESS_FROM).then(|| {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut pace = |p: Progress| {
+        if let Some(bar) = &bar {
+            let before: u64 = sizes.iter().take(p.input).sum();
+            bar.set_position(before + p.bytes);
+        }
+        ControlFlow::Continue(())
+    };
+    let outcome = analyse_inputs(inputs, opts, &mut pace, &mut |e| output.write(&e))?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
     output.finish();
     for failure in &outcome.failures {
         eprintln!("plainsight: {failure}");
