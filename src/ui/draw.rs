@@ -310,9 +310,14 @@ fn detail_lines<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> 
     ));
     if !flow.credentials.is_empty() {
         lines.push(Line::raw(""));
+        let how = if flow.credentials.iter().all(|c| c.decrypted) {
+            "read with the key log"
+        } else {
+            "in the clear"
+        };
         lines.push(Line::styled(
             format!(
-                "LEAKED: {} credential(s) in the clear — Enter explains",
+                "LEAKED: {} credential(s) {how} — Enter explains",
                 flow.credentials.len()
             ),
             theme.danger(),
