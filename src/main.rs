@@ -73,7 +73,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Demo { live, common } => {
             if live {
-                bail!("`plainsight demo --live` is not available yet; run `plainsight demo` for the demo on the bundled captures");
+                return demo_live(&common);
             }
             let opts = analysis_options(&common)?;
             run_ui(
@@ -349,6 +349,54 @@ fn report_live(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `plainsight demo --live`: the lab on loopback, captured live while a scripted client logs in
+/// over HTTP and then HTTPS; the lab hands its session keys straight to the engine.
+fn demo_live(common: &CommonArgs) -> Result<ExitCode> {
+    if !io::stdout().is_terminal() {
+        bail!("`plainsight demo --live` needs a terminal");
+    }
+    let mut opts = analysis_options(common)?;
+    let keys = opts
+        .engine
+        .keylog
+        .get_or_insert_with(KeyLog::default)
+        .clone();
+    let lab = Lab::start(&LabConfig {
+        http_port: 0,
+        https_port: 0,
+        shared_keys: Some(keys),
+        ..LabConfig::default()
+    })?;
+    let filter = format!(
+        "tcp port {} or tcp port {}",
+        lab.http.port(),
+        lab.https.port()
+    );
+    let (http, https, cert) = (lab.http, lab.https, lab.certificate.clone());
+    let client = std::thread::spawn(move || {
+        plainsight::lab::client::scripted_logins(http, https, &cert, Duration::from_secs(2))
+    });
+    let live = LiveOptions {
+        iface: "lo".into(),
+        filter: Some(filter.clone()),
+        write: None,
+        user: None,
+    };
+    // The demo's passwords are made up: shown, not masked.
+    let code = run_ui(
+        Feed::Live(live),
+        format!("demo --live on lo ({filter})"),
+        common.redact,
+        None,
+        opts,
+    )?;
+    if let Ok(Err(e)) = client.join() {
+        eprintln!("plainsight: the scripted login failed: {e}");
+    }
+    lab.stop();
+    Ok(code)
+}
+
 /// `plainsight lab`: the login site over HTTP and HTTPS until Ctrl-C.
 fn run_lab(
     bind: Option<String>,
@@ -373,6 +421,7 @@ fn run_lab(
         http_port,
         https_port,
         keylog: keylog.clone(),
+        shared_keys: None,
     })?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();

@@ -2,6 +2,7 @@
 //! certificate made at start by rcgen), on 127.0.0.1 unless told otherwise. Its made-up logins
 //! are what the classroom captures. [`demo`] tells the same story from built-in captures.
 
+pub mod client;
 pub mod demo;
 
 use std::fs::File;
@@ -16,6 +17,8 @@ use std::time::Duration;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
+use crate::proto::tls::decrypt::KeyLog;
+
 /// The name the lab's certificate is made for (and 127.0.0.1, and localhost).
 pub const LAB_HOST: &str = "lab.plainsight.test";
 /// Largest request head or body the lab reads.
@@ -28,6 +31,9 @@ pub struct LabConfig {
     pub https_port: u16,
     /// Where to write the TLS session keys (NSS key log format), if anywhere.
     pub keylog: Option<PathBuf>,
+    /// A key log to hand the session keys to as they are made (`demo --live` decrypts its own
+    /// capture with it).
+    pub shared_keys: Option<KeyLog>,
 }
 
 impl Default for LabConfig {
@@ -37,6 +43,7 @@ impl Default for LabConfig {
             http_port: 8080,
             https_port: 8443,
             keylog: None,
+            shared_keys: None,
         }
     }
 }
@@ -69,13 +76,20 @@ pub struct Lab {
     threads: Vec<JoinHandle<()>>,
 }
 
-/// rustls' key log, written to a file as browsers and curl write SSLKEYLOGFILE.
+/// rustls' key log: written to a file as browsers and curl write SSLKEYLOGFILE, and/or handed
+/// to a shared [`KeyLog`].
 #[derive(Debug)]
-struct FileKeyLog(Mutex<File>);
+struct LabKeyLog {
+    file: Option<Mutex<File>>,
+    shared: Option<KeyLog>,
+}
 
-impl rustls::KeyLog for FileKeyLog {
+impl rustls::KeyLog for LabKeyLog {
     fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        if let Ok(mut f) = self.0.lock() {
+        if let Some(shared) = &self.shared {
+            shared.insert(label, client_random.to_vec(), secret.to_vec());
+        }
+        if let Some(Ok(mut f)) = self.file.as_ref().map(|f| f.lock()) {
             let _ = writeln!(
                 f,
                 "{label} {} {}",
@@ -122,16 +136,24 @@ impl Lab {
             .map_err(|e| LabError::Certificate(e.to_string()))?;
         // HTTP/1.1 only: a browser then speaks the HTTP/1.1 that plainsight reads after decryption.
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        if let Some(path) = &config.keylog {
-            let file = File::options()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|source| LabError::KeyLog {
-                    path: path.clone(),
-                    source,
-                })?;
-            tls.key_log = Arc::new(FileKeyLog(Mutex::new(file)));
+        let file = match &config.keylog {
+            Some(path) => Some(Mutex::new(
+                File::options()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|source| LabError::KeyLog {
+                        path: path.clone(),
+                        source,
+                    })?,
+            )),
+            None => None,
+        };
+        if file.is_some() || config.shared_keys.is_some() {
+            tls.key_log = Arc::new(LabKeyLog {
+                file,
+                shared: config.shared_keys.clone(),
+            });
         }
         let tls = Arc::new(tls);
         let stop = Arc::new(AtomicBool::new(false));

@@ -3,6 +3,7 @@
 //! AES-GCM and ChaCha20-Poly1305 only, from the RustCrypto crates; no cipher is written here.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes128Gcm, Aes256Gcm};
@@ -21,23 +22,24 @@ pub struct SessionSecrets {
     pub server_traffic: Option<Vec<u8>>,
 }
 
-/// Secrets by client random, read once.
+/// Secrets by client random. Clones share one table, so secrets added later (a lab server
+/// logging its keys while it is being captured) are seen by every holder.
 #[derive(Debug, Clone, Default)]
 pub struct KeyLog {
-    sessions: HashMap<Vec<u8>, SessionSecrets>,
+    sessions: Arc<RwLock<HashMap<Vec<u8>, SessionSecrets>>>,
 }
 
 impl KeyLog {
     /// Parses key log text; lines it cannot read are returned as messages (1-based line numbers),
     /// the rest is kept.
     pub fn parse(text: &str) -> (KeyLog, Vec<String>) {
-        let mut log = KeyLog::default();
+        let log = KeyLog::default();
         let warnings = log.add(text);
         (log, warnings)
     }
 
     /// Adds the lines of another key log (a pcapng Decryption Secrets Block, say).
-    pub fn add(&mut self, text: &str) -> Vec<String> {
+    pub fn add(&self, text: &str) -> Vec<String> {
         let mut warnings = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -69,31 +71,39 @@ impl KeyLog {
                 ));
                 continue;
             }
-            let entry = self.sessions.entry(random).or_default();
-            let slot = match label {
-                "CLIENT_RANDOM" => &mut entry.master,
-                "CLIENT_HANDSHAKE_TRAFFIC_SECRET" => &mut entry.client_handshake,
-                "SERVER_HANDSHAKE_TRAFFIC_SECRET" => &mut entry.server_handshake,
-                "CLIENT_TRAFFIC_SECRET_0" => &mut entry.client_traffic,
-                "SERVER_TRAFFIC_SECRET_0" => &mut entry.server_traffic,
-                // Exporter and early-data secrets are not needed to read the traffic.
-                _ => continue,
-            };
-            *slot = Some(secret);
+            self.insert(label, random, secret);
         }
         warnings
     }
 
-    pub fn get(&self, client_random: &[u8]) -> Option<&SessionSecrets> {
-        self.sessions.get(client_random)
+    /// Records one secret (as rustls' key log hook hands them over).
+    pub fn insert(&self, label: &str, client_random: Vec<u8>, secret: Vec<u8>) {
+        let Ok(mut sessions) = self.sessions.write() else {
+            return;
+        };
+        let entry = sessions.entry(client_random).or_default();
+        let slot = match label {
+            "CLIENT_RANDOM" => &mut entry.master,
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET" => &mut entry.client_handshake,
+            "SERVER_HANDSHAKE_TRAFFIC_SECRET" => &mut entry.server_handshake,
+            "CLIENT_TRAFFIC_SECRET_0" => &mut entry.client_traffic,
+            "SERVER_TRAFFIC_SECRET_0" => &mut entry.server_traffic,
+            // Exporter and early-data secrets are not needed to read the traffic.
+            _ => return,
+        };
+        *slot = Some(secret);
+    }
+
+    pub fn get(&self, client_random: &[u8]) -> Option<SessionSecrets> {
+        self.sessions.read().ok()?.get(client_random).cloned()
     }
 
     pub fn len(&self) -> usize {
-        self.sessions.len()
+        self.sessions.read().map_or(0, |s| s.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.sessions.is_empty()
+        self.len() == 0
     }
 }
 

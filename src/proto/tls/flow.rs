@@ -277,8 +277,18 @@ impl TlsFlow {
                 }
             }
             (_, FINISHED) if self.tls13 => {
-                // After its Finished, each side switches to its application traffic keys.
-                if let (Some((kind, hash)), Some(secret)) = (self.suite, self.traffic[dir].take()) {
+                // After its Finished, each side switches to its application traffic keys. A key
+                // log that grows while the capture runs may only have them now.
+                let late = || {
+                    let secrets = keys?.get(self.client_random.as_deref()?)?;
+                    if dir == 0 {
+                        secrets.client_traffic
+                    } else {
+                        secrets.server_traffic
+                    }
+                };
+                let secret = self.traffic[dir].take().or_else(late);
+                if let (Some((kind, hash)), Some(secret)) = (self.suite, secret) {
                     self.decryptors[dir] = RecordDecryptor::tls13(kind, hash, &secret);
                 }
             }
