@@ -190,3 +190,19 @@ fn live_capture_of_the_lab_finds_http_at_once_and_https_with_the_key() {
     );
     lab.stop();
 }
+
+#[test]
+fn scripted_demo_client_logs_in_and_the_lab_shares_its_keys() {
+    let keys = plainsight::proto::tls::decrypt::KeyLog::default();
+    let lab = Lab::start(&LabConfig {
+        http_port: 0,
+        https_port: 0,
+        shared_keys: Some(keys.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    plainsight::lab::client::scripted_logins(lab.http, lab.https, &lab.certificate, Duration::from_millis(1)).unwrap();
+    // One TLS session, with every secret decryption needs.
+    assert_eq!(keys.len(), 1);
+    lab.stop();
+}
