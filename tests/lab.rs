@@ -201,7 +201,13 @@ fn scripted_demo_client_logs_in_and_the_lab_shares_its_keys() {
         ..Default::default()
     })
     .unwrap();
-    plainsight::lab::client::scripted_logins(lab.http, lab.https, &lab.certificate, Duration::from_millis(1)).unwrap();
+    plainsight::lab::client::scripted_logins(
+        lab.http,
+        lab.https,
+        &lab.certificate,
+        Duration::from_millis(1),
+    )
+    .unwrap();
     // One TLS session, with every secret decryption needs.
     assert_eq!(keys.len(), 1);
     lab.stop();

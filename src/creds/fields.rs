@@ -85,10 +85,10 @@ pub fn is_user_field(name: &str) -> bool {
 
 /// Picks the credential out of (name, value) fields: one per message, only when a password-like
 /// field is there (a user name alone is not a credential).
-pub fn credential_from_fields<'a>(
+pub fn credential_from_fields(
     fields: impl IntoIterator<Item = (String, String)>,
     kind: CredentialKind,
-    location_prefix: &'a str,
+    location_prefix: &str,
 ) -> Option<Found> {
     let mut user: Option<String> = None;
     let mut password: Option<(String, String)> = None;

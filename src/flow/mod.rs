@@ -50,10 +50,9 @@ struct PackedEndpoint(u128, u32);
 impl PackedEndpoint {
     fn new(addr: SocketAddr) -> Self {
         match addr {
-            SocketAddr::V4(a) => PackedEndpoint(
-                u128::from(a.ip().to_ipv6_mapped().to_bits()),
-                u32::from(a.port()),
-            ),
+            SocketAddr::V4(a) => {
+                PackedEndpoint(a.ip().to_ipv6_mapped().to_bits(), u32::from(a.port()))
+            }
             SocketAddr::V6(a) => PackedEndpoint(a.ip().to_bits(), u32::from(a.port()) | 1 << 16),
         }
     }
@@ -314,7 +313,7 @@ impl<A> FlowTable<A> {
                 )
             })
             .collect();
-        by_size.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        by_size.sort_unstable_by_key(|b| std::cmp::Reverse(b.0));
         for (_, key) in by_size {
             if self.memory() <= target {
                 break;

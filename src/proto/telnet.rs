@@ -19,7 +19,8 @@ enum Iac {
     Command,
     Option,
     Sub,
-    SubIac,
+    /// IAC inside a subnegotiation: SE ends it.
+    SubEnd,
 }
 
 impl Iac {
@@ -35,10 +36,10 @@ impl Iac {
             (Iac::Command, SB) => *self = Iac::Sub,
             (Iac::Command, 251..=254) => *self = Iac::Option,
             (Iac::Command, _) | (Iac::Option, _) => *self = Iac::Data,
-            (Iac::Sub, IAC) => *self = Iac::SubIac,
+            (Iac::Sub, IAC) => *self = Iac::SubEnd,
             (Iac::Sub, _) => {}
-            (Iac::SubIac, SE) => *self = Iac::Data,
-            (Iac::SubIac, _) => *self = Iac::Sub,
+            (Iac::SubEnd, SE) => *self = Iac::Data,
+            (Iac::SubEnd, _) => *self = Iac::Sub,
         }
         None
     }

@@ -144,7 +144,7 @@ pub fn suite(id: u16) -> Option<(AeadKind, HashKind)> {
         0x009c | 0x009e | 0x00a2 | 0xc02b | 0xc02f | 0xc02d | 0xc031 => (Aes128Gcm, Sha256),
         0x009d | 0x009f | 0x00a3 | 0xc02c | 0xc030 | 0xc02e | 0xc032 => (Aes256Gcm, Sha384),
         // TLS 1.2: ChaCha20-Poly1305 (RFC 7905).
-        0xcca8 | 0xcca9 | 0xccaa => (ChaCha20Poly1305, Sha256),
+        0xcca8..=0xccaa => (ChaCha20Poly1305, Sha256),
         _ => return None,
     })
 }
