@@ -178,20 +178,14 @@ impl Engine {
                     );
                 }
             }
-            Err(e @ DecodeError::Truncated(_)) => self.anomalies.emit(
-                out,
-                ts,
-                None,
-                AnomalyKind::TruncatedPacket,
-                format!("packet {}: {e}", self.summary.packets),
-            ),
-            Err(e @ DecodeError::Malformed(_)) => self.anomalies.emit(
-                out,
-                ts,
-                None,
-                AnomalyKind::ParseError,
-                format!("packet {}: {e}", self.summary.packets),
-            ),
+            Err(e) => {
+                let kind = match e {
+                    DecodeError::Truncated(_) => AnomalyKind::TruncatedPacket,
+                    _ => AnomalyKind::ParseError,
+                };
+                let detail = format!("packet {}: {e}", self.summary.packets);
+                self.anomalies.emit(out, ts, None, kind, detail);
+            }
         }
         if self.table.memory() > self.table.limits.memcap {
             let removed = self.table.enforce_memcap();

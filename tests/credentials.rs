@@ -1,57 +1,15 @@
 //! Every credential kind on a real capture made by real clients (captures/README.md says which):
 //! exact usernames, secrets and places, and no false positives. Golden NDJSON for each capture.
 
-use std::path::PathBuf;
-
-use assert_cmd::Command;
-use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> (String, Vec<Value>) {
-    let out = Command::cargo_bin("plainsight")
-        .unwrap()
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    // Text reports give no events; JSON lines must all parse.
-    let events = text
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (text, events)
-}
+mod common;
+use common::{golden, run_json as run};
 
 /// (kind, username, secret, where) of every credential in a capture, checked against its golden
 /// NDJSON too.
 fn credentials(capture: &str) -> Vec<(String, Option<String>, String, String)> {
     let path = format!("captures/{capture}");
     let (text, events) = run(&["report", "--json", &path]);
-    let golden = root()
-        .join("tests/golden")
-        .join(format!("{capture}.ndjson"));
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&golden, &text).unwrap();
-    } else {
-        let expected = std::fs::read_to_string(&golden)
-            .expect("golden file; UPDATE_GOLDEN=1 cargo test writes it");
-        assert_eq!(
-            text,
-            expected,
-            "{capture} differs from {}",
-            golden.display()
-        );
-    }
+    golden(capture, &text);
     let creds: Vec<_> = events
         .iter()
         .filter(|e| e["type"] == "credential")

@@ -2,49 +2,17 @@
 //! certificates, JA4, and decryption with each supported cipher — with golden NDJSON — plus a
 //! cross-check against Wireshark's own TLS engine (tshark, installed by `make test`).
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{golden, of, root, run_json};
 
 fn events(args: &[&str]) -> (String, Vec<Value>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_plainsight"))
-        .current_dir(root())
-        .arg("report")
-        .arg("--json")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let events = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (text, events)
-}
-
-fn golden(name: &str, text: &str) {
-    let path = root().join("tests/golden").join(format!("{name}.ndjson"));
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, text).unwrap();
-        return;
-    }
-    let expected =
-        std::fs::read_to_string(&path).expect("golden file; UPDATE_GOLDEN=1 cargo test writes it");
-    assert_eq!(text, expected, "{name} differs from {}", path.display());
-}
-
-fn of<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["type"] == ty).collect()
+    let mut all = vec!["report", "--json"];
+    all.extend_from_slice(args);
+    run_json(&all)
 }
 
 /// (file stem, negotiated version, IANA cipher) of each keyed capture.
