@@ -632,6 +632,7 @@ fn emit_outputs<F: FnMut(Event)>(
             AppOutput::Request {
                 request: r,
                 decrypted,
+                stream,
             } => out(Event::HttpRequest {
                 flow: ctx.id,
                 ts: ctx.ts,
@@ -642,11 +643,12 @@ fn emit_outputs<F: FnMut(Event)>(
                 headers: r.headers,
                 body_len: r.body_len,
                 decrypted,
-                stream: None,
+                stream,
             }),
             AppOutput::Response {
                 response: r,
                 decrypted,
+                stream,
             } => out(Event::HttpResponse {
                 flow: ctx.id,
                 ts: ctx.ts,
@@ -655,7 +657,7 @@ fn emit_outputs<F: FnMut(Event)>(
                 headers: r.headers,
                 body_len: r.body_len,
                 decrypted,
-                stream: None,
+                stream,
             }),
             AppOutput::Credential { found, decrypted } => {
                 summary.credentials += 1;

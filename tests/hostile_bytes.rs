@@ -8,6 +8,7 @@ use plainsight::flow::Chunk;
 use plainsight::proto::analysis::FlowAnalysis;
 use plainsight::proto::dns::{parse_query, DnsTcpReader};
 use plainsight::proto::http::Http1Flow;
+use plainsight::proto::http2::Http2Flow;
 use plainsight::proto::mail::{LineFlow, LineProtocol};
 use plainsight::proto::telnet::TelnetFlow;
 use proptest::prelude::*;
@@ -42,6 +43,7 @@ const PREFIXES: &[&[u8]] = &[
     b"USER x\r\nPASS ",
     b"\x16\x03\x01\x02\x00",
     b"\xff\xfb\x01login: ",
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x05\x01\x05\x00\x00\x00\x01",
 ];
 
 proptest! {
@@ -54,6 +56,8 @@ proptest! {
         let mut lines: Vec<LineFlow> = [LineProtocol::Ftp, LineProtocol::Pop3, LineProtocol::Imap, LineProtocol::Smtp]
             .into_iter().map(LineFlow::new).collect();
         let mut telnet = TelnetFlow::default();
+        let mut h2 = Http2Flow::default();
+        let mut h2_items = Vec::new();
         let mut dns = DnsTcpReader::default();
         let mut analysis = FlowAnalysis::new(true);
         let mut found = Vec::new();
@@ -66,6 +70,7 @@ proptest! {
                 l.on_data(dir, &bytes, &mut found);
             }
             telnet.on_data(dir, &bytes, &mut found);
+            h2.on_data(dir, &bytes, &mut h2_items);
             dns.on_data(&bytes, &mut questions);
             analysis.on_chunk(dir, Chunk::Data(&bytes), None, &mut outputs);
             if bytes.len() % 7 == 3 {
@@ -75,7 +80,9 @@ proptest! {
         }
         http.on_end(&mut items);
         analysis.on_end(None, &mut outputs);
+        h2.on_end(&mut h2_items);
         prop_assert!(http.buffered() < 4 << 20);
+        prop_assert!(h2.buffered() < 4 << 20);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::dns::{DnsQuestion, DnsTcpReader};
 use super::http::{Http1Flow, HttpItem, Request, Response};
+use super::http2::{looks_like_server_h2, Http2Flow, PREFACE};
 use super::mail::{LineFlow, LineProtocol};
 use super::telnet::TelnetFlow;
 use super::tls::decrypt::KeyLog;
@@ -18,14 +19,16 @@ use crate::flow::Chunk;
 /// What the application layer found in a flow.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppOutput {
-    /// An HTTP request; `decrypted` when read thanks to the key log.
+    /// An HTTP request; `decrypted` when read thanks to the key log; `stream` for HTTP/2.
     Request {
         request: Request,
         decrypted: bool,
+        stream: Option<u32>,
     },
     Response {
         response: Response,
         decrypted: bool,
+        stream: Option<u32>,
     },
     Credential {
         found: Found,
@@ -43,22 +46,103 @@ pub enum AppOutput {
     ParseError(String),
 }
 
+/// HTTP of either version, on one connection: HTTP/1.x, or HTTP/2 (prior knowledge, or h2
+/// inside TLS), chosen from the first bytes seen.
+#[derive(Debug)]
+enum HttpParser {
+    H1(Box<Http1Flow>),
+    H2(Box<Http2Flow>),
+}
+
+impl HttpParser {
+    /// The version a connection speaks, from its first bytes in direction `dir`.
+    fn for_first_bytes(dir: usize, data: &[u8]) -> HttpParser {
+        let h2 = if dir == 0 {
+            data.starts_with(&PREFACE[..data.len().min(PREFACE.len())]) && !data.is_empty()
+        } else {
+            looks_like_server_h2(data)
+        };
+        if h2 {
+            HttpParser::H2(Box::default())
+        } else {
+            HttpParser::H1(Box::default())
+        }
+    }
+
+    fn data(&mut self, dir: usize, data: &[u8], decrypted: bool, out: &mut Vec<AppOutput>) {
+        match self {
+            HttpParser::H1(h) => {
+                let mut items = Vec::new();
+                h.on_data(dir, data, &mut items);
+                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
+            }
+            HttpParser::H2(h) => {
+                let mut items = Vec::new();
+                h.on_data(dir, data, &mut items);
+                http_outputs(
+                    items.into_iter().map(|i| (Some(i.stream), i.item)),
+                    decrypted,
+                    out,
+                );
+            }
+        }
+    }
+
+    fn gap(&mut self, dir: usize, len: u64, decrypted: bool, out: &mut Vec<AppOutput>) {
+        match self {
+            HttpParser::H1(h) => {
+                let mut items = Vec::new();
+                h.on_gap(dir, len, &mut items);
+                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
+            }
+            HttpParser::H2(h) => h.on_gap(dir),
+        }
+    }
+
+    fn end(&mut self, decrypted: bool, out: &mut Vec<AppOutput>) {
+        match self {
+            HttpParser::H1(h) => {
+                let mut items = Vec::new();
+                h.on_end(&mut items);
+                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
+            }
+            HttpParser::H2(h) => {
+                let mut items = Vec::new();
+                h.on_end(&mut items);
+                http_outputs(
+                    items.into_iter().map(|i| (Some(i.stream), i.item)),
+                    decrypted,
+                    out,
+                );
+            }
+        }
+    }
+
+    fn held(&self) -> usize {
+        match self {
+            HttpParser::H1(h) => h.buffered(),
+            HttpParser::H2(h) => h.buffered(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 enum Parser {
-    /// No verdict yet, or a protocol without a parser (TLS, unknown).
+    /// No verdict yet, or a protocol without a parser (unknown).
     #[default]
     None,
-    Http(Box<Http1Flow>),
+    /// HTTP in the clear; the version is chosen on the first bytes.
+    Http(Option<HttpParser>),
     Lines(Box<LineFlow>),
     Telnet(Box<TelnetFlow>),
-    /// TLS, and the HTTP/1.x read from its decrypted data.
-    Tls(Box<TlsFlow>, Option<Box<Http1Flow>>),
+    /// TLS, and the HTTP read from its decrypted data.
+    Tls(Box<TlsFlow>, Option<HttpParser>),
 }
 
 impl Parser {
     fn for_protocol(p: Protocol) -> Parser {
         match p {
-            Protocol::Http => Parser::Http(Box::default()),
+            Protocol::Http => Parser::Http(None),
             Protocol::Ftp => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Ftp))),
             Protocol::Pop3 => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Pop3))),
             Protocol::Imap => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Imap))),
@@ -72,11 +156,9 @@ impl Parser {
     fn data(&mut self, dir: usize, data: &[u8], keys: Option<&KeyLog>, out: &mut Vec<AppOutput>) {
         match self {
             Parser::None => {}
-            Parser::Http(h) => {
-                let mut items = Vec::new();
-                h.on_data(dir, data, &mut items);
-                http_outputs(items, false, out);
-            }
+            Parser::Http(h) => h
+                .get_or_insert_with(|| HttpParser::for_first_bytes(dir, data))
+                .data(dir, data, false, out),
             Parser::Tls(tls, inner) => {
                 let mut items = Vec::new();
                 tls.on_data(dir, data, keys, &mut items);
@@ -105,9 +187,9 @@ impl Parser {
         match self {
             Parser::None => {}
             Parser::Http(h) => {
-                let mut items = Vec::new();
-                h.on_gap(dir, len, &mut items);
-                http_outputs(items, false, out);
+                if let Some(h) = h {
+                    h.gap(dir, len, false, out);
+                }
             }
             Parser::Lines(l) => l.on_gap(dir),
             Parser::Telnet(t) => t.on_gap(dir),
@@ -117,19 +199,13 @@ impl Parser {
 
     fn end(&mut self, out: &mut Vec<AppOutput>) {
         match self {
-            Parser::Http(h) => {
-                let mut items = Vec::new();
-                h.on_end(&mut items);
-                http_outputs(items, false, out);
-            }
+            Parser::Http(Some(h)) => h.end(false, out),
             Parser::Tls(tls, inner) => {
                 let mut items = Vec::new();
                 tls.on_end(&mut items);
                 tls_outputs(items, inner, out);
                 if let Some(h) = inner {
-                    let mut items = Vec::new();
-                    h.on_end(&mut items);
-                    http_outputs(items, true, out);
+                    h.end(true, out);
                 }
             }
             _ => {}
@@ -139,20 +215,16 @@ impl Parser {
     fn held(&self) -> usize {
         match self {
             Parser::None => 0,
-            Parser::Http(h) => h.buffered(),
+            Parser::Http(h) => h.as_ref().map_or(0, HttpParser::held),
             Parser::Lines(l) => l.buffered(),
             Parser::Telnet(_) => 512,
-            Parser::Tls(t, inner) => t.buffered() + inner.as_ref().map_or(0, |h| h.buffered()),
+            Parser::Tls(t, inner) => t.buffered() + inner.as_ref().map_or(0, HttpParser::held),
         }
     }
 }
 
-/// TLS findings as outputs; decrypted application data goes through HTTP/1.x.
-fn tls_outputs(
-    items: Vec<TlsOutput>,
-    inner: &mut Option<Box<Http1Flow>>,
-    out: &mut Vec<AppOutput>,
-) {
+/// TLS findings as outputs; decrypted application data goes through HTTP (either version).
+fn tls_outputs(items: Vec<TlsOutput>, inner: &mut Option<HttpParser>, out: &mut Vec<AppOutput>) {
     for item in items {
         match item {
             TlsOutput::ClientHello(c) => out.push(AppOutput::ClientHello(c)),
@@ -162,20 +234,21 @@ fn tls_outputs(
                 out.push(AppOutput::Decryption { result, detail })
             }
             TlsOutput::Error(e) => out.push(AppOutput::ParseError(e)),
-            TlsOutput::AppData { dir, data } => {
-                // HTTP/2 (issue: HTTP/2 inside TLS) is not read yet: its preface stops HTTP/1.x.
-                let http = inner.get_or_insert_with(Box::default);
-                let mut items = Vec::new();
-                http.on_data(dir, &data, &mut items);
-                http_outputs(items, true, out);
-            }
+            TlsOutput::AppData { dir, data } => inner
+                .get_or_insert_with(|| HttpParser::for_first_bytes(dir, &data))
+                .data(dir, &data, true, out),
         }
     }
 }
 
-/// HTTP items as outputs; each request is followed by the credentials it carries.
-fn http_outputs(items: Vec<HttpItem>, decrypted: bool, out: &mut Vec<AppOutput>) {
-    for item in items {
+/// HTTP messages (with their HTTP/2 stream) as outputs; each request is followed by the
+/// credentials it carries — one path for both versions.
+fn http_outputs(
+    items: impl IntoIterator<Item = (Option<u32>, HttpItem)>,
+    decrypted: bool,
+    out: &mut Vec<AppOutput>,
+) {
+    for (stream, item) in items {
         match item {
             HttpItem::Request(request) => {
                 let found = from_request(&RequestView {
@@ -183,7 +256,11 @@ fn http_outputs(items: Vec<HttpItem>, decrypted: bool, out: &mut Vec<AppOutput>)
                     headers: &request.headers,
                     body: &request.body,
                 });
-                out.push(AppOutput::Request { request, decrypted });
+                out.push(AppOutput::Request {
+                    request,
+                    decrypted,
+                    stream,
+                });
                 out.extend(
                     found
                         .into_iter()
@@ -193,6 +270,7 @@ fn http_outputs(items: Vec<HttpItem>, decrypted: bool, out: &mut Vec<AppOutput>)
             HttpItem::Response(response) => out.push(AppOutput::Response {
                 response,
                 decrypted,
+                stream,
             }),
             HttpItem::Error(e) => out.push(AppOutput::ParseError(e)),
         }

@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod dns;
 pub mod http;
+pub mod http2;
 pub mod mail;
 pub mod telnet;
 pub mod tls;
