@@ -799,3 +799,19 @@ fn finish_flow<F: FnMut(Event)>(
         tls_bytes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory charged per flow covers what a flow really takes in the table (its entry, its
+    /// key, and the hash table's slack), so the memory cap holds.
+    #[test]
+    fn flow_overhead_is_honest() {
+        let entry = std::mem::size_of::<Flow<FlowAnalysis>>() + std::mem::size_of::<FlowKey>();
+        assert!(
+            crate::flow::FLOW_OVERHEAD >= entry * 8 / 7 + 16,
+            "entry {entry} bytes"
+        );
+    }
+}

@@ -120,3 +120,55 @@ fn live_capture_without_permission_names_the_setcap_command() {
         "{stderr}"
     );
 }
+
+/// Reads `Key:` from /proc/PID/status.
+fn proc_status(pid: u32, key: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .map(|l| l[key.len()..].trim().to_string())
+}
+
+#[test]
+fn once_capturing_the_process_is_no_longer_root_and_holds_no_capability() {
+    if !is_root() {
+        eprintln!("skipped: the privilege drop is only observable when started as root");
+        return;
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_plainsight"))
+        .args([
+            "report",
+            "--json",
+            "-i",
+            "lo",
+            "--duration",
+            "3",
+            "-f",
+            "tcp port 1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    thread::sleep(Duration::from_millis(1500));
+    let pid = child.id();
+    let uid = proc_status(pid, "Uid:").unwrap();
+    let gid = proc_status(pid, "Gid:").unwrap();
+    let caps: Vec<String> = ["CapInh:", "CapPrm:", "CapEff:"]
+        .iter()
+        .map(|k| proc_status(pid, k).unwrap())
+        .collect();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Real, effective, saved and filesystem ids: all nobody (65534), none root.
+    assert!(uid.split_whitespace().all(|u| u == "65534"), "Uid: {uid}");
+    assert!(gid.split_whitespace().all(|g| g == "65534"), "Gid: {gid}");
+    for c in caps {
+        assert_eq!(c, "0000000000000000", "capabilities left: {c}");
+    }
+}

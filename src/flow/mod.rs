@@ -138,7 +138,7 @@ pub struct FlowLimits {
 }
 
 /// Memory charged per flow held in the table, beyond its buffers.
-pub const FLOW_OVERHEAD: usize = 512;
+pub const FLOW_OVERHEAD: usize = 1024;
 
 impl FlowLimits {
     /// Limits derived from a memory cap: at most half of it goes on flow state.

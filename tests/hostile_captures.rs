@@ -1,0 +1,254 @@
+//! Hostile captures, written as real pcap files by the test: floods, endless bodies, giant
+//! headers, lying lengths. The binary analyses each without panicking, reports anomalies, keeps
+//! the flows before the hostile one whole, and its peak memory (measured with GNU time) stays
+//! under the memory cap plus a stated margin.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use etherparse::PacketBuilder;
+use serde_json::Value;
+
+/// What the process may use beyond `--memcap`: the binary, its buffers (1 MiB file reader, up to
+/// 64 MiB when a record claims to be large) and allocator slack.
+const MARGIN_MIB: u64 = 80;
+const MEMCAP_MIB: u64 = 16;
+
+struct PcapWriter {
+    out: std::io::BufWriter<std::fs::File>,
+    ts: u32,
+}
+
+impl PcapWriter {
+    fn create(path: &Path) -> PcapWriter {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        out.write_all(&0xa1b2c3d4u32.to_le_bytes()).unwrap();
+        out.write_all(&2u16.to_le_bytes()).unwrap();
+        out.write_all(&4u16.to_le_bytes()).unwrap();
+        out.write_all(&[0; 8]).unwrap();
+        out.write_all(&262_144u32.to_le_bytes()).unwrap();
+        out.write_all(&101u32.to_le_bytes()).unwrap(); // LINKTYPE_RAW
+        PcapWriter {
+            out,
+            ts: 1_700_000_000,
+        }
+    }
+
+    /// A raw IPv4 TCP packet.
+    fn tcp(
+        &mut self,
+        src: ([u8; 4], u16),
+        dst: ([u8; 4], u16),
+        seq: u32,
+        flags: &str,
+        payload: &[u8],
+    ) {
+        let mut b = PacketBuilder::ipv4(src.0, dst.0, 64).tcp(src.1, dst.1, seq, 65535);
+        if flags.contains('S') {
+            b = b.syn();
+        }
+        if flags.contains('A') {
+            b = b.ack(1);
+        }
+        if flags.contains('F') {
+            b = b.fin();
+        }
+        let mut pkt = Vec::with_capacity(40 + payload.len());
+        b.write(&mut pkt, payload).unwrap();
+        self.out.write_all(&self.ts.to_le_bytes()).unwrap();
+        self.out.write_all(&0u32.to_le_bytes()).unwrap();
+        self.out
+            .write_all(&(pkt.len() as u32).to_le_bytes())
+            .unwrap();
+        self.out
+            .write_all(&(pkt.len() as u32).to_le_bytes())
+            .unwrap();
+        self.out.write_all(&pkt).unwrap();
+    }
+
+    /// A whole TCP connection sending `data` from client to server in `mss`-byte segments.
+    fn connection(
+        &mut self,
+        client: ([u8; 4], u16),
+        server: ([u8; 4], u16),
+        data: &[u8],
+        mss: usize,
+    ) {
+        self.tcp(client, server, 0, "S", b"");
+        self.tcp(server, client, 0, "SA", b"");
+        let mut seq = 1u32;
+        for chunk in data.chunks(mss) {
+            self.tcp(client, server, seq, "A", chunk);
+            seq = seq.wrapping_add(chunk.len() as u32);
+        }
+        self.tcp(client, server, seq, "FA", b"");
+        self.tcp(server, client, 1, "FA", b"");
+        self.tcp(client, server, seq + 1, "A", b"");
+    }
+
+    fn finish(mut self) {
+        self.out.flush().unwrap();
+    }
+}
+
+const CLIENT: [u8; 4] = [10, 0, 0, 1];
+const SERVER: [u8; 4] = [10, 0, 0, 2];
+
+/// A normal login first, so every case can check it is still reported whole.
+fn honest_login(w: &mut PcapWriter) {
+    let req = b"POST /login HTTP/1.1\r\nHost: lab\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 33\r\n\r\nusername=ada&password=Before-Evil";
+    w.connection((CLIENT, 40000), (SERVER, 80), req, 1400);
+}
+
+/// Runs the release-or-debug binary under GNU time; returns the events and the peak RSS in KiB.
+fn analyse(path: &Path) -> (Vec<Value>, u64) {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(env!("CARGO_BIN_EXE_plainsight"))
+        .args(["report", "--json", "--memcap", &format!("{MEMCAP_MIB}MiB")])
+        .arg(path)
+        .output()
+        .expect("GNU time is installed by `make test` (package time)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let rss: u64 = stderr
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(u64::MAX);
+    let events = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (events, rss)
+}
+
+fn check(name: &str, events: &[Value], rss_kib: u64) {
+    assert!(
+        rss_kib < (MEMCAP_MIB + MARGIN_MIB) * 1024,
+        "{name}: peak RSS {} MiB over memcap {MEMCAP_MIB} MiB + {MARGIN_MIB} MiB",
+        rss_kib / 1024
+    );
+    let honest = events
+        .iter()
+        .find(|e| e["type"] == "credential" && e["secret"] == "Before-Evil");
+    assert!(
+        honest.is_some(),
+        "{name}: the login before the hostile flow is reported whole"
+    );
+    eprintln!("{name}: peak RSS {} MiB", rss_kib / 1024);
+}
+
+fn anomaly_kinds(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "anomaly")
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn syn_flood_evicts_within_the_memory_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("synflood.pcap");
+    let mut w = PcapWriter::create(&path);
+    honest_login(&mut w);
+    for i in 0..200_000u32 {
+        w.tcp(
+            ([10, 1, (i >> 8) as u8, i as u8], 1024 + (i % 50_000) as u16),
+            (SERVER, 443),
+            i,
+            "S",
+            b"",
+        );
+    }
+    w.finish();
+    let (events, rss) = analyse(&path);
+    check("SYN flood of 200 000 flows", &events, rss);
+    let summary = events.last().unwrap();
+    assert_eq!(summary["flows"], 200_001);
+    let evicted = events
+        .iter()
+        .filter(|e| e["type"] == "flow_close" && e["reason"] == "evicted")
+        .count();
+    assert!(evicted > 150_000, "evicted {evicted}");
+    assert!(anomaly_kinds(&events).contains(&"memory_limit".to_string()));
+}
+
+#[test]
+fn out_of_order_flood_and_lying_lengths_stay_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.pcap");
+    let mut w = PcapWriter::create(&path);
+    honest_login(&mut w);
+    // 100 000 out-of-order segments on one flow: byte 1 never comes.
+    let (c, s) = ((CLIENT, 40001), (SERVER, 80));
+    w.tcp(c, s, 0, "S", b"");
+    for i in 0..100_000u32 {
+        w.tcp(c, s, 3 + i * 2, "A", b"zz");
+    }
+    // A Content-Length of 2^63 followed by 20 MB of body.
+    let mut big =
+        b"POST /upload HTTP/1.1\r\nHost: lab\r\nContent-Length: 9223372036854775808\r\n\r\n"
+            .to_vec();
+    big.extend(std::iter::repeat_n(b'x', 20 << 20));
+    w.connection((CLIENT, 40002), (SERVER, 80), &big, 60_000);
+    // An endless chunked body.
+    let mut chunked =
+        b"POST /stream HTTP/1.1\r\nHost: lab\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..20_000 {
+        chunked.extend_from_slice(b"400\r\n");
+        chunked.extend(std::iter::repeat_n(b'y', 0x400));
+        chunked.extend_from_slice(b"\r\n");
+    }
+    w.connection((CLIENT, 40003), (SERVER, 80), &chunked, 60_000);
+    // A 10 MB header line.
+    let mut header = b"GET / HTTP/1.1\r\nX-Long: ".to_vec();
+    header.extend(std::iter::repeat_n(b'h', 10 << 20));
+    w.connection((CLIENT, 40004), (SERVER, 80), &header, 60_000);
+    // Overlapping retransmissions with different bytes.
+    let (c, s) = ((CLIENT, 40005), (SERVER, 80));
+    w.tcp(c, s, 0, "S", b"");
+    w.tcp(c, s, 1, "A", b"GET /a HTTP/1.1\r\n");
+    w.tcp(c, s, 1, "A", b"GET /b HTTP/1.1\r\n");
+    // A TLS handshake message claiming 16 MB.
+    w.connection(
+        (CLIENT, 40006),
+        (SERVER, 443),
+        &[0x16, 3, 1, 0, 8, 1, 0xff, 0xff, 0xff, 3, 3, 0, 0],
+        1000,
+    );
+    w.finish();
+    let (events, rss) = analyse(&path);
+    check("hostile flows", &events, rss);
+    let kinds = anomaly_kinds(&events);
+    for k in ["gap", "overlap_conflict", "parse_error"] {
+        assert!(kinds.contains(&k.to_string()), "{k} in {kinds:?}");
+    }
+    let details: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "anomaly")
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert!(
+        details.iter().any(|d| d.contains("longer than 64 KiB")),
+        "{details:?}"
+    );
+    assert!(
+        details.iter().any(|d| d.contains("claims 16777215 bytes")),
+        "{details:?}"
+    );
+    // The huge body is counted in full, never buffered in full.
+    let upload = events
+        .iter()
+        .find(|e| e["type"] == "http_request" && e["target"] == "/upload")
+        .unwrap();
+    assert_eq!(upload["body_len"], 20 << 20);
+    let stream = events
+        .iter()
+        .find(|e| e["type"] == "http_request" && e["target"] == "/stream")
+        .unwrap();
+    assert_eq!(stream["body_len"], 20_000 * 1024);
+}
