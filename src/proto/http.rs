@@ -29,8 +29,9 @@ pub struct Request {
 }
 
 impl Request {
+    /// The `Host` header, or HTTP/2's `:authority`.
     pub fn host(&self) -> Option<&str> {
-        header(&self.headers, "host")
+        header(&self.headers, "host").or_else(|| header(&self.headers, ":authority"))
     }
 }
 
