@@ -141,7 +141,8 @@ impl Engine {
         }
         self.last_ts = ts;
         self.max_ts = self.max_ts.max(ts);
-        if ts.secs() > self.last_expiry_sec {
+        // Any change of second (forwards, or back after a lying timestamp) runs the expiry.
+        if ts.secs() != self.last_expiry_sec {
             self.last_expiry_sec = ts.secs();
             let removed = self.table.expire(ts);
             for r in removed {

@@ -117,6 +117,10 @@ pub fn urlencoded(text: &[u8]) -> Vec<(String, String)> {
 
 /// The text fields of a multipart/form-data body (files are skipped).
 pub fn multipart(body: &[u8], boundary: &str) -> Vec<(String, String)> {
+    // RFC 2046 boundaries are at most 70 characters; a longer one is not a real form.
+    if boundary.is_empty() || boundary.len() > 70 {
+        return Vec::new();
+    }
     let delimiter = format!("--{boundary}");
     let delim = delimiter.as_bytes();
     let mut fields = Vec::new();
@@ -188,42 +192,63 @@ pub fn param(header: &str, key: &str) -> Option<String> {
     None
 }
 
-/// Every (path, string value) of a JSON document whose key looks like a credential field,
-/// searched through nested objects and arrays. Paths are dotted: `auth.pwd`.
+/// JSON fields looked at, at most (a body of a million tiny fields is not a login).
+const MAX_JSON_FIELDS: usize = 1024;
+/// Longer field paths are not followed (their copies would cost more than the body).
+const MAX_JSON_PATH: usize = 256;
+
+/// The (path, scalar value) fields of a JSON document, through nested objects and arrays, bounded
+/// in number and path length. Paths are dotted: `auth.pwd`.
 pub fn json_fields(value: &serde_json::Value) -> Vec<(String, String)> {
+    fn child_path(path: &str, key: &str) -> Option<String> {
+        let p = if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        };
+        (p.len() <= MAX_JSON_PATH).then_some(p)
+    }
     fn walk(v: &serde_json::Value, path: &str, depth: usize, out: &mut Vec<(String, String)>) {
-        if depth > 32 {
+        if depth > 32 || out.len() >= MAX_JSON_FIELDS {
             return;
         }
         match v {
             serde_json::Value::Object(map) => {
                 // Scalars of this object first, so a user and password side by side pair up.
                 for (k, child) in map {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
+                    if out.len() >= MAX_JSON_FIELDS {
+                        return;
+                    }
+                    let value = match child {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Number(n) => n.to_string(),
+                        _ => continue,
                     };
-                    match child {
-                        serde_json::Value::String(s) => out.push((p, s.clone())),
-                        serde_json::Value::Number(n) => out.push((p, n.to_string())),
-                        _ => {}
+                    if let Some(p) = child_path(path, k) {
+                        out.push((p, value));
                     }
                 }
                 for (k, child) in map {
                     if child.is_object() || child.is_array() {
-                        let p = if path.is_empty() {
-                            k.clone()
-                        } else {
-                            format!("{path}.{k}")
-                        };
-                        walk(child, &p, depth + 1, out);
+                        if let Some(p) = child_path(path, k) {
+                            walk(child, &p, depth + 1, out);
+                        }
                     }
                 }
             }
             serde_json::Value::Array(items) => {
-                for (i, child) in items.iter().enumerate() {
-                    walk(child, &format!("{path}[{i}]"), depth + 1, out);
+                // Only containers inside arrays can hold named fields.
+                for (i, child) in items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.is_object() || c.is_array())
+                {
+                    if out.len() >= MAX_JSON_FIELDS {
+                        return;
+                    }
+                    if let Some(p) = child_path(path, &format!("[{i}]")) {
+                        walk(child, &p, depth + 1, out);
+                    }
                 }
             }
             _ => {}
@@ -234,16 +259,11 @@ pub fn json_fields(value: &serde_json::Value) -> Vec<(String, String)> {
     out
 }
 
-/// The last dotted component of a JSON path, for classifying the field.
-pub fn leaf(path: &str) -> &str {
-    path.rsplit('.').next().unwrap_or(path)
-}
-
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 fn split_on<'a>(hay: &'a [u8], delim: &[u8]) -> Vec<&'a [u8]> {
@@ -370,5 +390,30 @@ mod tests {
                 ("auth.pwd".to_string(), "Js0n-Nested".to_string())
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    #[test]
+    fn json_bombs_are_bounded() {
+        let long_key = "k".repeat(500_000);
+        let children: String = (0..50_000)
+            .map(|i| format!("\"{i}\":1"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let doc = format!("{{\"{long_key}\":{{{children}}}}}");
+        let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        assert!(
+            json_fields(&v).is_empty(),
+            "paths over the limit are not followed"
+        );
+        let wide: serde_json::Value = serde_json::from_str(&format!("{{{children}}}")).unwrap();
+        assert_eq!(json_fields(&wide).len(), MAX_JSON_FIELDS);
+        let array: serde_json::Value =
+            serde_json::from_str(&format!("[{}]", vec!["1"; 100_000].join(","))).unwrap();
+        assert!(json_fields(&array).is_empty());
     }
 }

@@ -68,6 +68,10 @@ impl Defragmenter {
             let buf = IpDefragBuf::new(IpNumber(frag.ip_number), Vec::new(), Vec::new());
             self.pending.insert(key, (buf, ts));
             self.order.push_back(key);
+            if self.order.len() > 2 * self.pending.len() + 64 {
+                let pending = &self.pending;
+                self.order.retain(|k| pending.contains_key(k));
+            }
         }
         let Some((buf, _)) = self.pending.get_mut(&key) else {
             return DefragOutcome::Pending;

@@ -235,6 +235,13 @@ impl<A> FlowTable<A> {
         }
         self.by_age.push_back((key, flow.id, flow.last_ts));
         self.flows.insert(key, flow);
+        // Entries of flows that left the table are dropped lazily; compact when they pile up
+        // (the same 5-tuple reused again and again without time moving on).
+        if self.by_age.len() > 2 * self.flows.len() + 1024 {
+            let flows = &self.flows;
+            self.by_age
+                .retain(|(k, id, _)| flows.get(k).is_some_and(|f| f.id == *id));
+        }
         removed
     }
 

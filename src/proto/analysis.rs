@@ -58,7 +58,8 @@ impl HttpParser {
     /// The version a connection speaks, from its first bytes in direction `dir`.
     fn for_first_bytes(dir: usize, data: &[u8]) -> HttpParser {
         let h2 = if dir == 0 {
-            data.starts_with(&PREFACE[..data.len().min(PREFACE.len())]) && !data.is_empty()
+            // At least "PRI": one byte alone could as well be the start of POST or PUT.
+            data.len() >= 3 && data.starts_with(&PREFACE[..data.len().min(PREFACE.len())])
         } else {
             looks_like_server_h2(data)
         };
@@ -367,6 +368,18 @@ impl FlowAnalysis {
     /// The verdict is in: the parser reads everything held so far, in order.
     fn start_parser(&mut self, p: Protocol, keys: Option<&KeyLog>, out: &mut Vec<AppOutput>) {
         let mut parser = Parser::for_protocol(p);
+        if let Parser::Http(version) = &mut parser {
+            // The version from everything the client sent so far, not from its first chunk.
+            *version = Some(
+                if self.detector.held_client().starts_with(b"PRI * HTTP/2.0") {
+                    HttpParser::H2(Box::default())
+                } else if self.detector.held_client().is_empty() {
+                    HttpParser::for_first_bytes(1, self.detector.held_server())
+                } else {
+                    HttpParser::H1(Box::default())
+                },
+            );
+        }
         self.detector.replay(|item, bytes| match item {
             Held::Data { dir, .. } => parser.data(dir, bytes, keys, out),
             Held::Gap { dir, len } => parser.gap(dir, len, out),

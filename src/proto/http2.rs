@@ -50,6 +50,8 @@ struct Stream {
 struct PendingBlock {
     stream: u32,
     end_stream: bool,
+    /// A PUSH_PROMISE's block: decoded (to keep HPACK in step) and dropped.
+    promise: bool,
     block: Vec<u8>,
 }
 
@@ -77,12 +79,25 @@ impl Default for Http2Flow {
         Http2Flow {
             buf: Default::default(),
             preface_left: PREFACE.len(),
-            decoders: [Decoder::new(), Decoder::new()],
+            decoders: [bounded_decoder(), bounded_decoder()],
             pending: Default::default(),
             streams: HashMap::new(),
             dead: [false; 2],
         }
     }
+}
+
+/// HPACK dynamic tables larger than this are refused (the protocol's default is 4 KiB).
+const MAX_TABLE: usize = 64 << 10;
+/// Decoded headers of one block, at most (bytes of names and values).
+const MAX_DECODED: usize = 256 << 10;
+/// Headers kept per message (trailers included).
+const MAX_HEADERS: usize = 256;
+
+fn bounded_decoder() -> Decoder<'static> {
+    let mut d = Decoder::new();
+    d.set_max_allowed_table_size(MAX_TABLE);
+    d
 }
 
 /// Whether a server's first bytes look like HTTP/2: a SETTINGS frame on stream 0.
@@ -102,7 +117,16 @@ impl Http2Flow {
             + self
                 .streams
                 .values()
-                .map(|s| s.request.as_ref().map_or(0, |r| r.body.capacity()) + 256)
+                .map(|s| {
+                    let headers = |h: &[(String, String)]| {
+                        h.iter().map(|(n, v)| n.len() + v.len() + 48).sum::<usize>()
+                    };
+                    s.request
+                        .as_ref()
+                        .map_or(0, |r| r.body.capacity() + headers(&r.headers))
+                        + s.response.as_ref().map_or(0, |r| headers(&r.headers))
+                        + 64
+                })
                 .sum::<usize>()
     }
 
@@ -158,20 +182,7 @@ impl Http2Flow {
         let mut ids: Vec<u32> = self.streams.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
-            if let Some(s) = self.streams.remove(&id) {
-                if let Some(r) = s.request {
-                    out.push(H2Item {
-                        stream: id,
-                        item: HttpItem::Request(r),
-                    });
-                }
-                if let Some(r) = s.response {
-                    out.push(H2Item {
-                        stream: id,
-                        item: HttpItem::Response(r),
-                    });
-                }
-            }
+            self.flush_stream(id, out);
         }
     }
 
@@ -225,13 +236,17 @@ impl Http2Flow {
                     // The promised stream id comes first; the block is the promised request.
                     block = block.get(4..).ok_or("a PUSH_PROMISE frame is cut short")?;
                 }
+                if block.len() > MAX_HEADER_BLOCK {
+                    return Err("an HTTP/2 header block is too large".into());
+                }
                 let pending = PendingBlock {
                     stream,
                     end_stream: kind == HEADERS && flags & END_STREAM != 0,
+                    promise: kind == PUSH_PROMISE,
                     block: block.to_vec(),
                 };
                 if flags & END_HEADERS != 0 {
-                    self.header_block(dir, pending, kind == PUSH_PROMISE, out)?;
+                    self.header_block(dir, pending, out)?;
                 } else {
                     self.pending[dir] = Some(pending);
                 }
@@ -248,21 +263,14 @@ impl Http2Flow {
                     return Err("an HTTP/2 header block is too large".into());
                 }
                 if flags & END_HEADERS != 0 {
-                    self.header_block(dir, pending, false, out)?;
+                    self.header_block(dir, pending, out)?;
                 } else {
                     self.pending[dir] = Some(pending);
                 }
             }
             RST_STREAM => {
                 // The stream is abandoned: what was seen of it is reported.
-                if let Some(s) = self.streams.remove(&stream) {
-                    if let Some(r) = s.request {
-                        out.push(H2Item {
-                            stream,
-                            item: HttpItem::Request(r),
-                        });
-                    }
-                }
+                self.flush_stream(stream, out);
             }
             // SETTINGS, PING, GOAWAY, WINDOW_UPDATE, PRIORITY and unknown frames: nothing to show.
             _ => {}
@@ -274,19 +282,29 @@ impl Http2Flow {
         &mut self,
         dir: usize,
         block: PendingBlock,
-        promise: bool,
         out: &mut Vec<H2Item>,
     ) -> Result<(), String> {
         let mut headers: Vec<(String, String)> = Vec::new();
+        let mut decoded = 0usize;
         self.decoders[dir]
             .decode_with_cb(&block.block, |n, v| {
-                headers.push((
-                    String::from_utf8_lossy(&n).into_owned(),
-                    String::from_utf8_lossy(&v).into_owned(),
-                ))
+                // Indexed headers expand: a small block may name large table entries many times.
+                decoded += n.len() + v.len();
+                if decoded <= MAX_DECODED && headers.len() < MAX_HEADERS {
+                    headers.push((
+                        String::from_utf8_lossy(&n).into_owned(),
+                        String::from_utf8_lossy(&v).into_owned(),
+                    ))
+                }
             })
             .map_err(|e| format!("HPACK: {e:?}"))?;
-        if promise {
+        if decoded > MAX_DECODED {
+            return Err(format!(
+                "an HTTP/2 header block decodes to more than {} KiB",
+                MAX_DECODED >> 10
+            ));
+        }
+        if block.promise {
             return Ok(());
         }
         let pseudo = |name: &str| {
@@ -302,8 +320,11 @@ impl Http2Flow {
             }
             let entry = self.streams.entry(stream_id).or_default();
             match entry.request.as_mut() {
-                // Trailers: added to the request's headers.
-                Some(r) => r.headers.extend(headers),
+                // Trailers: added to the request's headers, within the bound.
+                Some(r) => {
+                    let room = MAX_HEADERS.saturating_sub(r.headers.len());
+                    r.headers.extend(headers.into_iter().take(room));
+                }
                 None => {
                     entry.request = Some(Request {
                         method: pseudo(":method").unwrap_or_default(),
@@ -317,6 +338,9 @@ impl Http2Flow {
             }
         } else {
             let status: u16 = pseudo(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+            if !self.streams.contains_key(&stream_id) && self.streams.len() >= MAX_STREAMS {
+                return Err("too many HTTP/2 streams at once".into());
+            }
             let entry = self.streams.entry(stream_id).or_default();
             if (100..200).contains(&status) {
                 // An interim response: reported, and the final one follows.
@@ -333,7 +357,10 @@ impl Http2Flow {
                 return Ok(());
             }
             match entry.response.as_mut() {
-                Some(r) => r.headers.extend(headers),
+                Some(r) => {
+                    let room = MAX_HEADERS.saturating_sub(r.headers.len());
+                    r.headers.extend(headers.into_iter().take(room));
+                }
                 None => {
                     entry.response = Some(Response {
                         status,
@@ -364,8 +391,27 @@ impl Http2Flow {
         if let Some(item) = item {
             out.push(H2Item { stream, item });
         }
-        if s.request.is_none() && s.response.is_none() && dir == 1 {
+        // Both sides done (or one never seen): the stream is forgotten; a late side starts anew.
+        if s.request.is_none() && s.response.is_none() {
             self.streams.remove(&stream);
+        }
+    }
+
+    /// Reports what was seen of a stream and forgets it.
+    fn flush_stream(&mut self, id: u32, out: &mut Vec<H2Item>) {
+        if let Some(s) = self.streams.remove(&id) {
+            if let Some(r) = s.request {
+                out.push(H2Item {
+                    stream: id,
+                    item: HttpItem::Request(r),
+                });
+            }
+            if let Some(r) = s.response {
+                out.push(H2Item {
+                    stream: id,
+                    item: HttpItem::Response(r),
+                });
+            }
         }
     }
 }

@@ -238,6 +238,16 @@ impl ProtocolDetector {
         self.verdict
     }
 
+    /// What the client sent while the verdict was pending.
+    pub fn held_client(&self) -> &[u8] {
+        &self.held[0]
+    }
+
+    /// What the server sent while the verdict was pending.
+    pub fn held_server(&self) -> &[u8] {
+        &self.held[1]
+    }
+
     /// Bytes lost before a verdict.
     pub fn gap(&mut self, dir: usize, len: u64) {
         if self.verdict.is_none() {

@@ -126,7 +126,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 fn draw_flows(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
     // Only the rows that fit are built: the list may hold tens of thousands of flows.
     let total = app.visible_len();
-    let rows = area.height.saturating_sub(2) as usize;
+    let rows = (area.height.saturating_sub(2) as usize).max(1);
     let selected = app.selected.min(total.saturating_sub(1));
     let offset = (selected + 1).saturating_sub(rows);
     let items: Vec<ListItem<'_>> = app
@@ -528,7 +528,7 @@ fn explanation<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> {
 }
 
 fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
-    let rows = area.height.saturating_sub(2) as usize;
+    let rows = (area.height.saturating_sub(2) as usize).max(1);
     let total = app.credentials.len();
     // The window shown: around the selection when focused, else the newest ones.
     let (offset, selected) = if app.focus == Pane::Credentials && total > 0 {

@@ -140,12 +140,13 @@ impl TlsFlow {
             let detail = if self.server_random.is_none() {
                 "the TLS handshake is not in the capture, so the session cannot be matched with the key log".to_string()
             } else {
-                "no encrypted record was seen".to_string()
+                "the keys were set up, but no encrypted record of this flow could be read (the capture may end after the handshake)".to_string()
             };
+            // "ok" is only ever said once a record really decrypted.
             let result = if self.server_random.is_none() {
                 "no_key"
             } else {
-                "ok"
+                "failed"
             };
             self.report(result, detail, out);
         }
@@ -171,6 +172,9 @@ impl TlsFlow {
         keys: Option<&KeyLog>,
         out: &mut Vec<TlsOutput>,
     ) {
+        if self.dead[dir] {
+            return;
+        }
         let content_type = header[0];
         if content_type == CHANGE_CIPHER_SPEC {
             // TLS 1.3 sends a dummy one for middleboxes; in 1.2 it turns encryption on.
