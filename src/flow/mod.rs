@@ -26,13 +26,6 @@ impl Direction {
             Direction::ServerToClient => 1,
         }
     }
-
-    pub fn reverse(self) -> Direction {
-        match self {
-            Direction::ClientToServer => Direction::ServerToClient,
-            Direction::ServerToClient => Direction::ClientToServer,
-        }
-    }
 }
 
 /// The two endpoints of a flow, in a canonical order so both directions find the same entry.
@@ -195,10 +188,6 @@ impl<A> FlowTable<A> {
     /// Memory held now: buffers plus per-flow state.
     pub fn memory(&self) -> usize {
         self.budget.used + self.budget.retained + self.flows.len() * FLOW_OVERHEAD
-    }
-
-    pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<A>> {
-        self.flows.get_mut(key)
     }
 
     /// Splits the table so a flow and the shared budget can be borrowed together.

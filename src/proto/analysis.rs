@@ -296,10 +296,6 @@ impl FlowAnalysis {
         }
     }
 
-    pub fn protocol(&self) -> Option<Protocol> {
-        self.detector.verdict()
-    }
-
     /// Records and bytes of TLS framing seen, both directions.
     pub fn tls_totals(&self) -> (u64, u64) {
         let [a, b] = &self.tls;

@@ -206,12 +206,6 @@ impl Http1Flow {
         self.responses.end(out);
     }
 
-    /// Whether both directions stopped parsing (an upgrade, a tunnel, errors).
-    pub fn is_stopped(&self) -> bool {
-        matches!(self.requests.state, State::Stopped)
-            && matches!(self.responses.state, State::Stopped)
-    }
-
     /// Bytes held for parsing, for memory accounting.
     pub fn buffered(&self) -> usize {
         self.requests.held() + self.responses.held()

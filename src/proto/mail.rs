@@ -118,10 +118,6 @@ impl LineFlow {
         }
     }
 
-    pub fn is_stopped(&self) -> bool {
-        self.stopped
-    }
-
     pub fn buffered(&self) -> usize {
         self.client.buf.capacity() + self.server.buf.capacity() + self.imap.capacity()
     }

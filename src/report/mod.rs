@@ -4,6 +4,19 @@
 pub mod json;
 pub mod text;
 
+/// Text from the network made safe for a terminal: control characters (escape sequences that
+/// could move the cursor, retitle the window or worse) become `�`.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 /// Formats a byte count for people: `1.5 KiB`, `12 B`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -22,6 +35,15 @@ pub fn human_bytes(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn printable_strips_escapes() {
+        assert_eq!(super::printable("plain"), "plain");
+        assert_eq!(
+            super::printable("a\x1b]0;pwned\x07b\r"),
+            "a\u{fffd}]0;pwned\u{fffd}b\u{fffd}"
+        );
+    }
+
     #[test]
     fn human_bytes() {
         assert_eq!(super::human_bytes(12), "12 B");

@@ -57,7 +57,8 @@ impl<W: Write> TextReport<W> {
     }
 
     fn line(&mut self, text: &str) {
-        if !self.broken && writeln!(self.out, "{text}").is_err() {
+        // Names, paths and secrets come from the network: no escape sequence reaches the terminal.
+        if !self.broken && writeln!(self.out, "{}", super::printable(text)).is_err() {
             self.broken = true;
         }
     }

@@ -225,6 +225,8 @@ impl App {
     /// Applies one event from the engine.
     pub fn apply(&mut self, event: Event) {
         self.events_seen += 1;
+        // Strings from the network are shown on a terminal: no escape sequence gets through.
+        let event = printable_event(event);
         match event {
             Event::FlowOpen {
                 flow,
@@ -513,5 +515,114 @@ impl App {
                 }
             }
         }
+    }
+}
+
+fn clean(s: String) -> String {
+    match crate::report::printable(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(o) => o,
+    }
+}
+
+/// The event with every string that came from the network made printable.
+fn printable_event(event: Event) -> Event {
+    let headers =
+        |h: Vec<(String, String)>| h.into_iter().map(|(n, v)| (clean(n), clean(v))).collect();
+    match event {
+        Event::HttpRequest {
+            flow,
+            ts,
+            method,
+            target,
+            version,
+            host,
+            headers: h,
+            body_len,
+            decrypted,
+            stream,
+        } => Event::HttpRequest {
+            flow,
+            ts,
+            method: clean(method),
+            target: clean(target),
+            version,
+            host: host.map(clean),
+            headers: headers(h),
+            body_len,
+            decrypted,
+            stream,
+        },
+        Event::HttpResponse {
+            flow,
+            ts,
+            status,
+            reason,
+            headers: h,
+            body_len,
+            decrypted,
+            stream,
+        } => Event::HttpResponse {
+            flow,
+            ts,
+            status,
+            reason: clean(reason),
+            headers: headers(h),
+            body_len,
+            decrypted,
+            stream,
+        },
+        Event::Credential(c) => Event::Credential(Credential {
+            username: c.username.map(clean),
+            secret: clean(c.secret),
+            location: clean(c.location),
+            ..c
+        }),
+        Event::TlsClientHello {
+            flow,
+            ts,
+            sni,
+            alpn,
+            offered_versions,
+            cipher_suites,
+            ja4,
+        } => Event::TlsClientHello {
+            flow,
+            ts,
+            sni: sni.map(clean),
+            alpn: alpn.into_iter().map(clean).collect(),
+            offered_versions,
+            cipher_suites,
+            ja4,
+        },
+        Event::TlsServerHello {
+            flow,
+            ts,
+            version,
+            cipher,
+            alpn,
+        } => Event::TlsServerHello {
+            flow,
+            ts,
+            version,
+            cipher,
+            alpn: alpn.map(clean),
+        },
+        Event::TlsCertificate {
+            flow,
+            ts,
+            subject_cn,
+            san,
+            issuer_cn,
+            not_after,
+        } => Event::TlsCertificate {
+            flow,
+            ts,
+            subject_cn: subject_cn.map(clean),
+            san: san.into_iter().map(clean).collect(),
+            issuer_cn: clean(issuer_cn),
+            not_after,
+        },
+        other => other,
     }
 }

@@ -13,7 +13,6 @@ use super::ja4::{ja4, Ja4Input};
 /// Handshake message types this module acts on.
 pub const CLIENT_HELLO: u8 = 1;
 pub const SERVER_HELLO: u8 = 2;
-pub const NEW_SESSION_TICKET: u8 = 4;
 pub const CERTIFICATE: u8 = 11;
 pub const FINISHED: u8 = 20;
 pub const KEY_UPDATE: u8 = 24;
