@@ -3,8 +3,9 @@
 
 CARGO ?= cargo
 # System packages: libpcap for live capture and BPF; tcpdump, tshark (editcap, capinfos) and
-# python3 and GNU time for the tests and the benchmark; tmux for the terminal tests.
-APT_PACKAGES := libpcap-dev pkg-config tcpdump tshark python3 tmux curl openssl time
+# python3 and GNU time for the tests and the benchmark; tmux for the terminal tests; chromium
+# (headless) for the browser test of the lab.
+APT_PACKAGES := libpcap-dev pkg-config tcpdump tshark python3 tmux curl openssl time chromium
 BIN := target/release/plainsight
 
 .PHONY: all deps build demo test bench clean fmt lint captures
