@@ -45,8 +45,15 @@ fn a_real_browser_logs_in_over_http_and_https() {
     .unwrap();
     let profile = tempfile::tempdir().unwrap();
     for (scheme, addr, user) in [("http", lab.http, "carla"), ("https", lab.https, "dmitri")] {
-        let page = chromium(profile.path(), &["--dump-dom"], &format!("{scheme}://{addr}/"));
-        assert!(page.contains("<h1>Sign in</h1>") && page.contains("type=\"password\""), "{scheme}: {page}");
+        let page = chromium(
+            profile.path(),
+            &["--dump-dom"],
+            &format!("{scheme}://{addr}/"),
+        );
+        assert!(
+            page.contains("<h1>Sign in</h1>") && page.contains("type=\"password\""),
+            "{scheme}: {page}"
+        );
         // A page that fills the form and submits it, as a person would.
         let form = format!(
             "data:text/html,<form method=post action={scheme}://{addr}/login>\
@@ -54,7 +61,10 @@ fn a_real_browser_logs_in_over_http_and_https() {
              </form><script>document.forms[0].submit()</script>"
         );
         let welcome = chromium(profile.path(), &["--dump-dom"], &form);
-        assert!(welcome.contains(&format!("<h1>Welcome, {user}!</h1>")), "{scheme}: {welcome}");
+        assert!(
+            welcome.contains(&format!("<h1>Welcome, {user}!</h1>")),
+            "{scheme}: {welcome}"
+        );
     }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -62,7 +72,10 @@ fn a_real_browser_logs_in_over_http_and_https() {
     let _ = std::fs::remove_file(&shot);
     chromium(
         profile.path(),
-        &[&format!("--screenshot={}", shot.display()), "--window-size=900,600"],
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=900,600",
+        ],
         &format!("https://{}/", lab.https),
     );
     let png = std::fs::read(&shot).expect("chromium saved a screenshot");
