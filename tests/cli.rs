@@ -2,14 +2,13 @@
 //! and messages. Golden files are in tests/golden; `UPDATE_GOLDEN=1 cargo test` rewrites them
 //! (then read the diff before committing).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{golden, of as of_type, root};
 
 fn plainsight() -> Command {
     let mut cmd = Command::cargo_bin("plainsight").unwrap();
@@ -36,10 +35,6 @@ fn json_events(args: &[&str]) -> (Vec<Value>, i32, String) {
     )
 }
 
-fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["type"] == ty).collect()
-}
-
 fn check_golden(capture: &str) {
     let out = plainsight()
         .args(["report", "--json", capture])
@@ -55,24 +50,7 @@ fn check_golden(capture: &str) {
         .unwrap()
         .to_string_lossy()
         .to_string();
-    let golden = root().join("tests/golden").join(format!("{name}.ndjson"));
-    let actual = String::from_utf8(out.stdout).unwrap();
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&golden, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&golden).unwrap_or_else(|_| {
-        panic!(
-            "missing {}: run UPDATE_GOLDEN=1 cargo test",
-            golden.display()
-        )
-    });
-    assert_eq!(
-        actual,
-        expected,
-        "{capture} differs from {}",
-        golden.display()
-    );
+    golden(&name, &String::from_utf8(out.stdout).unwrap());
 }
 
 #[test]
