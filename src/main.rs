@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use plainsight::capture::live::{list_interfaces, LiveOptions};
+use plainsight::capture::live::{list_interfaces, LiveOptions, LiveSource};
 use plainsight::cli::{Cli, Command, CommonArgs, LiveArgs, Speed};
 use plainsight::engine::EngineConfig;
 use plainsight::event::Event;
@@ -476,6 +476,28 @@ fn run_ui(
             "plainsight: stdout is not a terminal; showing the text report instead of the UI"
         );
         return report_inputs(&inputs, false, redact, &opts);
+    }
+    // Fail before the UI takes over the screen, so the message stays readable.
+    match &feed {
+        Feed::Files(files) => {
+            let unreadable: Vec<String> = files
+                .iter()
+                .filter(|f| f.as_os_str() != "-")
+                .filter_map(|f| {
+                    std::fs::File::open(f)
+                        .err()
+                        .map(|e| format!("{}: cannot open: {e}", f.display()))
+                })
+                .collect();
+            if unreadable.len() == files.len() && !files.is_empty() {
+                for line in &unreadable {
+                    eprintln!("plainsight: {line}");
+                }
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Feed::Live(live) => LiveSource::check(&live.iface)?,
+        Feed::Inputs(_) => {}
     }
     let failures = plainsight::ui::run(
         feed,

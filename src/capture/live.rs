@@ -42,6 +42,17 @@ pub struct LiveStats {
 }
 
 impl LiveSource {
+    /// Checks that the interface can be opened for capture (permissions, name), without keeping
+    /// it: the UI asks before it takes over the terminal, so the message is readable.
+    pub fn check(iface: &str) -> Result<(), CaptureError> {
+        let live_err = |e: pcap::Error| classify_open_error(iface, e);
+        Capture::from_device(iface)
+            .map_err(live_err)?
+            .open()
+            .map_err(live_err)?;
+        Ok(())
+    }
+
     /// Opens the interface, applies the filter, opens the save file, then drops privileges.
     pub fn open(opts: &LiveOptions) -> Result<LiveSource, CaptureError> {
         let iface = opts.iface.clone();
