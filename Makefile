@@ -8,7 +8,7 @@ CARGO ?= cargo
 APT_PACKAGES := libpcap-dev pkg-config tcpdump tshark python3 tmux curl openssl time chromium
 BIN := target/release/plainsight
 
-.PHONY: all deps build demo test bench clean fmt lint captures
+.PHONY: all deps build demo test bench clean fmt lint captures fuzz-smoke
 
 all: build
 
@@ -45,3 +45,12 @@ captures: deps
 	@bash scripts/deps.sh $$(cat captures/apt-packages.txt)
 	bash captures/make-captures.sh
 	bash captures/make-cred-captures.sh
+
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer). The machine has a stable toolchain only:
+# RUSTC_BOOTSTRAP lets it build the fuzz targets without a sanitizer. FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 20
+fuzz-smoke:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	for t in packets streams pipeline; do \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 || exit 1; \
+	done
