@@ -1,0 +1,28 @@
+//! The TLS decryption record path: keys derived from fuzzer bytes (TLS 1.2 PRF and TLS 1.3
+//! HKDF-Expand-Label, every supported AEAD), then arbitrary records decrypted in sequence.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use plainsight::proto::tls::decrypt::{AeadKind, HashKind, RecordDecryptor};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&choice, rest)) = data.split_first() else { return };
+    let kind = [AeadKind::Aes128Gcm, AeadKind::Aes256Gcm, AeadKind::ChaCha20Poly1305][usize::from(choice % 3)];
+    let hash = if choice & 4 == 0 { HashKind::Sha256 } else { HashKind::Sha384 };
+    let (secret, records) = rest.split_at(rest.len().min(48));
+    let decryptor = if choice & 8 == 0 {
+        RecordDecryptor::tls13(kind, hash, secret)
+    } else {
+        RecordDecryptor::tls12_pair(kind, hash, secret, &[1; 32], &[2; 32]).map(|(c, _)| c)
+    };
+    let Some(mut d) = decryptor else { return };
+    // Records: 1 byte of length, then that many bytes.
+    let mut rest = records;
+    while let Some((&len, tail)) = rest.split_first() {
+        let len = usize::from(len).min(tail.len());
+        let (fragment, next) = tail.split_at(len);
+        rest = next;
+        let header = [23, 3, 3, 0, len as u8];
+        let _ = d.decrypt(&header, fragment);
+    }
+});
