@@ -216,7 +216,6 @@ impl Engine {
             Body::Fragment(frag) => match self.defrag.add(ts, src, dst, &frag) {
                 DefragOutcome::Pending => {}
                 DefragOutcome::Complete(ip_number, data) => match decode::transport(ip_number, &data) {
-                    Ok(Body::Fragment(_)) => {}
                     Ok(inner) => self.ip(ts, src, dst, inner, out),
                     Err(e) => self.anomalies.emit(
                         out,
@@ -475,6 +474,21 @@ impl Engine {
     }
 }
 
+/// Hands a reassembled chunk of direction `dir` to the flow's application layer, noting holes.
+fn deliver(
+    app: &mut FlowAnalysis,
+    dir: usize,
+    chunk: Chunk<'_>,
+    gaps: &mut Vec<(usize, u64)>,
+    keys: Option<&KeyLog>,
+    outputs: &mut Vec<AppOutput>,
+) {
+    if let Chunk::Gap(n) = chunk {
+        gaps.push((dir, n));
+    }
+    app.on_chunk(dir, chunk, keys, outputs);
+}
+
 fn gap_detail(dir: usize, n: u64) -> String {
     let way = if dir == 0 {
         "client to server"
@@ -552,24 +566,14 @@ fn process_segment<F: FnMut(Event)>(
     let (this, other) = if i == 0 { (c2s, s2c) } else { (s2c, c2s) };
     let mut conflict = false;
     if !seg.payload.is_empty() || seg.flags.fin {
-        let mut sink = |c: Chunk<'_>| {
-            if let Chunk::Gap(n) = c {
-                gaps.push((i, n));
-            }
-            app.on_chunk(i, c, keys, outputs);
-        };
+        let mut sink = |c: Chunk<'_>| deliver(app, i, c, &mut gaps, keys, outputs);
         conflict = this
             .segment(seq, seg.payload, seg.flags.fin, budget, &mut sink)
             .conflict;
     }
     if seg.flags.ack {
         let j = 1 - i;
-        let mut sink = |c: Chunk<'_>| {
-            if let Chunk::Gap(n) = c {
-                gaps.push((j, n));
-            }
-            app.on_chunk(j, c, keys, outputs);
-        };
+        let mut sink = |c: Chunk<'_>| deliver(app, j, c, &mut gaps, keys, outputs);
         other.peer_ack(seg.ack, budget, &mut sink);
     }
     let held = flow.app.held();
@@ -744,23 +748,20 @@ fn finish_flow<F: FnMut(Event)>(
     } = shared;
     let ctx = FlowContext::of(flow, flow.last_ts);
     let Flow { streams, app, .. } = flow;
+    let mut gaps = Vec::new();
     for (i, stream) in streams.iter_mut().enumerate() {
-        let mut gaps = Vec::new();
         stream.flush(budget, &mut |c: Chunk<'_>| {
-            if let Chunk::Gap(n) = c {
-                gaps.push(n);
-            }
-            app.on_chunk(i, c, keys, outputs);
+            deliver(app, i, c, &mut gaps, keys, outputs)
         });
-        for n in gaps {
-            anomalies.emit(
-                out,
-                ctx.ts,
-                Some(ctx.id),
-                AnomalyKind::Gap,
-                gap_detail(i, n),
-            );
-        }
+    }
+    for (i, n) in gaps {
+        anomalies.emit(
+            out,
+            ctx.ts,
+            Some(ctx.id),
+            AnomalyKind::Gap,
+            gap_detail(i, n),
+        );
     }
     let protocol = app.on_end(keys, outputs);
     emit_outputs(outputs, &ctx, anomalies, summary, out);

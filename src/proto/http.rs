@@ -29,6 +29,13 @@ pub struct Request {
 }
 
 impl Request {
+    /// Adds body bytes: all counted, kept up to [`MAX_BODY_KEPT`] for the credential detectors.
+    pub fn add_body(&mut self, bytes: &[u8]) {
+        self.body_len += bytes.len() as u64;
+        let room = MAX_BODY_KEPT.saturating_sub(self.body.len());
+        self.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
     /// The `Host` header, or HTTP/2's `:authority`.
     pub fn host(&self) -> Option<&str> {
         header(&self.headers, "host").or_else(|| header(&self.headers, ":authority"))
@@ -91,11 +98,7 @@ enum Message {
 impl Message {
     fn add_body(&mut self, bytes: &[u8]) {
         match self {
-            Message::Request(r) => {
-                r.body_len += bytes.len() as u64;
-                let room = MAX_BODY_KEPT.saturating_sub(r.body.len());
-                r.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
-            }
+            Message::Request(r) => r.add_body(bytes),
             Message::Response(r) => r.body_len += bytes.len() as u64,
         }
     }

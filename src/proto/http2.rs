@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use loona_hpack::Decoder;
 
-use super::http::{HttpItem, Request, Response, MAX_BODY_KEPT};
+use super::http::{HttpItem, Request, Response};
 
 /// What a client sends first on an HTTP/2 connection.
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -213,9 +213,7 @@ impl Http2Flow {
                 if let Some(s) = self.streams.get_mut(&stream) {
                     if dir == 0 {
                         if let Some(r) = s.request.as_mut() {
-                            r.body_len += body.len() as u64;
-                            let room = MAX_BODY_KEPT.saturating_sub(r.body.len());
-                            r.body.extend_from_slice(&body[..body.len().min(room)]);
+                            r.add_body(body);
                         }
                     } else if let Some(r) = s.response.as_mut() {
                         r.body_len += body.len() as u64;

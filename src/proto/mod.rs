@@ -147,7 +147,11 @@ pub fn detect(client: &[u8], server: &[u8], final_call: bool) -> Option<Protocol
 /// that starts mid-connection sees no handshake.
 fn is_tls(b: &[u8]) -> bool {
     match b {
-        [0x14..=0x17, 0x03, 0x00..=0x04, hi, lo, ..] => u16::from_be_bytes([*hi, *lo]) <= 18432,
+        [a, b, c @ 0x00..=0x04, d, e, ..]
+            if tls::record_length(&[*a, *b, *c, *d, *e]).is_some() =>
+        {
+            true
+        }
         [hi, _, 0x01, 0x03, 0x00..=0x03, ..] if hi & 0x80 != 0 => true,
         _ => false,
     }

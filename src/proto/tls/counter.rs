@@ -30,14 +30,13 @@ impl TlsRecordCounter {
             data = &data[n..];
             if self.header_len == 5 {
                 self.header_len = 0;
-                let [content_type, major, ..] = self.header;
-                if !(20..=24).contains(&content_type) || major != 3 {
+                let Some(len) = super::record_length(&self.header) else {
                     self.lost = true;
                     return;
-                }
+                };
                 self.records += 1;
                 self.bytes += 5;
-                self.remaining = usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
+                self.remaining = len;
             }
         }
     }

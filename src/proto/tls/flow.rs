@@ -6,15 +6,11 @@ use super::handshake::{
     certificate, cipher_name, client_hello, server_hello, Certificate, ClientHello,
     HandshakeReader, ServerHello, CERTIFICATE, CLIENT_HELLO, FINISHED, KEY_UPDATE, SERVER_HELLO,
 };
-
-/// A record body larger than this is not TLS (2^14 plus the most expansion TLS 1.2 allows).
-pub const MAX_RECORD: usize = (1 << 14) + 2048;
+use super::MAX_RECORD;
 
 const CHANGE_CIPHER_SPEC: u8 = 20;
-const ALERT: u8 = 21;
 const HANDSHAKE: u8 = 22;
 const APPLICATION_DATA: u8 = 23;
-const HEARTBEAT: u8 = 24;
 
 /// What a TLS connection shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,18 +50,17 @@ impl RecordReader {
         };
         while rest.len() >= 5 {
             let header = [rest[0], rest[1], rest[2], rest[3], rest[4]];
-            if !(CHANGE_CIPHER_SPEC..=HEARTBEAT).contains(&header[0]) || header[1] != 3 {
-                return Err(format!(
-                    "not a TLS record header: {:02x} {:02x} {:02x}",
-                    header[0], header[1], header[2]
-                ));
-            }
-            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-            if len > MAX_RECORD {
-                return Err(format!(
-                    "a TLS record claims {len} bytes, more than TLS allows"
-                ));
-            }
+            let Some(len) = super::record_length(&header) else {
+                let len = u16::from_be_bytes([header[3], header[4]]);
+                return Err(if usize::from(len) > MAX_RECORD && header[1] == 3 {
+                    format!("a TLS record claims {len} bytes, more than TLS allows")
+                } else {
+                    format!(
+                        "not a TLS record header: {:02x} {:02x} {:02x}",
+                        header[0], header[1], header[2]
+                    )
+                });
+            };
             if rest.len() < 5 + len {
                 break;
             }
@@ -205,7 +200,6 @@ impl TlsFlow {
                         dir,
                         data: plain.data,
                     }),
-                    ALERT | APPLICATION_DATA => {}
                     _ => {}
                 }
             }
