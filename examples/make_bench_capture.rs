@@ -2,7 +2,9 @@
 //! copy moved to its own loopback addresses (so its flows are distinct) and later in time.
 //!
 //! Usage: cargo run --release --example make_bench_capture -- OUT.pcap SIZE_MB [SOURCE...]
-//! (SOURCEs are bundled Ethernet captures; by default a mix of HTTP and TLS.)
+//! (SOURCEs are bundled Ethernet captures; by default every one in `captures/`: HTTP logins,
+//! HTTP/2, TLS sessions, DNS, FTP, POP3, IMAP, SMTP and telnet. Packets of other link types are
+//! left out.)
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -12,24 +14,26 @@ use std::path::Path;
 use plainsight::capture::file::FileSource;
 use plainsight::capture::{LinkType, SourceItem};
 
-const SOURCES: &[&str] = &[
-    "captures/http-ipv4.pcap",
-    "captures/http-ipv6.pcap",
-    "captures/tls-openssl.pcapng",
-];
+/// Every bundled capture, in name order so the benchmark file is the same on every machine.
+fn bundled_captures(root: &Path) -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("captures"))?
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".pcap") || name.ends_with(".pcapng"))
+        .map(|name| format!("captures/{name}"))
+        .collect();
+    names.sort();
+    Ok(names)
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (out_path, size_mb, sources) = match args.as_slice() {
-        [_, out, size] => (
-            out.clone(),
-            size.parse::<u64>()?,
-            SOURCES.iter().map(|s| s.to_string()).collect(),
-        ),
+        [_, out, size] => (out.clone(), size.parse::<u64>()?, bundled_captures(root)?),
         [_, out, size, rest @ ..] => (out.clone(), size.parse::<u64>()?, rest.to_vec()),
         _ => return Err("usage: make_bench_capture OUT.pcap SIZE_MB [SOURCE...]".into()),
     };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // Each source's packets: (microseconds from the source's first packet, bytes).
     let mut packets: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut offset = 0u64;

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use loona_hpack::Decoder;
+use super::hpack::HpackDecoder;
 
 use super::http::{HttpItem, Request, Response};
 
@@ -60,7 +60,7 @@ pub struct Http2Flow {
     buf: [Vec<u8>; 2],
     /// Client bytes of the preface still to skip.
     preface_left: usize,
-    decoders: [Decoder<'static>; 2],
+    decoders: [HpackDecoder; 2],
     pending: [Option<PendingBlock>; 2],
     streams: HashMap<u32, Stream>,
     dead: [bool; 2],
@@ -94,10 +94,8 @@ const MAX_DECODED: usize = 256 << 10;
 /// Headers kept per message (trailers included).
 const MAX_HEADERS: usize = 256;
 
-fn bounded_decoder() -> Decoder<'static> {
-    let mut d = Decoder::new();
-    d.set_max_allowed_table_size(MAX_TABLE);
-    d
+fn bounded_decoder() -> HpackDecoder {
+    HpackDecoder::new(MAX_TABLE)
 }
 
 /// Whether a server's first bytes look like HTTP/2: a SETTINGS frame on stream 0.
@@ -285,17 +283,17 @@ impl Http2Flow {
         let mut headers: Vec<(String, String)> = Vec::new();
         let mut decoded = 0usize;
         self.decoders[dir]
-            .decode_with_cb(&block.block, |n, v| {
+            .decode(&block.block, |n, v| {
                 // Indexed headers expand: a small block may name large table entries many times.
                 decoded += n.len() + v.len();
                 if decoded <= MAX_DECODED && headers.len() < MAX_HEADERS {
                     headers.push((
-                        String::from_utf8_lossy(&n).into_owned(),
-                        String::from_utf8_lossy(&v).into_owned(),
+                        String::from_utf8_lossy(n).into_owned(),
+                        String::from_utf8_lossy(v).into_owned(),
                     ))
                 }
             })
-            .map_err(|e| format!("HPACK: {e:?}"))?;
+            .map_err(|e| format!("HPACK: {e}"))?;
         if decoded > MAX_DECODED {
             return Err(format!(
                 "an HTTP/2 header block decodes to more than {} KiB",

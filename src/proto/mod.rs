@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod dns;
+pub mod hpack;
 pub mod http;
 pub mod http2;
 pub mod mail;
