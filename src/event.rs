@@ -58,8 +58,51 @@ pub struct Endpoint(pub SocketAddr);
 
 impl Serialize for Endpoint {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
+        // Formatted on the stack: two endpoints go out with every flow, and `collect_str` through
+        // `Display` was the largest single cost of the JSON output.
+        let mut buf = [0u8; 64];
+        let len = match self.0 {
+            SocketAddr::V4(a) => write_v4(&mut buf, a),
+            SocketAddr::V6(_) => {
+                let mut cursor = std::io::Cursor::new(&mut buf[..]);
+                let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{}", self.0));
+                cursor.position() as usize
+            }
+        };
+        s.serialize_str(std::str::from_utf8(&buf[..len]).unwrap_or_default())
     }
+}
+
+/// `a.b.c.d:port` into `buf` (at most 21 bytes); returns the length.
+fn write_v4(buf: &mut [u8; 64], addr: std::net::SocketAddrV4) -> usize {
+    fn decimal(buf: &mut [u8; 64], at: &mut usize, mut n: u32) {
+        let mut digits = [0u8; 10];
+        let mut count = 0;
+        loop {
+            digits[count] = b'0' + (n % 10) as u8;
+            count += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in digits[..count].iter().rev() {
+            buf[*at] = d;
+            *at += 1;
+        }
+    }
+    let mut at = 0;
+    for (i, octet) in addr.ip().octets().into_iter().enumerate() {
+        if i > 0 {
+            buf[at] = b'.';
+            at += 1;
+        }
+        decimal(buf, &mut at, u32::from(octet));
+    }
+    buf[at] = b':';
+    at += 1;
+    decimal(buf, &mut at, u32::from(addr.port()));
+    at
 }
 
 impl fmt::Display for Endpoint {
