@@ -73,6 +73,10 @@ pub enum Command {
         /// Print the newline-delimited JSON event stream instead of the text report.
         #[arg(long)]
         json: bool,
+        /// Files analysed at once (default: one per CPU core). The output is the same whatever
+        /// the number: files in the order given, flow ids counting on from file to file.
+        #[arg(short = 'j', long, value_name = "N", conflicts_with = "iface", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
         #[command(flatten)]
         live: LiveArgs,
         #[command(flatten)]

@@ -463,6 +463,16 @@ impl Engine {
     }
 
     /// The totals so far; the last event of a run.
+    /// The first and the latest packet time seen, if any packet was.
+    pub fn span(&self) -> Option<(Timestamp, Timestamp)> {
+        self.first_ts.map(|first| (first, self.max_ts))
+    }
+
+    /// How many flow ids this engine has handed out (they are 1..=n).
+    pub fn flow_ids_used(&self) -> u64 {
+        self.next_flow_id - 1
+    }
+
     pub fn summary(&self) -> Summary {
         let mut s = self.summary.clone();
         s.anomalies = self.anomalies.total;

@@ -316,6 +316,83 @@ pub struct Credential {
 }
 
 impl Event {
+    /// Adds `by` to the event's flow id, if it has one: each capture file numbers its flows from
+    /// 1, and a run over several files shifts each file's ids past those of the files before it.
+    pub fn shift_flow(&mut self, by: FlowId) {
+        if by == 0 {
+            return;
+        }
+        match self {
+            Event::FlowOpen { flow, .. }
+            | Event::FlowClose { flow, .. }
+            | Event::HttpRequest { flow, .. }
+            | Event::HttpResponse { flow, .. }
+            | Event::Credential(Credential { flow, .. })
+            | Event::TlsClientHello { flow, .. }
+            | Event::TlsServerHello { flow, .. }
+            | Event::TlsCertificate { flow, .. }
+            | Event::TlsDecryption { flow, .. } => *flow += by,
+            Event::Anomaly {
+                flow: Some(flow), ..
+            } => *flow += by,
+            Event::Anomaly { flow: None, .. } | Event::DnsQuery { .. } | Event::Summary(_) => {}
+        }
+    }
+
+    /// Roughly the memory the event holds (its own size plus its strings), to bound how much may
+    /// wait in memory when several files are analysed in parallel.
+    pub fn approx_size(&self) -> usize {
+        let strings = |list: &[String]| list.iter().map(|s| s.len() + 24).sum::<usize>();
+        let headers = |list: &[(String, String)]| {
+            list.iter()
+                .map(|(n, v)| n.len() + v.len() + 48)
+                .sum::<usize>()
+        };
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        std::mem::size_of::<Event>()
+            + match self {
+                Event::HttpRequest {
+                    method,
+                    target,
+                    host,
+                    headers: h,
+                    ..
+                } => method.len() + target.len() + opt(host) + headers(h),
+                Event::HttpResponse {
+                    reason, headers: h, ..
+                } => reason.len() + headers(h),
+                Event::Credential(c) => {
+                    opt(&c.username) + c.secret.len() + c.location.len() + 64
+                }
+                Event::TlsClientHello {
+                    sni,
+                    alpn,
+                    offered_versions,
+                    ja4,
+                    ..
+                } => opt(sni) + strings(alpn) + strings(offered_versions) + ja4.len(),
+                Event::TlsServerHello {
+                    version,
+                    cipher,
+                    alpn,
+                    ..
+                } => version.len() + cipher.len() + opt(alpn),
+                Event::TlsCertificate {
+                    subject_cn,
+                    san,
+                    issuer_cn,
+                    not_after,
+                    ..
+                } => opt(subject_cn) + strings(san) + issuer_cn.len() + not_after.len(),
+                Event::TlsDecryption { detail, .. } | Event::Anomaly { detail, .. } => {
+                    detail.len()
+                }
+                Event::DnsQuery { name, qtype, .. } => name.len() + qtype.len(),
+                Event::Summary(_) => 512,
+                Event::FlowOpen { .. } | Event::FlowClose { .. } => 0,
+            }
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self {
             Event::FlowOpen { .. } => "flow_open",
@@ -354,6 +431,27 @@ pub struct Summary {
     pub anomalies: u64,
     /// Seconds between the first and the last packet's timestamps.
     pub duration: f64,
+}
+
+impl Summary {
+    /// Adds another input's totals to these. `duration` is left alone: it comes from the run's
+    /// first and last packet, which the caller knows.
+    pub fn absorb(&mut self, other: &Summary) {
+        self.packets += other.packets;
+        self.bytes += other.bytes;
+        self.flows += other.flows;
+        for (protocol, n) in &other.flows_by_protocol {
+            *self.flows_by_protocol.entry(*protocol).or_insert(0) += n;
+        }
+        self.credentials += other.credentials;
+        for (kind, n) in &other.credentials_by_kind {
+            *self.credentials_by_kind.entry(kind.clone()).or_insert(0) += n;
+        }
+        self.plaintext_bytes += other.plaintext_bytes;
+        self.encrypted_bytes += other.encrypted_bytes;
+        self.decrypted_flows += other.decrypted_flows;
+        self.anomalies += other.anomalies;
+    }
 }
 
 /// Header names whose values carry secrets, masked by [`Event::redacted`].

@@ -2,7 +2,6 @@
 //! (0 success, 1 runtime failure, 2 bad usage).
 
 use std::io::{self, IsTerminal};
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +20,7 @@ use plainsight::lab::{Lab, LabConfig, LAB_HOST};
 use plainsight::proto::tls::decrypt::KeyLog;
 use plainsight::report::json::JsonWriter;
 use plainsight::report::text::TextReport;
-use plainsight::run::{analyse_inputs, analyse_live, AnalysisOptions, Input, Progress};
+use plainsight::run::{analyse_inputs_parallel, analyse_live, AnalysisOptions, Input};
 
 /// Files at least this large get a progress bar (when stderr is a terminal).
 const PROGRESS_FROM: u64 = 32 << 20;
@@ -50,13 +49,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             iface,
             duration,
             json,
+            jobs,
             live,
             common,
         } => {
             let opts = analysis_options(&common)?;
+            let jobs = jobs.map_or_else(
+                || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                usize::from,
+            );
             match iface {
                 Some(iface) => report_live(iface, duration, json, &live, &common, &opts),
-                None => report_files(&files, json, common.redact, &opts),
+                None => report_files(&files, json, common.redact, jobs, &opts),
             }
         }
         Command::Replay {
@@ -251,16 +255,18 @@ fn report_files(
     files: &[PathBuf],
     json: bool,
     redact: bool,
+    jobs: usize,
     opts: &AnalysisOptions,
 ) -> Result<ExitCode> {
     let inputs: Vec<Input> = files.iter().cloned().map(Input::Path).collect();
-    report_inputs(&inputs, json, redact, opts)
+    report_inputs(&inputs, json, redact, jobs, opts)
 }
 
 fn report_inputs(
     inputs: &[Input],
     json: bool,
     redact: bool,
+    jobs: usize,
     opts: &AnalysisOptions,
 ) -> Result<ExitCode> {
     let files: Vec<&PathBuf> = inputs
@@ -293,14 +299,13 @@ fn report_inputs(
         );
         bar
     });
-    let mut pace = |p: Progress| {
+    let mut progress = |bytes: u64| {
         if let Some(bar) = &bar {
-            let before: u64 = sizes.iter().take(p.input).sum();
-            bar.set_position(before + p.bytes);
+            bar.set_position(bytes);
         }
-        ControlFlow::Continue(())
     };
-    let outcome = analyse_inputs(inputs, opts, &mut pace, &mut |e| output.write(&e))?;
+    let outcome =
+        analyse_inputs_parallel(inputs, opts, jobs, &mut progress, &mut |e| output.write(&e))?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -480,7 +485,7 @@ fn run_ui(
         eprintln!(
             "plainsight: stdout is not a terminal; showing the text report instead of the UI"
         );
-        return report_inputs(&inputs, false, redact, &opts);
+        return report_inputs(&inputs, false, redact, 1, &opts);
     }
     // Fail before the UI takes over the screen, so the message stays readable.
     match &feed {

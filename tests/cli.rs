@@ -263,6 +263,48 @@ fn several_files_get_unique_flow_ids_and_one_summary() {
     assert_eq!(events.last().unwrap()["packets"], 68 + 12 + 12);
 }
 
+/// Files analysed in parallel give the very bytes of one after another: files in the order given,
+/// flow ids counting on, one summary; an unreadable file in the middle is reported and skipped.
+#[test]
+fn parallel_files_give_the_same_stream_as_one_after_another() {
+    let files = [
+        "captures/http-forms.pcap",
+        "captures/tls13-dsb.pcapng",
+        "Cargo.toml",
+        "captures/h2c.pcap",
+        "captures/smtp.pcap",
+        "captures/dns.pcap",
+        "captures/tls12-aes128.pcap",
+    ];
+    let run = |jobs: &str| {
+        let out = plainsight()
+            .args(["report", "--json", "-j", jobs])
+            .args(files)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "Cargo.toml is not a capture");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Cargo.toml"));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let sequential = run("1");
+    for jobs in ["2", "4"] {
+        assert_eq!(run(jobs), sequential, "-j {jobs}");
+    }
+    let events: Vec<serde_json::Value> = sequential
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<u64> = of_type(&events, "flow_open")
+        .iter()
+        .map(|e| e["flow"].as_u64().unwrap())
+        .collect();
+    let summary = events.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(ids, (1..=summary["flows"].as_u64().unwrap()).collect::<Vec<_>>());
+    // The DSB's keys decrypt the pcapng's own session, and only that file's.
+    assert_eq!(summary["decrypted_flows"], 1);
+}
+
 #[test]
 fn stdin_is_read_with_a_dash() {
     let data = std::fs::read(root().join("captures/http-ipv6.pcap")).unwrap();

@@ -30,6 +30,19 @@ pub struct KeyLog {
 }
 
 impl KeyLog {
+    /// A copy that shares nothing with this one: secrets added to either stay there. Each capture
+    /// file gets one, so the secrets embedded in one pcapng file decrypt that file only, whatever
+    /// order files are analysed in.
+    pub fn detached(&self) -> KeyLog {
+        let sessions = match self.sessions.read() {
+            Ok(map) => map.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        KeyLog {
+            sessions: Arc::new(RwLock::new(sessions)),
+        }
+    }
+
     /// Parses key log text; lines it cannot read are returned as messages (1-based line numbers),
     /// the rest is kept.
     pub fn parse(text: &str) -> (KeyLog, Vec<String>) {
