@@ -15,7 +15,7 @@ use crate::flow::{Chunk, Flow, FlowKey, FlowLimits, FlowState, FlowTable, Memory
 use crate::proto::analysis::{AppOutput, FlowAnalysis};
 use crate::proto::dns;
 use crate::proto::tls::decrypt::KeyLog;
-use crate::proto::tls::handshake::{cipher_name, version_name};
+use crate::proto::tls::handshake::{cipher_name, version_name, CertificateCache};
 
 /// Default `--memcap`: 256 MiB.
 pub const DEFAULT_MEMCAP: usize = 256 << 20;
@@ -90,6 +90,8 @@ pub struct Engine {
     last_expiry_sec: u64,
     last_memory_anomaly_sec: Option<u64>,
     unsupported_links: HashSet<LinkType>,
+    /// Leaf certificates already described, shared by all flows.
+    certificates: CertificateCache,
     /// TLS secrets: `--keylog`, plus any found inside pcapng files.
     keylog: Option<KeyLog>,
     /// What the application layer found during the current packet (reused, not reallocated).
@@ -112,6 +114,7 @@ impl Engine {
             unsupported_links: HashSet::new(),
             keylog: config.keylog,
             outputs: Vec::new(),
+            certificates: CertificateCache::default(),
         }
     }
 
@@ -385,6 +388,7 @@ impl Engine {
             summary,
             outputs,
             keylog,
+            certificates,
             ..
         } = self;
         (
@@ -393,6 +397,7 @@ impl Engine {
                 outputs,
                 anomalies,
                 summary,
+                certificates,
                 keys: keylog.as_ref(),
             },
         )
@@ -514,6 +519,7 @@ struct Shared<'a> {
     anomalies: &'a mut Anomalies,
     summary: &'a mut Summary,
     keys: Option<&'a KeyLog>,
+    certificates: &'a mut CertificateCache,
 }
 
 /// How a segment relates to the flow already on its 5-tuple.
@@ -560,6 +566,7 @@ fn process_segment<F: FnMut(Event)>(
         anomalies,
         summary,
         keys,
+        certificates,
     } = shared;
     flow.packets += 1;
     flow.last_ts = ts;
@@ -603,7 +610,7 @@ fn process_segment<F: FnMut(Event)>(
     for (d, n) in gaps {
         anomalies.emit(out, ts, Some(ctx.id), AnomalyKind::Gap, gap_detail(d, n));
     }
-    emit_outputs(outputs, &ctx, anomalies, summary, out);
+    emit_outputs(outputs, &ctx, anomalies, summary, certificates, out);
     if seg.flags.rst {
         Some(CloseReason::Rst)
     } else if !seg.flags.fin && flow.streams.iter().all(|s| s.is_finished()) {
@@ -640,6 +647,7 @@ fn emit_outputs<F: FnMut(Event)>(
     ctx: &FlowContext,
     anomalies: &mut Anomalies,
     summary: &mut Summary,
+    certificates: &mut CertificateCache,
     out: &mut F,
 ) {
     for output in outputs.drain(..) {
@@ -708,14 +716,18 @@ fn emit_outputs<F: FnMut(Event)>(
                 cipher: cipher_name(s.cipher),
                 alpn: s.alpn,
             }),
-            AppOutput::Certificate(c) => out(Event::TlsCertificate {
-                flow: ctx.id,
-                ts: ctx.ts,
-                subject_cn: c.subject_cn,
-                san: c.san,
-                issuer_cn: c.issuer_cn,
-                not_after: c.not_after,
-            }),
+            AppOutput::Certificate(der) => {
+                if let Some(c) = certificates.describe(&der) {
+                    out(Event::TlsCertificate {
+                        flow: ctx.id,
+                        ts: ctx.ts,
+                        subject_cn: c.subject_cn,
+                        san: c.san,
+                        issuer_cn: c.issuer_cn,
+                        not_after: c.not_after,
+                    })
+                }
+            }
             AppOutput::Decryption { result, detail } => {
                 if result == "ok" {
                     summary.decrypted_flows += 1;
@@ -755,6 +767,7 @@ fn finish_flow<F: FnMut(Event)>(
         anomalies,
         summary,
         keys,
+        certificates,
     } = shared;
     let ctx = FlowContext::of(flow, flow.last_ts);
     let Flow { streams, app, .. } = flow;
@@ -774,7 +787,7 @@ fn finish_flow<F: FnMut(Event)>(
         );
     }
     let protocol = app.on_end(keys, outputs);
-    emit_outputs(outputs, &ctx, anomalies, summary, out);
+    emit_outputs(outputs, &ctx, anomalies, summary, certificates, out);
     // A flow whose FINs were both seen ended with `fin`, even if its last ACK never came.
     let reason = match reason {
         CloseReason::Timeout | CloseReason::EndOfCapture

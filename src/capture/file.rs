@@ -10,6 +10,7 @@ use std::path::Path;
 
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::nom;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 
 use super::{CaptureError, LinkType, Packet, SourceItem};
@@ -34,10 +35,19 @@ struct Interface {
     offset_secs: i64,
 }
 
+/// How the records are read.
+enum Reader {
+    /// pcapng, and the rarer pcap variants: pcap-parser's streaming reader.
+    Blocks(Box<dyn PcapReaderIterator + Send>),
+    /// Standard pcap (what tcpdump writes), the common case for large files: records parsed in
+    /// place from a buffer that only ever moves the one record cut by a read.
+    Legacy(LegacyReader),
+}
+
 /// A capture file (or stdin) being read.
 pub struct FileSource {
     name: String,
-    reader: Box<dyn PcapReaderIterator + Send>,
+    reader: Reader,
     /// Legacy pcap: the file's link type and whether timestamps are in nanoseconds.
     legacy_link: LinkType,
     legacy_nanos: bool,
@@ -84,6 +94,18 @@ impl FileSource {
         if prefix.is_empty() {
             return Err(CaptureError::Empty { name });
         }
+        if let Some(header) = LegacyReader::header(&prefix) {
+            let reader = LegacyReader::new(&prefix, &header, input);
+            return Ok(FileSource {
+                name,
+                reader: Reader::Legacy(reader),
+                legacy_link: LinkType(header.network.0 as u32),
+                legacy_nanos: header.is_nanosecond_precision(),
+                interfaces: Vec::new(),
+                last_ts: Timestamp::default(),
+                buffer_size: BUFFER_SIZE,
+            });
+        }
         let stream = Cursor::new(prefix).chain(input);
         let reader = create_reader(BUFFER_SIZE, stream).map_err(|e| CaptureError::NotACapture {
             name: name.clone(),
@@ -94,7 +116,7 @@ impl FileSource {
         })?;
         Ok(FileSource {
             name,
-            reader,
+            reader: Reader::Blocks(reader),
             legacy_link: LinkType::ETHERNET,
             legacy_nanos: false,
             interfaces: Vec::new(),
@@ -110,9 +132,16 @@ impl FileSource {
     /// Feeds every item of the file to `f`, in order, until the end, damage, or `f` breaks.
     /// Damage is yielded as an item, never as an error: what came before it stays analysed.
     pub fn for_each(&mut self, mut f: impl FnMut(SourceItem<'_>) -> ControlFlow<()>) {
+        let reader = match &mut self.reader {
+            Reader::Blocks(reader) => reader,
+            Reader::Legacy(legacy) => {
+                let (link, nanos) = (self.legacy_link, self.legacy_nanos);
+                return legacy.for_each(link, nanos, &mut self.last_ts, f);
+            }
+        };
         loop {
-            let offset = self.reader.consumed() as u64;
-            match self.reader.next() {
+            let offset = reader.consumed() as u64;
+            match reader.next() {
                 Ok((len, block)) => {
                     let flow = match block {
                         PcapBlockOwned::LegacyHeader(h) => {
@@ -141,14 +170,14 @@ impl FileSource {
                             Self::ng_block(&mut self.interfaces, &mut self.last_ts, block, &mut f)
                         }
                     };
-                    self.reader.consume(len);
+                    reader.consume(len);
                     if flow.is_break() {
                         return;
                     }
                 }
                 Err(PcapError::Eof) => return,
                 Err(PcapError::Incomplete(_)) => {
-                    if let Err(e) = self.reader.refill() {
+                    if let Err(e) = reader.refill() {
                         let detail =
                             format!("read failed at byte offset {offset}: {}", describe(&e));
                         let _ = f(SourceItem::Damage { offset, detail });
@@ -157,7 +186,7 @@ impl FileSource {
                 }
                 Err(PcapError::BufferTooSmall) if self.buffer_size < MAX_BLOCK => {
                     self.buffer_size *= 2;
-                    if !self.reader.grow(self.buffer_size) {
+                    if !reader.grow(self.buffer_size) {
                         let _ = f(SourceItem::Damage {
                             offset,
                             detail: format!(
@@ -166,7 +195,7 @@ impl FileSource {
                         });
                         return;
                     }
-                    if let Err(e) = self.reader.refill() {
+                    if let Err(e) = reader.refill() {
                         let detail =
                             format!("read failed at byte offset {offset}: {}", describe(&e));
                         let _ = f(SourceItem::Damage { offset, detail });
@@ -174,23 +203,7 @@ impl FileSource {
                     }
                 }
                 Err(e) => {
-                    let detail = match e {
-                        PcapError::UnexpectedEof => format!(
-                            "the record at byte offset {offset} runs past the end of the file (cut short or \
-                             damaged); \
-                             everything before it was analysed"
-                        ),
-                        PcapError::BufferTooSmall => format!(
-                            "a record at byte offset {offset} claims more than {} MiB: the rest of \
-                             the file is garbage or damaged",
-                            MAX_BLOCK >> 20
-                        ),
-                        other => format!(
-                            "unreadable data at byte offset {offset} ({}); everything before it \
-                             was analysed",
-                            describe(&other)
-                        ),
-                    };
+                    let detail = damage_detail(offset, e);
                     let _ = f(SourceItem::Damage { offset, detail });
                     return;
                 }
@@ -263,6 +276,170 @@ impl FileSource {
     }
 }
 
+/// Standard pcap read in place: records are parsed straight from the buffer, and when one is cut
+/// by the end of what was read, only that part record moves to the front before the next read.
+struct LegacyReader {
+    input: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    /// Unparsed bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    /// File offset of `buf[start]`.
+    offset: u64,
+    big_endian: bool,
+}
+
+impl LegacyReader {
+    /// The file header if `prefix` (the first bytes of the input) starts a standard pcap file;
+    /// the modified (Kuznetzov) format and pcapng go to pcap-parser's own reader.
+    fn header(prefix: &[u8]) -> Option<pcap_parser::PcapHeader> {
+        let (_, header) = pcap_parser::parse_pcap_header(prefix).ok()?;
+        (!header.is_modified_format()).then_some(header)
+    }
+
+    /// Reads records after the 24-byte header; `prefix` was already read from `input`.
+    fn new(
+        prefix: &[u8],
+        header: &pcap_parser::PcapHeader,
+        input: impl Read + Send + 'static,
+    ) -> LegacyReader {
+        let mut buf = vec![0; BUFFER_SIZE.max(prefix.len())];
+        buf[..prefix.len()].copy_from_slice(prefix);
+        LegacyReader {
+            input: Box::new(input),
+            buf,
+            start: 24,
+            end: prefix.len(),
+            offset: 24,
+            big_endian: header.is_bigendian(),
+        }
+    }
+
+    fn for_each(
+        &mut self,
+        link: LinkType,
+        nanos: bool,
+        last_ts: &mut Timestamp,
+        mut f: impl FnMut(SourceItem<'_>) -> ControlFlow<()>,
+    ) {
+        let parse = if self.big_endian {
+            pcap_parser::parse_pcap_frame_be
+        } else {
+            pcap_parser::parse_pcap_frame
+        };
+        loop {
+            let offset = self.offset;
+            let avail = &self.buf[self.start..self.end];
+            if let Some(header) = avail.get(..16) {
+                let caplen = if self.big_endian {
+                    u32::from_be_bytes([header[8], header[9], header[10], header[11]])
+                } else {
+                    u32::from_le_bytes([header[8], header[9], header[10], header[11]])
+                } as usize;
+                if caplen + 16 > MAX_BLOCK {
+                    let _ = f(SourceItem::Damage {
+                        offset,
+                        detail: damage_detail(offset, PcapError::<&[u8]>::BufferTooSmall),
+                    });
+                    return;
+                }
+            }
+            match parse(avail) {
+                Ok((rest, b)) => {
+                    let used = avail.len() - rest.len();
+                    let micros = if nanos {
+                        u64::from(b.ts_usec) / 1000
+                    } else {
+                        u64::from(b.ts_usec)
+                    };
+                    let ts = Timestamp::from_secs_micros(u64::from(b.ts_sec), micros);
+                    *last_ts = ts;
+                    let flow = f(SourceItem::Packet(Packet {
+                        ts,
+                        link,
+                        data: b.data,
+                        orig_len: b.origlen,
+                    }));
+                    self.start += used;
+                    self.offset += used as u64;
+                    if flow.is_break() {
+                        return;
+                    }
+                }
+                Err(nom::Err::Incomplete(needed)) => {
+                    let missing = match needed {
+                        nom::Needed::Size(n) => n.get(),
+                        nom::Needed::Unknown => 1,
+                    };
+                    match self.refill(avail.len() + missing) {
+                        Ok(true) => {}
+                        Ok(false) if self.start == self.end => return,
+                        Ok(false) => {
+                            let _ = f(SourceItem::Damage {
+                                offset,
+                                detail: damage_detail(offset, PcapError::<&[u8]>::UnexpectedEof),
+                            });
+                            return;
+                        }
+                        Err(e) => {
+                            let detail = format!("read failed at byte offset {offset}: {e}");
+                            let _ = f(SourceItem::Damage { offset, detail });
+                            return;
+                        }
+                    }
+                }
+                Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                    let _ = f(SourceItem::Damage {
+                        offset,
+                        detail: damage_detail(offset, e),
+                    });
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Moves the unparsed bytes to the front and reads until at least `want` bytes are there or
+    /// the input ends. False if nothing more could be read.
+    fn refill(&mut self, want: usize) -> std::io::Result<bool> {
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        if want > self.buf.len() {
+            self.buf.resize(want, 0);
+        }
+        let before = self.end;
+        while self.end < want {
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(0) => break,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end > before)
+    }
+}
+
+/// What a damaged record means, for the anomaly; the same words for both readers.
+fn damage_detail<I>(offset: u64, e: PcapError<I>) -> String {
+    match e {
+        PcapError::UnexpectedEof => format!(
+            "the record at byte offset {offset} runs past the end of the file (cut short or \
+             damaged); everything before it was analysed"
+        ),
+        PcapError::BufferTooSmall => format!(
+            "a record at byte offset {offset} claims more than {} MiB: the rest of the file is \
+             garbage or damaged",
+            MAX_BLOCK >> 20
+        ),
+        other => format!(
+            "unreadable data at byte offset {offset} ({}); everything before it was analysed",
+            describe(&other)
+        ),
+    }
+}
+
 fn describe<I>(e: &PcapError<I>) -> String {
     match e {
         PcapError::Eof => "end of file".into(),
@@ -274,5 +451,58 @@ fn describe<I>(e: &PcapError<I>) -> String {
         PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
             format!("malformed record: {}", kind.description())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out at most `n` bytes a call, as pipes do.
+    struct Trickle(Cursor<Vec<u8>>, usize);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    fn packets(source: &mut FileSource) -> (Vec<(Timestamp, Vec<u8>)>, Vec<String>) {
+        let (mut packets, mut damage) = (Vec::new(), Vec::new());
+        source.for_each(|item| {
+            match item {
+                SourceItem::Packet(p) => packets.push((p.ts, p.data.to_vec())),
+                SourceItem::Damage { detail, .. } => damage.push(detail),
+                SourceItem::Secrets { .. } => {}
+            }
+            ControlFlow::Continue(())
+        });
+        (packets, damage)
+    }
+
+    /// Records cut at every read boundary come out whole and in order, and a file cut inside a
+    /// record ends with one damage item at that record's offset.
+    #[test]
+    fn standard_pcap_read_in_place_across_short_reads() {
+        let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/captures/http-ipv4.pcap"))
+            .unwrap();
+        let mut whole = FileSource::from_reader("whole".into(), Cursor::new(data.clone())).unwrap();
+        assert!(matches!(whole.reader, Reader::Legacy(_)));
+        let (expected, damage) = packets(&mut whole);
+        assert_eq!(expected.len(), 68);
+        assert!(damage.is_empty());
+        for step in [1, 7, 100, 4096] {
+            let input = Trickle(Cursor::new(data.clone()), step);
+            let mut source = FileSource::from_reader("trickle".into(), input).unwrap();
+            assert_eq!(packets(&mut source), (expected.clone(), vec![]), "step {step}");
+        }
+        let cut = data.len() - 10;
+        let mut source =
+            FileSource::from_reader("cut".into(), Cursor::new(data[..cut].to_vec())).unwrap();
+        let (got, damage) = packets(&mut source);
+        assert_eq!(got, expected[..67]);
+        assert_eq!(damage.len(), 1);
+        assert!(damage[0].contains("runs past the end of the file"), "{}", damage[0]);
     }
 }

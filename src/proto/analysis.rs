@@ -8,7 +8,7 @@ use super::mail::{LineFlow, LineProtocol};
 use super::telnet::TelnetFlow;
 use super::tls::decrypt::KeyLog;
 use super::tls::flow::{TlsFlow, TlsOutput};
-use super::tls::handshake::{Certificate, ClientHello, ServerHello};
+use super::tls::handshake::{ClientHello, ServerHello};
 use super::tls::TlsRecordCounter;
 use super::{Held, ProtocolDetector};
 use crate::creds::http::{from_request, RequestView};
@@ -37,7 +37,8 @@ pub enum AppOutput {
     Dns(DnsQuestion),
     ClientHello(ClientHello),
     ServerHello(ServerHello),
-    Certificate(Certificate),
+    /// A leaf certificate's DER bytes.
+    Certificate(Vec<u8>),
     Decryption {
         result: &'static str,
         detail: String,

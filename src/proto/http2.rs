@@ -143,30 +143,46 @@ impl Http2Flow {
             self.preface_left -= n;
             data = &data[n..];
         }
-        let mut buf = std::mem::take(&mut self.buf[dir]);
-        buf.extend_from_slice(data);
+        // Whole frames are read where they lie; only a frame cut by a segment end is copied, and
+        // only until the rest of it arrives.
+        let mut pending = std::mem::take(&mut self.buf[dir]);
+        if pending.is_empty() {
+            let Some(used) = self.frames(dir, data, out) else {
+                return;
+            };
+            pending.extend_from_slice(&data[used..]);
+        } else {
+            pending.extend_from_slice(data);
+            let Some(used) = self.frames(dir, &pending, out) else {
+                return;
+            };
+            pending.drain(..used);
+        }
+        self.buf[dir] = pending;
+    }
+
+    /// Handles every whole frame at the start of `bytes`; returns how many bytes they took, or
+    /// None once the direction failed.
+    fn frames(&mut self, dir: usize, bytes: &[u8], out: &mut Vec<H2Item>) -> Option<usize> {
         let mut at = 0;
-        while buf.len() - at >= 9 {
-            let h = &buf[at..at + 9];
+        while let Some(h) = bytes.get(at..at + 9) {
             let len = (usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]);
             if len > MAX_FRAME {
                 self.fail(dir, format!("an HTTP/2 frame claims {len} bytes"), out);
-                return;
+                return None;
             }
-            if buf.len() - at < 9 + len {
+            let Some(payload) = bytes.get(at + 9..at + 9 + len) else {
                 break;
-            }
+            };
             let (kind, flags) = (h[3], h[4]);
             let stream = u32::from_be_bytes([h[5] & 0x7f, h[6], h[7], h[8]]);
-            let payload = buf[at + 9..at + 9 + len].to_vec();
             at += 9 + len;
-            if let Err(e) = self.frame(dir, kind, flags, stream, &payload, out) {
+            if let Err(e) = self.frame(dir, kind, flags, stream, payload, out) {
                 self.fail(dir, e, out);
-                return;
+                return None;
             }
         }
-        buf.drain(..at);
-        self.buf[dir] = buf;
+        Some(at)
     }
 
     /// Bytes lost: frame boundaries and the compression state of that direction are gone.

@@ -3,7 +3,7 @@
 
 use super::decrypt::{suite, AeadKind, HashKind, KeyLog, RecordDecryptor};
 use super::handshake::{
-    certificate, cipher_name, client_hello, server_hello, Certificate, ClientHello,
+    cipher_name, leaf_certificate, client_hello, server_hello, ClientHello,
     HandshakeReader, ServerHello, CERTIFICATE, CLIENT_HELLO, FINISHED, KEY_UPDATE, SERVER_HELLO,
 };
 use super::MAX_RECORD;
@@ -17,7 +17,9 @@ const APPLICATION_DATA: u8 = 23;
 pub enum TlsOutput {
     ClientHello(ClientHello),
     ServerHello(ServerHello),
-    Certificate(Certificate),
+    /// The leaf certificate's DER bytes: described by the engine, which remembers certificates
+    /// across connections.
+    Certificate(Vec<u8>),
     /// Once per connection when a key log is in use: `ok`, `no_key`, `unsupported`, `failed`.
     Decryption {
         result: &'static str,
@@ -270,8 +272,8 @@ impl TlsFlow {
             }
             (1, CERTIFICATE) if !self.cert_seen => {
                 self.cert_seen = true;
-                if let Some(cert) = certificate(msg, self.tls13) {
-                    out.push(TlsOutput::Certificate(cert));
+                if let Some(der) = leaf_certificate(msg, self.tls13) {
+                    out.push(TlsOutput::Certificate(der.to_vec()));
                 }
             }
             (_, FINISHED) if self.tls13 => {
