@@ -225,6 +225,8 @@ impl RunTotals {
 /// Events a file ahead of the one being printed may hold in memory, all such files together
 /// (estimated by [`Event::approx_size`]). The file being printed may hold as much again.
 const REORDER_BUDGET: usize = 64 << 20;
+/// The least memory cap a worker gets, however many share the run's.
+const MIN_WORKER_MEMCAP: usize = 1 << 20;
 /// Events travel from a worker to the printing thread in batches of about this many.
 const BATCH_EVENTS: usize = 512;
 
@@ -296,6 +298,11 @@ pub fn analyse_inputs_parallel<F: FnMut(Event)>(
         return analyse_inputs(inputs, opts, &mut pace, out);
     }
     check_filter(opts)?;
+    // The memory cap is the run's, not each worker's: the workers share it.
+    let workers = jobs.min(inputs.len());
+    let mut opts = opts.clone();
+    opts.engine.memcap = (opts.engine.memcap / workers).max(MIN_WORKER_MEMCAP);
+    let opts = &opts;
     let reorder = Reorder {
         state: Mutex::new((0, 0)),
         changed: Condvar::new(),
@@ -305,7 +312,7 @@ pub fn analyse_inputs_parallel<F: FnMut(Event)>(
     let (senders, receivers): (Vec<_>, Vec<_>) = inputs.iter().map(|_| mpsc::channel()).unzip();
     let mut totals = RunTotals::default();
     std::thread::scope(|scope| {
-        for _ in 0..jobs.min(inputs.len()) {
+        for _ in 0..workers {
             scope.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
