@@ -222,8 +222,8 @@ impl RunTotals {
     }
 }
 
-/// Events a file ahead of the one being printed may hold in memory, all such files together
-/// (estimated by [`Event::approx_size`]). The file being printed may hold as much again.
+/// Events the files ahead of the one being printed may hold in memory, all together (estimated
+/// by [`Event::approx_size`]). The file being printed may have as much again in flight.
 const REORDER_BUDGET: usize = 64 << 20;
 /// The least memory cap a worker gets, however many share the run's.
 const MIN_WORKER_MEMCAP: usize = 1 << 20;
@@ -235,27 +235,49 @@ enum WorkerMessage {
     Done(InputResult),
 }
 
-/// How much of [`REORDER_BUDGET`] is in use, and which input is being printed.
+/// Bytes of events in flight per input (sent by a worker, not yet printed), and which input is
+/// being printed.
 struct Reorder {
-    state: Mutex<(usize, usize)>,
+    state: Mutex<ReorderState>,
     changed: Condvar,
 }
 
+struct ReorderState {
+    in_flight: Vec<usize>,
+    current: usize,
+}
+
 impl Reorder {
-    /// Waits until a batch of `size` from input `index` may be held. The input being printed is
-    /// never held back beyond twice the budget, and a lone batch always passes, so the printing
-    /// thread always has something to take.
+    fn new(inputs: usize) -> Reorder {
+        Reorder {
+            state: Mutex::new(ReorderState {
+                in_flight: vec![0; inputs],
+                current: 0,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Waits until a batch of `size` from input `index` may be held. The input being printed may
+    /// have up to the budget in flight of its own (the printing thread is taking it, so this only
+    /// waits for a slow reader of the output); the inputs ahead of it share one budget. A batch
+    /// always passes when nothing of its kind is in flight, so oversized batches cannot stall.
     fn acquire(&self, index: usize, size: usize) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            let (used, current) = *state;
-            let limit = if index == current {
-                2 * REORDER_BUDGET
+            let held = if index == state.current {
+                state.in_flight[index]
             } else {
-                REORDER_BUDGET
+                state
+                    .in_flight
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != state.current)
+                    .map(|(_, n)| n)
+                    .sum()
             };
-            if used == 0 || used + size <= limit {
-                state.0 += size;
+            if held == 0 || held + size <= REORDER_BUDGET {
+                state.in_flight[index] += size;
                 return;
             }
             state = self
@@ -265,7 +287,7 @@ impl Reorder {
         }
     }
 
-    fn update(&self, f: impl FnOnce(&mut (usize, usize))) {
+    fn update(&self, f: impl FnOnce(&mut ReorderState)) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut state);
         self.changed.notify_all();
@@ -303,10 +325,7 @@ pub fn analyse_inputs_parallel<F: FnMut(Event)>(
     let mut opts = opts.clone();
     opts.engine.memcap = (opts.engine.memcap / workers).max(MIN_WORKER_MEMCAP);
     let opts = &opts;
-    let reorder = Reorder {
-        state: Mutex::new((0, 0)),
-        changed: Condvar::new(),
-    };
+    let reorder = Reorder::new(inputs.len());
     let next = AtomicUsize::new(0);
     let bytes_read = AtomicU64::new(0);
     let (senders, receivers): (Vec<_>, Vec<_>) = inputs.iter().map(|_| mpsc::channel()).unzip();
@@ -352,12 +371,14 @@ pub fn analyse_inputs_parallel<F: FnMut(Event)>(
             });
         }
         for (index, rx) in receivers.iter().enumerate() {
-            reorder.update(|state| state.1 = index);
+            reorder.update(|state| state.current = index);
             let offset = totals.flow_offset;
             let result = loop {
                 match rx.recv() {
                     Ok(WorkerMessage::Events(events, size)) => {
-                        reorder.update(|state| state.0 -= size.min(state.0));
+                        reorder.update(|state| {
+                            state.in_flight[index] = state.in_flight[index].saturating_sub(size)
+                        });
                         for mut e in events {
                             e.shift_flow(offset);
                             out(e);
