@@ -615,10 +615,13 @@ fn parse_head(side: Side, bytes: &[u8]) -> Result<Option<(usize, Message)>, Stri
     let owned = |hs: &[httparse::Header<'_>]| -> Vec<(String, String)> {
         hs.iter()
             .map(|h| {
-                (
-                    h.name.to_string(),
-                    String::from_utf8_lossy(h.value).trim().to_string(),
-                )
+                // `from_utf8` first: its ASCII fast path is several times quicker than the lossy
+                // decoder's byte loop, and header values are nearly always ASCII.
+                let value = match std::str::from_utf8(h.value) {
+                    Ok(text) => text.trim().to_string(),
+                    Err(_) => String::from_utf8_lossy(h.value).trim().to_string(),
+                };
+                (h.name.to_string(), value)
             })
             .collect()
     };
