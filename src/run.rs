@@ -458,6 +458,11 @@ pub fn analyse_live<F: FnMut(Event)>(
             format!("capturing on {} (capabilities dropped)", source.iface())
         }
     });
+    if let Err(why) = source.syscall_filter() {
+        notice(format!(
+            "{why}; going on without it (exec, ptrace and setuid stay possible)"
+        ));
+    }
     let mut engine = Engine::new(opts.engine.clone());
     let deadline = duration.map(|d| Instant::now() + d);
     let iface = source.iface().to_string();

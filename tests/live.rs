@@ -159,6 +159,8 @@ fn once_capturing_the_process_is_no_longer_root_and_holds_no_capability() {
         .iter()
         .map(|k| proc_status(pid, k).unwrap())
         .collect();
+    let seccomp = proc_status(pid, "Seccomp:").unwrap();
+    let no_new_privs = proc_status(pid, "NoNewPrivs:").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -171,4 +173,8 @@ fn once_capturing_the_process_is_no_longer_root_and_holds_no_capability() {
     for c in caps {
         assert_eq!(c, "0000000000000000", "capabilities left: {c}");
     }
+    // Mode 2: a seccomp filter is on (exec, ptrace, setuid and the like refused), and no exec
+    // could ever gain privileges again.
+    assert_eq!(seccomp, "2", "Seccomp: {seccomp}");
+    assert_eq!(no_new_privs, "1");
 }

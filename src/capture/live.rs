@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use pcap::{Active, Capture, Device, Savefile};
 
-use super::privileges::{drop_privileges, DropOutcome};
+use super::privileges::{drop_privileges, refuse_dangerous_syscalls, DropOutcome};
 use super::{CaptureError, LinkType, Packet, SourceItem};
 use crate::event::Timestamp;
 
@@ -31,6 +31,7 @@ pub struct LiveSource {
     savefile: Option<Savefile>,
     link: LinkType,
     privileges: DropOutcome,
+    syscall_filter: Result<(), String>,
 }
 
 /// Packet counters from libpcap.
@@ -88,12 +89,14 @@ impl LiveSource {
         };
         let link = LinkType(cap.get_datalink().0 as u32);
         let privileges = drop_privileges(opts.user.as_deref())?;
+        let syscall_filter = refuse_dangerous_syscalls();
         Ok(LiveSource {
             iface,
             cap,
             savefile,
             link,
             privileges,
+            syscall_filter,
         })
     }
 
@@ -103,6 +106,11 @@ impl LiveSource {
 
     pub fn privileges(&self) -> &DropOutcome {
         &self.privileges
+    }
+
+    /// Whether the seccomp filter refusing exec, ptrace, setuid and the like is on, or why not.
+    pub fn syscall_filter(&self) -> &Result<(), String> {
+        &self.syscall_filter
     }
 
     pub fn stats(&mut self) -> Option<LiveStats> {
