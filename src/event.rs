@@ -361,9 +361,7 @@ impl Event {
                 Event::HttpResponse {
                     reason, headers: h, ..
                 } => reason.len() + headers(h),
-                Event::Credential(c) => {
-                    opt(&c.username) + c.secret.len() + c.location.len() + 64
-                }
+                Event::Credential(c) => opt(&c.username) + c.secret.len() + c.location.len() + 64,
                 Event::TlsClientHello {
                     sni,
                     alpn,
@@ -384,9 +382,7 @@ impl Event {
                     not_after,
                     ..
                 } => opt(subject_cn) + strings(san) + issuer_cn.len() + not_after.len(),
-                Event::TlsDecryption { detail, .. } | Event::Anomaly { detail, .. } => {
-                    detail.len()
-                }
+                Event::TlsDecryption { detail, .. } | Event::Anomaly { detail, .. } => detail.len(),
                 Event::DnsQuery { name, qtype, .. } => name.len() + qtype.len(),
                 Event::Summary(_) => 512,
                 Event::FlowOpen { .. } | Event::FlowClose { .. } => 0,

@@ -280,10 +280,7 @@ impl Reorder {
                 state.in_flight[index] += size;
                 return;
             }
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(|p| p.into_inner());
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
     }
 
@@ -362,7 +359,12 @@ pub fn analyse_inputs_parallel<F: FnMut(Event)>(
                             }
                         })
                     }))
-                    .unwrap_or_else(|_| Err(format!("{}: internal error while analysing it", input_name(&inputs[index]))));
+                    .unwrap_or_else(|_| {
+                        Err(format!(
+                            "{}: internal error while analysing it",
+                            input_name(&inputs[index])
+                        ))
+                    });
                     if !batch.is_empty() {
                         send(&mut batch, &mut size);
                     }

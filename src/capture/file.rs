@@ -8,9 +8,9 @@ use std::io::{Cursor, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 
+use pcap_parser::nom;
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::nom;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 
 use super::{CaptureError, LinkType, Packet, SourceItem};
@@ -303,7 +303,13 @@ impl LegacyReader {
         header: &pcap_parser::PcapHeader,
         input: impl Read + Send + 'static,
     ) -> LegacyReader {
-        let mut buf = vec![0; BUFFER_SIZE.max(prefix.len())];
+        // A prefix shorter than the sniff size is the whole input: no room for more is needed.
+        let size = if prefix.len() < SNIFF_SIZE {
+            prefix.len()
+        } else {
+            BUFFER_SIZE.max(prefix.len())
+        };
+        let mut buf = vec![0; size];
         buf[..prefix.len()].copy_from_slice(prefix);
         LegacyReader {
             input: Box::new(input),
@@ -485,24 +491,44 @@ mod tests {
     /// record ends with one damage item at that record's offset.
     #[test]
     fn standard_pcap_read_in_place_across_short_reads() {
-        let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/captures/http-ipv4.pcap"))
-            .unwrap();
-        let mut whole = FileSource::from_reader("whole".into(), Cursor::new(data.clone())).unwrap();
-        assert!(matches!(whole.reader, Reader::Legacy(_)));
-        let (expected, damage) = packets(&mut whole);
-        assert_eq!(expected.len(), 68);
-        assert!(damage.is_empty());
-        for step in [1, 7, 100, 4096] {
-            let input = Trickle(Cursor::new(data.clone()), step);
-            let mut source = FileSource::from_reader("trickle".into(), input).unwrap();
-            assert_eq!(packets(&mut source), (expected.clone(), vec![]), "step {step}");
+        // One capture shorter than the first read, one longer (133 KB).
+        for name in ["h2-multiplex.pcap", "http-ipv4.pcap"] {
+            let path = format!("{}/captures/{name}", env!("CARGO_MANIFEST_DIR"));
+            let data = std::fs::read(path).unwrap();
+            let mut whole =
+                FileSource::from_reader("whole".into(), Cursor::new(data.clone())).unwrap();
+            assert!(matches!(whole.reader, Reader::Legacy(_)));
+            let (expected, damage) = packets(&mut whole);
+            assert!(expected.len() >= 20 && damage.is_empty(), "{name}");
+            for step in [1, 7, 100, 4096] {
+                let input = Trickle(Cursor::new(data.clone()), step);
+                let mut source = FileSource::from_reader("trickle".into(), input).unwrap();
+                assert_eq!(
+                    packets(&mut source),
+                    (expected.clone(), vec![]),
+                    "{name} step {step}"
+                );
+            }
         }
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/captures/http-ipv4.pcap"
+        ))
+        .unwrap();
+        let (expected, _) = packets(
+            &mut FileSource::from_reader("whole".into(), Cursor::new(data.clone())).unwrap(),
+        );
+        assert_eq!(expected.len(), 68);
         let cut = data.len() - 10;
         let mut source =
             FileSource::from_reader("cut".into(), Cursor::new(data[..cut].to_vec())).unwrap();
         let (got, damage) = packets(&mut source);
         assert_eq!(got, expected[..67]);
         assert_eq!(damage.len(), 1);
-        assert!(damage[0].contains("runs past the end of the file"), "{}", damage[0]);
+        assert!(
+            damage[0].contains("runs past the end of the file"),
+            "{}",
+            damage[0]
+        );
     }
 }

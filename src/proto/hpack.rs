@@ -413,10 +413,19 @@ mod tests {
             Err(HpackError::IntegerOverflow)
         );
         // A string longer than the block.
-        assert_eq!(decode(&mut d, &[0x40, 0x05, b'a']), Err(HpackError::Truncated));
+        assert_eq!(
+            decode(&mut d, &[0x40, 0x05, b'a']),
+            Err(HpackError::Truncated)
+        );
         // Huffman padding of 8 or more bits, and padding that is not all ones.
-        assert_eq!(decode(&mut d, &[0x00, 0x81, 0xff, 0x00]), Err(HpackError::Huffman));
-        assert_eq!(decode(&mut d, &[0x00, 0x81, 0x00, 0x00]), Err(HpackError::Huffman));
+        assert_eq!(
+            decode(&mut d, &[0x00, 0x81, 0xff, 0x00]),
+            Err(HpackError::Huffman)
+        );
+        assert_eq!(
+            decode(&mut d, &[0x00, 0x81, 0x00, 0x00]),
+            Err(HpackError::Huffman)
+        );
     }
 
     proptest! {

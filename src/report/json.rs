@@ -281,9 +281,9 @@ mod fast {
     pub(super) fn string(buf: &mut Vec<u8>, s: &str) {
         let bytes = s.as_bytes();
         // No early exit: a plain fold over the bytes is vectorised.
-        let escape = bytes
-            .iter()
-            .fold(false, |acc, &b| acc | (b < 0x20) | (b == b'"') | (b == b'\\'));
+        let escape = bytes.iter().fold(false, |acc, &b| {
+            acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+        });
         if escape {
             let _ = serde_json::to_writer(&mut *buf, s);
         } else {

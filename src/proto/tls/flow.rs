@@ -3,8 +3,8 @@
 
 use super::decrypt::{suite, AeadKind, HashKind, KeyLog, RecordDecryptor};
 use super::handshake::{
-    cipher_name, leaf_certificate, client_hello, server_hello, ClientHello,
-    HandshakeReader, ServerHello, CERTIFICATE, CLIENT_HELLO, FINISHED, KEY_UPDATE, SERVER_HELLO,
+    cipher_name, client_hello, leaf_certificate, server_hello, ClientHello, HandshakeReader,
+    ServerHello, CERTIFICATE, CLIENT_HELLO, FINISHED, KEY_UPDATE, SERVER_HELLO,
 };
 use super::MAX_RECORD;
 
