@@ -411,11 +411,14 @@ impl LegacyReader {
         self.buf.copy_within(self.start..self.end, 0);
         self.end -= self.start;
         self.start = 0;
-        if want > self.buf.len() {
-            self.buf.resize(want, 0);
-        }
         let before = self.end;
         while self.end < want {
+            if self.end == self.buf.len() {
+                // Grown only when full, by doubling: a record claiming more than the input holds
+                // costs what the input holds, not what it claims.
+                let len = (self.buf.len() * 2).max(4096).min(want);
+                self.buf.resize(len, 0);
+            }
             match self.input.read(&mut self.buf[self.end..]) {
                 Ok(0) => break,
                 Ok(n) => self.end += n,
