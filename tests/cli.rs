@@ -300,7 +300,10 @@ fn parallel_files_give_the_same_stream_as_one_after_another() {
         .collect();
     let summary = events.last().unwrap();
     assert_eq!(summary["type"], "summary");
-    assert_eq!(ids, (1..=summary["flows"].as_u64().unwrap()).collect::<Vec<_>>());
+    assert_eq!(
+        ids,
+        (1..=summary["flows"].as_u64().unwrap()).collect::<Vec<_>>()
+    );
     // The DSB's keys decrypt the pcapng's own session, and only that file's.
     assert_eq!(summary["decrypted_flows"], 1);
 }

@@ -125,13 +125,22 @@ fn analyse(path: &Path) -> (Analysis, u64) {
     for line in text.lines() {
         if line.starts_with(r#"{"type":"flow_open""#) {
             opens += 1;
-        } else if line.starts_with(r#"{"type":"flow_close""#) && line.contains(r#""reason":"evicted""#) {
+        } else if line.starts_with(r#"{"type":"flow_close""#)
+            && line.contains(r#""reason":"evicted""#)
+        {
             evicted += 1;
         } else {
             events.push(serde_json::from_str(line).unwrap());
         }
     }
-    (Analysis { events, opens, evicted }, rss)
+    (
+        Analysis {
+            events,
+            opens,
+            evicted,
+        },
+        rss,
+    )
 }
 
 struct Analysis {
@@ -173,7 +182,10 @@ fn syn_flood_evicts_within_the_memory_cap() {
     honest_login(&mut w);
     for i in 0..1_000_000u32 {
         w.tcp(
-            ([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 1024 + (i % 50_000) as u16),
+            (
+                [10, (i >> 16) as u8, (i >> 8) as u8, i as u8],
+                1024 + (i % 50_000) as u16,
+            ),
             (SERVER, 443),
             i,
             "S",
@@ -266,4 +278,35 @@ fn out_of_order_flood_and_lying_lengths_stay_bounded() {
         .find(|e| e["type"] == "http_request" && e["target"] == "/stream")
         .unwrap();
     assert_eq!(stream["body_len"], 20_000 * 1024);
+}
+
+/// A capture whose last record claims 60 MB but holds 100 bytes: the reader reports the damage
+/// and allocates what the file holds, not what the record claims.
+#[test]
+fn a_record_claiming_60_mb_costs_what_the_file_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("liar.pcap");
+    let mut w = PcapWriter::create(&path);
+    honest_login(&mut w);
+    w.finish();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let claimed = 60u32 << 20;
+    for field in [1_700_000_100u32, 0, claimed, claimed] {
+        file.write_all(&field.to_le_bytes()).unwrap();
+    }
+    file.write_all(&[0x45; 100]).unwrap();
+    drop(file);
+    let (analysis, rss) = analyse(&path);
+    let events = analysis.events;
+    check("a record claiming 60 MB", &events, rss);
+    assert!(
+        rss < 40 * 1024,
+        "peak RSS {} MiB: the claimed 60 MB was allocated",
+        rss / 1024
+    );
+    let kinds = anomaly_kinds(&events);
+    assert_eq!(kinds, ["truncated_file"]);
 }

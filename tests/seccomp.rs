@@ -6,7 +6,10 @@ use plainsight::capture::privileges::refuse_dangerous_syscalls;
 #[test]
 fn after_the_filter_no_program_can_be_run() {
     // Before: running a program works (so the refusal below is the filter's doing).
-    assert!(std::process::Command::new("true").status().unwrap().success());
+    assert!(std::process::Command::new("true")
+        .status()
+        .unwrap()
+        .success());
     refuse_dangerous_syscalls().expect("seccomp is available on Linux");
     let err = std::process::Command::new("true")
         .status()
