@@ -31,7 +31,7 @@ pub fn parse_authenticate(blob: &[u8]) -> Option<NtlmAuth> {
         domain,
         user,
         workstation,
-        nt_response_hex: nt.iter().map(|b| format!("{b:02x}")).collect(),
+        nt_response_hex: hex::encode(nt),
     })
 }
 
