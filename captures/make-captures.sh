@@ -10,10 +10,13 @@
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$SCRIPT_DIR
+# PLAINSIGHT_CAPTURES_OUT: write the captures elsewhere (to check this script without
+# replacing the bundled ones).
+OUT=${PLAINSIGHT_CAPTURES_OUT:-$SCRIPT_DIR}
+# shellcheck source=captures/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 die() { echo "make-captures: $*" >&2; exit 1; }
-log() { echo "==> $*" >&2; }
 
 [[ $EUID -eq 0 ]] || die "must run as root (tcpdump/dumpcap need CAP_NET_RAW)"
 for t in tcpdump dumpcap capinfos curl openssl python3 ss; do
@@ -25,21 +28,7 @@ for p in "${PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "port $p already in use"; fi
 done
 
-WORK=$(mktemp -d /tmp/plainsight-captures.XXXXXX)
-chmod 755 "$WORK"          # tcpdump drops privileges to user 'tcpdump'
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_workdir captures
 
 # ---------------------------------------------------------------- content
 # Fixed, deterministic files served by the HTTP servers.
@@ -99,24 +88,7 @@ httpd.serve_forever()
 EOF
 
 # ---------------------------------------------------------------- helpers
-wait_listen() {   # port
-    local i
-    for i in $(seq 100); do
-        [[ -n $(ss -Htln "sport = :$1") ]] && return 0
-        sleep 0.1
-    done
-    die "nothing listening on port $1"
-}
 
-wait_grep() {     # file pattern
-    local i
-    for i in $(seq 100); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    cat "$1" >&2 || true
-    die "timed out waiting for '$2' in $1"
-}
 
 start_http() {    # host port
     python3 "$WORK/server.py" "$1" "$2" "$WEBROOT" >>"$WORK/http-$2.log" 2>&1 &

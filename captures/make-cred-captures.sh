@@ -27,11 +27,14 @@
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$SCRIPT_DIR
+# PLAINSIGHT_CAPTURES_OUT: write the captures elsewhere (to check this script without
+# replacing the bundled ones).
+OUT=${PLAINSIGHT_CAPTURES_OUT:-$SCRIPT_DIR}
+# shellcheck source=captures/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 PY=/usr/bin/python3
 
 die() { echo "make-cred-captures: $*" >&2; exit 1; }
-log() { echo "==> $*" >&2; }
 
 [[ $EUID -eq 0 ]] || die "must run as root (tcpdump needs CAP_NET_RAW)"
 for t in tcpdump tshark capinfos curl "$PY" telnet dig ss; do
@@ -50,21 +53,7 @@ for p in "${TCP_PORTS[@]}"; do
 done
 if [[ -n $(ss -Huln "sport = :5353") ]]; then die "udp port 5353 already in use"; fi
 
-WORK=$(mktemp -d /tmp/plainsight-cred-captures.XXXXXX)
-chmod 755 "$WORK"          # tcpdump drops privileges to user 'tcpdump'
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_workdir cred-captures
 
 # ---------------------------------------------------------------- servers
 # All the scripted HTTP servers: one file, the first argument picks the
@@ -771,28 +760,8 @@ sys.stderr.write(seen.decode(errors="replace").replace("\r", "") + "\n")
 EOF
 
 # ---------------------------------------------------------------- helpers
-tshark() {        # without the "Running as user root" warning on stderr
-    command tshark "$@" 2> >(grep -v '^Running as user' >&2)
-}
 
-wait_listen() {   # port
-    local i
-    for i in $(seq 100); do
-        [[ -n $(ss -Htln "sport = :$1") ]] && return 0
-        sleep 0.1
-    done
-    die "nothing listening on port $1"
-}
 
-wait_grep() {     # file pattern
-    local i
-    for i in $(seq 100); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    cat "$1" >&2 || true
-    die "timed out waiting for '$2' in $1"
-}
 
 start_server() {  # port logname command...
     local port=$1 name=$2; shift 2
@@ -802,26 +771,7 @@ start_server() {  # port logname command...
 }
 
 CAP_PID=
-start_tcpdump() { # outfile filter
-    rm -f "$1" "$1.err"
-    # See make-captures.sh for why --immediate-mode, -U and -B.
-    tcpdump -i lo -U --immediate-mode -B 32768 -s 0 -w "$1" "$2" 2>"$1.err" &
-    CAP_PID=$!
-    PIDS+=("$CAP_PID")
-    wait_grep "$1.err" "listening on"
-}
 
-stop_capture() {  # outfile
-    sleep 1.5                       # let the last ACKs / FINs arrive
-    kill -INT "$CAP_PID"
-    local rc=0
-    wait "$CAP_PID" || rc=$?
-    [[ $rc -eq 0 || $rc -eq 130 ]] || { cat "$1.err" >&2; die "capture exited with $rc"; }
-    sed 's/^/    /' "$1.err" >&2
-    if grep -Eq '^[1-9][0-9]* packets dropped by kernel' "$1.err"; then
-        die "packets were dropped while capturing $1; run the script again"
-    fi
-}
 
 # Every TCP connection must have SYN, SYN/ACK, a FIN from each side and no
 # RST; tshark must flag nothing (retransmissions, lost segments...).

@@ -44,11 +44,14 @@
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$SCRIPT_DIR
+# PLAINSIGHT_CAPTURES_OUT: write the captures elsewhere (to check this script without
+# replacing the bundled ones).
+OUT=${PLAINSIGHT_CAPTURES_OUT:-$SCRIPT_DIR}
+# shellcheck source=captures/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 PY=/usr/bin/python3        # Debian's; only the standard library is used
 
 die() { echo "make-h2-captures: $*" >&2; exit 1; }
-log() { echo "==> $*" >&2; }
 
 [[ $EUID -eq 0 ]] || die "must run as root (tcpdump needs CAP_NET_RAW)"
 for t in tcpdump tshark capinfos curl nghttpd nghttp openssl "$PY" ss cmp; do
@@ -64,21 +67,7 @@ for p in 9460 9461 9462; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
 
-WORK=$(mktemp -d /tmp/plainsight-h2-captures.XXXXXX)
-chmod 755 "$WORK"          # tcpdump drops privileges to user 'tcpdump'
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_workdir h2-captures
 
 # ---------------------------------------------------------------- certificate
 # As in make-tls-captures.sh: a CA "plainsight lab CA" (ECDSA P-256, serial
@@ -123,28 +112,8 @@ done
 chmod -R a+rX "$DOCS"
 
 # ---------------------------------------------------------------- helpers
-tshark() {        # without the "Running as user root" warning on stderr
-    command tshark "$@" 2> >(grep -v '^Running as user' >&2)
-}
 
-wait_listen() {   # port
-    local i
-    for i in $(seq 100); do
-        [[ -n $(ss -Htln "sport = :$1") ]] && return 0
-        sleep 0.1
-    done
-    die "nothing listening on port $1"
-}
 
-wait_grep() {     # file pattern
-    local i
-    for i in $(seq 100); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    cat "$1" >&2 || true
-    die "timed out waiting for '$2' in $1"
-}
 
 SRV_PID= SRV_LOG=
 start_nghttpd() { # port nghttpd-options-and-arguments...
@@ -165,31 +134,8 @@ stop_nghttpd() {
 }
 
 CAP_PID=
-start_tcpdump() { # outfile filter
-    rm -f "$1" "$1.err"
-    # See make-captures.sh for why --immediate-mode, -U and -B.
-    tcpdump -i lo -U --immediate-mode -B 32768 -s 0 -w "$1" "$2" 2>"$1.err" &
-    CAP_PID=$!
-    PIDS+=("$CAP_PID")
-    wait_grep "$1.err" "listening on"
-}
 
-stop_capture() {  # outfile
-    sleep 1.5                       # let the last ACKs / FINs arrive
-    kill -INT "$CAP_PID"
-    local rc=0
-    wait "$CAP_PID" || rc=$?
-    [[ $rc -eq 0 || $rc -eq 130 ]] || { cat "$1.err" >&2; die "capture exited with $rc"; }
-    sed 's/^/    /' "$1.err" >&2
-    if grep -Eq '^[1-9][0-9]* packets dropped by kernel' "$1.err"; then
-        die "packets were dropped while capturing $1; run the script again"
-    fi
-}
 
-keep_failed() {   # file message
-    cp "$1" "/tmp/failed-$(basename "$1")"
-    die "$(basename "$1"): $2 (capture kept in /tmp/failed-$(basename "$1"))"
-}
 
 # Every TCP connection must have one SYN and one SYN/ACK and end the way
 # the caller says: client/server FIN/RST counts, e.g. "cfin=1 crst=1 sfin=0
@@ -225,16 +171,7 @@ for s, c in sorted(st.items()):
     [[ $flagged -eq 0 ]] || keep_failed "$1" "tshark flags $flagged packets (tcp.analysis.flags)"
 }
 
-count() {         # file display-filter [tshark-options...]
-    local f=$1 y=$2; shift 2
-    tshark -r "$f" "$@" -Y "$y" | wc -l
-}
 
-expect_count() { # want file display-filter [tshark-options...]
-    local want=$1 got; shift
-    got=$(count "$@")
-    [[ $got -eq $want ]] || keep_failed "$1" "$got packets match '$2' (${*:3}), want $want"
-}
 
 # The HTTP/2 frames of a capture, read from tshark's JSON, in capture order.
 # It prints every frame (HEADERS with each field's HPACK representation,

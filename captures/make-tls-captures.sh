@@ -50,11 +50,14 @@
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-OUT=$SCRIPT_DIR
+# PLAINSIGHT_CAPTURES_OUT: write the captures elsewhere (to check this script without
+# replacing the bundled ones).
+OUT=${PLAINSIGHT_CAPTURES_OUT:-$SCRIPT_DIR}
+# shellcheck source=captures/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 PY=/usr/bin/python3        # Debian's; only the standard library is used
 
 die() { echo "make-tls-captures: $*" >&2; exit 1; }
-log() { echo "==> $*" >&2; }
 
 [[ $EUID -eq 0 ]] || die "must run as root (tcpdump needs CAP_NET_RAW)"
 for t in tcpdump tshark editcap capinfos curl openssl "$PY" ss ip unshare nsenter taskset chrt mkfifo cmp; do
@@ -72,25 +75,7 @@ for p in "${TCP_PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
 
-WORK=$(mktemp -d /tmp/plainsight-tls-captures.XXXXXX)
-chmod 755 "$WORK"          # tcpdump drops privileges to user 'tcpdump'
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Commands run through "${NS[@]}": empty, or nsenter into the private
-# network namespace for tls13-bigclienthello.pcap.
-NS=()
+make_workdir tls-captures
 
 # ---------------------------------------------------------------- certificates
 # A small CA ("plainsight lab CA", ECDSA P-256) signs two server certificates
@@ -125,28 +110,8 @@ for c in rsa ecdsa; do
 done
 
 # ---------------------------------------------------------------- helpers
-tshark() {        # without the "Running as user root" warning on stderr
-    command tshark "$@" 2> >(grep -v '^Running as user' >&2)
-}
 
-wait_listen() {   # port
-    local i
-    for i in $(seq 100); do
-        [[ -n $("${NS[@]}" ss -Htln "sport = :$1") ]] && return 0
-        sleep 0.1
-    done
-    die "nothing listening on port $1"
-}
 
-wait_grep() {     # file pattern
-    local i
-    for i in $(seq 100); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    cat "$1" >&2 || true
-    die "timed out waiting for '$2' in $1"
-}
 
 SRV_PID= SRV_FD= SRV_LOG=
 start_server() {  # port rsa|ecdsa s_server-options...
@@ -219,26 +184,7 @@ login() {         # port keylog n curl-options...
 }
 
 CAP_PID=
-start_tcpdump() { # outfile filter
-    rm -f "$1" "$1.err"
-    # See make-captures.sh for why --immediate-mode, -U and -B.
-    "${NS[@]}" tcpdump -i lo -U --immediate-mode -B 32768 -s 0 -w "$1" "$2" 2>"$1.err" &
-    CAP_PID=$!
-    PIDS+=("$CAP_PID")
-    wait_grep "$1.err" "listening on"
-}
 
-stop_capture() {  # outfile
-    sleep 1.5                       # let the last ACKs / FINs arrive
-    kill -INT "$CAP_PID"
-    local rc=0
-    wait "$CAP_PID" || rc=$?
-    [[ $rc -eq 0 || $rc -eq 130 ]] || { cat "$1.err" >&2; die "capture exited with $rc"; }
-    sed 's/^/    /' "$1.err" >&2
-    if grep -Eq '^[1-9][0-9]* packets dropped by kernel' "$1.err"; then
-        die "packets were dropped while capturing $1; run the script again"
-    fi
-}
 
 # Every TCP connection must have one SYN and one SYN/ACK and end with the
 # client's FIN and then the client's RST (see the top of the script).
@@ -274,21 +220,8 @@ for s, c in sorted(st.items()):
     [[ $flagged -eq 0 ]] || die "$1: tshark flags $flagged packets (tcp.analysis.flags)"
 }
 
-keep_failed() {   # file message
-    cp "$1" "/tmp/failed-$(basename "$1")"
-    die "$(basename "$1"): $2 (capture kept in /tmp/failed-$(basename "$1"))"
-}
 
-count() {         # file display-filter [tshark-options...]
-    local f=$1 y=$2; shift 2
-    tshark -r "$f" "$@" -Y "$y" | wc -l
-}
 
-expect_count() { # want file display-filter [tshark-options...]
-    local want=$1 got; shift
-    got=$(count "$@")
-    [[ $got -eq $want ]] || keep_failed "$1" "$got packets match '$2' (${*:3}), want $want"
-}
 
 # The TLS checks for one capture and its key log: every ServerHello has the
 # expected version and cipher suite, nothing decrypts without the key log,

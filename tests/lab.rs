@@ -7,6 +7,8 @@ use std::process::Command;
 use std::thread::sleep;
 use std::time::Duration;
 
+mod common;
+
 use plainsight::lab::{Lab, LabConfig};
 use serde_json::Value;
 
@@ -24,21 +26,9 @@ fn curl_login(url: &str, user: &str, password: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `plainsight ARGS` (it must succeed), its JSON events.
 fn report(args: &[&str]) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_plainsight"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::run_json(args).1
 }
 
 fn credentials(events: &[Value]) -> Vec<(String, String, bool)> {
