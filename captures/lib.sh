@@ -86,3 +86,32 @@ expect_count() { # want file display-filter [tshark-options...]
     got=$(count "$@")
     [[ $got -eq $want ]] || keep_failed "$1" "$got packets match '$2' (${*:3}), want $want"
 }
+
+# The lab's certificates: a CA "plainsight lab CA" (ECDSA P-256, serial 1) in $WORK/pki, then
+# make_cert for each server certificate (CN login.plainsight.test, SANs login. and
+# www.plainsight.test), all valid 3650 days from the day the script runs.
+make_lab_ca() {
+    PKI=$WORK/pki
+    mkdir -p "$PKI"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
+        -set_serial 1 -subj '/CN=plainsight lab CA' \
+        -keyout "$PKI/ca.key" -out "$PKI/ca.pem" 2>>"$WORK/pki.log"
+    cat >"$PKI/server.ext" <<'EXT'
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:login.plainsight.test, DNS:www.plainsight.test
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EXT
+}
+
+make_cert() {     # name serial key-options...: $PKI/NAME.key and NAME.pem, signed by the lab CA
+    local name=$1 serial=$2; shift 2
+    openssl req -new -nodes "$@" -subj /CN=login.plainsight.test \
+        -keyout "$PKI/$name.key" -out "$PKI/$name.csr" 2>>"$WORK/pki.log"
+    openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
+        -set_serial "$serial" -days 3650 -sha256 -extfile "$PKI/server.ext" \
+        -out "$PKI/$name.pem" 2>>"$WORK/pki.log"
+    openssl verify -CAfile "$PKI/ca.pem" "$PKI/$name.pem" >/dev/null || die "$name.pem does not verify"
+}

@@ -74,25 +74,8 @@ make_workdir h2-captures
 # 1) signs the server certificate, CN login.plainsight.test, SANs login. and
 # www.plainsight.test, ECDSA P-256 key, serial 0x2001.  Valid 3650 days from
 # the day the script runs.
-PKI=$WORK/pki
-mkdir -p "$PKI"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
-    -set_serial 1 -subj '/CN=plainsight lab CA' \
-    -keyout "$PKI/ca.key" -out "$PKI/ca.pem" 2>>"$WORK/pki.log"
-cat >"$PKI/server.ext" <<'EOF'
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:login.plainsight.test, DNS:www.plainsight.test
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-EOF
-openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj /CN=login.plainsight.test \
-    -keyout "$PKI/server.key" -out "$PKI/server.csr" 2>>"$WORK/pki.log"
-openssl x509 -req -in "$PKI/server.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
-    -set_serial 0x2001 -days 3650 -sha256 -extfile "$PKI/server.ext" \
-    -out "$PKI/server.pem" 2>>"$WORK/pki.log"
-openssl verify -CAfile "$PKI/ca.pem" "$PKI/server.pem" >/dev/null || die "server.pem does not verify"
+make_lab_ca
+make_cert server 0x2001 -newkey ec -pkeyopt ec_paramgen_curve:P-256
 
 # ---------------------------------------------------------------- served files
 # Fixed contents, so the responses are the same on every machine (only the

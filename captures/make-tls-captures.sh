@@ -82,32 +82,9 @@ make_workdir tls-captures
 # for CN login.plainsight.test with SANs login. and www.plainsight.test: one
 # with an RSA 2048 key, one with an ECDSA P-256 key.  Fixed serial numbers;
 # valid for 3650 days from the day the script runs.
-PKI=$WORK/pki
-mkdir -p "$PKI"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
-    -set_serial 1 -subj '/CN=plainsight lab CA' \
-    -keyout "$PKI/ca.key" -out "$PKI/ca.pem" 2>>"$WORK/pki.log"
-cat >"$PKI/server.ext" <<'EOF'
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:login.plainsight.test, DNS:www.plainsight.test
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-EOF
-make_cert() {     # name serial key-options...
-    local name=$1 serial=$2; shift 2
-    openssl req -new -nodes "$@" -subj /CN=login.plainsight.test \
-        -keyout "$PKI/$name.key" -out "$PKI/$name.csr" 2>>"$WORK/pki.log"
-    openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
-        -set_serial "$serial" -days 3650 -sha256 -extfile "$PKI/server.ext" \
-        -out "$PKI/$name.pem" 2>>"$WORK/pki.log"
-}
+make_lab_ca
 make_cert rsa 0x1001 -newkey rsa:2048
 make_cert ecdsa 0x1002 -newkey ec -pkeyopt ec_paramgen_curve:P-256
-for c in rsa ecdsa; do
-    openssl verify -CAfile "$PKI/ca.pem" "$PKI/$c.pem" >/dev/null || die "$c.pem does not verify"
-done
 
 # ---------------------------------------------------------------- helpers
 
