@@ -66,7 +66,8 @@ stop_capture() {  # outfile
     wait "$CAP_PID" || rc=$?
     [[ $rc -eq 0 || $rc -eq 130 ]] || { cat "$1.err" >&2; die "capture exited with $rc"; }
     sed 's/^/    /' "$1.err" >&2
-    if grep -Eq '^[1-9][0-9]* packets dropped by kernel' "$1.err"; then
+    # tcpdump's drop count, or dumpcap's (make-captures.sh captures pcapng with dumpcap).
+    if grep -Eq '^[1-9][0-9]* packets dropped by kernel|dropped on interface.*: [0-9]+/[1-9]' "$1.err"; then
         die "packets were dropped while capturing $1; run the script again"
     fi
 }

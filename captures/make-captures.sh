@@ -120,17 +120,6 @@ start_dumpcap() { # outfile filter iface
     wait_grep "$1.err" "Capturing on"
 }
 
-stop_capture() {  # outfile
-    sleep 1.5                       # let the last ACKs / FINs arrive
-    kill -INT "$CAP_PID"
-    local rc=0
-    wait "$CAP_PID" || rc=$?
-    [[ $rc -eq 0 || $rc -eq 130 ]] || { cat "$1.err" >&2; die "capture exited with $rc"; }
-    sed 's/^/    /' "$1.err" >&2
-    if grep -Eq '^[1-9][0-9]* packets dropped by kernel|dropped on interface.*: [0-9]+/[1-9]' "$1.err"; then
-        die "packets were dropped while capturing $1; run the script again"
-    fi
-}
 
 publish() {       # workfile name
     install -m 0644 "$1" "$OUT/$2"
