@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use plainsight::event::{
-    CloseReason, Credential, CredentialKind, Endpoint, Event, Protocol, Timestamp,
+    CloseReason, Credential, CredentialKind, Endpoint, Event, FlowClose, FlowOpen, HttpRequest,
+    Protocol, Timestamp,
 };
 use plainsight::ui::app::App;
 use plainsight::ui::draw::draw;
@@ -18,14 +19,14 @@ fn loaded_app() -> App {
     let server: SocketAddr = "10.0.0.2:80".parse().unwrap();
     for id in 1..=250_000u64 {
         let ts = Timestamp(id);
-        app.apply(Event::FlowOpen {
+        app.apply(Event::FlowOpen(FlowOpen {
             flow: id,
             ts,
             client: Endpoint(client),
             server: Endpoint(server),
             handshake_seen: true,
-        });
-        app.apply(Event::HttpRequest {
+        }));
+        app.apply(Event::HttpRequest(HttpRequest {
             flow: id,
             ts,
             method: "POST".into(),
@@ -36,7 +37,7 @@ fn loaded_app() -> App {
             body_len: 30,
             decrypted: false,
             stream: None,
-        });
+        }));
         if id % 50 == 0 {
             app.apply(Event::Credential(Credential {
                 flow: id,
@@ -50,7 +51,7 @@ fn loaded_app() -> App {
                 decrypted: false,
             }));
         }
-        app.apply(Event::FlowClose {
+        app.apply(Event::FlowClose(FlowClose {
             flow: id,
             ts,
             reason: CloseReason::Fin,
@@ -61,7 +62,7 @@ fn loaded_app() -> App {
             missing_bytes: 0,
             tls_records: 0,
             tls_bytes: 0,
-        });
+        }));
     }
     app
 }

@@ -1,301 +1,303 @@
-//! The one type that leaves the engine: [`Event`].
+//! The one type that leaves the engine: [`Event`], one named struct per kind.
 //!
 //! The report (text and NDJSON) and the terminal UI consume the same stream. The serialised form is
 //! the contract in `docs/events.md`: field names and values here are part of the public interface.
+//! Each kind's behaviour (its flow id, its size, what `--redact` masks, what a terminal must not
+//! see raw) lives with its struct, in its [`Payload`] implementation.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::net::SocketAddr;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
+use crate::base::wire_names;
+pub use crate::base::{Endpoint, FlowId, Timestamp};
+use crate::creds::redact;
 pub use crate::creds::CredentialKind;
+pub use crate::flow::CloseReason;
+pub use crate::proto::tls::DecryptionResult;
+pub use crate::proto::Protocol;
 
-/// A capture timestamp, in microseconds since the Unix epoch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(pub u64);
-
-impl Timestamp {
-    pub const MICROS_PER_SEC: u64 = 1_000_000;
-
-    pub fn from_secs_micros(secs: u64, micros: u64) -> Self {
-        Timestamp(
-            secs.saturating_mul(Self::MICROS_PER_SEC)
-                .saturating_add(micros),
-        )
-    }
-
-    pub fn secs(self) -> u64 {
-        self.0 / Self::MICROS_PER_SEC
-    }
-
-    /// Seconds as a float. Dividing the exact integer count of microseconds by 1e6 is correctly
-    /// rounded, so the JSON shows the capture's microseconds without float noise.
-    pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 / 1e6
-    }
-
-    pub fn saturating_sub(self, other: Timestamp) -> u64 {
-        self.0.saturating_sub(other.0)
+wire_names! {
+    /// Something wrong or odd in the input; analysis goes on.
+    pub enum AnomalyKind {
+        OverlapConflict = "overlap_conflict",
+        Gap = "gap",
+        BadChecksum = "bad_checksum",
+        TruncatedPacket = "truncated_packet",
+        TruncatedFile = "truncated_file",
+        UnsupportedLinkType = "unsupported_link_type",
+        ParseError = "parse_error",
+        MemoryLimit = "memory_limit",
     }
 }
 
-impl Serialize for Timestamp {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(self.as_secs_f64())
+/// What every event kind can do besides being serialised. The defaults suit kinds that hold no
+/// flow id, no secret and no text from the network.
+pub trait Payload: Clone {
+    /// The flow the event belongs to, if any.
+    fn flow_id(&self) -> Option<FlowId> {
+        None
     }
+    /// The flow id to shift when inputs are merged.
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        None
+    }
+    /// Bytes the event holds on the heap, roughly (strings and lists).
+    fn heap_size(&self) -> usize {
+        0
+    }
+    /// Masks every secret it carries (`--redact`).
+    fn redact(&mut self) {}
+    /// Makes every string that came from the network safe for a terminal.
+    fn make_printable(&mut self) {}
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}", self.secs(), self.0 % Self::MICROS_PER_SEC)
-    }
-}
+/// Declares the [`Event`] enum from one table: each kind's variant, payload struct and contract
+/// name, so the serialised `"type"` and [`Event::type_name`] cannot differ.
+macro_rules! events {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal, )*) => {
+        /// The engine's output: one NDJSON line each in `report --json`.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(tag = "type")]
+        pub enum Event {
+            $( $(#[$doc])* #[serde(rename = $name)] $variant($variant), )*
+        }
 
-/// A TCP or UDP endpoint. Serialised as `"ip:port"`, IPv6 in brackets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Endpoint(pub SocketAddr);
+        impl Event {
+            /// Every kind's contract name, in declaration order.
+            pub const TYPE_NAMES: &'static [&'static str] = &[$($name),*];
 
-impl Serialize for Endpoint {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Formatted on the stack: two endpoints go out with every flow, and `collect_str` through
-        // `Display` was the largest single cost of the JSON output.
-        let mut buf = [0u8; 64];
-        let len = match self.0 {
-            SocketAddr::V4(a) => write_v4(&mut buf, a),
-            SocketAddr::V6(_) => {
-                let mut cursor = std::io::Cursor::new(&mut buf[..]);
-                let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{}", self.0));
-                cursor.position() as usize
+            /// The contract's `"type"` of this event.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $( Event::$variant(_) => $name, )*
+                }
             }
-        };
-        s.serialize_str(std::str::from_utf8(&buf[..len]).unwrap_or_default())
-    }
-}
 
-/// `a.b.c.d:port` into `buf` (at most 21 bytes); returns the length.
-fn write_v4(buf: &mut [u8; 64], addr: std::net::SocketAddrV4) -> usize {
-    fn decimal(buf: &mut [u8; 64], at: &mut usize, mut n: u32) {
-        let mut digits = [0u8; 10];
-        let mut count = 0;
-        loop {
-            digits[count] = b'0' + (n % 10) as u8;
-            count += 1;
-            n /= 10;
-            if n == 0 {
-                break;
+            fn payload(&self) -> &dyn PayloadObject {
+                match self {
+                    $( Event::$variant(p) => p, )*
+                }
+            }
+
+            fn payload_mut(&mut self) -> &mut dyn PayloadObject {
+                match self {
+                    $( Event::$variant(p) => p, )*
+                }
             }
         }
-        for &d in digits[..count].iter().rev() {
-            buf[*at] = d;
-            *at += 1;
+
+        $(
+            impl $variant {
+                /// This kind's contract name, the `"type"` of its JSON object.
+                pub const TYPE: &'static str = $name;
+            }
+
+            impl From<$variant> for Event {
+                fn from(payload: $variant) -> Event {
+                    Event::$variant(payload)
+                }
+            }
+        )*
+    };
+}
+
+events! {
+    FlowOpen = "flow_open",
+    FlowClose = "flow_close",
+    HttpRequest = "http_request",
+    HttpResponse = "http_response",
+    Credential = "credential",
+    TlsClientHello = "tls_client_hello",
+    TlsServerHello = "tls_server_hello",
+    TlsCertificate = "tls_certificate",
+    TlsDecryption = "tls_decryption",
+    DnsQuery = "dns_query",
+    Anomaly = "anomaly",
+    Summary = "summary",
+}
+
+/// [`Payload`] without `Clone`, so the enum can hand out its payload as a trait object.
+trait PayloadObject {
+    fn flow_id(&self) -> Option<FlowId>;
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId>;
+    fn heap_size(&self) -> usize;
+    fn redact(&mut self);
+    fn make_printable(&mut self);
+}
+
+impl<P: Payload> PayloadObject for P {
+    fn flow_id(&self) -> Option<FlowId> {
+        Payload::flow_id(self)
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Payload::flow_id_mut(self)
+    }
+    fn heap_size(&self) -> usize {
+        Payload::heap_size(self)
+    }
+    fn redact(&mut self) {
+        Payload::redact(self)
+    }
+    fn make_printable(&mut self) {
+        Payload::make_printable(self)
+    }
+}
+
+impl Event {
+    /// The flow the event belongs to, if any.
+    pub fn flow(&self) -> Option<FlowId> {
+        self.payload().flow_id()
+    }
+
+    /// Adds `by` to the event's flow id, if it has one: each capture file numbers its flows from
+    /// 1, and a run over several files shifts each file's ids past those of the files before it.
+    pub fn shift_flow(&mut self, by: FlowId) {
+        if by == 0 {
+            return;
+        }
+        if let Some(flow) = self.payload_mut().flow_id_mut() {
+            *flow += by;
         }
     }
-    let mut at = 0;
-    for (i, octet) in addr.ip().octets().into_iter().enumerate() {
-        if i > 0 {
-            buf[at] = b'.';
-            at += 1;
-        }
-        decimal(buf, &mut at, u32::from(octet));
-    }
-    buf[at] = b':';
-    at += 1;
-    decimal(buf, &mut at, u32::from(addr.port()));
-    at
-}
 
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// Flow ids are unique within one run, across all its inputs.
-pub type FlowId = u64;
-
-/// What a TCP flow carries, found from its bytes rather than its port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Protocol {
-    Http,
-    Tls,
-    Ftp,
-    Pop3,
-    Imap,
-    Smtp,
-    Telnet,
-    Unknown,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Http => "http",
-            Protocol::Tls => "tls",
-            Protocol::Ftp => "ftp",
-            Protocol::Pop3 => "pop3",
-            Protocol::Imap => "imap",
-            Protocol::Smtp => "smtp",
-            Protocol::Telnet => "telnet",
-            Protocol::Unknown => "unknown",
-        }
+    /// Roughly the memory the event holds (its own size plus its strings), to bound how much may
+    /// wait in memory when several files are analysed in parallel.
+    pub fn approx_size(&self) -> usize {
+        std::mem::size_of::<Event>() + self.payload().heap_size()
     }
 
-    /// Protocols whose bytes an eavesdropper reads as they are.
-    pub fn is_plaintext(self) -> bool {
-        !matches!(self, Protocol::Tls | Protocol::Unknown)
+    /// The same event with every secret masked (first and last character kept), for `--redact`:
+    /// credential secrets, secret-bearing headers and password-like query fields.
+    pub fn redacted(&self) -> Event {
+        let mut event = self.clone();
+        event.payload_mut().redact();
+        event
+    }
+
+    /// The event with every string that came from the network made safe for a terminal:
+    /// control characters (escape sequences) become `�`.
+    pub fn printable(mut self) -> Event {
+        self.payload_mut().make_printable();
+        self
     }
 }
 
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a flow ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CloseReason {
-    Fin,
-    Rst,
-    Timeout,
-    EndOfCapture,
-    Evicted,
-}
-
-impl CloseReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CloseReason::Fin => "fin",
-            CloseReason::Rst => "rst",
-            CloseReason::Timeout => "timeout",
-            CloseReason::EndOfCapture => "end_of_capture",
-            CloseReason::Evicted => "evicted",
-        }
-    }
-}
-
-/// Something wrong or odd in the input; analysis goes on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AnomalyKind {
-    OverlapConflict,
-    Gap,
-    BadChecksum,
-    TruncatedPacket,
-    TruncatedFile,
-    UnsupportedLinkType,
-    ParseError,
-    MemoryLimit,
-}
-
-impl AnomalyKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AnomalyKind::OverlapConflict => "overlap_conflict",
-            AnomalyKind::Gap => "gap",
-            AnomalyKind::BadChecksum => "bad_checksum",
-            AnomalyKind::TruncatedPacket => "truncated_packet",
-            AnomalyKind::TruncatedFile => "truncated_file",
-            AnomalyKind::UnsupportedLinkType => "unsupported_link_type",
-            AnomalyKind::ParseError => "parse_error",
-            AnomalyKind::MemoryLimit => "memory_limit",
-        }
-    }
-}
-
-/// The engine's output: one NDJSON line each in `report --json`.
+/// A new TCP flow.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Event {
-    FlowOpen {
-        flow: FlowId,
-        ts: Timestamp,
-        client: Endpoint,
-        server: Endpoint,
-        handshake_seen: bool,
-    },
-    FlowClose {
-        flow: FlowId,
-        ts: Timestamp,
-        reason: CloseReason,
-        protocol: Protocol,
-        bytes_c2s: u64,
-        bytes_s2c: u64,
-        packets: u64,
-        missing_bytes: u64,
-        tls_records: u64,
-        tls_bytes: u64,
-    },
-    HttpRequest {
-        flow: FlowId,
-        ts: Timestamp,
-        method: String,
-        target: String,
-        version: &'static str,
-        host: Option<String>,
-        headers: Vec<(String, String)>,
-        body_len: u64,
-        decrypted: bool,
-        stream: Option<u32>,
-    },
-    HttpResponse {
-        flow: FlowId,
-        ts: Timestamp,
-        status: u16,
-        reason: String,
-        headers: Vec<(String, String)>,
-        body_len: u64,
-        decrypted: bool,
-        stream: Option<u32>,
-    },
-    Credential(Credential),
-    TlsClientHello {
-        flow: FlowId,
-        ts: Timestamp,
-        sni: Option<String>,
-        alpn: Vec<String>,
-        offered_versions: Vec<String>,
-        cipher_suites: usize,
-        ja4: String,
-    },
-    TlsServerHello {
-        flow: FlowId,
-        ts: Timestamp,
-        version: String,
-        cipher: String,
-        alpn: Option<String>,
-    },
-    TlsCertificate {
-        flow: FlowId,
-        ts: Timestamp,
-        subject_cn: Option<String>,
-        san: Vec<String>,
-        issuer_cn: String,
-        not_after: String,
-    },
-    TlsDecryption {
-        flow: FlowId,
-        ts: Timestamp,
-        result: &'static str,
-        detail: String,
-    },
-    DnsQuery {
-        ts: Timestamp,
-        client: Endpoint,
-        server: Endpoint,
-        name: String,
-        qtype: String,
-    },
-    Anomaly {
-        ts: Timestamp,
-        flow: Option<FlowId>,
-        kind: AnomalyKind,
-        detail: String,
-    },
-    Summary(Summary),
+pub struct FlowOpen {
+    pub flow: FlowId,
+    pub ts: Timestamp,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub handshake_seen: bool,
+}
+
+impl Payload for FlowOpen {
+    fn flow_id(&self) -> Option<FlowId> {
+        Some(self.flow)
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Some(&mut self.flow)
+    }
+}
+
+/// A flow ended: what it carried, and how much.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowClose {
+    pub flow: FlowId,
+    pub ts: Timestamp,
+    pub reason: CloseReason,
+    pub protocol: Protocol,
+    pub bytes_c2s: u64,
+    pub bytes_s2c: u64,
+    pub packets: u64,
+    pub missing_bytes: u64,
+    pub tls_records: u64,
+    pub tls_bytes: u64,
+}
+
+impl Payload for FlowClose {
+    fn flow_id(&self) -> Option<FlowId> {
+        Some(self.flow)
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Some(&mut self.flow)
+    }
+}
+
+/// An HTTP request (HTTP/1.x or HTTP/2).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HttpRequest {
+    pub flow: FlowId,
+    pub ts: Timestamp,
+    pub method: String,
+    pub target: String,
+    pub version: &'static str,
+    pub host: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body_len: u64,
+    /// Read only thanks to the key log.
+    pub decrypted: bool,
+    /// The HTTP/2 stream id.
+    pub stream: Option<u32>,
+}
+
+impl Payload for HttpRequest {
+    fn flow_id(&self) -> Option<FlowId> {
+        Some(self.flow)
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Some(&mut self.flow)
+    }
+    fn heap_size(&self) -> usize {
+        self.method.len()
+            + self.target.len()
+            + optional_len(&self.host)
+            + headers_len(&self.headers)
+    }
+    fn redact(&mut self) {
+        self.target = redact_target(&self.target);
+        redact_headers(&mut self.headers);
+    }
+    fn make_printable(&mut self) {
+        clean(&mut self.method);
+        clean(&mut self.target);
+        self.host.iter_mut().for_each(clean);
+        clean_headers(&mut self.headers);
+    }
+}
+
+/// An HTTP response (HTTP/1.x or HTTP/2).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HttpResponse {
+    pub flow: FlowId,
+    pub ts: Timestamp,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body_len: u64,
+    pub decrypted: bool,
+    pub stream: Option<u32>,
+}
+
+impl Payload for HttpResponse {
+    fn flow_id(&self) -> Option<FlowId> {
+        Some(self.flow)
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Some(&mut self.flow)
+    }
+    fn heap_size(&self) -> usize {
+        self.reason.len() + headers_len(&self.headers)
+    }
+    fn redact(&mut self) {
+        redact_headers(&mut self.headers);
+    }
+    fn make_printable(&mut self) {
+        clean(&mut self.reason);
+        clean_headers(&mut self.headers);
+    }
 }
 
 /// A secret seen in the clear (or thanks to a key log).
@@ -315,95 +317,177 @@ pub struct Credential {
     pub decrypted: bool,
 }
 
-impl Event {
-    /// Adds `by` to the event's flow id, if it has one: each capture file numbers its flows from
-    /// 1, and a run over several files shifts each file's ids past those of the files before it.
-    pub fn shift_flow(&mut self, by: FlowId) {
-        if by == 0 {
-            return;
-        }
-        match self {
-            Event::FlowOpen { flow, .. }
-            | Event::FlowClose { flow, .. }
-            | Event::HttpRequest { flow, .. }
-            | Event::HttpResponse { flow, .. }
-            | Event::Credential(Credential { flow, .. })
-            | Event::TlsClientHello { flow, .. }
-            | Event::TlsServerHello { flow, .. }
-            | Event::TlsCertificate { flow, .. }
-            | Event::TlsDecryption { flow, .. } => *flow += by,
-            Event::Anomaly {
-                flow: Some(flow), ..
-            } => *flow += by,
-            Event::Anomaly { flow: None, .. } | Event::DnsQuery { .. } | Event::Summary(_) => {}
-        }
+impl Payload for Credential {
+    fn flow_id(&self) -> Option<FlowId> {
+        Some(self.flow)
     }
-
-    /// Roughly the memory the event holds (its own size plus its strings), to bound how much may
-    /// wait in memory when several files are analysed in parallel.
-    pub fn approx_size(&self) -> usize {
-        let strings = |list: &[String]| list.iter().map(|s| s.len() + 24).sum::<usize>();
-        let headers = |list: &[(String, String)]| {
-            list.iter()
-                .map(|(n, v)| n.len() + v.len() + 48)
-                .sum::<usize>()
-        };
-        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-        std::mem::size_of::<Event>()
-            + match self {
-                Event::HttpRequest {
-                    method,
-                    target,
-                    host,
-                    headers: h,
-                    ..
-                } => method.len() + target.len() + opt(host) + headers(h),
-                Event::HttpResponse {
-                    reason, headers: h, ..
-                } => reason.len() + headers(h),
-                Event::Credential(c) => opt(&c.username) + c.secret.len() + c.location.len() + 64,
-                Event::TlsClientHello {
-                    sni,
-                    alpn,
-                    offered_versions,
-                    ja4,
-                    ..
-                } => opt(sni) + strings(alpn) + strings(offered_versions) + ja4.len(),
-                Event::TlsServerHello {
-                    version,
-                    cipher,
-                    alpn,
-                    ..
-                } => version.len() + cipher.len() + opt(alpn),
-                Event::TlsCertificate {
-                    subject_cn,
-                    san,
-                    issuer_cn,
-                    not_after,
-                    ..
-                } => opt(subject_cn) + strings(san) + issuer_cn.len() + not_after.len(),
-                Event::TlsDecryption { detail, .. } | Event::Anomaly { detail, .. } => detail.len(),
-                Event::DnsQuery { name, qtype, .. } => name.len() + qtype.len(),
-                Event::Summary(_) => 512,
-                Event::FlowOpen { .. } | Event::FlowClose { .. } => 0,
-            }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Some(&mut self.flow)
     }
+    fn heap_size(&self) -> usize {
+        optional_len(&self.username) + self.secret.len() + self.location.len() + 64
+    }
+    fn redact(&mut self) {
+        self.secret = redact(&self.secret);
+    }
+    fn make_printable(&mut self) {
+        self.username.iter_mut().for_each(clean);
+        clean(&mut self.secret);
+        clean(&mut self.location);
+    }
+}
 
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Event::FlowOpen { .. } => "flow_open",
-            Event::FlowClose { .. } => "flow_close",
-            Event::HttpRequest { .. } => "http_request",
-            Event::HttpResponse { .. } => "http_response",
-            Event::Credential(_) => "credential",
-            Event::TlsClientHello { .. } => "tls_client_hello",
-            Event::TlsServerHello { .. } => "tls_server_hello",
-            Event::TlsCertificate { .. } => "tls_certificate",
-            Event::TlsDecryption { .. } => "tls_decryption",
-            Event::DnsQuery { .. } => "dns_query",
-            Event::Anomaly { .. } => "anomaly",
-            Event::Summary(_) => "summary",
-        }
+/// What a TLS client offered, in the clear.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TlsClientHello {
+    pub flow: FlowId,
+    pub ts: Timestamp,
+    pub sni: Option<String>,
+    pub alpn: Vec<String>,
+    pub offered_versions: Vec<String>,
+    pub cipher_suites: usize,
+    pub ja4: String,
+}
+
+impl Payload for TlsClientHello {
+    fn flow_id(&self) -> Option<FlowId> {
+        Some(self.flow)
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Some(&mut self.flow)
+    }
+    fn heap_size(&self) -> usize {
+        optional_len(&self.sni)
+            + strings_len(&self.alpn)
+            + strings_len(&self.offered_versions)
+            + self.ja4.len()
+    }
+    fn make_printable(&mut self) {
+        self.sni.iter_mut().for_each(clean);
+        self.alpn.iter_mut().for_each(clean);
+    }
+}
+
+/// What the TLS server chose.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TlsServerHello {
+    pub flow: FlowId,
+    pub ts: Timestamp,
+    pub version: String,
+    pub cipher: String,
+    pub alpn: Option<String>,
+}
+
+impl Payload for TlsServerHello {
+    fn flow_id(&self) -> Option<FlowId> {
+        Some(self.flow)
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Some(&mut self.flow)
+    }
+    fn heap_size(&self) -> usize {
+        self.version.len() + self.cipher.len() + optional_len(&self.alpn)
+    }
+    fn make_printable(&mut self) {
+        self.alpn.iter_mut().for_each(clean);
+    }
+}
+
+/// The server's leaf certificate, where it travelled in the clear or was decrypted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TlsCertificate {
+    pub flow: FlowId,
+    pub ts: Timestamp,
+    pub subject_cn: Option<String>,
+    pub san: Vec<String>,
+    pub issuer_cn: String,
+    pub not_after: String,
+}
+
+impl Payload for TlsCertificate {
+    fn flow_id(&self) -> Option<FlowId> {
+        Some(self.flow)
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Some(&mut self.flow)
+    }
+    fn heap_size(&self) -> usize {
+        optional_len(&self.subject_cn)
+            + strings_len(&self.san)
+            + self.issuer_cn.len()
+            + self.not_after.len()
+    }
+    fn make_printable(&mut self) {
+        self.subject_cn.iter_mut().for_each(clean);
+        self.san.iter_mut().for_each(clean);
+        clean(&mut self.issuer_cn);
+    }
+}
+
+/// How decrypting a TLS flow went (once per TLS flow when keys are given).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TlsDecryption {
+    pub flow: FlowId,
+    pub ts: Timestamp,
+    pub result: DecryptionResult,
+    pub detail: String,
+}
+
+impl Payload for TlsDecryption {
+    fn flow_id(&self) -> Option<FlowId> {
+        Some(self.flow)
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Some(&mut self.flow)
+    }
+    fn heap_size(&self) -> usize {
+        self.detail.len()
+    }
+    fn make_printable(&mut self) {
+        clean(&mut self.detail);
+    }
+}
+
+/// A DNS question (UDP, or TCP to a DNS port).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DnsQuery {
+    pub ts: Timestamp,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub name: String,
+    pub qtype: String,
+}
+
+impl Payload for DnsQuery {
+    fn heap_size(&self) -> usize {
+        self.name.len() + self.qtype.len()
+    }
+    fn make_printable(&mut self) {
+        clean(&mut self.name);
+    }
+}
+
+/// Something wrong or odd in the input; analysis goes on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Anomaly {
+    pub ts: Timestamp,
+    pub flow: Option<FlowId>,
+    pub kind: AnomalyKind,
+    pub detail: String,
+}
+
+impl Payload for Anomaly {
+    fn flow_id(&self) -> Option<FlowId> {
+        self.flow
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        self.flow.as_mut()
+    }
+    fn heap_size(&self) -> usize {
+        self.detail.len()
+    }
+    fn make_printable(&mut self) {
+        clean(&mut self.detail);
     }
 }
 
@@ -429,6 +513,12 @@ pub struct Summary {
     pub duration: f64,
 }
 
+impl Payload for Summary {
+    fn heap_size(&self) -> usize {
+        512
+    }
+}
+
 impl Summary {
     /// Adds another input's totals to these. `duration` is left alone: it comes from the run's
     /// first and last packet, which the caller knows.
@@ -450,7 +540,33 @@ impl Summary {
     }
 }
 
-/// Header names whose values carry secrets, masked by [`Event::redacted`].
+fn optional_len(s: &Option<String>) -> usize {
+    s.as_ref().map_or(0, String::len)
+}
+
+fn strings_len(list: &[String]) -> usize {
+    list.iter().map(|s| s.len() + 24).sum()
+}
+
+fn headers_len(list: &[(String, String)]) -> usize {
+    list.iter().map(|(n, v)| n.len() + v.len() + 48).sum()
+}
+
+/// Replaces control characters in place (only when there are any: nearly never).
+fn clean(s: &mut String) {
+    if let std::borrow::Cow::Owned(o) = crate::base::printable(s) {
+        *s = o;
+    }
+}
+
+fn clean_headers(headers: &mut [(String, String)]) {
+    for (name, value) in headers {
+        clean(name);
+        clean(value);
+    }
+}
+
+/// Header names whose values carry secrets, masked by `--redact`.
 const SECRET_HEADERS: &[&str] = &[
     "authorization",
     "proxy-authorization",
@@ -458,78 +574,16 @@ const SECRET_HEADERS: &[&str] = &[
     "set-cookie",
 ];
 
-impl Event {
-    /// The same event with every secret masked (first and last character kept), for `--redact`:
-    /// credential secrets, secret-bearing headers and password-like query fields.
-    pub fn redacted(&self) -> Event {
-        use crate::creds::redact;
-        let mask_headers = |headers: &[(String, String)]| -> Vec<(String, String)> {
-            headers
-                .iter()
-                .map(|(n, v)| {
-                    if SECRET_HEADERS.iter().any(|s| n.eq_ignore_ascii_case(s)) {
-                        // Keep the scheme word (Basic, Bearer…) visible: it is the lesson.
-                        let masked = match v.split_once(' ') {
-                            Some((scheme, rest)) if !scheme.contains('=') => {
-                                format!("{scheme} {}", redact(rest))
-                            }
-                            _ => redact(v),
-                        };
-                        (n.clone(), masked)
-                    } else {
-                        (n.clone(), v.clone())
-                    }
-                })
-                .collect()
-        };
-        match self {
-            Event::Credential(c) => Event::Credential(Credential {
-                secret: redact(&c.secret),
-                ..c.clone()
-            }),
-            Event::HttpRequest {
-                flow,
-                ts,
-                method,
-                target,
-                version,
-                host,
-                headers,
-                body_len,
-                decrypted,
-                stream,
-            } => Event::HttpRequest {
-                flow: *flow,
-                ts: *ts,
-                method: method.clone(),
-                target: redact_target(target),
-                version,
-                host: host.clone(),
-                headers: mask_headers(headers),
-                body_len: *body_len,
-                decrypted: *decrypted,
-                stream: *stream,
-            },
-            Event::HttpResponse {
-                flow,
-                ts,
-                status,
-                reason,
-                headers,
-                body_len,
-                decrypted,
-                stream,
-            } => Event::HttpResponse {
-                flow: *flow,
-                ts: *ts,
-                status: *status,
-                reason: reason.clone(),
-                headers: mask_headers(headers),
-                body_len: *body_len,
-                decrypted: *decrypted,
-                stream: *stream,
-            },
-            other => other.clone(),
+fn redact_headers(headers: &mut [(String, String)]) {
+    for (name, value) in headers {
+        if SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s)) {
+            // Keep the scheme word (Basic, Bearer…) visible: it is the lesson.
+            *value = match value.split_once(' ') {
+                Some((scheme, rest)) if !scheme.contains('=') => {
+                    format!("{scheme} {}", redact(rest))
+                }
+                _ => redact(value),
+            };
         }
     }
 }
@@ -543,10 +597,93 @@ fn redact_target(target: &str) -> String {
         .split('&')
         .map(|pair| match pair.split_once('=') {
             Some((k, v)) if crate::creds::fields::is_password_field(k) => {
-                format!("{k}={}", crate::creds::redact(v))
+                format!("{k}={}", redact(v))
             }
             _ => pair.to_string(),
         })
         .collect();
     format!("{path}?{}", fields.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every vocabulary value serialises as the name its table gives it, and back.
+    #[test]
+    fn one_name_per_value() {
+        fn check<T>(all: &[T], name: fn(T) -> &'static str, from: fn(&str) -> Option<T>)
+        where
+            T: Serialize + Copy + std::fmt::Display + PartialEq + std::fmt::Debug,
+        {
+            for &v in all {
+                assert_eq!(
+                    serde_json::to_string(&v).unwrap(),
+                    format!("\"{}\"", name(v))
+                );
+                assert_eq!(from(name(v)), Some(v));
+                assert_eq!(v.to_string(), name(v));
+            }
+        }
+        check(
+            AnomalyKind::ALL,
+            AnomalyKind::as_str,
+            AnomalyKind::from_name,
+        );
+        check(
+            DecryptionResult::ALL,
+            DecryptionResult::as_str,
+            DecryptionResult::from_name,
+        );
+        check(Protocol::ALL, Protocol::as_str, Protocol::from_name);
+        check(
+            CloseReason::ALL,
+            CloseReason::as_str,
+            CloseReason::from_name,
+        );
+        check(
+            CredentialKind::ALL,
+            CredentialKind::as_str,
+            CredentialKind::from_name,
+        );
+    }
+
+    #[test]
+    fn redaction_masks_secrets_and_keeps_the_scheme() {
+        let request = Event::HttpRequest(HttpRequest {
+            flow: 1,
+            ts: Timestamp(0),
+            method: "GET".into(),
+            target: "/login?user=alice&password=hunter2".into(),
+            version: "HTTP/1.1",
+            host: None,
+            headers: vec![
+                ("Authorization".into(), "Basic YWxpY2U6aHVudGVyMg==".into()),
+                ("Accept".into(), "*/*".into()),
+            ],
+            body_len: 0,
+            decrypted: false,
+            stream: None,
+        });
+        let Event::HttpRequest(r) = request.redacted() else {
+            panic!("kind changed");
+        };
+        assert_eq!(r.target, "/login?user=alice&password=h*****2");
+        assert_eq!(r.headers[0].1, "Basic Y******************=");
+        assert_eq!(r.headers[1].1, "*/*");
+    }
+
+    #[test]
+    fn printable_strips_escapes_from_network_strings() {
+        let event = Event::Anomaly(Anomaly {
+            ts: Timestamp(0),
+            flow: Some(3),
+            kind: AnomalyKind::ParseError,
+            detail: "bad \x1b[2J".into(),
+        });
+        let Event::Anomaly(a) = event.printable() else {
+            panic!("kind changed");
+        };
+        assert_eq!(a.detail, "bad \u{fffd}[2J");
+    }
 }

@@ -5,6 +5,7 @@
 //! (what a flow carries, and its parsers) → [`creds`] (credentials) → [`event`] (the one type that leaves the engine) → [`report`] (text,
 //! NDJSON). [`engine`] glues the stages; [`run`] drives inputs through it.
 
+pub mod base;
 pub mod capture;
 pub mod cli;
 pub mod creds;

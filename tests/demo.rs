@@ -3,7 +3,7 @@
 
 use std::ops::ControlFlow;
 
-use plainsight::event::Event;
+use plainsight::event::{DecryptionResult, Event, TlsClientHello, TlsDecryption};
 use plainsight::lab::demo::inputs;
 use plainsight::run::{analyse_inputs, AnalysisOptions};
 
@@ -49,16 +49,16 @@ fn the_demo_story() {
     );
     let snis = events
         .iter()
-        .filter(|e| matches!(e, Event::TlsClientHello { sni: Some(s), .. } if s == "lab.plainsight.test"))
+        .filter(|e| matches!(e, Event::TlsClientHello(TlsClientHello { sni: Some(s), .. }) if s == "lab.plainsight.test"))
         .count();
     assert_eq!(snis, 2, "the server name leaks in both HTTPS acts");
-    let results: Vec<&str> = events
+    let results: Vec<DecryptionResult> = events
         .iter()
         .filter_map(|e| match e {
-            Event::TlsDecryption { result, .. } => Some(*result),
+            Event::TlsDecryption(TlsDecryption { result, .. }) => Some(*result),
             _ => None,
         })
         .collect();
-    assert_eq!(results, ["ok"], "only act 3 has the key");
+    assert_eq!(results, [DecryptionResult::Ok], "only act 3 has the key");
     assert!(matches!(events.last(), Some(Event::Summary(s)) if s.decrypted_flows == 1));
 }

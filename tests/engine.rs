@@ -4,7 +4,9 @@
 use etherparse::PacketBuilder;
 use plainsight::capture::{LinkType, Packet};
 use plainsight::engine::{Engine, EngineConfig};
-use plainsight::event::{AnomalyKind, CloseReason, Event, Protocol, Timestamp};
+use plainsight::event::{
+    Anomaly, AnomalyKind, CloseReason, Event, FlowClose, FlowOpen, HttpRequest, Protocol, Timestamp,
+};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
 const SERVER: [u8; 4] = [10, 0, 0, 2];
@@ -120,7 +122,7 @@ fn closes(events: &[Event]) -> Vec<(CloseReason, Protocol, u64, u64, u64, u64)> 
     events
         .iter()
         .filter_map(|e| match e {
-            Event::FlowClose {
+            Event::FlowClose(FlowClose {
                 reason,
                 protocol,
                 bytes_c2s,
@@ -128,7 +130,7 @@ fn closes(events: &[Event]) -> Vec<(CloseReason, Protocol, u64, u64, u64, u64)> 
                 packets,
                 missing_bytes,
                 ..
-            } => Some((
+            }) => Some((
                 *reason,
                 *protocol,
                 *bytes_c2s,
@@ -145,7 +147,7 @@ fn anomalies(events: &[Event]) -> Vec<AnomalyKind> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Anomaly { kind, .. } => Some(*kind),
+            Event::Anomaly(Anomaly { kind, .. }) => Some(*kind),
             _ => None,
         })
         .collect()
@@ -176,7 +178,7 @@ fn out_of_order_request_is_put_back_together() {
     let targets: Vec<&str> = events
         .iter()
         .filter_map(|e| match e {
-            Event::HttpRequest { target, .. } => Some(target.as_str()),
+            Event::HttpRequest(HttpRequest { target, .. }) => Some(target.as_str()),
             _ => None,
         })
         .collect();
@@ -209,8 +211,9 @@ fn a_hole_is_one_gap_and_the_stream_goes_on() {
     assert_eq!(anomalies(&events), [AnomalyKind::Gap]);
     let c = closes(&events)[0];
     assert_eq!((c.2, c.5), (20, 100));
-    let Some(Event::Anomaly { detail, flow, .. }) =
-        events.iter().find(|e| matches!(e, Event::Anomaly { .. }))
+    let Some(Event::Anomaly(Anomaly { detail, flow, .. })) = events
+        .iter()
+        .find(|e| matches!(e, Event::Anomaly(Anomaly { .. })))
     else {
         unreachable!()
     };
@@ -233,12 +236,12 @@ fn rst_closes_and_mid_stream_flows_pick_the_higher_port_as_client() {
     r.feed(1, &tcp(true, p, 7000, 9006, RST, b""));
     let events = r.end();
     match &events[0] {
-        Event::FlowOpen {
+        Event::FlowOpen(FlowOpen {
             client,
             server,
             handshake_seen,
             ..
-        } => {
+        }) => {
             assert_eq!(client.to_string(), "10.0.0.1:51000");
             assert_eq!(server.to_string(), "10.0.0.2:443");
             assert!(!handshake_seen);
@@ -306,8 +309,9 @@ fn idle_flows_time_out() {
     let events = r.end();
     let reasons: Vec<CloseReason> = closes(&events).iter().map(|c| c.0).collect();
     assert_eq!(reasons, [CloseReason::Timeout, CloseReason::EndOfCapture]);
-    let Some(Event::FlowClose { ts, .. }) =
-        events.iter().find(|e| matches!(e, Event::FlowClose { .. }))
+    let Some(Event::FlowClose(FlowClose { ts, .. })) = events
+        .iter()
+        .find(|e| matches!(e, Event::FlowClose(FlowClose { .. })))
     else {
         panic!()
     };

@@ -4,13 +4,14 @@ use plainsight::capture::LinkType;
 use plainsight::creds::http::{from_request, RequestView};
 use plainsight::creds::ntlm::parse_authenticate;
 use plainsight::decode::decode;
-use plainsight::flow::Chunk;
+use plainsight::flow::{Chunk, Direction};
 use plainsight::proto::analysis::FlowAnalysis;
 use plainsight::proto::dns::{parse_query, DnsTcpReader};
 use plainsight::proto::http::Http1Flow;
 use plainsight::proto::http2::Http2Flow;
 use plainsight::proto::mail::{LineFlow, LineProtocol};
 use plainsight::proto::telnet::TelnetFlow;
+use plainsight::proto::StreamParser;
 use proptest::prelude::*;
 
 /// Byte soup biased towards the characters protocol parsers care about.
@@ -31,8 +32,12 @@ fn soup() -> impl Strategy<Value = Vec<u8>> {
     )
 }
 
-fn chunks() -> impl Strategy<Value = Vec<(usize, Vec<u8>)>> {
-    proptest::collection::vec((0usize..2, soup()), 0..8)
+fn chunks() -> impl Strategy<Value = Vec<(Direction, Vec<u8>)>> {
+    let dir = prop_oneof![
+        Just(Direction::ClientToServer),
+        Just(Direction::ServerToClient)
+    ];
+    proptest::collection::vec((dir, soup()), 0..8)
 }
 
 const PREFIXES: &[&[u8]] = &[
@@ -63,15 +68,15 @@ proptest! {
         let mut found = Vec::new();
         let mut outputs = Vec::new();
         let mut questions = Vec::new();
-        let all = std::iter::once((0usize, PREFIXES[prefix].to_vec())).chain(pieces);
+        let all = std::iter::once((Direction::ClientToServer, PREFIXES[prefix].to_vec())).chain(pieces);
         for (dir, bytes) in all {
-            http.on_data(dir, &bytes, &mut items);
+            http.feed(dir, &bytes, &mut items);
             for l in lines.iter_mut() {
-                l.on_data(dir, &bytes, &mut found);
+                l.feed(dir, &bytes, &mut found);
             }
-            telnet.on_data(dir, &bytes, &mut found);
-            h2.on_data(dir, &bytes, &mut h2_items);
-            dns.on_data(&bytes, &mut questions);
+            telnet.feed(dir, &bytes, &mut found);
+            h2.feed(dir, &bytes, &mut h2_items);
+            dns.feed(dir, &bytes, &mut questions);
             analysis.on_chunk(dir, Chunk::Data(&bytes), None, &mut outputs);
             if bytes.len() % 7 == 3 {
                 http.on_gap(dir, bytes.len() as u64, &mut items);

@@ -2,7 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use plainsight::flow::Chunk;
+use plainsight::flow::{Chunk, Direction};
+use plainsight::proto::StreamParser;
 use plainsight::proto::analysis::FlowAnalysis;
 use plainsight::proto::http::Http1Flow;
 use plainsight::proto::http2::Http2Flow;
@@ -24,16 +25,20 @@ fuzz_target!(|data: &[u8]| {
     // The first byte of each chunk says its direction and length.
     let mut rest = data;
     while let Some((&head, tail)) = rest.split_first() {
-        let dir = usize::from(head & 1);
+        let dir = if head & 1 == 0 {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
         let len = usize::from(head >> 1).min(tail.len());
         let (chunk, next) = tail.split_at(len);
         rest = next;
-        http.on_data(dir, chunk, &mut a);
-        h2.on_data(dir, chunk, &mut b);
-        tls.on_data(dir, chunk, None, &mut c);
-        telnet.on_data(dir, chunk, &mut d);
+        http.feed(dir, chunk, &mut a);
+        h2.feed(dir, chunk, &mut b);
+        tls.feed(dir, chunk, &mut c);
+        telnet.feed(dir, chunk, &mut d);
         for l in lines.iter_mut() {
-            l.on_data(dir, chunk, &mut e);
+            l.feed(dir, chunk, &mut e);
         }
         analysis.on_chunk(dir, Chunk::Data(chunk), None, &mut f);
     }

@@ -14,7 +14,7 @@ use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 
 use super::{CaptureError, LinkType, Packet, SourceItem};
-use crate::event::Timestamp;
+use crate::base::Timestamp;
 
 /// The reader's buffer: large enough that refills are rare syscalls.
 const BUFFER_SIZE: usize = 1 << 20;

@@ -9,7 +9,7 @@ use pcap::{Active, Capture, Device, Savefile};
 
 use super::privileges::{drop_privileges, refuse_dangerous_syscalls, DropOutcome};
 use super::{CaptureError, LinkType, Packet, SourceItem};
-use crate::event::Timestamp;
+use crate::base::Timestamp;
 
 /// How long the loop waits for packets before it checks for Ctrl-C and the deadline.
 const READ_TIMEOUT_MS: i32 = 100;

@@ -9,7 +9,7 @@ pub mod filter;
 pub mod live;
 pub mod privileges;
 
-use crate::event::Timestamp;
+use crate::base::Timestamp;
 
 /// A link-layer type, as numbered by tcpdump.org's LINKTYPE_ registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -5,67 +5,26 @@ pub mod fields;
 pub mod http;
 pub mod ntlm;
 
-use std::fmt;
-
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
-use serde::Serialize;
 
-/// The fixed vocabulary of credential kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum CredentialKind {
-    #[serde(rename = "http-basic")]
-    HttpBasic,
-    #[serde(rename = "http-digest")]
-    HttpDigest,
-    #[serde(rename = "http-ntlm")]
-    HttpNtlm,
-    #[serde(rename = "http-bearer")]
-    HttpBearer,
-    #[serde(rename = "http-form")]
-    HttpForm,
-    #[serde(rename = "http-json")]
-    HttpJson,
-    #[serde(rename = "http-query")]
-    HttpQuery,
-    #[serde(rename = "http-cookie")]
-    HttpCookie,
-    #[serde(rename = "ftp")]
-    Ftp,
-    #[serde(rename = "pop3")]
-    Pop3,
-    #[serde(rename = "imap")]
-    Imap,
-    #[serde(rename = "smtp")]
-    Smtp,
-    #[serde(rename = "telnet")]
-    Telnet,
-}
-
-impl CredentialKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CredentialKind::HttpBasic => "http-basic",
-            CredentialKind::HttpDigest => "http-digest",
-            CredentialKind::HttpNtlm => "http-ntlm",
-            CredentialKind::HttpBearer => "http-bearer",
-            CredentialKind::HttpForm => "http-form",
-            CredentialKind::HttpJson => "http-json",
-            CredentialKind::HttpQuery => "http-query",
-            CredentialKind::HttpCookie => "http-cookie",
-            CredentialKind::Ftp => "ftp",
-            CredentialKind::Pop3 => "pop3",
-            CredentialKind::Imap => "imap",
-            CredentialKind::Smtp => "smtp",
-            CredentialKind::Telnet => "telnet",
-        }
-    }
-}
-
-impl fmt::Display for CredentialKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+crate::base::wire_names! {
+    /// The fixed vocabulary of credential kinds.
+    pub enum CredentialKind {
+        HttpBasic = "http-basic",
+        HttpDigest = "http-digest",
+        HttpNtlm = "http-ntlm",
+        HttpBearer = "http-bearer",
+        HttpForm = "http-form",
+        HttpJson = "http-json",
+        HttpQuery = "http-query",
+        HttpCookie = "http-cookie",
+        Ftp = "ftp",
+        Pop3 = "pop3",
+        Imap = "imap",
+        Smtp = "smtp",
+        Telnet = "telnet",
     }
 }
 

@@ -11,7 +11,7 @@ use etherparse::defrag::IpDefragBuf;
 use etherparse::IpNumber;
 
 use super::Fragment;
-use crate::event::Timestamp;
+use crate::base::Timestamp;
 
 /// Datagrams in progress at once; the oldest is dropped to make room.
 pub const MAX_PENDING: usize = 1024;

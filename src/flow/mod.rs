@@ -9,7 +9,18 @@ pub mod reassembly;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
-use crate::event::{CloseReason, FlowId, Timestamp};
+use crate::base::{FlowId, Timestamp};
+
+crate::base::wire_names! {
+    /// Why a flow ended.
+    pub enum CloseReason {
+        Fin = "fin",
+        Rst = "rst",
+        Timeout = "timeout",
+        EndOfCapture = "end_of_capture",
+        Evicted = "evicted",
+    }
+}
 pub use reassembly::{Chunk, MemoryBudget, TcpReassembler};
 
 /// Direction of a segment relative to the flow's client.
@@ -20,10 +31,30 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// Both directions, client to server first (the order of [`Flow::streams`]).
+    pub const BOTH: [Direction; 2] = [Direction::ClientToServer, Direction::ServerToClient];
+
+    /// The position of this direction in two-element arrays kept per direction.
     pub fn index(self) -> usize {
         match self {
             Direction::ClientToServer => 0,
             Direction::ServerToClient => 1,
+        }
+    }
+
+    /// The way back.
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::ClientToServer => Direction::ServerToClient,
+            Direction::ServerToClient => Direction::ClientToServer,
+        }
+    }
+
+    /// Words for people: `client to server`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Direction::ClientToServer => "client to server",
+            Direction::ServerToClient => "server to client",
         }
     }
 }

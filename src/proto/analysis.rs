@@ -10,11 +10,11 @@ use super::tls::decrypt::KeyLog;
 use super::tls::flow::{TlsFlow, TlsOutput};
 use super::tls::handshake::{ClientHello, ServerHello};
 use super::tls::TlsRecordCounter;
-use super::{Held, ProtocolDetector};
+use super::{Held, ProtocolDetector, StreamContext, StreamParser};
 use crate::creds::http::{from_request, RequestView};
 use crate::creds::Found;
 use crate::event::Protocol;
-use crate::flow::Chunk;
+use crate::flow::{Chunk, Direction};
 
 /// What the application layer found in a flow.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +40,7 @@ pub enum AppOutput {
     /// A leaf certificate's DER bytes.
     Certificate(Vec<u8>),
     Decryption {
-        result: &'static str,
+        result: super::tls::DecryptionResult,
         detail: String,
     },
     /// Malformed protocol data: a `parse_error` anomaly for the flow.
@@ -57,12 +57,13 @@ enum HttpParser {
 
 impl HttpParser {
     /// The version a connection speaks, from its first bytes in direction `dir`.
-    fn for_first_bytes(dir: usize, data: &[u8]) -> HttpParser {
-        let h2 = if dir == 0 {
+    fn for_first_bytes(dir: Direction, data: &[u8]) -> HttpParser {
+        let h2 = match dir {
             // At least "PRI": one byte alone could as well be the start of POST or PUT.
-            data.len() >= 3 && data.starts_with(&PREFACE[..data.len().min(PREFACE.len())])
-        } else {
-            looks_like_server_h2(data)
+            Direction::ClientToServer => {
+                data.len() >= 3 && data.starts_with(&PREFACE[..data.len().min(PREFACE.len())])
+            }
+            Direction::ServerToClient => looks_like_server_h2(data),
         };
         if h2 {
             HttpParser::H2(Box::default())
@@ -71,53 +72,31 @@ impl HttpParser {
         }
     }
 
-    fn data(&mut self, dir: usize, data: &[u8], decrypted: bool, out: &mut Vec<AppOutput>) {
+    /// Runs `f` on the parser of the connection's version and turns its items into outputs.
+    fn with(
+        &mut self,
+        decrypted: bool,
+        out: &mut Vec<AppOutput>,
+        f: impl FnOnce(&mut dyn HttpVersion, &mut Vec<(Option<u32>, HttpItem)>),
+    ) {
+        let mut items = Vec::new();
         match self {
-            HttpParser::H1(h) => {
-                let mut items = Vec::new();
-                h.on_data(dir, data, &mut items);
-                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
-            }
-            HttpParser::H2(h) => {
-                let mut items = Vec::new();
-                h.on_data(dir, data, &mut items);
-                http_outputs(
-                    items.into_iter().map(|i| (Some(i.stream), i.item)),
-                    decrypted,
-                    out,
-                );
-            }
+            HttpParser::H1(h) => f(h.as_mut(), &mut items),
+            HttpParser::H2(h) => f(h.as_mut(), &mut items),
         }
+        http_outputs(items, decrypted, out);
     }
 
-    fn gap(&mut self, dir: usize, len: u64, decrypted: bool, out: &mut Vec<AppOutput>) {
-        match self {
-            HttpParser::H1(h) => {
-                let mut items = Vec::new();
-                h.on_gap(dir, len, &mut items);
-                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
-            }
-            HttpParser::H2(h) => h.on_gap(dir),
-        }
+    fn data(&mut self, dir: Direction, data: &[u8], decrypted: bool, out: &mut Vec<AppOutput>) {
+        self.with(decrypted, out, |p, items| p.data(dir, data, items));
+    }
+
+    fn gap(&mut self, dir: Direction, len: u64, decrypted: bool, out: &mut Vec<AppOutput>) {
+        self.with(decrypted, out, |p, items| p.gap(dir, len, items));
     }
 
     fn end(&mut self, decrypted: bool, out: &mut Vec<AppOutput>) {
-        match self {
-            HttpParser::H1(h) => {
-                let mut items = Vec::new();
-                h.on_end(&mut items);
-                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
-            }
-            HttpParser::H2(h) => {
-                let mut items = Vec::new();
-                h.on_end(&mut items);
-                http_outputs(
-                    items.into_iter().map(|i| (Some(i.stream), i.item)),
-                    decrypted,
-                    out,
-                );
-            }
-        }
+        self.with(decrypted, out, |p, items| p.end(items));
     }
 
     fn held(&self) -> usize {
@@ -125,6 +104,49 @@ impl HttpParser {
             HttpParser::H1(h) => h.buffered(),
             HttpParser::H2(h) => h.buffered(),
         }
+    }
+}
+
+/// HTTP/1.x and HTTP/2 as one: items with their HTTP/2 stream, if any.
+trait HttpVersion {
+    fn data(&mut self, dir: Direction, data: &[u8], out: &mut Vec<(Option<u32>, HttpItem)>);
+    fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<(Option<u32>, HttpItem)>);
+    fn end(&mut self, out: &mut Vec<(Option<u32>, HttpItem)>);
+}
+
+impl HttpVersion for Http1Flow {
+    fn data(&mut self, dir: Direction, data: &[u8], out: &mut Vec<(Option<u32>, HttpItem)>) {
+        let mut items = Vec::new();
+        self.on_data(dir, data, &StreamContext::default(), &mut items);
+        out.extend(items.into_iter().map(|i| (None, i)));
+    }
+    fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<(Option<u32>, HttpItem)>) {
+        let mut items = Vec::new();
+        self.on_gap(dir, len, &mut items);
+        out.extend(items.into_iter().map(|i| (None, i)));
+    }
+    fn end(&mut self, out: &mut Vec<(Option<u32>, HttpItem)>) {
+        let mut items = Vec::new();
+        self.on_end(&mut items);
+        out.extend(items.into_iter().map(|i| (None, i)));
+    }
+}
+
+impl HttpVersion for Http2Flow {
+    fn data(&mut self, dir: Direction, data: &[u8], out: &mut Vec<(Option<u32>, HttpItem)>) {
+        let mut items = Vec::new();
+        self.on_data(dir, data, &StreamContext::default(), &mut items);
+        out.extend(items.into_iter().map(|i| (Some(i.stream), i.item)));
+    }
+    fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<(Option<u32>, HttpItem)>) {
+        let mut items = Vec::new();
+        self.on_gap(dir, len, &mut items);
+        out.extend(items.into_iter().map(|i| (Some(i.stream), i.item)));
+    }
+    fn end(&mut self, out: &mut Vec<(Option<u32>, HttpItem)>) {
+        let mut items = Vec::new();
+        self.on_end(&mut items);
+        out.extend(items.into_iter().map(|i| (Some(i.stream), i.item)));
     }
 }
 
@@ -141,6 +163,14 @@ enum Parser {
     Tls(Box<TlsFlow>, Option<HttpParser>),
 }
 
+/// Credentials found by a parser of commands (FTP, mail, telnet) as outputs.
+fn credentials(found: Vec<Found>, out: &mut Vec<AppOutput>) {
+    out.extend(found.into_iter().map(|found| AppOutput::Credential {
+        found,
+        decrypted: false,
+    }));
+}
+
 impl Parser {
     fn for_protocol(p: Protocol) -> Parser {
         match p {
@@ -155,7 +185,14 @@ impl Parser {
         }
     }
 
-    fn data(&mut self, dir: usize, data: &[u8], keys: Option<&KeyLog>, out: &mut Vec<AppOutput>) {
+    fn data(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<AppOutput>,
+    ) {
+        let mut found = Vec::new();
         match self {
             Parser::None => {}
             Parser::Http(h) => h
@@ -163,40 +200,28 @@ impl Parser {
                 .data(dir, data, false, out),
             Parser::Tls(tls, inner) => {
                 let mut items = Vec::new();
-                tls.on_data(dir, data, keys, &mut items);
+                tls.on_data(dir, data, ctx, &mut items);
                 tls_outputs(items, inner, out);
             }
-            Parser::Lines(l) => {
-                let mut found = Vec::new();
-                l.on_data(dir, data, &mut found);
-                out.extend(found.into_iter().map(|found| AppOutput::Credential {
-                    found,
-                    decrypted: false,
-                }));
-            }
-            Parser::Telnet(t) => {
-                let mut found = Vec::new();
-                t.on_data(dir, data, &mut found);
-                out.extend(found.into_iter().map(|found| AppOutput::Credential {
-                    found,
-                    decrypted: false,
-                }));
-            }
+            Parser::Lines(l) => l.on_data(dir, data, ctx, &mut found),
+            Parser::Telnet(t) => t.on_data(dir, data, ctx, &mut found),
         }
+        credentials(found, out);
     }
 
-    fn gap(&mut self, dir: usize, len: u64, out: &mut Vec<AppOutput>) {
+    fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<AppOutput>) {
+        let mut found = Vec::new();
         match self {
-            Parser::None => {}
-            Parser::Http(h) => {
-                if let Some(h) = h {
-                    h.gap(dir, len, false, out);
-                }
+            Parser::None | Parser::Http(None) => {}
+            Parser::Http(Some(h)) => h.gap(dir, len, false, out),
+            Parser::Lines(l) => l.on_gap(dir, len, &mut found),
+            Parser::Telnet(t) => t.on_gap(dir, len, &mut found),
+            Parser::Tls(tls, _) => {
+                let mut items = Vec::new();
+                tls.on_gap(dir, len, &mut items);
             }
-            Parser::Lines(l) => l.on_gap(dir),
-            Parser::Telnet(t) => t.on_gap(dir),
-            Parser::Tls(tls, _) => tls.on_gap(dir),
         }
+        credentials(found, out);
     }
 
     fn end(&mut self, out: &mut Vec<AppOutput>) {
@@ -219,7 +244,7 @@ impl Parser {
             Parser::None => 0,
             Parser::Http(h) => h.as_ref().map_or(0, HttpParser::held),
             Parser::Lines(l) => l.buffered(),
-            Parser::Telnet(_) => 512,
+            Parser::Telnet(t) => t.buffered(),
             Parser::Tls(t, inner) => t.buffered() + inner.as_ref().map_or(0, HttpParser::held),
         }
     }
@@ -312,35 +337,33 @@ impl FlowAnalysis {
 
     pub fn on_chunk(
         &mut self,
-        dir: usize,
+        dir: Direction,
         chunk: Chunk<'_>,
         keys: Option<&KeyLog>,
         out: &mut Vec<AppOutput>,
     ) {
+        let ctx = StreamContext { keys };
+        let client = dir == Direction::ClientToServer;
         match chunk {
             Chunk::Data(data) => {
                 if matches!(self.detector.verdict(), None | Some(Protocol::Tls)) {
-                    self.tls[dir].feed(data);
+                    self.tls[dir.index()].feed(data);
                 }
-                if dir == 0 {
-                    if let Some(dns) = self.dns_tcp.as_mut() {
-                        let mut questions = Vec::new();
-                        dns.on_data(data, &mut questions);
-                        out.extend(questions.into_iter().map(AppOutput::Dns));
-                    }
+                if let Some(dns) = self.dns_tcp.as_mut().filter(|_| client) {
+                    let mut questions = Vec::new();
+                    dns.on_data(dir, data, &ctx, &mut questions);
+                    out.extend(questions.into_iter().map(AppOutput::Dns));
                 }
                 if self.detector.verdict().is_some() {
-                    self.parser.data(dir, data, keys, out);
+                    self.parser.data(dir, data, &ctx, out);
                 } else if let Some(p) = self.detector.feed(dir, data) {
-                    self.start_parser(p, keys, out);
+                    self.start_parser(p, &ctx, out);
                 }
             }
             Chunk::Gap(len) => {
-                self.tls[dir].gap();
-                if dir == 0 {
-                    if let Some(dns) = self.dns_tcp.as_mut() {
-                        dns.on_gap();
-                    }
+                self.tls[dir.index()].gap();
+                if let Some(dns) = self.dns_tcp.as_mut() {
+                    dns.on_gap(dir, len, &mut Vec::new());
                 }
                 if self.detector.verdict().is_some() {
                     self.parser.gap(dir, len, out);
@@ -355,7 +378,7 @@ impl FlowAnalysis {
     pub fn on_end(&mut self, keys: Option<&KeyLog>, out: &mut Vec<AppOutput>) -> Protocol {
         if self.detector.verdict().is_none() {
             let p = self.detector.finish();
-            self.start_parser(p, keys, out);
+            self.start_parser(p, &StreamContext { keys }, out);
         }
         self.parser.end(out);
         self.parser = Parser::None;
@@ -363,7 +386,7 @@ impl FlowAnalysis {
     }
 
     /// The verdict is in: the parser reads everything held so far, in order.
-    fn start_parser(&mut self, p: Protocol, keys: Option<&KeyLog>, out: &mut Vec<AppOutput>) {
+    fn start_parser(&mut self, p: Protocol, ctx: &StreamContext<'_>, out: &mut Vec<AppOutput>) {
         let mut parser = Parser::for_protocol(p);
         if let Parser::Http(version) = &mut parser {
             // The version from everything the client sent so far, not from its first chunk.
@@ -371,14 +394,17 @@ impl FlowAnalysis {
                 if self.detector.held_client().starts_with(b"PRI * HTTP/2.0") {
                     HttpParser::H2(Box::default())
                 } else if self.detector.held_client().is_empty() {
-                    HttpParser::for_first_bytes(1, self.detector.held_server())
+                    HttpParser::for_first_bytes(
+                        Direction::ServerToClient,
+                        self.detector.held_server(),
+                    )
                 } else {
                     HttpParser::H1(Box::default())
                 },
             );
         }
         self.detector.replay(|item, bytes| match item {
-            Held::Data { dir, .. } => parser.data(dir, bytes, keys, out),
+            Held::Data { dir, .. } => parser.data(dir, bytes, ctx, out),
             Held::Gap { dir, len } => parser.gap(dir, len, out),
         });
         self.parser = parser;

@@ -1,5 +1,8 @@
 //! DNS queries: the name and type a client asks for (over UDP, or TCP with its length prefix).
 
+use crate::flow::Direction;
+use crate::proto::{StreamContext, StreamParser};
+
 /// A question from a DNS query message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsQuestion {
@@ -92,9 +95,20 @@ pub struct DnsTcpReader {
 /// A DNS message over TCP is at most this long.
 const MAX_TCP_MESSAGE: usize = 65535 + 2;
 
-impl DnsTcpReader {
-    pub fn on_data(&mut self, data: &[u8], out: &mut Vec<DnsQuestion>) {
-        if self.lost {
+impl DnsTcpReader {}
+
+impl StreamParser for DnsTcpReader {
+    type Item = DnsQuestion;
+
+    fn on_data(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        _: &StreamContext<'_>,
+        out: &mut Vec<DnsQuestion>,
+    ) {
+        // Questions are what the client asks; answers are not read.
+        if self.lost || dir == Direction::ServerToClient {
             return;
         }
         self.buf.extend_from_slice(data);
@@ -120,12 +134,15 @@ impl DnsTcpReader {
         }
     }
 
-    pub fn on_gap(&mut self) {
+    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<DnsQuestion>) {
+        if dir == Direction::ServerToClient {
+            return;
+        }
         self.lost = true;
         self.buf = Vec::new();
     }
 
-    pub fn buffered(&self) -> usize {
+    fn buffered(&self) -> usize {
         self.buf.capacity()
     }
 }
@@ -177,8 +194,8 @@ mod tests {
         for cut in 0..stream.len() {
             let mut r = DnsTcpReader::default();
             let mut out = Vec::new();
-            r.on_data(&stream[..cut], &mut out);
-            r.on_data(&stream[cut..], &mut out);
+            r.feed(Direction::ClientToServer, &stream[..cut], &mut out);
+            r.feed(Direction::ClientToServer, &stream[cut..], &mut out);
             assert_eq!(out.len(), 2);
             assert_eq!(out[0].qtype, "TXT");
         }

@@ -6,6 +6,8 @@
 //! are kept only up to [`MAX_BODY_KEPT`] (counted in full), so memory stays bounded whatever a
 //! peer claims. Malformed input gives one [`HttpItem::Error`] and that direction stops.
 
+use crate::flow::Direction;
+use crate::proto::{StreamContext, StreamParser};
 use std::collections::VecDeque;
 
 /// A request or response head larger than this is an error (httparse needs it whole).
@@ -170,50 +172,6 @@ impl Default for Http1Flow {
 const MAX_PENDING: usize = 1024;
 
 impl Http1Flow {
-    /// In-order bytes from the client (`dir` 0) or the server (`dir` 1).
-    pub fn on_data(&mut self, dir: usize, mut data: &[u8], out: &mut Vec<HttpItem>) {
-        if dir == 0 {
-            self.requests.feed(data, &mut self.pending, false, out);
-            return;
-        }
-        // While the client waits on a switch of protocols, responses are read one at a time so
-        // the held requests resume in their place.
-        while !data.is_empty() {
-            let start = out.len();
-            let paused = matches!(self.requests.state, State::Paused(_));
-            let used = self.responses.feed(data, &mut self.pending, paused, out);
-            data = &data[used..];
-            self.after(start, out);
-            if used == 0 {
-                break;
-            }
-        }
-    }
-
-    /// `n` bytes of one direction were lost.
-    pub fn on_gap(&mut self, dir: usize, n: u64, out: &mut Vec<HttpItem>) {
-        let start = out.len();
-        let reader = if dir == 0 {
-            &mut self.requests
-        } else {
-            &mut self.responses
-        };
-        reader.gap(n, out);
-        self.after(start, out);
-    }
-
-    /// The connection is over: a response that runs until the close is complete, and a message
-    /// cut short is reported with what was seen of it.
-    pub fn on_end(&mut self, out: &mut Vec<HttpItem>) {
-        self.requests.end(out);
-        self.responses.end(out);
-    }
-
-    /// Bytes held for parsing, for memory accounting.
-    pub fn buffered(&self) -> usize {
-        self.requests.held() + self.responses.held()
-    }
-
     /// A response decides what a paused client direction does: a 101 or an opened tunnel ends
     /// HTTP/1.x; any other final response lets it go on with the bytes it held.
     fn after(&mut self, start: usize, out: &mut Vec<HttpItem>) {
@@ -673,6 +631,59 @@ fn parse_head(side: Side, bytes: &[u8]) -> Result<Option<(usize, Message)>, Stri
     }
 }
 
+impl StreamParser for Http1Flow {
+    type Item = HttpItem;
+
+    /// Bytes held for parsing, for memory accounting.
+    fn buffered(&self) -> usize {
+        self.requests.held() + self.responses.held()
+    }
+
+    fn on_data(
+        &mut self,
+        dir: Direction,
+        mut data: &[u8],
+        _: &StreamContext<'_>,
+        out: &mut Vec<HttpItem>,
+    ) {
+        if dir == Direction::ClientToServer {
+            self.requests.feed(data, &mut self.pending, false, out);
+            return;
+        }
+        // While the client waits on a switch of protocols, responses are read one at a time so
+        // the held requests resume in their place.
+        while !data.is_empty() {
+            let start = out.len();
+            let paused = matches!(self.requests.state, State::Paused(_));
+            let used = self.responses.feed(data, &mut self.pending, paused, out);
+            data = &data[used..];
+            self.after(start, out);
+            if used == 0 {
+                break;
+            }
+        }
+    }
+
+    /// `n` bytes of one direction were lost.
+    fn on_gap(&mut self, dir: Direction, n: u64, out: &mut Vec<HttpItem>) {
+        let start = out.len();
+        let reader = if dir == Direction::ClientToServer {
+            &mut self.requests
+        } else {
+            &mut self.responses
+        };
+        reader.gap(n, out);
+        self.after(start, out);
+    }
+
+    /// The connection is over: a response that runs until the close is complete, and a message
+    /// cut short is reported with what was seen of it.
+    fn on_end(&mut self, out: &mut Vec<HttpItem>) {
+        self.requests.end(out);
+        self.responses.end(out);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -683,10 +694,10 @@ mod tests {
         let mut out = Vec::new();
         let (c1, c2) = client.split_at(cut.min(client.len()));
         let (s1, s2) = server.split_at(cut.min(server.len()));
-        flow.on_data(0, c1, &mut out);
-        flow.on_data(0, c2, &mut out);
-        flow.on_data(1, s1, &mut out);
-        flow.on_data(1, s2, &mut out);
+        flow.feed(Direction::ClientToServer, c1, &mut out);
+        flow.feed(Direction::ClientToServer, c2, &mut out);
+        flow.feed(Direction::ServerToClient, s1, &mut out);
+        flow.feed(Direction::ServerToClient, s2, &mut out);
         flow.on_end(&mut out);
         out
     }
@@ -740,10 +751,10 @@ GET /c HTTP/1.0\r\n\r\n";
         let mut flow = Http1Flow::default();
         let mut out = Vec::new();
         for b in PIPELINE_REQ {
-            flow.on_data(0, std::slice::from_ref(b), &mut out);
+            flow.feed(Direction::ClientToServer, std::slice::from_ref(b), &mut out);
         }
         for b in PIPELINE_RESP {
-            flow.on_data(1, std::slice::from_ref(b), &mut out);
+            flow.feed(Direction::ServerToClient, std::slice::from_ref(b), &mut out);
         }
         flow.on_end(&mut out);
         assert_eq!(out.len(), 9);
@@ -766,14 +777,14 @@ GET /c HTTP/1.0\r\n\r\n";
     fn huge_content_length_and_endless_chunks_stay_bounded() {
         let mut flow = Http1Flow::default();
         let mut out = Vec::new();
-        flow.on_data(
-            0,
+        flow.feed(
+            Direction::ClientToServer,
             b"POST / HTTP/1.1\r\nContent-Length: 9223372036854775808\r\n\r\n",
             &mut out,
         );
         let block = vec![b'x'; 64 << 10];
         for _ in 0..40 {
-            flow.on_data(0, &block, &mut out);
+            flow.feed(Direction::ClientToServer, &block, &mut out);
         }
         assert!(flow.buffered() <= MAX_BODY_KEPT + (64 << 10));
         flow.on_end(&mut out);
@@ -785,8 +796,12 @@ GET /c HTTP/1.0\r\n\r\n";
         assert!(items.is_empty() || matches!(items[0], HttpItem::Error(_)));
         let mut flow = Http1Flow::default();
         let mut out = Vec::new();
-        flow.on_data(0, b"GET / HTTP/1.1\r\nX: ", &mut out);
-        flow.on_data(0, &huge_head, &mut out);
+        flow.feed(
+            Direction::ClientToServer,
+            b"GET / HTTP/1.1\r\nX: ",
+            &mut out,
+        );
+        flow.feed(Direction::ClientToServer, &huge_head, &mut out);
         assert!(matches!(&out[..], [HttpItem::Error(e)] if e.contains("longer than")));
     }
 
@@ -831,14 +846,14 @@ GET /c HTTP/1.0\r\n\r\n";
     fn gap_inside_a_known_length_body_keeps_framing() {
         let mut flow = Http1Flow::default();
         let mut out = Vec::new();
-        flow.on_data(
-            1,
+        flow.feed(
+            Direction::ServerToClient,
             b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab",
             &mut out,
         );
-        flow.on_gap(1, 5, &mut out);
-        flow.on_data(
-            1,
+        flow.on_gap(Direction::ServerToClient, 5, &mut out);
+        flow.feed(
+            Direction::ServerToClient,
             b"fghHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
             &mut out,
         );

@@ -5,6 +5,8 @@
 //! the credential detectors are the same. A framing or HPACK error is one error, and that
 //! direction stops (its compression state is lost); other flows go on.
 
+use crate::flow::Direction;
+use crate::proto::{StreamContext, StreamParser};
 use std::collections::HashMap;
 
 use super::hpack::HpackDecoder;
@@ -104,63 +106,6 @@ pub fn looks_like_server_h2(data: &[u8]) -> bool {
 }
 
 impl Http2Flow {
-    pub fn buffered(&self) -> usize {
-        self.buf.iter().map(Vec::capacity).sum::<usize>()
-            + self
-                .pending
-                .iter()
-                .flatten()
-                .map(|p| p.block.capacity())
-                .sum::<usize>()
-            + self
-                .streams
-                .values()
-                .map(|s| {
-                    let headers = |h: &[(String, String)]| {
-                        h.iter().map(|(n, v)| n.len() + v.len() + 48).sum::<usize>()
-                    };
-                    s.request
-                        .as_ref()
-                        .map_or(0, |r| r.body.capacity() + headers(&r.headers))
-                        + s.response.as_ref().map_or(0, |r| headers(&r.headers))
-                        + 64
-                })
-                .sum::<usize>()
-    }
-
-    pub fn on_data(&mut self, dir: usize, mut data: &[u8], out: &mut Vec<H2Item>) {
-        let dir = dir & 1;
-        if self.dead[dir] {
-            return;
-        }
-        if dir == 0 && self.preface_left > 0 {
-            let done = PREFACE.len() - self.preface_left;
-            let n = self.preface_left.min(data.len());
-            if data[..n] != PREFACE[done..done + n] {
-                self.fail(dir, "the HTTP/2 connection preface is missing".into(), out);
-                return;
-            }
-            self.preface_left -= n;
-            data = &data[n..];
-        }
-        // Whole frames are read where they lie; only a frame cut by a segment end is copied, and
-        // only until the rest of it arrives.
-        let mut pending = std::mem::take(&mut self.buf[dir]);
-        if pending.is_empty() {
-            let Some(used) = self.frames(dir, data, out) else {
-                return;
-            };
-            pending.extend_from_slice(&data[used..]);
-        } else {
-            pending.extend_from_slice(data);
-            let Some(used) = self.frames(dir, &pending, out) else {
-                return;
-            };
-            pending.drain(..used);
-        }
-        self.buf[dir] = pending;
-    }
-
     /// Handles every whole frame at the start of `bytes`; returns how many bytes they took, or
     /// None once the direction failed.
     fn frames(&mut self, dir: usize, bytes: &[u8], out: &mut Vec<H2Item>) -> Option<usize> {
@@ -183,21 +128,6 @@ impl Http2Flow {
             }
         }
         Some(at)
-    }
-
-    /// Bytes lost: frame boundaries and the compression state of that direction are gone.
-    pub fn on_gap(&mut self, dir: usize) {
-        self.dead[dir & 1] = true;
-        self.buf[dir & 1] = Vec::new();
-    }
-
-    /// The connection is over: streams cut short are reported with what was seen.
-    pub fn on_end(&mut self, out: &mut Vec<H2Item>) {
-        let mut ids: Vec<u32> = self.streams.keys().copied().collect();
-        ids.sort_unstable();
-        for id in ids {
-            self.flush_stream(id, out);
-        }
     }
 
     fn fail(&mut self, dir: usize, e: String, out: &mut Vec<H2Item>) {
@@ -446,6 +376,88 @@ fn unpad(flags: u8, payload: &[u8]) -> Result<&[u8], String> {
     Ok(&payload[1..end])
 }
 
+impl StreamParser for Http2Flow {
+    type Item = H2Item;
+
+    fn on_data(
+        &mut self,
+        dir: Direction,
+        mut data: &[u8],
+        _: &StreamContext<'_>,
+        out: &mut Vec<H2Item>,
+    ) {
+        let dir = dir.index();
+        if self.dead[dir] {
+            return;
+        }
+        if dir == 0 && self.preface_left > 0 {
+            let done = PREFACE.len() - self.preface_left;
+            let n = self.preface_left.min(data.len());
+            if data[..n] != PREFACE[done..done + n] {
+                self.fail(dir, "the HTTP/2 connection preface is missing".into(), out);
+                return;
+            }
+            self.preface_left -= n;
+            data = &data[n..];
+        }
+        // Whole frames are read where they lie; only a frame cut by a segment end is copied, and
+        // only until the rest of it arrives.
+        let mut pending = std::mem::take(&mut self.buf[dir]);
+        if pending.is_empty() {
+            let Some(used) = self.frames(dir, data, out) else {
+                return;
+            };
+            pending.extend_from_slice(&data[used..]);
+        } else {
+            pending.extend_from_slice(data);
+            let Some(used) = self.frames(dir, &pending, out) else {
+                return;
+            };
+            pending.drain(..used);
+        }
+        self.buf[dir] = pending;
+    }
+
+    /// Bytes lost: frame boundaries and the compression state of that direction are gone.
+    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<H2Item>) {
+        self.dead[dir.index()] = true;
+        self.buf[dir.index()] = Vec::new();
+    }
+
+    /// The connection is over: streams cut short are reported with what was seen.
+    fn on_end(&mut self, out: &mut Vec<H2Item>) {
+        let mut ids: Vec<u32> = self.streams.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            self.flush_stream(id, out);
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.buf.iter().map(Vec::capacity).sum::<usize>()
+            + self
+                .pending
+                .iter()
+                .flatten()
+                .map(|p| p.block.capacity())
+                .sum::<usize>()
+            + self
+                .streams
+                .values()
+                .map(|s| {
+                    let headers = |h: &[(String, String)]| {
+                        h.iter().map(|(n, v)| n.len() + v.len() + 48).sum::<usize>()
+                    };
+                    s.request
+                        .as_ref()
+                        .map_or(0, |r| r.body.capacity() + headers(&r.headers))
+                        + s.response.as_ref().map_or(0, |r| headers(&r.headers))
+                        + 64
+                })
+                .sum::<usize>()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,9 +546,9 @@ mod tests {
         for cut in 0..client.len() {
             let mut h2 = Http2Flow::default();
             let mut out = Vec::new();
-            h2.on_data(0, &client[..cut], &mut out);
-            h2.on_data(0, &client[cut..], &mut out);
-            h2.on_data(1, &server, &mut out);
+            h2.feed(Direction::ClientToServer, &client[..cut], &mut out);
+            h2.feed(Direction::ClientToServer, &client[cut..], &mut out);
+            h2.feed(Direction::ServerToClient, &server, &mut out);
             h2.on_end(&mut out);
             assert_eq!(summary(&out), expected, "cut at {cut}");
         }
@@ -546,7 +558,7 @@ mod tests {
     fn errors_stop_one_direction() {
         let mut h2 = Http2Flow::default();
         let mut out = Vec::new();
-        h2.on_data(0, b"GET / HTTP/1.1\r\n", &mut out);
+        h2.feed(Direction::ClientToServer, b"GET / HTTP/1.1\r\n", &mut out);
         assert!(
             matches!(&out[..], [H2Item { item: HttpItem::Error(e), .. }] if e.contains("preface"))
         );
@@ -554,13 +566,17 @@ mod tests {
         let mut out = Vec::new();
         let mut bytes = PREFACE.to_vec();
         bytes.extend(frame(HEADERS, END_HEADERS, 1, &[0xff, 0xff, 0xff, 0xff]));
-        h2.on_data(0, &bytes, &mut out);
+        h2.feed(Direction::ClientToServer, &bytes, &mut out);
         assert!(
             matches!(&out[..], [H2Item { item: HttpItem::Error(e), .. }] if e.contains("HPACK"))
         );
         let mut h2 = Http2Flow::default();
         let mut out = Vec::new();
-        h2.on_data(1, &[0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0], &mut out);
+        h2.feed(
+            Direction::ServerToClient,
+            &[0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0],
+            &mut out,
+        );
         assert!(matches!(
             &out[..],
             [H2Item {

@@ -3,6 +3,8 @@
 //! A successful STARTTLS (or FTP's AUTH TLS) ends parsing: what follows is TLS.
 
 use crate::creds::{decode_base64, sasl_plain, CredentialKind, Found};
+use crate::flow::Direction;
+use crate::proto::{StreamContext, StreamParser};
 
 /// Longest command or reply line kept; longer lines are cut (their start still counts).
 pub const MAX_LINE: usize = 8 << 10;
@@ -115,38 +117,6 @@ impl LineFlow {
             in_data: false,
             tls_requested: false,
             stopped: false,
-        }
-    }
-
-    pub fn buffered(&self) -> usize {
-        self.client.buf.capacity() + self.server.buf.capacity() + self.imap.capacity()
-    }
-
-    pub fn on_data(&mut self, dir: usize, data: &[u8], out: &mut Vec<Found>) {
-        if self.stopped {
-            return;
-        }
-        if dir == 1 {
-            let mut lines = std::mem::take(&mut self.server);
-            lines.feed(data, |line| self.server_line(line));
-            self.server = lines;
-        } else if self.protocol == LineProtocol::Imap && self.sasl == Sasl::None {
-            self.imap_feed(data, out);
-        } else {
-            let mut lines = std::mem::take(&mut self.client);
-            lines.feed(data, |line| self.client_line(line, out));
-            self.client = lines;
-        }
-    }
-
-    /// Bytes were lost: partial lines are dropped, the exchange starts afresh.
-    pub fn on_gap(&mut self, dir: usize) {
-        if dir == 0 {
-            self.client.clear();
-            self.imap = Vec::new();
-            self.sasl = Sasl::None;
-        } else {
-            self.server.clear();
         }
     }
 
@@ -445,6 +415,48 @@ fn imap_tokens(cmd: &[u8]) -> Vec<Vec<u8>> {
     tokens
 }
 
+impl StreamParser for LineFlow {
+    type Item = Found;
+
+    fn buffered(&self) -> usize {
+        self.client.buf.capacity() + self.server.buf.capacity() + self.imap.capacity()
+    }
+
+    fn on_data(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        _: &StreamContext<'_>,
+        out: &mut Vec<Found>,
+    ) {
+        if self.stopped {
+            return;
+        }
+        if dir == Direction::ServerToClient {
+            let mut lines = std::mem::take(&mut self.server);
+            lines.feed(data, |line| self.server_line(line));
+            self.server = lines;
+        } else if self.protocol == LineProtocol::Imap && self.sasl == Sasl::None {
+            self.imap_feed(data, out);
+        } else {
+            let mut lines = std::mem::take(&mut self.client);
+            lines.feed(data, |line| self.client_line(line, out));
+            self.client = lines;
+        }
+    }
+
+    /// Bytes were lost: partial lines are dropped, the exchange starts afresh.
+    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<Found>) {
+        if dir == Direction::ClientToServer {
+            self.client.clear();
+            self.imap = Vec::new();
+            self.sasl = Sasl::None;
+        } else {
+            self.server.clear();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,10 +468,15 @@ mod tests {
         for cut in 0..=longest {
             let mut flow = LineFlow::new(protocol);
             let mut out = Vec::new();
-            for (dir, data) in session {
+            for &(dir, data) in session {
+                let dir = if dir == 0 {
+                    Direction::ClientToServer
+                } else {
+                    Direction::ServerToClient
+                };
                 let c = cut.min(data.len());
-                flow.on_data(*dir, &data[..c], &mut out);
-                flow.on_data(*dir, &data[c..], &mut out);
+                flow.feed(dir, &data[..c], &mut out);
+                flow.feed(dir, &data[c..], &mut out);
             }
             match &all {
                 None => all = Some(out),
@@ -627,9 +644,13 @@ mod tests {
     fn hostile_literals_are_bounded() {
         let mut flow = LineFlow::new(LineProtocol::Imap);
         let mut out = Vec::new();
-        flow.on_data(0, b"a1 LOGIN {999999999}\r\n", &mut out);
+        flow.feed(
+            Direction::ClientToServer,
+            b"a1 LOGIN {999999999}\r\n",
+            &mut out,
+        );
         for _ in 0..100 {
-            flow.on_data(0, &[b'x'; 4096], &mut out);
+            flow.feed(Direction::ClientToServer, &[b'x'; 4096], &mut out);
         }
         assert!(flow.buffered() <= MAX_IMAP_COMMAND + 8192);
         assert!(out.is_empty());

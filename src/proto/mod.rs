@@ -12,7 +12,67 @@ pub mod mail;
 pub mod telnet;
 pub mod tls;
 
-use crate::event::Protocol;
+use crate::flow::Direction;
+
+crate::base::wire_names! {
+    /// What a flow carries, found from its bytes rather than its port.
+    pub enum Protocol {
+        Http = "http",
+        Tls = "tls",
+        Ftp = "ftp",
+        Pop3 = "pop3",
+        Imap = "imap",
+        Smtp = "smtp",
+        Telnet = "telnet",
+        Unknown = "unknown",
+    }
+}
+
+/// What a stream parser may need besides the bytes: the run's TLS secrets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamContext<'a> {
+    pub keys: Option<&'a tls::decrypt::KeyLog>,
+}
+
+/// The one interface of every parser that reads a flow's reassembled streams (HTTP/1.x,
+/// HTTP/2, TLS, the mail and FTP commands, telnet, DNS over TCP). The engine hands each parser
+/// the bytes of both directions in order, holes as gaps, and the end; parsers are pure state
+/// machines over those calls and push what they find to `out`.
+pub trait StreamParser {
+    /// What the parser finds: messages, credentials, handshakes…
+    type Item;
+
+    /// In-order bytes of one direction.
+    fn on_data(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Self::Item>,
+    );
+
+    /// `len` bytes of one direction were never seen: the parser resynchronises or gives up on
+    /// that direction.
+    fn on_gap(&mut self, dir: Direction, len: u64, out: &mut Vec<Self::Item>);
+
+    /// The flow is over: whatever was held is reported as far as it goes.
+    fn on_end(&mut self, _out: &mut Vec<Self::Item>) {}
+
+    /// Bytes held for parsing, charged to the memory cap.
+    fn buffered(&self) -> usize;
+
+    /// [`StreamParser::on_data`] without keys: for parsers that need none, and for tests.
+    fn feed(&mut self, dir: Direction, data: &[u8], out: &mut Vec<Self::Item>) {
+        self.on_data(dir, data, &StreamContext::default(), out);
+    }
+}
+
+impl Protocol {
+    /// Protocols whose bytes an eavesdropper reads as they are.
+    pub fn is_plaintext(self) -> bool {
+        !matches!(self, Protocol::Tls | Protocol::Unknown)
+    }
+}
 
 /// How many bytes of each direction the detector looks at.
 pub const DETECT_PREFIX: usize = 256;
@@ -208,8 +268,8 @@ pub const DETECT_HOLD: usize = 16 << 10;
 /// What the detector saw before its verdict, in stream order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held {
-    Data { dir: usize, len: usize },
-    Gap { dir: usize, len: u64 },
+    Data { dir: Direction, len: usize },
+    Gap { dir: Direction, len: u64 },
 }
 
 /// Per-flow detection state: the bytes of each direction seen until a verdict, in order, so the
@@ -226,19 +286,19 @@ impl ProtocolDetector {
         self.verdict
     }
 
-    /// Feeds in-order bytes of one direction (0: client to server, 1: server to client).
-    /// Returns the verdict when it is reached with this chunk (or was already).
-    pub fn feed(&mut self, dir: usize, data: &[u8]) -> Option<Protocol> {
+    /// Feeds in-order bytes of one direction. Returns the verdict when it is reached with this
+    /// chunk (or was already).
+    pub fn feed(&mut self, dir: Direction, data: &[u8]) -> Option<Protocol> {
         if self.verdict.is_some() {
             return self.verdict;
         }
-        let dir = dir & 1;
-        self.held[dir].extend_from_slice(data);
+        let held = &mut self.held[dir.index()];
+        held.extend_from_slice(data);
+        let full = held.len() >= DETECT_HOLD;
         self.order.push(Held::Data {
             dir,
             len: data.len(),
         });
-        let full = self.held[dir].len() >= DETECT_HOLD;
         self.verdict = detect(&self.held[0], &self.held[1], full);
         self.verdict
     }
@@ -254,9 +314,9 @@ impl ProtocolDetector {
     }
 
     /// Bytes lost before a verdict.
-    pub fn gap(&mut self, dir: usize, len: u64) {
+    pub fn gap(&mut self, dir: Direction, len: u64) {
         if self.verdict.is_none() {
-            self.order.push(Held::Gap { dir: dir & 1, len });
+            self.order.push(Held::Gap { dir, len });
         }
     }
 
@@ -284,9 +344,10 @@ impl ProtocolDetector {
         for item in std::mem::take(&mut self.order) {
             match item {
                 Held::Data { dir, len } => {
-                    let bytes = &held[dir][at[dir]..at[dir] + len];
-                    at[dir] += len;
-                    f(item, bytes);
+                    let (bytes, from) = (&held[dir.index()], &mut at[dir.index()]);
+                    // Every length in `order` was appended to `held` with it.
+                    f(item, bytes.get(*from..*from + len).unwrap_or_default());
+                    *from += len;
                 }
                 Held::Gap { .. } => f(item, &[]),
             }
@@ -368,9 +429,15 @@ mod tests {
     #[test]
     fn detector_decides_across_chunks_and_replays_in_order() {
         let mut d = ProtocolDetector::default();
-        assert_eq!(d.feed(1, b"220 host ready\r\n"), None);
-        d.gap(1, 3);
-        assert_eq!(d.feed(0, b"USER bob\r\n"), Some(Protocol::Ftp));
+        assert_eq!(
+            d.feed(Direction::ServerToClient, b"220 host ready\r\n"),
+            None
+        );
+        d.gap(Direction::ServerToClient, 3);
+        assert_eq!(
+            d.feed(Direction::ClientToServer, b"USER bob\r\n"),
+            Some(Protocol::Ftp)
+        );
         let mut seen = Vec::new();
         d.replay(|item, bytes| {
             seen.push(format!(
@@ -381,9 +448,9 @@ mod tests {
         assert_eq!(
             seen,
             [
-                "Data { dir: 1, len: 16 } 220 host ready",
-                "Gap { dir: 1, len: 3 } ",
-                "Data { dir: 0, len: 10 } USER bob"
+                "Data { dir: ServerToClient, len: 16 } 220 host ready",
+                "Gap { dir: ServerToClient, len: 3 } ",
+                "Data { dir: ClientToServer, len: 10 } USER bob"
             ]
         );
         assert_eq!(d.finish(), Protocol::Ftp);

@@ -2,6 +2,8 @@
 //! prompts, whether typed a byte per packet or a line at a time.
 
 use crate::creds::{CredentialKind, Found};
+use crate::flow::Direction;
+use crate::proto::{StreamContext, StreamParser};
 
 const IAC: u8 = 255;
 const SB: u8 = 250;
@@ -66,8 +68,39 @@ pub struct TelnetFlow {
 }
 
 impl TelnetFlow {
-    pub fn on_data(&mut self, dir: usize, data: &[u8], out: &mut Vec<Found>) {
-        if dir == 1 {
+    fn line_done(&mut self, out: &mut Vec<Found>) {
+        let line = String::from_utf8_lossy(&self.typed).into_owned();
+        self.typed.clear();
+        match std::mem::take(&mut self.expect) {
+            Expect::User => self.user = Some(line),
+            Expect::Password => out.push(Found::new(
+                CredentialKind::Telnet,
+                self.user.take(),
+                line,
+                "typed after Password:",
+            )),
+            Expect::Nothing => {}
+        }
+    }
+}
+
+impl StreamParser for TelnetFlow {
+    type Item = Found;
+
+    /// A flat estimate: the prompt window and the typed line are bounded by [`PROMPT_WINDOW`]
+    /// and [`MAX_TYPED`].
+    fn buffered(&self) -> usize {
+        512
+    }
+
+    fn on_data(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        _: &StreamContext<'_>,
+        out: &mut Vec<Found>,
+    ) {
+        if dir == Direction::ServerToClient {
             for &b in data {
                 if let Some(b) = self.iac[1].byte(b) {
                     if self.window.len() >= PROMPT_WINDOW {
@@ -115,25 +148,10 @@ impl TelnetFlow {
         }
     }
 
-    pub fn on_gap(&mut self, dir: usize) {
-        self.iac[dir & 1] = Iac::Data;
-        if dir == 0 {
+    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<Found>) {
+        self.iac[dir.index()] = Iac::Data;
+        if dir == Direction::ClientToServer {
             self.typed.clear();
-        }
-    }
-
-    fn line_done(&mut self, out: &mut Vec<Found>) {
-        let line = String::from_utf8_lossy(&self.typed).into_owned();
-        self.typed.clear();
-        match std::mem::take(&mut self.expect) {
-            Expect::User => self.user = Some(line),
-            Expect::Password => out.push(Found::new(
-                CredentialKind::Telnet,
-                self.user.take(),
-                line,
-                "typed after Password:",
-            )),
-            Expect::Nothing => {}
         }
     }
 }
@@ -146,25 +164,33 @@ mod tests {
     fn keystrokes_one_per_packet_with_echo_and_negotiation() {
         let mut t = TelnetFlow::default();
         let mut out = Vec::new();
-        t.on_data(1, &[IAC, 253, 24, IAC, 251, 1, IAC, 251, 3], &mut out);
-        t.on_data(
-            0,
+        t.feed(
+            Direction::ServerToClient,
+            &[IAC, 253, 24, IAC, 251, 1, IAC, 251, 3],
+            &mut out,
+        );
+        t.feed(
+            Direction::ClientToServer,
             &[IAC, 251, 24, IAC, SB, 24, 0, b'x', b't', IAC, SE],
             &mut out,
         );
-        t.on_data(1, b"Debian GNU/Linux\r\nlab login: ", &mut out);
+        t.feed(
+            Direction::ServerToClient,
+            b"Debian GNU/Linux\r\nlab login: ",
+            &mut out,
+        );
         for b in b"sax\x7fm\r\0" {
-            t.on_data(0, &[*b], &mut out);
+            t.feed(Direction::ClientToServer, &[*b], &mut out);
             if *b != b'\r' && *b != 0 && *b != 0x7f {
-                t.on_data(1, &[*b], &mut out);
+                t.feed(Direction::ServerToClient, &[*b], &mut out);
             }
         }
-        t.on_data(1, b"\r\nPassword: ", &mut out);
+        t.feed(Direction::ServerToClient, b"\r\nPassword: ", &mut out);
         for b in b"Tel-Pass-8\r\n" {
-            t.on_data(0, &[*b], &mut out);
+            t.feed(Direction::ClientToServer, &[*b], &mut out);
         }
-        t.on_data(1, b"\r\nWelcome\r\n$ ", &mut out);
-        t.on_data(0, b"ls\r\n", &mut out);
+        t.feed(Direction::ServerToClient, b"\r\nWelcome\r\n$ ", &mut out);
+        t.feed(Direction::ClientToServer, b"ls\r\n", &mut out);
         assert_eq!(
             out,
             [Found::new(
@@ -180,8 +206,12 @@ mod tests {
     fn no_prompt_no_credential() {
         let mut t = TelnetFlow::default();
         let mut out = Vec::new();
-        t.on_data(1, b"the password: is not asked here\r\n", &mut out);
-        t.on_data(0, b"hello\r\n", &mut out);
+        t.feed(
+            Direction::ServerToClient,
+            b"the password: is not asked here\r\n",
+            &mut out,
+        );
+        t.feed(Direction::ClientToServer, b"hello\r\n", &mut out);
         assert!(out.is_empty());
     }
 }

@@ -75,133 +75,132 @@ impl<W: Write> JsonWriter<W> {
 /// whole when nothing in it needs escaping (nearly always); otherwise serde_json writes it. The
 /// output is byte for byte serde_json's (a property test below compares them).
 mod fast {
-    use crate::event::{Endpoint, Event, Timestamp};
+    use crate::event::{
+        Credential, Endpoint, Event, FlowClose, FlowOpen, HttpRequest, HttpResponse, Timestamp,
+        TlsClientHello,
+    };
 
     /// False (and nothing written) for the event types left to serde_json.
     pub fn write(buf: &mut Vec<u8>, event: &Event) -> bool {
         match event {
-            Event::FlowOpen {
-                flow,
-                ts,
-                client,
-                server,
-                handshake_seen,
-            } => {
-                head(buf, "flow_open", *flow, *ts);
-                endpoint(buf, ",\"client\":", client);
-                endpoint(buf, ",\"server\":", server);
-                key(buf, ",\"handshake_seen\":");
-                boolean(buf, *handshake_seen);
-            }
-            Event::FlowClose {
-                flow,
-                ts,
-                reason,
-                protocol,
-                bytes_c2s,
-                bytes_s2c,
-                packets,
-                missing_bytes,
-                tls_records,
-                tls_bytes,
-            } => {
-                head(buf, "flow_close", *flow, *ts);
-                key(buf, ",\"reason\":");
-                string(buf, reason.as_str());
-                key(buf, ",\"protocol\":");
-                string(buf, protocol.as_str());
-                for (name, n) in [
-                    (",\"bytes_c2s\":", bytes_c2s),
-                    (",\"bytes_s2c\":", bytes_s2c),
-                    (",\"packets\":", packets),
-                    (",\"missing_bytes\":", missing_bytes),
-                    (",\"tls_records\":", tls_records),
-                    (",\"tls_bytes\":", tls_bytes),
-                ] {
-                    key(buf, name);
-                    number(buf, *n);
-                }
-            }
-            Event::HttpRequest {
-                flow,
-                ts,
-                method,
-                target,
-                version,
-                host,
-                headers,
-                body_len,
-                decrypted,
-                stream,
-            } => {
-                head(buf, "http_request", *flow, *ts);
-                key(buf, ",\"method\":");
-                string(buf, method);
-                key(buf, ",\"target\":");
-                string(buf, target);
-                key(buf, ",\"version\":");
-                string(buf, version);
-                key(buf, ",\"host\":");
-                optional(buf, host.as_deref());
-                message_tail(buf, headers, *body_len, *decrypted, *stream);
-            }
-            Event::HttpResponse {
-                flow,
-                ts,
-                status,
-                reason,
-                headers,
-                body_len,
-                decrypted,
-                stream,
-            } => {
-                head(buf, "http_response", *flow, *ts);
-                key(buf, ",\"status\":");
-                number(buf, u64::from(*status));
-                key(buf, ",\"reason\":");
-                string(buf, reason);
-                message_tail(buf, headers, *body_len, *decrypted, *stream);
-            }
-            Event::Credential(c) => {
-                head(buf, "credential", c.flow, c.ts);
-                key(buf, ",\"kind\":");
-                string(buf, c.kind.as_str());
-                key(buf, ",\"username\":");
-                optional(buf, c.username.as_deref());
-                key(buf, ",\"secret\":");
-                string(buf, &c.secret);
-                endpoint(buf, ",\"client\":", &c.client);
-                endpoint(buf, ",\"server\":", &c.server);
-                key(buf, ",\"where\":");
-                string(buf, &c.location);
-                key(buf, ",\"decrypted\":");
-                boolean(buf, c.decrypted);
-            }
-            Event::TlsClientHello {
-                flow,
-                ts,
-                sni,
-                alpn,
-                offered_versions,
-                cipher_suites,
-                ja4,
-            } => {
-                head(buf, "tls_client_hello", *flow, *ts);
-                key(buf, ",\"sni\":");
-                optional(buf, sni.as_deref());
-                key(buf, ",\"alpn\":");
-                list(buf, alpn);
-                key(buf, ",\"offered_versions\":");
-                list(buf, offered_versions);
-                key(buf, ",\"cipher_suites\":");
-                number(buf, *cipher_suites as u64);
-                key(buf, ",\"ja4\":");
-                string(buf, ja4);
-            }
+            Event::FlowOpen(e) => e.write(buf),
+            Event::FlowClose(e) => e.write(buf),
+            Event::HttpRequest(e) => e.write(buf),
+            Event::HttpResponse(e) => e.write(buf),
+            Event::Credential(e) => e.write(buf),
+            Event::TlsClientHello(e) => e.write(buf),
             _ => return false,
         }
         buf.push(b'}');
         true
+    }
+
+    /// An event kind written by hand: every field but the closing brace.
+    trait FastJson {
+        fn write(&self, buf: &mut Vec<u8>);
+    }
+
+    impl FastJson for FlowOpen {
+        fn write(&self, buf: &mut Vec<u8>) {
+            head(buf, FlowOpen::TYPE, self.flow, self.ts);
+            endpoint(buf, ",\"client\":", &self.client);
+            endpoint(buf, ",\"server\":", &self.server);
+            key(buf, ",\"handshake_seen\":");
+            boolean(buf, self.handshake_seen);
+        }
+    }
+
+    impl FastJson for FlowClose {
+        fn write(&self, buf: &mut Vec<u8>) {
+            head(buf, FlowClose::TYPE, self.flow, self.ts);
+            key(buf, ",\"reason\":");
+            string(buf, self.reason.as_str());
+            key(buf, ",\"protocol\":");
+            string(buf, self.protocol.as_str());
+            for (name, n) in [
+                (",\"bytes_c2s\":", self.bytes_c2s),
+                (",\"bytes_s2c\":", self.bytes_s2c),
+                (",\"packets\":", self.packets),
+                (",\"missing_bytes\":", self.missing_bytes),
+                (",\"tls_records\":", self.tls_records),
+                (",\"tls_bytes\":", self.tls_bytes),
+            ] {
+                key(buf, name);
+                number(buf, n);
+            }
+        }
+    }
+
+    impl FastJson for HttpRequest {
+        fn write(&self, buf: &mut Vec<u8>) {
+            head(buf, HttpRequest::TYPE, self.flow, self.ts);
+            key(buf, ",\"method\":");
+            string(buf, &self.method);
+            key(buf, ",\"target\":");
+            string(buf, &self.target);
+            key(buf, ",\"version\":");
+            string(buf, self.version);
+            key(buf, ",\"host\":");
+            optional(buf, self.host.as_deref());
+            message_tail(
+                buf,
+                &self.headers,
+                self.body_len,
+                self.decrypted,
+                self.stream,
+            );
+        }
+    }
+
+    impl FastJson for HttpResponse {
+        fn write(&self, buf: &mut Vec<u8>) {
+            head(buf, HttpResponse::TYPE, self.flow, self.ts);
+            key(buf, ",\"status\":");
+            number(buf, u64::from(self.status));
+            key(buf, ",\"reason\":");
+            string(buf, &self.reason);
+            message_tail(
+                buf,
+                &self.headers,
+                self.body_len,
+                self.decrypted,
+                self.stream,
+            );
+        }
+    }
+
+    impl FastJson for Credential {
+        fn write(&self, buf: &mut Vec<u8>) {
+            head(buf, Credential::TYPE, self.flow, self.ts);
+            key(buf, ",\"kind\":");
+            string(buf, self.kind.as_str());
+            key(buf, ",\"username\":");
+            optional(buf, self.username.as_deref());
+            key(buf, ",\"secret\":");
+            string(buf, &self.secret);
+            endpoint(buf, ",\"client\":", &self.client);
+            endpoint(buf, ",\"server\":", &self.server);
+            key(buf, ",\"where\":");
+            string(buf, &self.location);
+            key(buf, ",\"decrypted\":");
+            boolean(buf, self.decrypted);
+        }
+    }
+
+    impl FastJson for TlsClientHello {
+        fn write(&self, buf: &mut Vec<u8>) {
+            head(buf, TlsClientHello::TYPE, self.flow, self.ts);
+            key(buf, ",\"sni\":");
+            optional(buf, self.sni.as_deref());
+            key(buf, ",\"alpn\":");
+            list(buf, &self.alpn);
+            key(buf, ",\"offered_versions\":");
+            list(buf, &self.offered_versions);
+            key(buf, ",\"cipher_suites\":");
+            number(buf, self.cipher_suites as u64);
+            key(buf, ",\"ja4\":");
+            string(buf, &self.ja4);
+        }
     }
 
     fn optional(buf: &mut Vec<u8>, s: Option<&str>) {
@@ -297,76 +296,316 @@ mod fast {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::*;
     use proptest::prelude::*;
 
+    fn endpoint() -> impl Strategy<Value = Endpoint> {
+        any::<std::net::SocketAddr>().prop_map(Endpoint)
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        // Plain words, and anything at all: quotes, backslashes, control characters, Unicode.
+        prop_oneof!["[a-zA-Z0-9 /=&%.-]{0,24}", any::<String>()]
+    }
+
+    fn headers() -> impl Strategy<Value = Vec<(String, String)>> {
+        proptest::collection::vec((text(), text()), 0..5)
+    }
+
+    fn strings() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec(text(), 0..4)
+    }
+
+    fn pick<T: Copy + std::fmt::Debug + 'static>(all: &'static [T]) -> impl Strategy<Value = T> {
+        proptest::sample::select(all)
+    }
+
+    fn ts() -> impl Strategy<Value = Timestamp> {
+        any::<u64>().prop_map(Timestamp)
+    }
+
+    /// Any event of any kind, every field drawn at random.
+    fn any_event() -> impl Strategy<Value = Event> {
+        let flow_open = (any::<u64>(), ts(), endpoint(), endpoint(), any::<bool>()).prop_map(
+            |(flow, ts, client, server, handshake_seen)| {
+                Event::FlowOpen(FlowOpen {
+                    flow,
+                    ts,
+                    client,
+                    server,
+                    handshake_seen,
+                })
+            },
+        );
+        let flow_close = (
+            (
+                any::<u64>(),
+                ts(),
+                pick(CloseReason::ALL),
+                pick(Protocol::ALL),
+            ),
+            proptest::array::uniform6(any::<u64>()),
+        )
+            .prop_map(|((flow, ts, reason, protocol), n)| {
+                Event::FlowClose(FlowClose {
+                    flow,
+                    ts,
+                    reason,
+                    protocol,
+                    bytes_c2s: n[0],
+                    bytes_s2c: n[1],
+                    packets: n[2],
+                    missing_bytes: n[3],
+                    tls_records: n[4],
+                    tls_bytes: n[5],
+                })
+            });
+        let request = (
+            (any::<u64>(), ts(), text(), text()),
+            (
+                pick(&["HTTP/1.0", "HTTP/1.1", "HTTP/2"]),
+                proptest::option::of(text()),
+                headers(),
+            ),
+            (
+                any::<u64>(),
+                any::<bool>(),
+                proptest::option::of(any::<u32>()),
+            ),
+        )
+            .prop_map(
+                |(
+                    (flow, ts, method, target),
+                    (version, host, headers),
+                    (body_len, decrypted, stream),
+                )| {
+                    Event::HttpRequest(HttpRequest {
+                        flow,
+                        ts,
+                        method,
+                        target,
+                        version,
+                        host,
+                        headers,
+                        body_len,
+                        decrypted,
+                        stream,
+                    })
+                },
+            );
+        let response = (
+            (any::<u64>(), ts(), any::<u16>(), text(), headers()),
+            (
+                any::<u64>(),
+                any::<bool>(),
+                proptest::option::of(any::<u32>()),
+            ),
+        )
+            .prop_map(
+                |((flow, ts, status, reason, headers), (body_len, decrypted, stream))| {
+                    Event::HttpResponse(HttpResponse {
+                        flow,
+                        ts,
+                        status,
+                        reason,
+                        headers,
+                        body_len,
+                        decrypted,
+                        stream,
+                    })
+                },
+            );
+        let credential = (
+            (
+                any::<u64>(),
+                ts(),
+                pick(CredentialKind::ALL),
+                proptest::option::of(text()),
+            ),
+            (text(), endpoint(), endpoint(), text(), any::<bool>()),
+        )
+            .prop_map(
+                |((flow, ts, kind, username), (secret, client, server, location, decrypted))| {
+                    Event::Credential(Credential {
+                        flow,
+                        ts,
+                        kind,
+                        username,
+                        secret,
+                        client,
+                        server,
+                        location,
+                        decrypted,
+                    })
+                },
+            );
+        let client_hello = (
+            (any::<u64>(), ts(), proptest::option::of(text())),
+            (strings(), strings(), any::<usize>(), text()),
+        )
+            .prop_map(
+                |((flow, ts, sni), (alpn, offered_versions, cipher_suites, ja4))| {
+                    Event::TlsClientHello(TlsClientHello {
+                        flow,
+                        ts,
+                        sni,
+                        alpn,
+                        offered_versions,
+                        cipher_suites,
+                        ja4,
+                    })
+                },
+            );
+        let server_hello = (
+            any::<u64>(),
+            ts(),
+            text(),
+            text(),
+            proptest::option::of(text()),
+        )
+            .prop_map(|(flow, ts, version, cipher, alpn)| {
+                Event::TlsServerHello(TlsServerHello {
+                    flow,
+                    ts,
+                    version,
+                    cipher,
+                    alpn,
+                })
+            });
+        let certificate = (
+            any::<u64>(),
+            ts(),
+            proptest::option::of(text()),
+            strings(),
+            text(),
+            text(),
+        )
+            .prop_map(|(flow, ts, subject_cn, san, issuer_cn, not_after)| {
+                Event::TlsCertificate(TlsCertificate {
+                    flow,
+                    ts,
+                    subject_cn,
+                    san,
+                    issuer_cn,
+                    not_after,
+                })
+            });
+        let decryption = (any::<u64>(), ts(), pick(DecryptionResult::ALL), text()).prop_map(
+            |(flow, ts, result, detail)| {
+                Event::TlsDecryption(TlsDecryption {
+                    flow,
+                    ts,
+                    result,
+                    detail,
+                })
+            },
+        );
+        let dns = (ts(), endpoint(), endpoint(), text(), text()).prop_map(
+            |(ts, client, server, name, qtype)| {
+                Event::DnsQuery(DnsQuery {
+                    ts,
+                    client,
+                    server,
+                    name,
+                    qtype,
+                })
+            },
+        );
+        let anomaly = (
+            ts(),
+            proptest::option::of(any::<u64>()),
+            pick(AnomalyKind::ALL),
+            text(),
+        )
+            .prop_map(|(ts, flow, kind, detail)| {
+                Event::Anomaly(Anomaly {
+                    ts,
+                    flow,
+                    kind,
+                    detail,
+                })
+            });
+        let summary = (
+            proptest::array::uniform8(any::<u32>()),
+            proptest::collection::btree_map(pick(Protocol::ALL), any::<u64>(), 0..4),
+            proptest::collection::btree_map(text(), any::<u64>(), 0..4),
+            0.0..1e9f64,
+        )
+            .prop_map(|(n, flows_by_protocol, credentials_by_kind, duration)| {
+                let n = n.map(u64::from);
+                Event::Summary(Summary {
+                    packets: n[0],
+                    bytes: n[1],
+                    flows: n[2],
+                    flows_by_protocol,
+                    credentials: n[3],
+                    credentials_by_kind,
+                    plaintext_bytes: n[4],
+                    encrypted_bytes: n[5],
+                    decrypted_flows: n[6],
+                    anomalies: n[7],
+                    duration,
+                })
+            });
+        prop_oneof![
+            flow_open,
+            flow_close,
+            request,
+            response,
+            credential,
+            client_hello,
+            server_hello,
+            certificate,
+            decryption,
+            dns,
+            anomaly,
+            summary,
+        ]
+    }
+
     proptest! {
-        /// The hand-written events are byte for byte what serde_json writes, whatever the
-        /// strings hold (quotes, backslashes, control characters, any Unicode).
+        /// Every event, of every kind, is written byte for byte as serde_json writes it (the
+        /// hand-written kinds included), one line, whose `type` is the kind's contract name.
         #[test]
-        fn fast_events_are_serde_json_bytes(
-            method in "\\PC{0,8}",
-            target in any::<String>(),
-            host in proptest::option::of(any::<String>()),
-            headers in proptest::collection::vec((any::<String>(), any::<String>()), 0..6),
-            flow in any::<u64>(),
-            ts in any::<u64>(),
-            status in any::<u16>(),
-            stream in proptest::option::of(any::<u32>()),
-            flags in any::<bool>(),
-        ) {
-            let client = Endpoint("[2001:db8::1]:5000".parse().unwrap());
-            let server = Endpoint("10.0.0.2:80".parse().unwrap());
-            let events = [
-                Event::HttpRequest {
-                    flow, ts: Timestamp(ts), method: method.clone(), target: target.clone(), version: "HTTP/1.1",
-                    host: host.clone(), headers: headers.clone(), body_len: ts / 3, decrypted: flags, stream,
-                },
-                Event::HttpResponse {
-                    flow, ts: Timestamp(ts), status, reason: target.clone(), headers: headers.clone(),
-                    body_len: flow / 7, decrypted: !flags, stream,
-                },
-                Event::FlowOpen { flow, ts: Timestamp(ts), client, server, handshake_seen: flags },
-                Event::Credential(crate::event::Credential {
-                    flow, ts: Timestamp(ts), kind: crate::creds::CredentialKind::HttpForm,
-                    username: host.clone(), secret: target.clone(), client, server,
-                    location: method.clone(), decrypted: flags,
-                }),
-                Event::TlsClientHello {
-                    flow, ts: Timestamp(ts), sni: host.clone(),
-                    alpn: headers.iter().map(|(n, _)| n.clone()).collect(),
-                    offered_versions: headers.iter().map(|(_, v)| v.clone()).collect(),
-                    cipher_suites: status.into(), ja4: method.clone(),
-                },
-                Event::FlowClose {
-                    flow, ts: Timestamp(ts), reason: crate::event::CloseReason::EndOfCapture,
-                    protocol: crate::event::Protocol::Http, bytes_c2s: ts, bytes_s2c: flow, packets: 3,
-                    missing_bytes: 0, tls_records: u64::MAX, tls_bytes: 1,
-                },
-            ];
-            for event in &events {
-                let mut fast = Vec::new();
-                prop_assert!(fast::write(&mut fast, event));
-                prop_assert_eq!(
-                    String::from_utf8(fast).unwrap(),
-                    serde_json::to_string(event).unwrap()
-                );
+        fn every_event_is_serde_json_bytes(event in any_event()) {
+            let mut buf = Vec::new();
+            {
+                let mut w = JsonWriter::new(&mut buf);
+                w.write(&event);
+                w.flush();
             }
+            let line = String::from_utf8(buf).unwrap();
+            prop_assert_eq!(&line, &format!("{}\n", serde_json::to_string(&event).unwrap()));
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            prop_assert_eq!(value["type"].as_str(), Some(event.type_name()));
         }
     }
-    use crate::event::{Endpoint, Timestamp};
+
+    /// The property test above draws from every kind the contract lists.
+    #[test]
+    fn every_kind_is_drawn() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..2000 {
+            let event = any_event().new_tree(&mut runner).unwrap().current();
+            seen.insert(event.type_name());
+        }
+        assert_eq!(seen.len(), Event::TYPE_NAMES.len(), "{seen:?}");
+    }
 
     #[test]
     fn one_object_a_line_with_contract_names() {
         let mut buf = Vec::new();
         {
             let mut w = JsonWriter::new(&mut buf);
-            w.write(&Event::FlowOpen {
+            w.write(&Event::FlowOpen(FlowOpen {
                 flow: 1,
                 ts: Timestamp(1_700_000_000_123_456),
                 client: Endpoint("[::1]:5000".parse().unwrap()),
                 server: Endpoint("[::1]:443".parse().unwrap()),
                 handshake_seen: true,
-            });
+            }));
             w.flush();
         }
         assert_eq!(

@@ -4,18 +4,7 @@
 pub mod json;
 pub mod text;
 
-/// Text from the network made safe for a terminal: control characters (escape sequences that
-/// could move the cursor, retitle the window or worse) become `�`.
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().any(char::is_control) {
-        text.chars()
-            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-            .collect::<String>()
-            .into()
-    } else {
-        text.into()
-    }
-}
+pub use crate::base::printable;
 
 /// Formats a byte count for people: `1.5 KiB`, `12 B`.
 pub fn human_bytes(n: u64) -> String {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::human_bytes;
-use crate::event::{Credential, Endpoint, Event, FlowId, Summary};
+use crate::event::{Anomaly, Credential, Endpoint, Event, FlowClose, FlowId, Summary};
 
 /// Anomalies listed in full; the rest are counted by kind.
 const ANOMALIES_LISTED: usize = 50;
@@ -65,71 +65,11 @@ impl<W: Write> TextReport<W> {
 
     pub fn write(&mut self, event: &Event) {
         match event {
-            Event::FlowOpen {
-                flow,
-                client,
-                server,
-                ..
-            } => {
-                self.open.insert(*flow, (*client, *server));
+            Event::FlowOpen(e) => {
+                self.open.insert(e.flow, (e.client, e.server));
             }
-            Event::FlowClose {
-                flow,
-                reason,
-                protocol,
-                bytes_c2s,
-                bytes_s2c,
-                packets,
-                missing_bytes,
-                ..
-            } => {
-                if !self.header_done {
-                    self.header_done = true;
-                    self.line(&format!(
-                        "{:>5}  {:<8} {:<40} {:<40} {:>7} {:>11} {:>11} {:>8}  {}",
-                        "FLOW",
-                        "PROTO",
-                        "CLIENT",
-                        "SERVER",
-                        "PACKETS",
-                        "C→S",
-                        "S→C",
-                        "MISSING",
-                        "END"
-                    ));
-                }
-                let (client, server) = self
-                    .open
-                    .remove(flow)
-                    .map(|(c, s)| (c.to_string(), s.to_string()))
-                    .unwrap_or_default();
-                self.line(&format!(
-                    "{:>5}  {:<8} {:<40} {:<40} {:>7} {:>11} {:>11} {:>8}  {}",
-                    flow,
-                    protocol.as_str(),
-                    client,
-                    server,
-                    packets,
-                    human_bytes(*bytes_c2s),
-                    human_bytes(*bytes_s2c),
-                    human_bytes(*missing_bytes),
-                    reason.as_str()
-                ));
-            }
-            Event::Anomaly {
-                ts,
-                flow,
-                kind,
-                detail,
-            } => {
-                if self.anomalies.len() < ANOMALIES_LISTED {
-                    let flow = flow.map(|f| format!(" flow {f}")).unwrap_or_default();
-                    self.anomalies
-                        .push(format!("  {ts}  {:<22}{flow}  {detail}", kind.as_str()));
-                } else {
-                    self.anomalies_unlisted += 1;
-                }
-            }
+            Event::FlowClose(e) => self.flow_close(e),
+            Event::Anomaly(e) => self.anomaly(e),
             Event::Credential(c) => {
                 if self.credentials.len() < CREDENTIALS_LISTED {
                     self.credentials.push(c.clone());
@@ -137,43 +77,76 @@ impl<W: Write> TextReport<W> {
                     self.credentials_unlisted += 1;
                 }
             }
-            Event::TlsClientHello { flow, sni, .. } => {
-                if let Some(t) = self.tls_entry(*flow) {
-                    t.sni = sni.clone();
+            Event::TlsClientHello(e) => {
+                if let Some(t) = self.tls_entry(e.flow) {
+                    t.sni = e.sni.clone();
                 }
             }
-            Event::TlsServerHello {
-                flow,
-                version,
-                cipher,
-                ..
-            } => {
-                if let Some(t) = self.tls_entry(*flow) {
-                    t.version = Some(version.clone());
-                    t.cipher = Some(cipher.clone());
+            Event::TlsServerHello(e) => {
+                if let Some(t) = self.tls_entry(e.flow) {
+                    t.version = Some(e.version.clone());
+                    t.cipher = Some(e.cipher.clone());
                 }
             }
-            Event::TlsCertificate {
-                flow,
-                subject_cn,
-                issuer_cn,
-                not_after,
-                ..
-            } => {
-                if let Some(t) = self.tls_entry(*flow) {
+            Event::TlsCertificate(e) => {
+                if let Some(t) = self.tls_entry(e.flow) {
                     t.certificate = Some(format!(
-                        "{} (issued by {issuer_cn}, until {not_after})",
-                        subject_cn.as_deref().unwrap_or("no CN")
+                        "{} (issued by {}, until {})",
+                        e.subject_cn.as_deref().unwrap_or("no CN"),
+                        e.issuer_cn,
+                        e.not_after
                     ));
                 }
             }
-            Event::TlsDecryption { flow, result, .. } => {
-                if let Some(t) = self.tls_entry(*flow) {
-                    t.decryption = Some(result.to_string());
+            Event::TlsDecryption(e) => {
+                if let Some(t) = self.tls_entry(e.flow) {
+                    t.decryption = Some(e.result.as_str().to_string());
                 }
             }
-            Event::HttpRequest { .. } | Event::HttpResponse { .. } | Event::DnsQuery { .. } => {}
+            Event::HttpRequest(_) | Event::HttpResponse(_) | Event::DnsQuery(_) => {}
             Event::Summary(summary) => self.totals(summary),
+        }
+    }
+
+    /// A row of the flow table, under the header the first row brings.
+    fn flow_close(&mut self, e: &FlowClose) {
+        if !self.header_done {
+            self.header_done = true;
+            self.line(&format!(
+                "{:>5}  {:<8} {:<40} {:<40} {:>7} {:>11} {:>11} {:>8}  {}",
+                "FLOW", "PROTO", "CLIENT", "SERVER", "PACKETS", "C→S", "S→C", "MISSING", "END"
+            ));
+        }
+        let (client, server) = self
+            .open
+            .remove(&e.flow)
+            .map(|(c, s)| (c.to_string(), s.to_string()))
+            .unwrap_or_default();
+        self.line(&format!(
+            "{:>5}  {:<8} {:<40} {:<40} {:>7} {:>11} {:>11} {:>8}  {}",
+            e.flow,
+            e.protocol.as_str(),
+            client,
+            server,
+            e.packets,
+            human_bytes(e.bytes_c2s),
+            human_bytes(e.bytes_s2c),
+            human_bytes(e.missing_bytes),
+            e.reason.as_str()
+        ));
+    }
+
+    fn anomaly(&mut self, e: &Anomaly) {
+        if self.anomalies.len() < ANOMALIES_LISTED {
+            let flow = e.flow.map(|f| format!(" flow {f}")).unwrap_or_default();
+            self.anomalies.push(format!(
+                "  {}  {:<22}{flow}  {}",
+                e.ts,
+                e.kind.as_str(),
+                e.detail
+            ));
+        } else {
+            self.anomalies_unlisted += 1;
         }
     }
 

@@ -6,7 +6,9 @@ use std::collections::{HashMap, VecDeque};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::creds::redact;
-use crate::event::{Credential, Event, FlowId, Protocol, Summary};
+use crate::event::{
+    Credential, Event, FlowClose, FlowId, FlowOpen, HttpRequest, HttpResponse, Protocol, Summary,
+};
 
 /// Flows kept for display; older closed ones are summarised in a count.
 pub const MAX_FLOWS: usize = 20_000;
@@ -226,165 +228,38 @@ impl App {
     pub fn apply(&mut self, event: Event) {
         self.events_seen += 1;
         // Strings from the network are shown on a terminal: no escape sequence gets through.
-        let event = printable_event(event);
-        match event {
-            Event::FlowOpen {
-                flow,
-                client,
-                server,
-                ..
-            } => {
-                self.make_room();
-                self.index.insert(flow, self.flows.len());
-                self.flows.push(FlowView {
-                    id: flow,
-                    client: client.to_string(),
-                    server: server.to_string(),
-                    protocol: None,
-                    open: true,
-                    reason: None,
-                    bytes_c2s: 0,
-                    bytes_s2c: 0,
-                    packets: 0,
-                    credentials: Vec::new(),
-                    requests: Vec::new(),
-                    tls: None,
-                });
-            }
-            Event::FlowClose {
-                flow,
-                reason,
-                protocol,
-                bytes_c2s,
-                bytes_s2c,
-                packets,
-                tls_records,
-                tls_bytes,
-                ..
-            } => {
-                if protocol == Protocol::Tls {
-                    self.encrypted_bytes += bytes_c2s + bytes_s2c;
-                } else if protocol.is_plaintext() {
-                    self.plaintext_bytes += bytes_c2s + bytes_s2c;
-                }
-                if let Some(f) = self.flow_mut(flow) {
-                    f.open = false;
-                    f.reason = Some(reason.as_str().to_string());
-                    f.protocol = Some(protocol);
-                    f.bytes_c2s = bytes_c2s;
-                    f.bytes_s2c = bytes_s2c;
-                    f.packets = packets;
-                    if protocol == Protocol::Tls {
-                        let t = f.tls.get_or_insert_with(TlsView::default);
-                        t.records = tls_records;
-                        t.bytes = tls_bytes;
-                    }
+        match event.printable() {
+            Event::FlowOpen(e) => self.flow_open(e),
+            Event::FlowClose(e) => self.flow_close(e),
+            Event::HttpRequest(e) => self.http_request(e),
+            Event::HttpResponse(e) => self.http_response(e),
+            Event::Credential(c) => self.credential(c),
+            Event::TlsClientHello(e) => {
+                if let Some(t) = self.tls_mut(e.flow) {
+                    t.sni = e.sni;
+                    t.alpn_offered = e.alpn;
+                    t.ja4 = Some(e.ja4);
                 }
             }
-            Event::HttpRequest {
-                flow,
-                method,
-                target,
-                version,
-                headers,
-                decrypted,
-                ..
-            } => {
-                if let Some(f) = self.flow_mut(flow) {
-                    if f.requests.len() < MAX_REQUESTS_PER_FLOW {
-                        f.requests.push(RequestView {
-                            method,
-                            target,
-                            version: version.to_string(),
-                            headers,
-                            decrypted,
-                            status: None,
-                        });
-                    }
+            Event::TlsServerHello(e) => {
+                if let Some(t) = self.tls_mut(e.flow) {
+                    t.version = Some(e.version);
+                    t.cipher = Some(e.cipher);
+                    t.alpn = e.alpn;
                 }
             }
-            Event::HttpResponse {
-                flow,
-                status,
-                reason,
-                ..
-            } => {
-                if let Some(f) = self.flow_mut(flow) {
-                    if let Some(r) = f
-                        .requests
-                        .iter_mut()
-                        .find(|r| r.status.is_none() && status >= 200)
-                    {
-                        r.status = Some((status, reason));
-                    }
+            Event::TlsCertificate(e) => {
+                if let Some(t) = self.tls_mut(e.flow) {
+                    t.certificate = Some((e.subject_cn, e.san, e.issuer_cn, e.not_after));
                 }
             }
-            Event::Credential(c) => {
-                self.credentials_total += 1;
-                if let Some(f) = self.flow_mut(c.flow) {
-                    if f.credentials.len() < MAX_REQUESTS_PER_FLOW {
-                        f.credentials.push(c.clone());
-                    }
-                }
-                if self.credentials.len() >= MAX_CREDENTIALS {
-                    self.credentials.pop_front();
-                }
-                self.credentials.push_back(c);
-            }
-            Event::TlsClientHello {
-                flow,
-                sni,
-                alpn,
-                ja4,
-                ..
-            } => {
-                if let Some(f) = self.flow_mut(flow) {
-                    let t = f.tls.get_or_insert_with(TlsView::default);
-                    t.sni = sni;
-                    t.alpn_offered = alpn;
-                    t.ja4 = Some(ja4);
+            Event::TlsDecryption(e) => {
+                if let Some(t) = self.tls_mut(e.flow) {
+                    t.decryption = Some((e.result.as_str().to_string(), e.detail));
                 }
             }
-            Event::TlsServerHello {
-                flow,
-                version,
-                cipher,
-                alpn,
-                ..
-            } => {
-                if let Some(f) = self.flow_mut(flow) {
-                    let t = f.tls.get_or_insert_with(TlsView::default);
-                    t.version = Some(version);
-                    t.cipher = Some(cipher);
-                    t.alpn = alpn;
-                }
-            }
-            Event::TlsCertificate {
-                flow,
-                subject_cn,
-                san,
-                issuer_cn,
-                not_after,
-                ..
-            } => {
-                if let Some(f) = self.flow_mut(flow) {
-                    f.tls.get_or_insert_with(TlsView::default).certificate =
-                        Some((subject_cn, san, issuer_cn, not_after));
-                }
-            }
-            Event::TlsDecryption {
-                flow,
-                result,
-                detail,
-                ..
-            } => {
-                if let Some(f) = self.flow_mut(flow) {
-                    f.tls.get_or_insert_with(TlsView::default).decryption =
-                        Some((result.to_string(), detail));
-                }
-            }
-            Event::Anomaly { .. } => self.anomalies += 1,
-            Event::DnsQuery { .. } => {}
+            Event::Anomaly(_) => self.anomalies += 1,
+            Event::DnsQuery(_) => {}
             Event::Summary(s) => {
                 self.plaintext_bytes = s.plaintext_bytes;
                 self.encrypted_bytes = s.encrypted_bytes;
@@ -392,6 +267,94 @@ impl App {
                 self.summary = Some(s);
             }
         }
+    }
+
+    /// The TLS part of a flow's view, made on first use.
+    fn tls_mut(&mut self, id: FlowId) -> Option<&mut TlsView> {
+        Some(self.flow_mut(id)?.tls.get_or_insert_with(TlsView::default))
+    }
+
+    fn flow_open(&mut self, e: FlowOpen) {
+        self.make_room();
+        self.index.insert(e.flow, self.flows.len());
+        self.flows.push(FlowView {
+            id: e.flow,
+            client: e.client.to_string(),
+            server: e.server.to_string(),
+            protocol: None,
+            open: true,
+            reason: None,
+            bytes_c2s: 0,
+            bytes_s2c: 0,
+            packets: 0,
+            credentials: Vec::new(),
+            requests: Vec::new(),
+            tls: None,
+        });
+    }
+
+    fn flow_close(&mut self, e: FlowClose) {
+        let bytes = e.bytes_c2s + e.bytes_s2c;
+        if e.protocol == Protocol::Tls {
+            self.encrypted_bytes += bytes;
+        } else if e.protocol.is_plaintext() {
+            self.plaintext_bytes += bytes;
+        }
+        let Some(f) = self.flow_mut(e.flow) else {
+            return;
+        };
+        f.open = false;
+        f.reason = Some(e.reason.as_str().to_string());
+        f.protocol = Some(e.protocol);
+        f.bytes_c2s = e.bytes_c2s;
+        f.bytes_s2c = e.bytes_s2c;
+        f.packets = e.packets;
+        if e.protocol == Protocol::Tls {
+            let t = f.tls.get_or_insert_with(TlsView::default);
+            t.records = e.tls_records;
+            t.bytes = e.tls_bytes;
+        }
+    }
+
+    fn http_request(&mut self, e: HttpRequest) {
+        if let Some(f) = self.flow_mut(e.flow) {
+            if f.requests.len() < MAX_REQUESTS_PER_FLOW {
+                f.requests.push(RequestView {
+                    method: e.method,
+                    target: e.target,
+                    version: e.version.to_string(),
+                    headers: e.headers,
+                    decrypted: e.decrypted,
+                    status: None,
+                });
+            }
+        }
+    }
+
+    /// A final response answers the oldest request still waiting for one.
+    fn http_response(&mut self, e: HttpResponse) {
+        if let Some(f) = self.flow_mut(e.flow) {
+            if let Some(r) = f
+                .requests
+                .iter_mut()
+                .find(|r| r.status.is_none() && e.status >= 200)
+            {
+                r.status = Some((e.status, e.reason));
+            }
+        }
+    }
+
+    fn credential(&mut self, c: Credential) {
+        self.credentials_total += 1;
+        if let Some(f) = self.flow_mut(c.flow) {
+            if f.credentials.len() < MAX_REQUESTS_PER_FLOW {
+                f.credentials.push(c.clone());
+            }
+        }
+        if self.credentials.len() >= MAX_CREDENTIALS {
+            self.credentials.pop_front();
+        }
+        self.credentials.push_back(c);
     }
 
     /// Keeps the flow list bounded: the oldest closed flows go first.
@@ -515,114 +478,5 @@ impl App {
                 }
             }
         }
-    }
-}
-
-fn clean(s: String) -> String {
-    match crate::report::printable(&s) {
-        std::borrow::Cow::Borrowed(_) => s,
-        std::borrow::Cow::Owned(o) => o,
-    }
-}
-
-/// The event with every string that came from the network made printable.
-fn printable_event(event: Event) -> Event {
-    let headers =
-        |h: Vec<(String, String)>| h.into_iter().map(|(n, v)| (clean(n), clean(v))).collect();
-    match event {
-        Event::HttpRequest {
-            flow,
-            ts,
-            method,
-            target,
-            version,
-            host,
-            headers: h,
-            body_len,
-            decrypted,
-            stream,
-        } => Event::HttpRequest {
-            flow,
-            ts,
-            method: clean(method),
-            target: clean(target),
-            version,
-            host: host.map(clean),
-            headers: headers(h),
-            body_len,
-            decrypted,
-            stream,
-        },
-        Event::HttpResponse {
-            flow,
-            ts,
-            status,
-            reason,
-            headers: h,
-            body_len,
-            decrypted,
-            stream,
-        } => Event::HttpResponse {
-            flow,
-            ts,
-            status,
-            reason: clean(reason),
-            headers: headers(h),
-            body_len,
-            decrypted,
-            stream,
-        },
-        Event::Credential(c) => Event::Credential(Credential {
-            username: c.username.map(clean),
-            secret: clean(c.secret),
-            location: clean(c.location),
-            ..c
-        }),
-        Event::TlsClientHello {
-            flow,
-            ts,
-            sni,
-            alpn,
-            offered_versions,
-            cipher_suites,
-            ja4,
-        } => Event::TlsClientHello {
-            flow,
-            ts,
-            sni: sni.map(clean),
-            alpn: alpn.into_iter().map(clean).collect(),
-            offered_versions,
-            cipher_suites,
-            ja4,
-        },
-        Event::TlsServerHello {
-            flow,
-            ts,
-            version,
-            cipher,
-            alpn,
-        } => Event::TlsServerHello {
-            flow,
-            ts,
-            version,
-            cipher,
-            alpn: alpn.map(clean),
-        },
-        Event::TlsCertificate {
-            flow,
-            ts,
-            subject_cn,
-            san,
-            issuer_cn,
-            not_after,
-        } => Event::TlsCertificate {
-            flow,
-            ts,
-            subject_cn: subject_cn.map(clean),
-            san: san.into_iter().map(clean).collect(),
-            issuer_cn: clean(issuer_cn),
-            not_after,
-        },
-        other => other,
     }
 }

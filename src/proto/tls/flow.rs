@@ -6,7 +6,9 @@ use super::handshake::{
     cipher_name, client_hello, leaf_certificate, server_hello, ClientHello, HandshakeReader,
     ServerHello, CERTIFICATE, CLIENT_HELLO, FINISHED, KEY_UPDATE, SERVER_HELLO,
 };
-use super::MAX_RECORD;
+use super::{DecryptionResult, MAX_RECORD};
+use crate::flow::Direction;
+use crate::proto::{StreamContext, StreamParser};
 
 const CHANGE_CIPHER_SPEC: u8 = 20;
 const HANDSHAKE: u8 = 22;
@@ -20,14 +22,14 @@ pub enum TlsOutput {
     /// The leaf certificate's DER bytes: described by the engine, which remembers certificates
     /// across connections.
     Certificate(Vec<u8>),
-    /// Once per connection when a key log is in use: `ok`, `no_key`, `unsupported`, `failed`.
+    /// Once per connection when a key log is in use.
     Decryption {
-        result: &'static str,
+        result: DecryptionResult,
         detail: String,
     },
     /// Decrypted application data of one direction, in order.
     AppData {
-        dir: usize,
+        dir: Direction,
         data: Vec<u8>,
     },
     /// Not TLS (any more): a bad record header, an oversized record or handshake message.
@@ -99,62 +101,7 @@ pub struct TlsFlow {
 }
 
 impl TlsFlow {
-    pub fn on_data(
-        &mut self,
-        dir: usize,
-        data: &[u8],
-        keys: Option<&KeyLog>,
-        out: &mut Vec<TlsOutput>,
-    ) {
-        let dir = dir & 1;
-        self.keyed |= keys.is_some();
-        if self.dead[dir] {
-            return;
-        }
-        // The reader is taken out so records are handled in place, without a copy.
-        let mut reader = std::mem::take(&mut self.records[dir]);
-        let fed = reader.feed(data, |header, body| {
-            self.record(dir, header, body, keys, out)
-        });
-        match fed {
-            Ok(()) => self.records[dir] = reader,
-            Err(e) => {
-                self.dead[dir] = true;
-                out.push(TlsOutput::Error(e));
-            }
-        }
-    }
-
-    /// Bytes were lost: record boundaries in that direction are gone.
-    pub fn on_gap(&mut self, dir: usize) {
-        self.dead[dir & 1] = true;
-        self.records[dir & 1] = RecordReader::default();
-    }
-
-    /// The connection is over: with a key log, say why nothing was decrypted if nothing was.
-    pub fn on_end(&mut self, out: &mut Vec<TlsOutput>) {
-        if self.keyed && !self.reported {
-            let detail = if self.server_random.is_none() {
-                "the TLS handshake is not in the capture, so the session cannot be matched with the key log".to_string()
-            } else {
-                "the keys were set up, but no encrypted record of this flow could be read (the capture may end after the handshake)".to_string()
-            };
-            // "ok" is only ever said once a record really decrypted.
-            let result = if self.server_random.is_none() {
-                "no_key"
-            } else {
-                "failed"
-            };
-            self.report(result, detail, out);
-        }
-    }
-
-    pub fn buffered(&self) -> usize {
-        self.records.iter().map(|r| r.buf.capacity()).sum::<usize>()
-            + self.handshake.iter().map(|h| h.buffered()).sum::<usize>()
-    }
-
-    fn report(&mut self, result: &'static str, detail: String, out: &mut Vec<TlsOutput>) {
+    fn report(&mut self, result: DecryptionResult, detail: String, out: &mut Vec<TlsOutput>) {
         if self.keyed && !self.reported {
             self.reported = true;
             out.push(TlsOutput::Decryption { result, detail });
@@ -163,12 +110,13 @@ impl TlsFlow {
 
     fn record(
         &mut self,
-        dir: usize,
+        way: Direction,
         header: [u8; 5],
         body: &[u8],
         keys: Option<&KeyLog>,
         out: &mut Vec<TlsOutput>,
     ) {
+        let dir = way.index();
         if self.dead[dir] {
             return;
         }
@@ -192,14 +140,14 @@ impl TlsFlow {
         match decryptor.decrypt(&header, body) {
             Some(plain) => {
                 self.report(
-                    "ok",
+                    DecryptionResult::Ok,
                     format!("decrypted with the key log ({})", cipher_name(self.cipher)),
                     out,
                 );
                 match plain.content_type {
                     HANDSHAKE => self.handshake_bytes(dir, &plain.data, keys, out),
                     APPLICATION_DATA if !plain.data.is_empty() => out.push(TlsOutput::AppData {
-                        dir,
+                        dir: way,
                         data: plain.data,
                     }),
                     _ => {}
@@ -208,7 +156,7 @@ impl TlsFlow {
             None => {
                 self.decryptors[dir] = None;
                 self.report(
-                    "failed",
+                    DecryptionResult::Failed,
                     format!(
                         "a record did not decrypt with the key log's secrets ({}): the key log may belong to another session, or the capture misses records",
                         cipher_name(self.cipher)
@@ -304,7 +252,7 @@ impl TlsFlow {
         let name = cipher_name(self.cipher);
         let Some((kind, hash)) = suite(self.cipher) else {
             self.report(
-                "unsupported",
+                DecryptionResult::Unsupported,
                 format!("{name} cannot be decrypted: plainsight reads AES-GCM and ChaCha20-Poly1305 suites"),
                 out,
             );
@@ -315,7 +263,7 @@ impl TlsFlow {
             (self.client_random.clone(), self.server_random.clone())
         else {
             self.report(
-                "no_key",
+                DecryptionResult::NoKey,
                 "the ClientHello is not in the capture".into(),
                 out,
             );
@@ -328,7 +276,7 @@ impl TlsFlow {
             )
         };
         let Some(secrets) = keys.get(&client_random) else {
-            self.report("no_key", no_key(&client_random), out);
+            self.report(DecryptionResult::NoKey, no_key(&client_random), out);
             return;
         };
         if self.tls13 {
@@ -343,7 +291,7 @@ impl TlsFlow {
                         secrets.server_traffic.clone(),
                     ];
                 }
-                _ => self.report("no_key", no_key(&client_random), out),
+                _ => self.report(DecryptionResult::NoKey, no_key(&client_random), out),
             }
         } else {
             match &secrets.master {
@@ -356,14 +304,75 @@ impl TlsFlow {
                 ) {
                     Some((c, s)) => self.decryptors = [Some(c), Some(s)],
                     None => self.report(
-                        "failed",
+                        DecryptionResult::Failed,
                         "the master secret could not be expanded into keys".into(),
                         out,
                     ),
                 },
-                None => self.report("no_key", no_key(&client_random), out),
+                None => self.report(DecryptionResult::NoKey, no_key(&client_random), out),
             }
         }
+    }
+}
+
+impl StreamParser for TlsFlow {
+    type Item = TlsOutput;
+
+    fn on_data(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<TlsOutput>,
+    ) {
+        let keys = ctx.keys;
+        let way = dir;
+        let dir = dir.index();
+        self.keyed |= keys.is_some();
+        if self.dead[dir] {
+            return;
+        }
+        // The reader is taken out so records are handled in place, without a copy.
+        let mut reader = std::mem::take(&mut self.records[dir]);
+        let fed = reader.feed(data, |header, body| {
+            self.record(way, header, body, keys, out)
+        });
+        match fed {
+            Ok(()) => self.records[dir] = reader,
+            Err(e) => {
+                self.dead[dir] = true;
+                out.push(TlsOutput::Error(e));
+            }
+        }
+    }
+
+    /// Bytes were lost: record boundaries in that direction are gone.
+    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<TlsOutput>) {
+        self.dead[dir.index()] = true;
+        self.records[dir.index()] = RecordReader::default();
+    }
+
+    /// The connection is over: with a key log, say why nothing was decrypted if nothing was.
+    fn on_end(&mut self, out: &mut Vec<TlsOutput>) {
+        if self.keyed && !self.reported {
+            let detail = if self.server_random.is_none() {
+                "the TLS handshake is not in the capture, so the session cannot be matched with the key log".to_string()
+            } else {
+                "the keys were set up, but no encrypted record of this flow could be read (the capture may end after the handshake)".to_string()
+            };
+            // "ok" is only ever said once a record really decrypted.
+            let result = if self.server_random.is_none() {
+                DecryptionResult::NoKey
+            } else {
+                DecryptionResult::Failed
+            };
+            self.report(result, detail, out);
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.records.iter().map(|r| r.buf.capacity()).sum::<usize>()
+            + self.handshake.iter().map(|h| h.buffered()).sum::<usize>()
     }
 }
 
@@ -419,7 +428,7 @@ mod tests {
             let mut out = Vec::new();
             for piece in [&stream[..cut], &stream[cut..]] {
                 for seg in piece.chunks(1448) {
-                    tls.on_data(0, seg, None, &mut out);
+                    tls.feed(Direction::ClientToServer, seg, &mut out);
                 }
             }
             match &out[..] {
@@ -437,14 +446,14 @@ mod tests {
     fn oversized_records_and_garbage_are_errors_not_buffers() {
         let mut tls = TlsFlow::default();
         let mut out = Vec::new();
-        tls.on_data(0, &[23, 3, 3, 0xff, 0xff], None, &mut out);
+        tls.feed(Direction::ClientToServer, &[23, 3, 3, 0xff, 0xff], &mut out);
         assert!(matches!(&out[..], [TlsOutput::Error(e)] if e.contains("65535")));
-        tls.on_data(0, &[0u8; 100_000], None, &mut out);
+        tls.feed(Direction::ClientToServer, &[0u8; 100_000], &mut out);
         assert_eq!(out.len(), 1);
         assert!(tls.buffered() < 1024);
         let mut tls = TlsFlow::default();
         let mut out = Vec::new();
-        tls.on_data(1, b"HTTP/1.1 200 OK\r\n", None, &mut out);
+        tls.feed(Direction::ServerToClient, b"HTTP/1.1 200 OK\r\n", &mut out);
         assert!(matches!(&out[..], [TlsOutput::Error(_)]));
     }
 
@@ -453,12 +462,17 @@ mod tests {
         let keys = KeyLog::default();
         let mut tls = TlsFlow::default();
         let mut out = Vec::new();
-        tls.on_data(0, &[23, 3, 3, 0, 2, 1, 2], Some(&keys), &mut out);
+        tls.on_data(
+            Direction::ClientToServer,
+            &[23, 3, 3, 0, 2, 1, 2],
+            &StreamContext { keys: Some(&keys) },
+            &mut out,
+        );
         tls.on_end(&mut out);
         assert!(matches!(
             &out[..],
             [TlsOutput::Decryption {
-                result: "no_key",
+                result: DecryptionResult::NoKey,
                 ..
             }]
         ));

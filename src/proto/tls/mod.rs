@@ -9,6 +9,20 @@ pub mod ja4;
 
 pub use counter::TlsRecordCounter;
 
+crate::base::wire_names! {
+    /// How decrypting a TLS flow with the key log went.
+    pub enum DecryptionResult {
+        /// A record decrypted: the flow is read.
+        Ok = "ok",
+        /// The key log has no secret for this session.
+        NoKey = "no_key",
+        /// The session's version or cipher suite cannot be decrypted.
+        Unsupported = "unsupported",
+        /// A secret was there, but the records did not decrypt with it.
+        Failed = "failed",
+    }
+}
+
 /// A record body larger than this is not TLS (2^14 plus the most expansion TLS 1.2 allows).
 pub const MAX_RECORD: usize = (1 << 14) + 2048;
 

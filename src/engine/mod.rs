@@ -1,0 +1,265 @@
+//! The engine: packets in, [`Event`]s out. It knows nothing of how events are shown.
+//!
+//! Split by job, so each part borrows apart from the others: this module takes packets (the
+//! clock, decoding, IP fragments, UDP); [`tcp`] holds the TCP policy over the flow table; and
+//! [`record`] turns findings into events and keeps the run's totals.
+
+mod record;
+mod tcp;
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::base::Timestamp;
+use crate::capture::{LinkType, Packet};
+use crate::decode::defrag::{DefragOutcome, Defragmenter};
+use crate::decode::{self, Body, DecodeError, UdpDatagram};
+use crate::event::{AnomalyKind, DnsQuery, Endpoint, Event, Summary};
+use crate::flow::FlowLimits;
+use crate::proto::dns;
+use crate::proto::tls::decrypt::KeyLog;
+use record::Recorder;
+use tcp::TcpTracker;
+
+pub use record::MAX_ANOMALIES_SHOWN_PER_KIND;
+
+/// Default `--memcap`: 256 MiB.
+pub const DEFAULT_MEMCAP: usize = 256 << 20;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub memcap: usize,
+    /// `--keylog`: TLS secrets to decrypt with.
+    pub keylog: Option<KeyLog>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            memcap: DEFAULT_MEMCAP,
+            keylog: None,
+        }
+    }
+}
+
+/// The capture's clock as the engine has seen it.
+#[derive(Debug, Default)]
+struct Clock {
+    first: Option<Timestamp>,
+    /// The latest packet's time (capture times may step back).
+    last: Timestamp,
+    max: Timestamp,
+    /// The capture second in which idle flows were last expired.
+    last_expiry_sec: u64,
+}
+
+/// Packets in, events out.
+pub struct Engine {
+    tcp: TcpTracker,
+    record: Recorder,
+    defrag: Defragmenter,
+    clock: Clock,
+    unsupported_links: HashSet<LinkType>,
+    /// TLS secrets: `--keylog`, plus any found inside pcapng files.
+    keylog: Option<KeyLog>,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Engine {
+        Engine {
+            tcp: TcpTracker::new(FlowLimits::from_memcap(config.memcap)),
+            record: Recorder::default(),
+            defrag: Defragmenter::default(),
+            clock: Clock::default(),
+            unsupported_links: HashSet::new(),
+            keylog: config.keylog,
+        }
+    }
+
+    /// A TLS key log carried inside a capture (a pcapng Decryption Secrets Block): its sessions
+    /// are decrypted as if given with `--keylog`. Returns lines it could not read.
+    pub fn add_secrets(&mut self, data: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(data);
+        self.keylog.get_or_insert_with(KeyLog::default).add(&text)
+    }
+
+    pub fn keylog(&self) -> Option<&KeyLog> {
+        self.keylog.as_ref()
+    }
+
+    /// Memory held by the flow table now (buffers and flow state).
+    pub fn memory(&self) -> usize {
+        self.tcp.memory()
+    }
+
+    /// Analyses one packet.
+    pub fn packet<F: FnMut(Event)>(&mut self, pkt: &Packet<'_>, out: &mut F) {
+        let ts = pkt.ts;
+        self.record.summary.packets += 1;
+        self.record.summary.bytes += pkt.data.len() as u64;
+        self.tick(ts, out);
+        match decode::decode(pkt.link, pkt.data) {
+            Ok(d) => {
+                if d.truncated {
+                    let detail = format!(
+                        "packet {} cut short: {} of {} bytes captured",
+                        self.record.summary.packets,
+                        pkt.data.len(),
+                        pkt.orig_len
+                    );
+                    self.anomaly(out, ts, AnomalyKind::TruncatedPacket, detail);
+                }
+                self.ip(ts, d.src, d.dst, d.body, out);
+            }
+            Err(DecodeError::NotIp) => {}
+            Err(e @ DecodeError::UnsupportedLink(link)) => {
+                if self.unsupported_links.insert(link) {
+                    let detail = format!("{e}; its packets are skipped");
+                    self.anomaly(out, ts, AnomalyKind::UnsupportedLinkType, detail);
+                }
+            }
+            Err(e) => {
+                let kind = match e {
+                    DecodeError::Truncated(_) => AnomalyKind::TruncatedPacket,
+                    _ => AnomalyKind::ParseError,
+                };
+                let detail = format!("packet {}: {e}", self.record.summary.packets);
+                self.anomaly(out, ts, kind, detail);
+            }
+        }
+        self.tcp
+            .enforce_memcap(ts, self.keylog.as_ref(), &mut self.record, out);
+    }
+
+    /// The clock moves to `ts`; any change of second (forwards, or back after a lying
+    /// timestamp) expires idle flows.
+    fn tick<F: FnMut(Event)>(&mut self, ts: Timestamp, out: &mut F) {
+        let clock = &mut self.clock;
+        if clock.first.is_none_or(|f| ts < f) {
+            clock.first = Some(ts);
+        }
+        clock.last = ts;
+        clock.max = clock.max.max(ts);
+        if ts.secs() != clock.last_expiry_sec {
+            clock.last_expiry_sec = ts.secs();
+            self.tcp
+                .expire(ts, self.keylog.as_ref(), &mut self.record, out);
+        }
+    }
+
+    /// An anomaly not tied to a flow.
+    fn anomaly<F: FnMut(Event)>(
+        &mut self,
+        out: &mut F,
+        ts: Timestamp,
+        kind: AnomalyKind,
+        detail: String,
+    ) {
+        self.record.anomaly(out, ts, None, kind, detail);
+    }
+
+    fn ip<F: FnMut(Event)>(
+        &mut self,
+        ts: Timestamp,
+        src: IpAddr,
+        dst: IpAddr,
+        body: Body<'_>,
+        out: &mut F,
+    ) {
+        match body {
+            Body::Tcp(seg) => self.tcp.segment(
+                ts,
+                SocketAddr::new(src, seg.src_port),
+                SocketAddr::new(dst, seg.dst_port),
+                &seg,
+                self.keylog.as_ref(),
+                &mut self.record,
+                out,
+            ),
+            Body::Fragment(frag) => match self.defrag.add(ts, src, dst, &frag) {
+                DefragOutcome::Pending => {}
+                DefragOutcome::Complete(ip_number, data) => match decode::transport(ip_number, &data) {
+                    Ok(inner) => self.ip(ts, src, dst, inner, out),
+                    Err(e) => self.anomaly(
+                        out,
+                        ts,
+                        AnomalyKind::ParseError,
+                        format!("reassembled IP datagram from {src}: {e}"),
+                    ),
+                },
+                DefragOutcome::Invalid(e) => self.anomaly(
+                    out,
+                    ts,
+                    AnomalyKind::ParseError,
+                    format!("IP fragments from {src} to {dst} contradict each other ({e}); datagram dropped"),
+                ),
+            },
+            Body::Udp(udp) => udp_datagram(ts, src, dst, &udp, out),
+            Body::OtherIp => {}
+        }
+    }
+
+    /// The end of one input: every open flow closes with `end_of_capture`. Flow ids keep counting
+    /// across inputs.
+    pub fn end_of_input<F: FnMut(Event)>(&mut self, out: &mut F) {
+        self.tcp
+            .end_of_input(self.keylog.as_ref(), &mut self.record, out);
+        self.defrag = Defragmenter::default();
+        self.unsupported_links.clear();
+        self.clock.last_expiry_sec = 0;
+    }
+
+    /// The input is damaged from here on (a truncated or garbled file).
+    pub fn damaged_input<F: FnMut(Event)>(&mut self, name: &str, detail: &str, out: &mut F) {
+        let ts = self.clock.last;
+        self.anomaly(
+            out,
+            ts,
+            AnomalyKind::TruncatedFile,
+            format!("{name}: {detail}"),
+        );
+    }
+
+    /// The first and the latest packet time seen, if any packet was.
+    pub fn span(&self) -> Option<(Timestamp, Timestamp)> {
+        self.clock.first.map(|first| (first, self.clock.max))
+    }
+
+    /// How many flow ids this engine has handed out (they are 1..=n).
+    pub fn flow_ids_used(&self) -> u64 {
+        self.tcp.flow_ids_used()
+    }
+
+    /// The totals so far; the last event of a run.
+    pub fn summary(&self) -> Summary {
+        let mut s = self.record.summary.clone();
+        s.anomalies = self.record.anomalies();
+        s.duration = match self.clock.first {
+            Some(first) => self.clock.max.saturating_sub(first) as f64 / 1e6,
+            None => 0.0,
+        };
+        s
+    }
+}
+
+/// A UDP datagram: DNS questions are reported; the rest is not looked at yet.
+fn udp_datagram<F: FnMut(Event)>(
+    ts: Timestamp,
+    src: IpAddr,
+    dst: IpAddr,
+    udp: &UdpDatagram<'_>,
+    out: &mut F,
+) {
+    if !(dns::is_dns_port(udp.dst_port) || dns::is_dns_port(udp.src_port)) {
+        return;
+    }
+    if let Some(q) = dns::parse_query(udp.payload) {
+        out(Event::DnsQuery(DnsQuery {
+            ts,
+            client: Endpoint(SocketAddr::new(src, udp.src_port)),
+            server: Endpoint(SocketAddr::new(dst, udp.dst_port)),
+            name: q.name,
+            qtype: q.qtype,
+        }));
+    }
+}

@@ -1,0 +1,209 @@
+//! The output side of the engine: what the application layer found becomes events, anomalies are
+//! counted (and the first ones of each kind written out), and the run's totals are kept.
+
+use std::collections::HashMap;
+
+use crate::base::{Endpoint, FlowId, Timestamp};
+use crate::event::{
+    Anomaly, AnomalyKind, Credential, DecryptionResult, DnsQuery, Event, FlowClose, HttpRequest,
+    HttpResponse, Protocol, Summary, TlsCertificate, TlsClientHello, TlsDecryption, TlsServerHello,
+};
+use crate::proto::analysis::AppOutput;
+use crate::proto::tls::handshake::{cipher_name, version_name, CertificateCache};
+
+/// At most this many anomalies of one kind are written out per run; all are counted.
+pub const MAX_ANOMALIES_SHOWN_PER_KIND: u64 = 1000;
+
+/// What events about a flow need to say.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FlowContext {
+    pub id: FlowId,
+    pub ts: Timestamp,
+    pub client: Endpoint,
+    pub server: Endpoint,
+}
+
+/// Events out, and the counts they add up to.
+#[derive(Default)]
+pub(crate) struct Recorder {
+    anomaly_counts: HashMap<AnomalyKind, u64>,
+    anomalies: u64,
+    pub summary: Summary,
+    /// Leaf certificates already described, shared by all flows.
+    certificates: CertificateCache,
+    /// What the application layer found during the current packet (reused, not reallocated).
+    pub pending: Vec<AppOutput>,
+}
+
+impl Recorder {
+    /// Counts an anomaly and writes it out, unless its kind has been written out too often.
+    pub fn anomaly<F: FnMut(Event)>(
+        &mut self,
+        out: &mut F,
+        ts: Timestamp,
+        flow: Option<FlowId>,
+        kind: AnomalyKind,
+        detail: String,
+    ) {
+        self.anomalies += 1;
+        let n = self.anomaly_counts.entry(kind).or_insert(0);
+        *n += 1;
+        if *n > MAX_ANOMALIES_SHOWN_PER_KIND {
+            return;
+        }
+        let detail = if *n == MAX_ANOMALIES_SHOWN_PER_KIND {
+            format!("{detail} (further {kind} anomalies are counted, not shown)")
+        } else {
+            detail
+        };
+        out(Event::Anomaly(Anomaly {
+            ts,
+            flow,
+            kind,
+            detail,
+        }));
+    }
+
+    /// Every anomaly counted so far, shown or not.
+    pub fn anomalies(&self) -> u64 {
+        self.anomalies
+    }
+
+    /// Turns what the application layer found (in [`Recorder::pending`]) into events.
+    pub fn emit_pending<F: FnMut(Event)>(&mut self, ctx: &FlowContext, out: &mut F) {
+        let mut pending = std::mem::take(&mut self.pending);
+        for output in pending.drain(..) {
+            if let Some(event) = self.event_of(output, ctx, out) {
+                out(event);
+            }
+        }
+        // The buffer goes back, its capacity kept.
+        self.pending = pending;
+    }
+
+    /// One finding as an event, counted in the totals; `None` when it is not shown as one
+    /// (a certificate that cannot be read, a parse error written out as an anomaly).
+    fn event_of<F: FnMut(Event)>(
+        &mut self,
+        output: AppOutput,
+        ctx: &FlowContext,
+        out: &mut F,
+    ) -> Option<Event> {
+        let (flow, ts) = (ctx.id, ctx.ts);
+        Some(match output {
+            AppOutput::Request {
+                request: r,
+                decrypted,
+                stream,
+            } => Event::HttpRequest(HttpRequest {
+                flow,
+                ts,
+                host: r.host().map(str::to_string),
+                method: r.method,
+                target: r.target,
+                version: r.version,
+                headers: r.headers,
+                body_len: r.body_len,
+                decrypted,
+                stream,
+            }),
+            AppOutput::Response {
+                response: r,
+                decrypted,
+                stream,
+            } => Event::HttpResponse(HttpResponse {
+                flow,
+                ts,
+                status: r.status,
+                reason: r.reason,
+                headers: r.headers,
+                body_len: r.body_len,
+                decrypted,
+                stream,
+            }),
+            AppOutput::Credential { found, decrypted } => {
+                self.summary.credentials += 1;
+                *self
+                    .summary
+                    .credentials_by_kind
+                    .entry(found.kind.as_str().to_string())
+                    .or_insert(0) += 1;
+                Event::Credential(Credential {
+                    flow,
+                    ts,
+                    kind: found.kind,
+                    username: found.username,
+                    secret: found.secret,
+                    client: ctx.client,
+                    server: ctx.server,
+                    location: found.location,
+                    decrypted,
+                })
+            }
+            AppOutput::ClientHello(c) => Event::TlsClientHello(TlsClientHello {
+                flow,
+                ts,
+                sni: c.sni,
+                alpn: c.alpn,
+                offered_versions: c.offered_versions,
+                cipher_suites: c.cipher_suites,
+                ja4: c.ja4,
+            }),
+            AppOutput::ServerHello(s) => Event::TlsServerHello(TlsServerHello {
+                flow,
+                ts,
+                version: version_name(s.version),
+                cipher: cipher_name(s.cipher),
+                alpn: s.alpn,
+            }),
+            AppOutput::Certificate(der) => {
+                let c = self.certificates.describe(&der)?;
+                Event::TlsCertificate(TlsCertificate {
+                    flow,
+                    ts,
+                    subject_cn: c.subject_cn,
+                    san: c.san,
+                    issuer_cn: c.issuer_cn,
+                    not_after: c.not_after,
+                })
+            }
+            AppOutput::Decryption { result, detail } => {
+                if result == DecryptionResult::Ok {
+                    self.summary.decrypted_flows += 1;
+                }
+                Event::TlsDecryption(TlsDecryption {
+                    flow,
+                    ts,
+                    result,
+                    detail,
+                })
+            }
+            AppOutput::Dns(q) => Event::DnsQuery(DnsQuery {
+                ts,
+                client: ctx.client,
+                server: ctx.server,
+                name: q.name,
+                qtype: q.qtype,
+            }),
+            AppOutput::ParseError(detail) => {
+                self.anomaly(out, ts, Some(flow), AnomalyKind::ParseError, detail);
+                return None;
+            }
+        })
+    }
+
+    /// Counts a closed flow in the totals.
+    pub fn flow_closed(&mut self, close: &FlowClose) {
+        let bytes = close.bytes_c2s + close.bytes_s2c;
+        *self
+            .summary
+            .flows_by_protocol
+            .entry(close.protocol)
+            .or_insert(0) += 1;
+        if close.protocol == Protocol::Tls {
+            self.summary.encrypted_bytes += bytes;
+        } else if close.protocol.is_plaintext() {
+            self.summary.plaintext_bytes += bytes;
+        }
+    }
+}
