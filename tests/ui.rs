@@ -9,6 +9,7 @@ use plainsight::proto::tls::decrypt::KeyLog;
 use plainsight::run::{analyse_files, AnalysisOptions};
 use plainsight::ui::app::App;
 use plainsight::ui::draw::draw;
+use plainsight::ui::{run_on, Feed, KeySource, UiOptions, UserInput};
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
@@ -128,4 +129,143 @@ fn filter_keeps_matching_flows() {
     );
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.visible().len(), 5);
+}
+
+/// One step of a scripted user.
+enum Step {
+    /// Wait until the engine has sent everything.
+    WaitFinished,
+    Key(KeyCode),
+    /// Keep the screen as drawn next.
+    Capture,
+}
+
+/// Keys from a script, for the real event loop; once the script is done, `q`.
+struct Script {
+    steps: std::collections::VecDeque<Step>,
+    /// A capture asked for a redraw and waits for it.
+    redraw_asked: bool,
+    screens: Vec<String>,
+}
+
+impl Script {
+    fn new(steps: Vec<Step>) -> Script {
+        Script {
+            steps: steps.into(),
+            redraw_asked: false,
+            screens: Vec::new(),
+        }
+    }
+}
+
+fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+    let buf = terminal.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl KeySource<TestBackend> for Script {
+    fn next(
+        &mut self,
+        app: &App,
+        terminal: &Terminal<TestBackend>,
+        timeout: std::time::Duration,
+    ) -> std::io::Result<Option<UserInput>> {
+        let key = |code| {
+            Ok(Some(UserInput::Key(KeyEvent::new(
+                code,
+                KeyModifiers::NONE,
+            ))))
+        };
+        match self.steps.front() {
+            None => key(KeyCode::Char('q')),
+            Some(Step::WaitFinished) => {
+                if app.finished {
+                    self.steps.pop_front();
+                } else {
+                    std::thread::sleep(timeout.min(std::time::Duration::from_millis(5)));
+                }
+                Ok(None)
+            }
+            Some(Step::Key(code)) => {
+                let code = *code;
+                self.steps.pop_front();
+                key(code)
+            }
+            Some(Step::Capture) if !self.redraw_asked => {
+                // A frame's time, then a redraw: the next call sees the screen as it is now.
+                std::thread::sleep(timeout);
+                self.redraw_asked = true;
+                Ok(Some(UserInput::Resize))
+            }
+            Some(Step::Capture) => {
+                self.redraw_asked = false;
+                self.steps.pop_front();
+                self.screens.push(screen_text(terminal));
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The real event loop (engine thread, channel, pacing, keys, drawing) on a test backend: a
+/// replay of a Basic login, the flow opened and explained, the help, then `q`.
+#[test]
+fn the_event_loop_replays_and_answers_keys() {
+    let mut terminal = Terminal::new(TestBackend::new(110, 30)).unwrap();
+    let mut script = Script::new(vec![
+        Step::WaitFinished,
+        Step::Key(KeyCode::Down),
+        Step::Key(KeyCode::Enter),
+        Step::Capture,
+        Step::Key(KeyCode::Char('?')),
+        Step::Capture,
+        Step::Key(KeyCode::Char('x')),
+        Step::Key(KeyCode::Char('r')),
+    ]);
+    let app = run_on(
+        &mut terminal,
+        &mut script,
+        Feed::Files(vec![root().join("captures/http-basic.pcap")]),
+        UiOptions {
+            source: "loop test".into(),
+            redact: false,
+            speed: None,
+            analysis: AnalysisOptions::default(),
+        },
+    )
+    .unwrap();
+    assert!(app.finished);
+    assert_eq!(app.flows.len(), 3);
+    assert_eq!(app.credentials_total, 3);
+    let [explained, help] = &script.screens[..] else {
+        panic!("two screens captured, got {}", script.screens.len());
+    };
+    assert!(
+        explained.contains("Why this http-basic credential leaked"),
+        "{explained}"
+    );
+    assert!(explained.contains("Wonderland-42"), "{explained}");
+    assert!(help.contains("plainsight — keys"), "{help}");
+    for binding in plainsight::ui::keys::BINDINGS {
+        assert!(
+            help.contains(binding.help),
+            "help lacks {:?}\n{help}",
+            binding.help
+        );
+    }
+    // `x` closed the help without doing anything else; `r` then masked the secret; `q` quit
+    // with the last state on screen.
+    assert!(app.redact && !app.show_help);
+    let last = screen_text(&terminal);
+    assert!(
+        !last.contains("Wonderland-42") && last.contains("W***********2"),
+        "{last}"
+    );
 }

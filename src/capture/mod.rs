@@ -11,6 +11,44 @@ pub mod privileges;
 
 use crate::base::Timestamp;
 
+/// pcapng Decryption Secrets Block type of a TLS key log ("TLSK").
+pub const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
+
+/// An input to analyse: a file (or `-` for stdin), or a capture built into the binary (the
+/// demo's), possibly with the key log that goes with it.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Path(std::path::PathBuf),
+    Embedded {
+        name: &'static str,
+        data: &'static [u8],
+        keylog: Option<&'static str>,
+    },
+}
+
+impl Input {
+    /// The inputs of a list of paths as given on the command line.
+    pub fn paths<P: Into<std::path::PathBuf>>(paths: impl IntoIterator<Item = P>) -> Vec<Input> {
+        paths.into_iter().map(|p| Input::Path(p.into())).collect()
+    }
+
+    /// The name people know the input by: its path as given, or the demo's name for it.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Path(p) => p.display().to_string(),
+            Input::Embedded { name, .. } => name.to_string(),
+        }
+    }
+
+    /// The path, when the input is a file (or `-`).
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Input::Path(p) => Some(p),
+            Input::Embedded { .. } => None,
+        }
+    }
+}
+
 /// A link-layer type, as numbered by tcpdump.org's LINKTYPE_ registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkType(pub u32);

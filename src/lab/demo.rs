@@ -1,7 +1,7 @@
 //! The classroom demo's story, from captures built into the binary (no root, no network):
 //! logins in the clear, then the lab's HTTPS login opaque, then the same login decrypted.
 
-use crate::run::Input;
+use crate::capture::Input;
 
 const LAB_CAPTURE: &[u8] = include_bytes!("../../captures/lab-login.pcap");
 const LAB_KEYS: &str = include_str!("../../captures/lab-login.keys");

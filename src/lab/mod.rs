@@ -349,6 +349,64 @@ fn login_page(scheme: &str, welcomed: Option<&str>) -> String {
     )
 }
 
+/// `plainsight lab`: the login site over HTTP and HTTPS until `stop` is set, with what to type
+/// to watch it on stdout.
+pub fn run_until(
+    bind: Option<&str>,
+    http_port: u16,
+    https_port: u16,
+    keylog: Option<PathBuf>,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let bind: IpAddr = match bind {
+        Some(b) => b.parse().with_context(|| {
+            format!("--bind {b:?} is not an IP address (for example 127.0.0.1)")
+        })?,
+        None => IpAddr::from([127, 0, 0, 1]),
+    };
+    if !bind.is_loopback() {
+        eprintln!(
+            "plainsight: WARNING: the lab listens on {bind}, reachable from other machines. \
+             Never let real people type real passwords into it: everything they send is shown on screen."
+        );
+    }
+    let lab = Lab::start(&LabConfig {
+        bind,
+        http_port,
+        https_port,
+        keylog: keylog.clone(),
+        shared_keys: None,
+    })?;
+    println!("plainsight lab — a login page to watch being sniffed (made-up passwords only)");
+    println!("  HTTP   http://{}/", lab.http);
+    println!(
+        "  HTTPS  https://{}/   (self-signed certificate for {LAB_HOST}: accept it, or curl -k)",
+        lab.https
+    );
+    match &keylog {
+        Some(k) => println!("  TLS session keys are written to {}", k.display()),
+        None => println!("  (add --keylog FILE to write the TLS session keys, for decryption)"),
+    }
+    println!();
+    println!("Watch it in another terminal:");
+    println!(
+        "  sudo plainsight live -i lo -f 'tcp port {} or tcp port {}'{}",
+        lab.http.port(),
+        lab.https.port(),
+        keylog
+            .as_ref()
+            .map(|k| format!(" --keylog {}", k.display()))
+            .unwrap_or_default()
+    );
+    println!("Ctrl-C stops the lab.");
+    while !stop.load(Ordering::Relaxed) {
+        thread::sleep(Duration::from_millis(200));
+    }
+    lab.stop();
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

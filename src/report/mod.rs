@@ -1,7 +1,10 @@
 //! Showing the event stream without the UI: NDJSON ([`json`]) and a readable text report
-//! ([`text`]). Both consume the same [`Event`](crate::event::Event)s as the UI.
+//! ([`text`]), written to stdout by a [`sink`]; [`command`] runs the `report` command. Both
+//! formats consume the same [`Event`](crate::event::Event)s as the UI.
 
+pub mod command;
 pub mod json;
+pub mod sink;
 pub mod text;
 
 pub use crate::base::printable;

@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::keys::{self, Command};
 use crate::creds::redact;
 use crate::event::{
     Credential, Event, FlowClose, FlowId, FlowOpen, HttpRequest, HttpResponse, Protocol, Summary,
@@ -379,9 +380,10 @@ impl App {
         self.selected = self.selected.saturating_sub(1);
     }
 
-    /// Handles a key press.
+    /// Handles a key press, as the bindings table ([`keys::BINDINGS`]) says.
     pub fn key(&mut self, key: KeyEvent) -> Action {
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        let command = keys::command_for(key);
+        if command == Some(Command::Quit) && key.modifiers.contains(KeyModifiers::CONTROL) {
             return Action::Quit;
         }
         if self.editing_filter {
@@ -397,50 +399,58 @@ impl App {
             return Action::None;
         }
         if self.show_help {
+            // Any key closes the help; `q` also quits.
             self.show_help = false;
-            if key.code != KeyCode::Char('q') {
+            if command != Some(Command::Quit) {
                 return Action::None;
             }
         }
-        match key.code {
-            KeyCode::Char('q') => return Action::Quit,
-            KeyCode::Esc => {
+        match command {
+            Some(command) => self.command(command),
+            None => Action::None,
+        }
+    }
+
+    fn command(&mut self, command: Command) -> Action {
+        match command {
+            Command::Quit => return Action::Quit,
+            Command::Back => {
                 self.explain = false;
                 self.filter.clear();
             }
-            KeyCode::Down | KeyCode::Char('j') => self.move_selection(1),
-            KeyCode::Up | KeyCode::Char('k') => self.move_selection(-1),
-            KeyCode::PageDown => self.move_selection(10),
-            KeyCode::PageUp => self.move_selection(-10),
-            KeyCode::Home | KeyCode::Char('g') => self.move_selection(i64::MIN / 2),
-            KeyCode::End | KeyCode::Char('G') => self.move_selection(i64::MAX / 2),
-            KeyCode::Enter => self.explain = !self.explain,
-            KeyCode::Tab => {
+            Command::Down => self.move_selection(1),
+            Command::Up => self.move_selection(-1),
+            Command::PageDown => self.move_selection(10),
+            Command::PageUp => self.move_selection(-10),
+            Command::Top => self.move_selection(i64::MIN / 2),
+            Command::Bottom => self.move_selection(i64::MAX / 2),
+            Command::Explain => self.explain = !self.explain,
+            Command::NextPane => {
                 self.focus = match self.focus {
                     Pane::Flows => Pane::Detail,
                     Pane::Detail => Pane::Credentials,
                     Pane::Credentials => Pane::Flows,
                 }
             }
-            KeyCode::BackTab => {
+            Command::PreviousPane => {
                 self.focus = match self.focus {
                     Pane::Flows => Pane::Credentials,
                     Pane::Detail => Pane::Flows,
                     Pane::Credentials => Pane::Detail,
                 }
             }
-            KeyCode::Char('/') => {
+            Command::Filter => {
                 self.editing_filter = true;
                 self.filter.clear();
             }
-            KeyCode::Char('p') => self.paused = !self.paused,
-            KeyCode::Char(' ') if self.paused => return Action::Step,
-            KeyCode::Char('+') | KeyCode::Char('=') => return self.change_speed(2.0),
-            KeyCode::Char('-') | KeyCode::Char('_') => return self.change_speed(0.5),
-            KeyCode::Char('r') => self.redact = !self.redact,
-            KeyCode::Char('t') => self.light = !self.light,
-            KeyCode::Char('?') => self.show_help = true,
-            _ => {}
+            Command::Pause => self.paused = !self.paused,
+            Command::Step if self.paused => return Action::Step,
+            Command::Step => {}
+            Command::Faster => return self.change_speed(2.0),
+            Command::Slower => return self.change_speed(0.5),
+            Command::Redact => self.redact = !self.redact,
+            Command::Theme => self.light = !self.light,
+            Command::Help => self.show_help = true,
         }
         Action::None
     }

@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, List, ListItem, ListState, 
 use ratatui::Frame;
 
 use super::app::{App, FlowView, Pane};
+use super::keys::BINDINGS;
 use crate::event::{Credential, Protocol};
 use crate::report::human_bytes;
 
@@ -628,22 +629,18 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
 }
 
 fn draw_help(frame: &mut Frame<'_>, theme: &Theme, area: Rect) {
-    let text = vec![
+    let mut text = vec![
         Line::styled(
             "plainsight — keys",
             theme.accent().add_modifier(Modifier::BOLD),
         ),
         Line::raw(""),
-        Line::raw("↑ ↓ / j k     move in the focused pane"),
-        Line::raw("Tab           next pane (flows, detail, credentials)"),
-        Line::raw("Enter         explain the selected finding"),
-        Line::raw("/             filter flows (Enter to keep, Esc to clear)"),
-        Line::raw("p             pause;  space: one event while paused"),
-        Line::raw("+ / -         replay faster / slower"),
-        Line::raw("r             redact secrets (first and last character)"),
-        Line::raw("t             light / dark background"),
-        Line::raw("q             quit"),
     ];
+    text.extend(
+        BINDINGS
+            .iter()
+            .map(|b| Line::raw(format!("{:<12}{}", b.label, b.help))),
+    );
     let w = 60.min(area.width);
     let h = (text.len() as u16 + 2).min(area.height);
     let popup = Rect::new(

@@ -4,20 +4,25 @@
 
 pub mod app;
 pub mod draw;
+pub mod keys;
+mod launch;
+
+pub use launch::{demo_live, launch};
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self as term, Event as TermEvent, KeyEventKind};
+use crossterm::event::{self as term, Event as TermEvent, KeyEvent, KeyEventKind};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
 
-use crate::capture::live::LiveOptions;
 use crate::event::{Event, Timestamp};
-use crate::run::{analyse_inputs, analyse_live, AnalysisOptions, Input};
+use crate::run::{analyse_inputs, analyse_live, AnalysisOptions, Input, LiveOptions, LiveUpdate};
 use app::{Action, App};
 
 /// Redraws at most this often.
@@ -103,84 +108,157 @@ impl Pacer {
     }
 }
 
-/// Runs the UI until the user quits. Returns the inputs that could not be read.
+/// The engine thread: analyses the feed, sending what it finds to the UI, until the feed ends
+/// or the UI stops it. Its last message is [`Msg::Done`] with the inputs it could not read.
+fn spawn_engine(
+    feed: Feed,
+    analysis: AnalysisOptions,
+    control: Arc<Control>,
+    tx: SyncSender<Msg>,
+) -> std::io::Result<thread::JoinHandle<()>> {
+    thread::Builder::new().name("engine".into()).spawn(move || {
+        let mut send = |e: Event| {
+            if tx.send(Msg::Event(e)).is_err() {
+                control.stop.store(true, Ordering::Relaxed);
+            }
+        };
+        let failures = match feed {
+            Feed::Files(paths) => replay(&Input::paths(paths), &analysis, &control, &mut send),
+            Feed::Inputs(inputs) => replay(&inputs, &analysis, &control, &mut send),
+            Feed::Live(live) => {
+                let updates = tx.clone();
+                let mut update = |u: LiveUpdate| match u {
+                    LiveUpdate::Notice(line) => {
+                        let _ = updates.send(Msg::Notice(line));
+                    }
+                    LiveUpdate::Stats(s) => {
+                        let dropped = u64::from(s.dropped) + u64::from(s.if_dropped);
+                        let _ = updates.try_send(Msg::Dropped(dropped));
+                    }
+                };
+                match analyse_live(
+                    &live,
+                    None,
+                    &control.stop,
+                    &analysis,
+                    &mut update,
+                    &mut send,
+                ) {
+                    Ok(_) => Vec::new(),
+                    Err(e) => vec![e.to_string()],
+                }
+            }
+        };
+        let _ = tx.send(Msg::Done(failures));
+    })
+}
+
+/// Inputs replayed at the pace the UI sets.
+fn replay(
+    inputs: &[Input],
+    analysis: &AnalysisOptions,
+    control: &Arc<Control>,
+    send: &mut dyn FnMut(Event),
+) -> Vec<String> {
+    let mut pacer = Pacer {
+        control: control.clone(),
+        base: None,
+        last: None,
+    };
+    match analyse_inputs(inputs, analysis, &mut |p| pacer.wait(p.ts), &mut |e| {
+        send(e)
+    }) {
+        Ok(outcome) => outcome.failures,
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+/// Runs the UI on the terminal until the user quits. Returns the inputs that could not be read.
 pub fn run(feed: Feed, options: UiOptions) -> anyhow::Result<Vec<String>> {
+    let mut terminal = ratatui::init();
+    let result = run_on(&mut terminal, &mut TerminalKeys, feed, options);
+    ratatui::restore();
+    Ok(result?.failures)
+}
+
+/// The UI on any backend with keys from any source: the terminal in real runs, a
+/// [`ratatui::backend::TestBackend`] and a script in tests. Returns the app as it was when the
+/// user quit.
+pub fn run_on<B: Backend, K: KeySource<B>>(
+    terminal: &mut Terminal<B>,
+    keys: &mut K,
+    feed: Feed,
+    options: UiOptions,
+) -> anyhow::Result<App>
+where
+    B::Error: Send + Sync + 'static,
+{
     let control = Arc::new(Control {
         speed: AtomicU64::new(options.speed.unwrap_or(0.0).to_bits()),
         stop: AtomicBool::new(false),
     });
     let (tx, rx) = sync_channel::<Msg>(CHANNEL);
-    let engine_control = control.clone();
-    let analysis = options.analysis.clone();
-    let engine = thread::Builder::new()
-        .name("engine".into())
-        .spawn(move || {
-            let mut send = |e: Event| {
-                if tx.send(Msg::Event(e)).is_err() {
-                    engine_control.stop.store(true, Ordering::Relaxed);
-                }
-            };
-            let failures = match feed {
-                Feed::Files(_) | Feed::Inputs(_) => {
-                    let inputs = match feed {
-                        Feed::Files(paths) => paths.into_iter().map(Input::Path).collect(),
-                        Feed::Inputs(inputs) => inputs,
-                        Feed::Live(_) => Vec::new(),
-                    };
-                    let mut pacer = Pacer {
-                        control: engine_control.clone(),
-                        base: None,
-                        last: None,
-                    };
-                    match analyse_inputs(&inputs, &analysis, &mut |p| pacer.wait(p.ts), &mut send) {
-                        Ok(outcome) => outcome.failures,
-                        Err(e) => vec![e.to_string()],
-                    }
-                }
-                Feed::Live(live) => {
-                    let notice_tx = tx.clone();
-                    let mut notice = |line: String| {
-                        let _ = notice_tx.send(Msg::Notice(line));
-                    };
-                    let stats_tx = tx.clone();
-                    let mut stats = |s: crate::capture::live::LiveStats| {
-                        let dropped = u64::from(s.dropped) + u64::from(s.if_dropped);
-                        let _ = stats_tx.try_send(Msg::Dropped(dropped));
-                    };
-                    match analyse_live(
-                        &live,
-                        None,
-                        &engine_control.stop,
-                        &analysis,
-                        &mut notice,
-                        &mut stats,
-                        &mut send,
-                    ) {
-                        Ok(_) => Vec::new(),
-                        Err(e) => vec![e.to_string()],
-                    }
-                }
-            };
-            let _ = tx.send(Msg::Done(failures));
-        })?;
+    let engine = spawn_engine(feed, options.analysis, control.clone(), tx)?;
     let mut app = App::new(options.source, options.redact, options.speed);
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, &mut app, &rx, &control);
-    ratatui::restore();
+    let result = event_loop(terminal, keys, &mut app, &rx, &control);
     control.stop.store(true, Ordering::Relaxed);
     drop(rx);
     let _ = engine.join();
     result?;
-    Ok(app.failures)
+    Ok(app)
 }
 
-fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+/// What the loop hears from the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserInput {
+    Key(KeyEvent),
+    /// The screen changed size: draw again.
+    Resize,
+}
+
+/// Where keys come from. `next` waits up to `timeout` for one; it sees the app and the screen
+/// as last drawn, so a test script can wait for a state before it presses a key.
+pub trait KeySource<B: Backend> {
+    fn next(
+        &mut self,
+        app: &App,
+        terminal: &Terminal<B>,
+        timeout: Duration,
+    ) -> std::io::Result<Option<UserInput>>;
+}
+
+/// The real terminal's keys, through crossterm.
+pub struct TerminalKeys;
+
+impl<B: Backend> KeySource<B> for TerminalKeys {
+    fn next(
+        &mut self,
+        _: &App,
+        _: &Terminal<B>,
+        timeout: Duration,
+    ) -> std::io::Result<Option<UserInput>> {
+        if !term::poll(timeout)? {
+            return Ok(None);
+        }
+        Ok(match term::read()? {
+            TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(UserInput::Key(key)),
+            TermEvent::Resize(..) => Some(UserInput::Resize),
+            _ => None,
+        })
+    }
+}
+
+fn event_loop<B: Backend, K: KeySource<B>>(
+    terminal: &mut Terminal<B>,
+    keys: &mut K,
     app: &mut App,
     rx: &Receiver<Msg>,
     control: &Control,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut steps = 0usize;
@@ -194,15 +272,7 @@ fn event_loop(
             match rx.try_recv() {
                 Ok(msg) => {
                     dirty = true;
-                    match msg {
-                        Msg::Event(e) => app.apply(e),
-                        Msg::Notice(n) => app.banner = Some(n),
-                        Msg::Dropped(d) => app.dropped_packets = Some(d),
-                        Msg::Done(failures) => {
-                            app.finished = true;
-                            app.failures = failures;
-                        }
-                    }
+                    apply(app, msg);
                 }
                 Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
             }
@@ -212,22 +282,37 @@ fn event_loop(
             last_draw = Instant::now();
             dirty = false;
         }
-        if term::poll(FRAME)? {
-            match term::read()? {
-                TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
-                    dirty = true;
-                    match app.key(key) {
-                        Action::Quit => return Ok(()),
-                        Action::Step => steps += 1,
-                        Action::Speed(s) => control
-                            .speed
-                            .store(s.unwrap_or(0.0).to_bits(), Ordering::Relaxed),
-                        Action::None => {}
+        match keys.next(app, terminal, FRAME)? {
+            Some(UserInput::Key(key)) => {
+                dirty = true;
+                match app.key(key) {
+                    Action::Quit => {
+                        // The last state is on screen when the loop ends.
+                        terminal.draw(|f| draw::draw(f, app))?;
+                        return Ok(());
                     }
+                    Action::Step => steps += 1,
+                    Action::Speed(s) => control
+                        .speed
+                        .store(s.unwrap_or(0.0).to_bits(), Ordering::Relaxed),
+                    Action::None => {}
                 }
-                TermEvent::Resize(..) => dirty = true,
-                _ => {}
             }
+            Some(UserInput::Resize) => dirty = true,
+            None => {}
+        }
+    }
+}
+
+/// A message from the engine thread, applied to the app.
+fn apply(app: &mut App, msg: Msg) {
+    match msg {
+        Msg::Event(e) => app.apply(e),
+        Msg::Notice(n) => app.banner = Some(n),
+        Msg::Dropped(d) => app.dropped_packets = Some(d),
+        Msg::Done(failures) => {
+            app.finished = true;
+            app.failures = failures;
         }
     }
 }

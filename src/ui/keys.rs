@@ -1,0 +1,194 @@
+//! The key bindings: one table that both the key handler ([`App::key`](super::app::App::key))
+//! and the help screen read, so the help cannot say one thing while a key does another.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    Top,
+    Bottom,
+    NextPane,
+    PreviousPane,
+    Explain,
+    /// Close the explanation and clear the filter.
+    Back,
+    Filter,
+    Pause,
+    /// One event while paused.
+    Step,
+    Faster,
+    Slower,
+    Redact,
+    Theme,
+    Help,
+}
+
+/// One line of the table: the keys, how the help writes them, and what they do.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub keys: &'static [KeyCode],
+    /// The keys as the help screen shows them.
+    pub label: &'static str,
+    pub command: Command,
+    /// What the help screen says the keys do.
+    pub help: &'static str,
+}
+
+/// Every key the main screen answers to, in the order the help lists them.
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        keys: &[KeyCode::Down, KeyCode::Char('j')],
+        label: "↓ j",
+        command: Command::Down,
+        help: "move down in the focused pane",
+    },
+    Binding {
+        keys: &[KeyCode::Up, KeyCode::Char('k')],
+        label: "↑ k",
+        command: Command::Up,
+        help: "move up in the focused pane",
+    },
+    Binding {
+        keys: &[KeyCode::PageDown],
+        label: "PgDn",
+        command: Command::PageDown,
+        help: "ten lines down",
+    },
+    Binding {
+        keys: &[KeyCode::PageUp],
+        label: "PgUp",
+        command: Command::PageUp,
+        help: "ten lines up",
+    },
+    Binding {
+        keys: &[KeyCode::Home, KeyCode::Char('g')],
+        label: "Home g",
+        command: Command::Top,
+        help: "first line",
+    },
+    Binding {
+        keys: &[KeyCode::End, KeyCode::Char('G')],
+        label: "End G",
+        command: Command::Bottom,
+        help: "last line",
+    },
+    Binding {
+        keys: &[KeyCode::Tab],
+        label: "Tab",
+        command: Command::NextPane,
+        help: "next pane (flows, detail, credentials)",
+    },
+    Binding {
+        keys: &[KeyCode::BackTab],
+        label: "Shift-Tab",
+        command: Command::PreviousPane,
+        help: "previous pane",
+    },
+    Binding {
+        keys: &[KeyCode::Enter],
+        label: "Enter",
+        command: Command::Explain,
+        help: "explain the selected finding",
+    },
+    Binding {
+        keys: &[KeyCode::Char('/')],
+        label: "/",
+        command: Command::Filter,
+        help: "filter flows (Enter or Esc keeps it)",
+    },
+    Binding {
+        keys: &[KeyCode::Esc],
+        label: "Esc",
+        command: Command::Back,
+        help: "close the explanation, clear the filter",
+    },
+    Binding {
+        keys: &[KeyCode::Char('p')],
+        label: "p",
+        command: Command::Pause,
+        help: "pause / go on",
+    },
+    Binding {
+        keys: &[KeyCode::Char(' ')],
+        label: "space",
+        command: Command::Step,
+        help: "one event while paused",
+    },
+    Binding {
+        keys: &[KeyCode::Char('+'), KeyCode::Char('=')],
+        label: "+",
+        command: Command::Faster,
+        help: "replay faster",
+    },
+    Binding {
+        keys: &[KeyCode::Char('-'), KeyCode::Char('_')],
+        label: "-",
+        command: Command::Slower,
+        help: "replay slower",
+    },
+    Binding {
+        keys: &[KeyCode::Char('r')],
+        label: "r",
+        command: Command::Redact,
+        help: "redact secrets (first and last character)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('t')],
+        label: "t",
+        command: Command::Theme,
+        help: "light / dark background",
+    },
+    Binding {
+        keys: &[KeyCode::Char('?')],
+        label: "?",
+        command: Command::Help,
+        help: "this help (any key closes it)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('q')],
+        label: "q Ctrl-C",
+        command: Command::Quit,
+        help: "quit",
+    },
+];
+
+/// The command a key stands for on the main screen, if any.
+pub fn command_for(key: KeyEvent) -> Option<Command> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return Some(Command::Quit);
+    }
+    BINDINGS
+        .iter()
+        .find(|b| b.keys.contains(&key.code))
+        .map(|b| b.command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No key does two things, and every command has a key.
+    #[test]
+    fn one_command_per_key() {
+        let mut seen = std::collections::HashSet::new();
+        for b in BINDINGS {
+            for k in b.keys {
+                assert!(seen.insert(*k), "{k:?} is bound twice");
+            }
+            assert_eq!(
+                command_for(KeyEvent::new(b.keys[0], KeyModifiers::NONE)),
+                Some(b.command)
+            );
+        }
+        assert_eq!(
+            command_for(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Command::Quit)
+        );
+    }
+}
