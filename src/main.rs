@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Parser;
 
-use plainsight::cli::{Cli, Command, CommonArgs, Speed};
+use std::path::PathBuf;
+
+use plainsight::cli::{Cli, Command, CommonArgs, LiveArgs, Speed};
 use plainsight::report::command::{self as report, ReportOptions};
 use plainsight::report::sink::Format;
 use plainsight::run::{live_options, stop_on_ctrl_c, AnalysisOptions, Input};
@@ -64,8 +66,7 @@ fn run(cli: Cli) -> Result<Vec<String>> {
                 Some(iface) => {
                     let live = live_options(&iface, &live, common.filter.as_deref());
                     let duration = duration.map(Duration::from_secs_f64);
-                    let stop = stop_on_ctrl_c()?;
-                    report::live(&live, duration, &stop, options, &analysis)?;
+                    report::live(&live, duration, &*stop_on_ctrl_c()?, options, &analysis)?;
                     Ok(Vec::new())
                 }
                 None => report::inputs(&Input::paths(files), options, &analysis),
@@ -75,24 +76,7 @@ fn run(cli: Cli) -> Result<Vec<String>> {
             files,
             common,
             speed,
-        } => {
-            let source = files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let speed = match speed {
-                Speed::Factor(x) => Some(x),
-                Speed::Max => None,
-            };
-            launch(
-                Feed::Files(files),
-                source,
-                analysis_options(&common)?,
-                common.redact,
-                speed,
-            )
-        }
+        } => replay(files, &common, speed),
         Command::Demo { live: true, common } => {
             ui::demo_live(analysis_options(&common)?, common.redact)
         }
@@ -110,27 +94,7 @@ fn run(cli: Cli) -> Result<Vec<String>> {
             iface,
             live,
             common,
-        } => {
-            let analysis = analysis_options(&common)?;
-            let options = live_options(&iface, &live, common.filter.as_deref());
-            if !io::stdout().is_terminal() {
-                eprintln!("plainsight: stdout is not a terminal; showing the text report instead of the UI (Ctrl-C to stop)");
-                let report = ReportOptions {
-                    format: Format::Text,
-                    redact: common.redact,
-                    jobs: 1,
-                };
-                let stop = stop_on_ctrl_c()?;
-                report::live(&options, None, &stop, report, &analysis)?;
-                return Ok(Vec::new());
-            }
-            let source = match &common.filter {
-                Some(f) => format!("live {iface} ({f})"),
-                None => format!("live {iface}"),
-            };
-            // Real people's secrets may pass on a live link: masked until `r` is pressed.
-            launch(Feed::Live(options), source, analysis, true, None)
-        }
+        } => live_ui(&iface, &live, &common),
         Command::Lab {
             bind,
             http_port,
@@ -146,6 +110,47 @@ fn run(cli: Cli) -> Result<Vec<String>> {
             Ok(Vec::new())
         }
     }
+}
+
+fn replay(files: Vec<PathBuf>, common: &CommonArgs, speed: Speed) -> Result<Vec<String>> {
+    let source = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let speed = match speed {
+        Speed::Factor(x) => Some(x),
+        Speed::Max => None,
+    };
+    launch(
+        Feed::Files(files),
+        source,
+        analysis_options(common)?,
+        common.redact,
+        speed,
+    )
+}
+
+/// `live`: the UI, or the text report when stdout is not a terminal.
+fn live_ui(iface: &str, live: &LiveArgs, common: &CommonArgs) -> Result<Vec<String>> {
+    let analysis = analysis_options(common)?;
+    let options = live_options(iface, live, common.filter.as_deref());
+    if !io::stdout().is_terminal() {
+        eprintln!("plainsight: stdout is not a terminal; showing the text report instead of the UI (Ctrl-C to stop)");
+        let report = ReportOptions {
+            format: Format::Text,
+            redact: common.redact,
+            jobs: 1,
+        };
+        report::live(&options, None, &*stop_on_ctrl_c()?, report, &analysis)?;
+        return Ok(Vec::new());
+    }
+    let source = match &common.filter {
+        Some(f) => format!("live {iface} ({f})"),
+        None => format!("live {iface}"),
+    };
+    // Real people's secrets may pass on a live link: masked until `r` is pressed.
+    launch(Feed::Live(options), source, analysis, true, None)
 }
 
 /// The options every analysis takes; key-log lines that cannot be used are named on stderr.

@@ -4,11 +4,13 @@
 use std::collections::HashMap;
 
 use crate::base::{Endpoint, FlowId, Timestamp};
+use crate::creds::Found;
 use crate::event::{
     Anomaly, AnomalyKind, Credential, DecryptionResult, DnsQuery, Event, FlowClose, HttpRequest,
     HttpResponse, Protocol, Summary, TlsCertificate, TlsClientHello, TlsDecryption, TlsServerHello,
 };
 use crate::proto::analysis::AppOutput;
+use crate::proto::http::{Request, Response};
 use crate::proto::tls::handshake::{cipher_name, version_name, CertificateCache};
 
 /// At most this many anomalies of one kind are written out per run; all are counted.
@@ -92,53 +94,17 @@ impl Recorder {
         let (flow, ts) = (ctx.id, ctx.ts);
         Some(match output {
             AppOutput::Request {
-                request: r,
+                request,
                 decrypted,
                 stream,
-            } => Event::HttpRequest(HttpRequest {
-                flow,
-                ts,
-                host: r.host().map(str::to_string),
-                method: r.method,
-                target: r.target,
-                version: r.version,
-                headers: r.headers,
-                body_len: r.body_len,
-                decrypted,
-                stream,
-            }),
+            } => Event::HttpRequest(http_request(request, ctx, decrypted, stream)),
             AppOutput::Response {
-                response: r,
+                response,
                 decrypted,
                 stream,
-            } => Event::HttpResponse(HttpResponse {
-                flow,
-                ts,
-                status: r.status,
-                reason: r.reason,
-                headers: r.headers,
-                body_len: r.body_len,
-                decrypted,
-                stream,
-            }),
+            } => Event::HttpResponse(http_response(response, ctx, decrypted, stream)),
             AppOutput::Credential { found, decrypted } => {
-                self.summary.credentials += 1;
-                *self
-                    .summary
-                    .credentials_by_kind
-                    .entry(found.kind.as_str().to_string())
-                    .or_insert(0) += 1;
-                Event::Credential(Credential {
-                    flow,
-                    ts,
-                    kind: found.kind,
-                    username: found.username,
-                    secret: found.secret,
-                    client: ctx.client,
-                    server: ctx.server,
-                    location: found.location,
-                    decrypted,
-                })
+                Event::Credential(self.credential(found, ctx, decrypted))
             }
             AppOutput::ClientHello(c) => Event::TlsClientHello(TlsClientHello {
                 flow,
@@ -192,6 +158,27 @@ impl Recorder {
         })
     }
 
+    /// A credential, counted in the totals.
+    fn credential(&mut self, found: Found, ctx: &FlowContext, decrypted: bool) -> Credential {
+        self.summary.credentials += 1;
+        *self
+            .summary
+            .credentials_by_kind
+            .entry(found.kind.as_str().to_string())
+            .or_insert(0) += 1;
+        Credential {
+            flow: ctx.id,
+            ts: ctx.ts,
+            kind: found.kind,
+            username: found.username,
+            secret: found.secret,
+            client: ctx.client,
+            server: ctx.server,
+            location: found.location,
+            decrypted,
+        }
+    }
+
     /// Counts a closed flow in the totals.
     pub fn flow_closed(&mut self, close: &FlowClose) {
         let bytes = close.bytes_c2s + close.bytes_s2c;
@@ -205,5 +192,43 @@ impl Recorder {
         } else if close.protocol.is_plaintext() {
             self.summary.plaintext_bytes += bytes;
         }
+    }
+}
+
+fn http_request(
+    r: Request,
+    ctx: &FlowContext,
+    decrypted: bool,
+    stream: Option<u32>,
+) -> HttpRequest {
+    HttpRequest {
+        flow: ctx.id,
+        ts: ctx.ts,
+        host: r.host().map(str::to_string),
+        method: r.method,
+        target: r.target,
+        version: r.version,
+        headers: r.headers,
+        body_len: r.body_len,
+        decrypted,
+        stream,
+    }
+}
+
+fn http_response(
+    r: Response,
+    ctx: &FlowContext,
+    decrypted: bool,
+    stream: Option<u32>,
+) -> HttpResponse {
+    HttpResponse {
+        flow: ctx.id,
+        ts: ctx.ts,
+        status: r.status,
+        reason: r.reason,
+        headers: r.headers,
+        body_len: r.body_len,
+        decrypted,
+        stream,
     }
 }

@@ -176,72 +176,9 @@ impl<W: Write> TextReport<W> {
         if !self.header_done {
             self.line("No TCP flows.");
         }
-        if !self.credentials.is_empty() {
-            self.line("");
-            self.line(&format!(
-                "Credentials ({}) — readable by anyone who can see the traffic",
-                s.credentials
-            ));
-            self.line(&format!(
-                "  {:<12} {:<22} {:<40} {:<24} {:<24} {}",
-                "KIND", "CLIENT", "SERVER", "USER", "SECRET", "WHERE"
-            ));
-            for c in std::mem::take(&mut self.credentials) {
-                let user = c.username.as_deref().unwrap_or("-");
-                let mark = if c.decrypted { " (decrypted)" } else { "" };
-                self.line(&format!(
-                    "  {:<12} {:<22} {:<40} {:<24} {:<24} {}{mark}",
-                    c.kind.as_str(),
-                    c.client.to_string(),
-                    format!("→ {}", c.server),
-                    user,
-                    c.secret,
-                    c.location
-                ));
-            }
-            if self.credentials_unlisted > 0 {
-                self.line(&format!("  … and {} more", self.credentials_unlisted));
-            }
-        }
-        if !self.tls.is_empty() {
-            self.line("");
-            self.line("TLS — the content is hidden, but an eavesdropper still sees:");
-            for t in std::mem::take(&mut self.tls) {
-                let mut parts = vec![format!(
-                    "server name {}",
-                    t.sni.as_deref().unwrap_or("(none sent)")
-                )];
-                if let (Some(v), Some(c)) = (&t.version, &t.cipher) {
-                    parts.push(format!("{v} {c}"));
-                }
-                if let Some(cert) = &t.certificate {
-                    parts.push(format!("certificate {cert}"));
-                }
-                if let Some(d) = &t.decryption {
-                    parts.push(format!("decryption: {d}"));
-                }
-                self.line(&format!(
-                    "  flow {:>4}  {:<24} {}",
-                    t.flow,
-                    t.server,
-                    parts.join("; ")
-                ));
-            }
-            if self.tls_unlisted > 0 {
-                self.line(&format!("  … and {} more", self.tls_unlisted));
-            }
-            self.tls_index.clear();
-        }
-        if !self.anomalies.is_empty() {
-            self.line("");
-            self.line(&format!("Anomalies ({})", s.anomalies));
-            for a in std::mem::take(&mut self.anomalies) {
-                self.line(&a);
-            }
-            if self.anomalies_unlisted > 0 {
-                self.line(&format!("  … and {} more", self.anomalies_unlisted));
-            }
-        }
+        self.credentials_section(s);
+        self.tls_section();
+        self.anomalies_section(s);
         let protocols: Vec<String> = s
             .flows_by_protocol
             .iter()
@@ -276,6 +213,81 @@ impl<W: Write> TextReport<W> {
         self.line(&format!("  duration    {:.3} s", s.duration));
         if !self.broken && self.out.flush().is_err() {
             self.broken = true;
+        }
+    }
+
+    fn credentials_section(&mut self, s: &Summary) {
+        if !self.credentials.is_empty() {
+            self.line("");
+            self.line(&format!(
+                "Credentials ({}) — readable by anyone who can see the traffic",
+                s.credentials
+            ));
+            self.line(&format!(
+                "  {:<12} {:<22} {:<40} {:<24} {:<24} {}",
+                "KIND", "CLIENT", "SERVER", "USER", "SECRET", "WHERE"
+            ));
+            for c in std::mem::take(&mut self.credentials) {
+                let user = c.username.as_deref().unwrap_or("-");
+                let mark = if c.decrypted { " (decrypted)" } else { "" };
+                self.line(&format!(
+                    "  {:<12} {:<22} {:<40} {:<24} {:<24} {}{mark}",
+                    c.kind.as_str(),
+                    c.client.to_string(),
+                    format!("→ {}", c.server),
+                    user,
+                    c.secret,
+                    c.location
+                ));
+            }
+            if self.credentials_unlisted > 0 {
+                self.line(&format!("  … and {} more", self.credentials_unlisted));
+            }
+        }
+    }
+
+    fn tls_section(&mut self) {
+        if !self.tls.is_empty() {
+            self.line("");
+            self.line("TLS — the content is hidden, but an eavesdropper still sees:");
+            for t in std::mem::take(&mut self.tls) {
+                let mut parts = vec![format!(
+                    "server name {}",
+                    t.sni.as_deref().unwrap_or("(none sent)")
+                )];
+                if let (Some(v), Some(c)) = (&t.version, &t.cipher) {
+                    parts.push(format!("{v} {c}"));
+                }
+                if let Some(cert) = &t.certificate {
+                    parts.push(format!("certificate {cert}"));
+                }
+                if let Some(d) = &t.decryption {
+                    parts.push(format!("decryption: {d}"));
+                }
+                self.line(&format!(
+                    "  flow {:>4}  {:<24} {}",
+                    t.flow,
+                    t.server,
+                    parts.join("; ")
+                ));
+            }
+            if self.tls_unlisted > 0 {
+                self.line(&format!("  … and {} more", self.tls_unlisted));
+            }
+            self.tls_index.clear();
+        }
+    }
+
+    fn anomalies_section(&mut self, s: &Summary) {
+        if !self.anomalies.is_empty() {
+            self.line("");
+            self.line(&format!("Anomalies ({})", s.anomalies));
+            for a in std::mem::take(&mut self.anomalies) {
+                self.line(&a);
+            }
+            if self.anomalies_unlisted > 0 {
+                self.line(&format!("  … and {} more", self.anomalies_unlisted));
+            }
         }
     }
 

@@ -109,78 +109,113 @@ pub fn analyse_inputs_parallel<F: FnMut(Event)>(
     let workers = jobs.min(inputs.len());
     let mut opts = opts.clone();
     opts.engine.memcap = (opts.engine.memcap / workers).max(MIN_WORKER_MEMCAP);
-    let opts = &opts;
-    let reorder = Reorder::new(inputs.len());
-    let next = AtomicUsize::new(0);
-    let bytes_read = AtomicU64::new(0);
+    let shared = Shared {
+        inputs,
+        opts: &opts,
+        reorder: Reorder::new(inputs.len()),
+        next: AtomicUsize::new(0),
+        bytes_read: AtomicU64::new(0),
+    };
     let (senders, receivers): (Vec<_>, Vec<_>) = inputs.iter().map(|_| mpsc::channel()).unzip();
     let mut totals = RunTotals::default();
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= inputs.len() {
-                        break;
-                    }
-                    let tx: &mpsc::Sender<WorkerMessage> = &senders[index];
-                    let mut batch = Vec::with_capacity(BATCH_EVENTS);
-                    let mut size = 0;
-                    let mut last_bytes = 0;
-                    let mut pace = |p: Progress| {
-                        bytes_read.fetch_add(p.bytes - last_bytes, Ordering::Relaxed);
-                        last_bytes = p.bytes;
-                        ControlFlow::Continue(())
-                    };
-                    let send = |batch: &mut Vec<Event>, size: &mut usize| {
-                        reorder.acquire(index, *size);
-                        let full = std::mem::replace(batch, Vec::with_capacity(BATCH_EVENTS));
-                        let _ = tx.send(WorkerMessage::Events(full, std::mem::take(size)));
-                    };
-                    // A panic must not leave the printing thread waiting for this input forever.
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        analyse_input(&inputs[index], index, opts, &mut pace, &mut |e: Event| {
-                            size += e.approx_size();
-                            batch.push(e);
-                            if batch.len() >= BATCH_EVENTS {
-                                send(&mut batch, &mut size);
-                            }
-                        })
-                    }))
-                    .unwrap_or_else(|_| {
-                        Err(format!(
-                            "{}: internal error while analysing it",
-                            inputs[index].name()
-                        ))
-                    });
-                    if !batch.is_empty() {
-                        send(&mut batch, &mut size);
-                    }
-                    let _ = tx.send(WorkerMessage::Done(result));
-                }
-            });
+            scope.spawn(|| shared.work(&senders));
         }
         for (index, rx) in receivers.iter().enumerate() {
-            reorder.update(|state| state.current = index);
-            let offset = totals.flow_offset;
-            let result = loop {
-                match rx.recv() {
-                    Ok(WorkerMessage::Events(events, size)) => {
-                        reorder.update(|state| {
-                            state.in_flight[index] = state.in_flight[index].saturating_sub(size)
-                        });
-                        for mut e in events {
-                            e.shift_flow(offset);
-                            out(e);
-                        }
-                        progress(bytes_read.load(Ordering::Relaxed));
-                    }
-                    Ok(WorkerMessage::Done(result)) => break result,
-                    Err(_) => break Err(format!("{}: not analysed", inputs[index].name())),
-                }
-            };
+            let result = shared.print(index, rx, totals.flow_offset, progress, out);
             totals.add(result);
         }
     });
     Ok(totals.finish(out))
+}
+
+/// What the workers and the printing thread share.
+struct Shared<'a> {
+    inputs: &'a [Input],
+    opts: &'a AnalysisOptions,
+    reorder: Reorder,
+    /// The next input no worker has taken yet.
+    next: AtomicUsize,
+    bytes_read: AtomicU64,
+}
+
+impl Shared<'_> {
+    /// A worker: takes inputs one at a time and sends their events in batches.
+    fn work(&self, senders: &[mpsc::Sender<WorkerMessage>]) {
+        loop {
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            let (Some(input), Some(tx)) = (self.inputs.get(index), senders.get(index)) else {
+                break;
+            };
+            let mut batch = Vec::with_capacity(BATCH_EVENTS);
+            let mut size = 0;
+            let mut last_bytes = 0;
+            let mut pace = |p: Progress| {
+                self.bytes_read
+                    .fetch_add(p.bytes - last_bytes, Ordering::Relaxed);
+                last_bytes = p.bytes;
+                ControlFlow::Continue(())
+            };
+            let send = |batch: &mut Vec<Event>, size: &mut usize| {
+                self.reorder.acquire(index, *size);
+                let full = std::mem::replace(batch, Vec::with_capacity(BATCH_EVENTS));
+                let _ = tx.send(WorkerMessage::Events(full, std::mem::take(size)));
+            };
+            // A panic must not leave the printing thread waiting for this input forever.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                analyse_input(input, index, self.opts, &mut pace, &mut |e: Event| {
+                    size += e.approx_size();
+                    batch.push(e);
+                    if batch.len() >= BATCH_EVENTS {
+                        send(&mut batch, &mut size);
+                    }
+                })
+            }))
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "{}: internal error while analysing it",
+                    input.name()
+                ))
+            });
+            if !batch.is_empty() {
+                send(&mut batch, &mut size);
+            }
+            let _ = tx.send(WorkerMessage::Done(result));
+        }
+    }
+
+    /// The printing thread's part for one input: its events, flow ids shifted by `offset`, as
+    /// they arrive; then its result.
+    fn print<F: FnMut(Event)>(
+        &self,
+        index: usize,
+        rx: &mpsc::Receiver<WorkerMessage>,
+        offset: u64,
+        progress: &mut dyn FnMut(u64),
+        out: &mut F,
+    ) -> InputResult {
+        self.reorder.update(|state| state.current = index);
+        loop {
+            match rx.recv() {
+                Ok(WorkerMessage::Events(events, size)) => {
+                    self.reorder.update(|state| {
+                        if let Some(n) = state.in_flight.get_mut(index) {
+                            *n = n.saturating_sub(size);
+                        }
+                    });
+                    for mut e in events {
+                        e.shift_flow(offset);
+                        out(e);
+                    }
+                    progress(self.bytes_read.load(Ordering::Relaxed));
+                }
+                Ok(WorkerMessage::Done(result)) => return result,
+                Err(_) => {
+                    let name = self.inputs.get(index).map(Input::name).unwrap_or_default();
+                    return Err(format!("{name}: not analysed"));
+                }
+            }
+        }
+    }
 }
