@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::thread::sleep;
 use std::time::Duration;
 
 mod common;
@@ -100,10 +99,7 @@ fn bundled_lab_capture_tells_the_story() {
 
 #[test]
 fn live_capture_of_the_lab_finds_http_at_once_and_https_with_the_key() {
-    if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: capturing lo needs root (or CAP_NET_RAW); run `make test` as root");
-        return;
-    }
+    common::require_root("capturing the lab on lo");
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("lab.keys");
     let saved = dir.path().join("lab.pcap");
@@ -119,24 +115,18 @@ fn live_capture_of_the_lab_finds_http_at_once_and_https_with_the_key() {
         lab.http.port(),
         lab.https.port()
     );
-    let capture = Command::new(env!("CARGO_BIN_EXE_plainsight"))
-        .args([
-            "report",
-            "--json",
-            "-i",
-            "lo",
-            "--duration",
-            "4",
-            "-f",
-            &filter,
-            "-w",
-        ])
-        .arg(&saved)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    sleep(Duration::from_millis(1200));
+    let capture = common::LiveRun::start(&[
+        "report".as_ref(),
+        "--json".as_ref(),
+        "-i".as_ref(),
+        "lo".as_ref(),
+        "--duration".as_ref(),
+        "4".as_ref(),
+        "-f".as_ref(),
+        filter.as_ref(),
+        "-w".as_ref(),
+        saved.as_os_str(),
+    ]);
     curl_login(
         &format!("http://{}/login", lab.http),
         "alice",
@@ -147,14 +137,9 @@ fn live_capture_of_the_lab_finds_http_at_once_and_https_with_the_key() {
         "bob",
         "Live-Pass-2",
     );
-    let out = capture.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let live: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let (status, stdout, stderr) = capture.finish();
+    assert!(status.success(), "{stderr}");
+    let live: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();

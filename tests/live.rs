@@ -1,17 +1,14 @@
-//! Live capture on the loopback interface (root only; skipped with the reason otherwise): real
-//! libpcap, a real HTTP server and client, privileges dropped after the handle opens.
+//! Live capture on the loopback interface (root, as in CI): real libpcap, a real HTTP server and
+//! client, privileges dropped after the handle opens.
+
+mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
-use std::time::Duration;
 
 use serde_json::Value;
-
-fn is_root() -> bool {
-    nix::unistd::Uid::effective().is_root()
-}
 
 /// A one-shot HTTP server on 127.0.0.1 and a client hitting it a few times.
 fn http_exchange(port: u16, listener: TcpListener) {
@@ -38,32 +35,29 @@ fn http_exchange(port: u16, listener: TcpListener) {
 
 #[test]
 fn live_capture_on_lo_drops_privileges_and_writes_the_packets() {
-    if !is_root() {
-        eprintln!("skipped: live capture needs root (or CAP_NET_RAW); run `make test` as root");
-        return;
-    }
+    common::require_root("live capture");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("saved.pcap");
-    let child = Command::new(env!("CARGO_BIN_EXE_plainsight"))
-        .args(["report", "--json", "-i", "lo", "--duration", "3", "-f"])
-        .arg(format!("tcp port {port}"))
-        .arg("-w")
-        .arg(&saved)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Let libpcap open the handle before traffic starts.
-    thread::sleep(Duration::from_millis(1000));
+    let filter = format!("tcp port {port}");
+    let run = common::LiveRun::start(&[
+        "report".as_ref(),
+        "--json".as_ref(),
+        "-i".as_ref(),
+        "lo".as_ref(),
+        "--duration".as_ref(),
+        "3".as_ref(),
+        "-f".as_ref(),
+        filter.as_ref(),
+        "-w".as_ref(),
+        saved.as_os_str(),
+    ]);
     http_exchange(port, listener);
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let (status, stdout, stderr) = run.finish();
+    assert!(status.success(), "{stderr}");
     assert!(stderr.contains("now running as nobody"), "{stderr}");
-    let events: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let events: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -91,10 +85,7 @@ fn live_capture_on_lo_drops_privileges_and_writes_the_packets() {
 
 #[test]
 fn live_capture_without_permission_names_the_setcap_command() {
-    if !is_root() {
-        eprintln!("skipped: needs root to switch to an unprivileged account for the check");
-        return;
-    }
+    common::require_root("switching to an account without capture permission");
     // Run as nobody, who has no capture permission.
     let exe = env!("CARGO_BIN_EXE_plainsight");
     let out = Command::new("setpriv")
@@ -107,11 +98,8 @@ fn live_capture_without_permission_names_the_setcap_command() {
         ])
         .arg(exe)
         .args(["report", "-i", "lo", "--duration", "1"])
-        .output();
-    let Ok(out) = out else {
-        eprintln!("skipped: setpriv (util-linux) is not available");
-        return;
-    };
+        .output()
+        .expect("setpriv (util-linux, essential in Debian) runs");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -132,27 +120,19 @@ fn proc_status(pid: u32, key: &str) -> Option<String> {
 
 #[test]
 fn once_capturing_the_process_is_no_longer_root_and_holds_no_capability() {
-    if !is_root() {
-        eprintln!("skipped: the privilege drop is only observable when started as root");
-        return;
-    }
-    let child = Command::new(env!("CARGO_BIN_EXE_plainsight"))
-        .args([
-            "report",
-            "--json",
-            "-i",
-            "lo",
-            "--duration",
-            "3",
-            "-f",
-            "tcp port 1",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    thread::sleep(Duration::from_millis(1500));
-    let pid = child.id();
+    common::require_root("observing the privilege drop");
+    let run = common::LiveRun::start(&[
+        "report",
+        "--json",
+        "-i",
+        "lo",
+        "--duration",
+        "3",
+        "-f",
+        "tcp port 1",
+    ]);
+    // It says it is capturing once privileges are dropped and the filters are on.
+    let pid = run.pid();
     let uid = proc_status(pid, "Uid:").unwrap();
     let gid = proc_status(pid, "Gid:").unwrap();
     let caps: Vec<String> = ["CapInh:", "CapPrm:", "CapEff:"]
@@ -161,12 +141,8 @@ fn once_capturing_the_process_is_no_longer_root_and_holds_no_capability() {
         .collect();
     let seccomp = proc_status(pid, "Seccomp:").unwrap();
     let no_new_privs = proc_status(pid, "NoNewPrivs:").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (status, _, stderr) = run.finish();
+    assert!(status.success(), "{stderr}");
     // Real, effective, saved and filesystem ids: all nobody (65534), none root.
     assert!(uid.split_whitespace().all(|u| u == "65534"), "Uid: {uid}");
     assert!(gid.split_whitespace().all(|g| g == "65534"), "Gid: {gid}");

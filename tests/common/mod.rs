@@ -48,3 +48,65 @@ pub fn golden(name: &str, text: &str) {
         std::fs::read_to_string(&path).expect("golden file; UPDATE_GOLDEN=1 cargo test writes it");
     assert_eq!(text, expected, "{name} differs from {}", path.display());
 }
+
+/// Live, lab and browser tests run in CI, which runs as root with every package `make test`
+/// installs: a missing prerequisite is a failure there, never a silent pass.
+pub fn require_root(what: &str) {
+    assert!(
+        nix::unistd::Uid::effective().is_root(),
+        "{what} needs root (or CAP_NET_RAW): run `make test` as root, as CI does"
+    );
+}
+
+/// `plainsight ARGS` capturing live: started, and waited for until it says it is capturing
+/// (the handle is open and filtered, so traffic sent from now on is seen).
+pub struct LiveRun {
+    child: std::process::Child,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl LiveRun {
+    pub fn start<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> LiveRun {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_plainsight"))
+            .current_dir(root())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = String::new();
+        loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    seen.push_str(&line);
+                    seen.push('\n');
+                    if line.contains("capturing on") {
+                        break;
+                    }
+                }
+                _ => panic!("plainsight ended before capturing: {seen}"),
+            }
+        }
+        let stderr = std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            seen
+        });
+        LiveRun { child, stderr }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the end: exit status, stdout, and all of stderr.
+    pub fn finish(self) -> (std::process::ExitStatus, String, String) {
+        let out = self.child.wait_with_output().unwrap();
+        let stderr = self.stderr.join().unwrap();
+        (out.status, String::from_utf8(out.stdout).unwrap(), stderr)
+    }
+}

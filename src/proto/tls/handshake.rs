@@ -381,12 +381,24 @@ mod tests {
             let junk: Vec<u8> = (0..len).map(|i| (i * 91 + 7) as u8).collect();
             let mut m = vec![1u8, 0, 0, len as u8];
             m.extend_from_slice(&junk);
-            let _ = client_hello(&m);
+            assert_eq!(
+                client_hello(&m),
+                None,
+                "ClientHello from {len} bytes of junk"
+            );
             m[0] = 2;
-            let _ = server_hello(&m);
+            assert_eq!(
+                server_hello(&m),
+                None,
+                "ServerHello from {len} bytes of junk"
+            );
             m[0] = 11;
-            let _ = certificate(&m, false);
-            let _ = certificate(&m, true);
+            assert!(certificate(&m, false).is_none(), "certificate from junk");
+            assert!(
+                certificate(&m, true).is_none(),
+                "TLS 1.3 certificate from junk"
+            );
+            assert!(leaf_certificate(&m, false).is_none(), "leaf from junk");
         }
     }
 }
