@@ -1,6 +1,9 @@
 //! `cargo bench`: the engine's throughput on the bundled captures held in memory, so the figure
 //! is the analysis alone (no file I/O).
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::ops::ControlFlow;
 use std::path::Path;
 

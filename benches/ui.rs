@@ -1,5 +1,8 @@
 //! `cargo bench --bench ui`: the time to draw one frame while the UI holds a million events.
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 
 use criterion::{criterion_group, criterion_main, Criterion};

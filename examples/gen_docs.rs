@@ -1,6 +1,9 @@
 //! Writes the man page and shell completions from the same clap definition as the binary.
 //! `make` runs it: cargo run --example gen_docs -- OUT_DIR
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use clap::CommandFactory;

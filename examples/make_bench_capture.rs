@@ -6,6 +6,9 @@
 //! HTTP/2, TLS sessions, DNS, FTP, POP3, IMAP, SMTP and telnet. Packets of other link types are
 //! left out.)
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;

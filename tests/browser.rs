@@ -1,6 +1,9 @@
 //! A real browser logs in to the lab: Debian's headless Chromium loads the login page over HTTP
 //! and over HTTPS, submits the form on each, and saves a screenshot (target/screenshots/).
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -2,6 +2,9 @@
 //! and messages. Golden files are in tests/golden; `UPDATE_GOLDEN=1 cargo test` rewrites them
 //! (then read the diff before committing).
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use assert_cmd::Command;

@@ -1,6 +1,9 @@
 //! Every credential kind on a real capture made by real clients (captures/README.md says which):
 //! exact usernames, secrets and places, and no false positives. Golden NDJSON for each capture.
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 use common::{golden, run_json as run};
 

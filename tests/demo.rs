@@ -1,6 +1,9 @@
 //! `plainsight demo`'s built-in captures tell the classroom story: logins in the clear, the lab's
 //! HTTPS login opaque, then the same login decrypted with its keys.
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::ops::ControlFlow;
 
 use plainsight::event::{DecryptionResult, Event, TlsClientHello, TlsDecryption};

@@ -1,6 +1,9 @@
 //! The engine on hand-built packets: reassembly corner cases, close reasons, timeouts, memory
 //! limits and IP fragments, with exact events.
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use etherparse::PacketBuilder;
 use plainsight::capture::{LinkType, Packet};
 use plainsight::engine::{Engine, EngineConfig};

@@ -2,6 +2,9 @@
 //! with its key log, in the clear with prior knowledge, and two streams interleaved — exact
 //! credentials, golden NDJSON, and the same request paths as Wireshark's decoder finds.
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 
 mod common;

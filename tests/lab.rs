@@ -2,6 +2,9 @@
 //! root, the classroom story end to end while capturing `lo`: the HTTP password is found, the
 //! HTTPS one only with the lab's key log.
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! Live capture on the loopback interface (root, as in CI): real libpcap, a real HTTP server and
 //! client, privileges dropped after the handle opens.
 
+// Test helpers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::{Read, Write};

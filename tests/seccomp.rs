@@ -1,6 +1,11 @@
 //! The syscall filter installed after the privilege drop really refuses running a program. In a
 //! test binary of its own: the filter covers every thread of the process and stays for its life.
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// setuid(2) is called raw to show the filter refuses it.
+#![allow(unsafe_code)]
+
 use plainsight::capture::privileges::refuse_dangerous_syscalls;
 
 #[test]

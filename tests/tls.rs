@@ -2,6 +2,9 @@
 //! certificates, JA4, and decryption with each supported cipher — with golden NDJSON — plus a
 //! cross-check against Wireshark's own TLS engine (tshark, installed by `make test`).
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 
 use serde_json::Value;

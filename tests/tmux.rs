@@ -1,6 +1,9 @@
 //! End to end in a real terminal: tmux runs `plainsight replay` on a bundled capture, keys are
 //! sent, the pane is read, and the program quits leaving the terminal as it was.
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! Snapshot tests of the terminal UI on bundled captures (ratatui's TestBackend + insta), and a
 //! check that leaked secrets are drawn highlighted.
 
+// A failed unwrap here is a failed test (or bench), not a crash on user data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

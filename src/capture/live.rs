@@ -180,6 +180,7 @@ impl LiveSource {
 }
 
 /// Waits until the capture descriptor has packets, or `timeout_ms` passes.
+#[allow(unsafe_code)] // poll(2) on libpcap's own descriptor: no safe wrapper takes a raw fd.
 fn wait_readable(fd: RawFd, timeout_ms: i32) {
     let mut pfd = libc::pollfd {
         fd,

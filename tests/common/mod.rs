@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests: running the binary and reading its event stream.
 #![allow(dead_code)]
+// Test helpers: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::process::Command;

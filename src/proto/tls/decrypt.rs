@@ -147,8 +147,8 @@ pub enum HashKind {
 /// What a cipher suite needs for decryption; `None` for suites plainsight cannot decrypt (CBC,
 /// RC4, CCM…).
 pub fn suite(id: u16) -> Option<(AeadKind, HashKind)> {
-    use AeadKind::*;
-    use HashKind::*;
+    use AeadKind::{Aes128Gcm, Aes256Gcm, ChaCha20Poly1305};
+    use HashKind::{Sha256, Sha384};
     Some(match id {
         0x1301 => (Aes128Gcm, Sha256),
         0x1302 => (Aes256Gcm, Sha384),
