@@ -84,34 +84,30 @@ pub enum DecodeError {
 pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     let (ether_type, rest) = match link {
         LinkType::ETHERNET => {
-            let ether_type = be16(data, 12).ok_or_else(|| short("Ethernet header"))?;
-            (ether_type, &data[14..])
+            let (h, rest) = header::<{ link::ETHERNET_LEN }>(data, "Ethernet header")?;
+            (link::ethernet_type(h), rest)
         }
         LinkType::LINUX_SLL => {
             // 16-byte cooked header; the protocol (an EtherType for IP) is its last two bytes.
-            let ether_type = be16(data, 14).ok_or_else(|| short("Linux cooked header"))?;
-            (ether_type, &data[16..])
+            let (h, rest) = header::<{ link::SLL_LEN }>(data, "Linux cooked header")?;
+            (link::sll_protocol(h), rest)
         }
         LinkType::LINUX_SLL2 => {
             // 20-byte cooked v2 header, protocol first. etherparse does not slice SLL2 itself.
-            let ether_type = be16(data, 0).ok_or_else(|| short("Linux cooked v2 header"))?;
-            let rest = data
-                .get(20..)
-                .ok_or_else(|| short("Linux cooked v2 header"))?;
-            (ether_type, rest)
+            let (h, rest) = header::<{ link::SLL2_LEN }>(data, "Linux cooked v2 header")?;
+            (link::sll2_protocol(h), rest)
         }
         LinkType::NULL | LinkType::LOOP => {
             // A 4-byte address family: host byte order for NULL, network order for LOOP. Writers
             // disagree, so both orders are accepted; the values never collide.
-            let family = data.get(..4).ok_or_else(|| short("loopback header"))?;
-            let family = [family[0], family[1], family[2], family[3]];
-            let family = u32::from_le_bytes(family).min(u32::from_be_bytes(family));
+            let (h, rest) = header::<{ link::NULL_LEN }>(data, "loopback header")?;
+            let family = u32::from_le_bytes(*h).min(u32::from_be_bytes(*h));
             let ether_type = match family {
                 2 => ETHERTYPE_IPV4,
                 10 | 24 | 28 | 30 => ETHERTYPE_IPV6,
                 _ => return Err(DecodeError::NotIp),
             };
-            (ether_type, &data[4..])
+            (ether_type, rest)
         }
         LinkType::RAW
         | LinkType::RAW_LEGACY
@@ -246,8 +242,9 @@ fn skip_vlan_tags(mut ether_type: u16, mut rest: &[u8]) -> Result<&[u8], DecodeE
         match ether_type {
             ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => return Ok(rest),
             t if ETHERTYPE_VLAN_TAGS.contains(&t) => {
-                ether_type = be16(rest, 2).ok_or_else(|| short("VLAN tag"))?;
-                rest = &rest[4..];
+                let (tag, after) = header::<{ link::VLAN_LEN }>(rest, "VLAN tag")?;
+                ether_type = link::vlan_inner_type(tag);
+                rest = after;
             }
             _ => return Err(DecodeError::NotIp),
         }
@@ -255,9 +252,48 @@ fn skip_vlan_tags(mut ether_type: u16, mut rest: &[u8]) -> Result<&[u8], DecodeE
     Err(DecodeError::NotIp)
 }
 
-fn be16(data: &[u8], at: usize) -> Option<u16> {
-    let b = data.get(at..at + 2)?;
-    Some(u16::from_be_bytes([b[0], b[1]]))
+/// A fixed-length header and what follows it; its length is checked here, once, and its fields
+/// are then read from the array by the names in [`link`].
+fn header<'a, const N: usize>(
+    data: &'a [u8],
+    what: &str,
+) -> Result<(&'a [u8; N], &'a [u8]), DecodeError> {
+    data.split_first_chunk::<N>().ok_or_else(|| short(what))
+}
+
+/// The link-layer headers sliced by hand: their lengths and named fields (smoltcp's way). The
+/// field readers take whole headers, so no index can fall outside one.
+mod link {
+    pub const ETHERNET_LEN: usize = 14;
+    pub const SLL_LEN: usize = 16;
+    pub const SLL2_LEN: usize = 20;
+    pub const NULL_LEN: usize = 4;
+    pub const VLAN_LEN: usize = 4;
+
+    /// Ethernet II: destination (6), source (6), EtherType (2).
+    pub fn ethernet_type(h: &[u8; ETHERNET_LEN]) -> u16 {
+        let [.., hi, lo] = *h;
+        u16::from_be_bytes([hi, lo])
+    }
+
+    /// Linux cooked v1: packet type, ARPHRD, address length, address (8), protocol (2).
+    pub fn sll_protocol(h: &[u8; SLL_LEN]) -> u16 {
+        let [.., hi, lo] = *h;
+        u16::from_be_bytes([hi, lo])
+    }
+
+    /// Linux cooked v2: protocol (2) first, then reserved, interface index, ARPHRD, type,
+    /// address length and address (8).
+    pub fn sll2_protocol(h: &[u8; SLL2_LEN]) -> u16 {
+        let [hi, lo, ..] = *h;
+        u16::from_be_bytes([hi, lo])
+    }
+
+    /// An 802.1Q tag: tag control (2), then the inner EtherType (2).
+    pub fn vlan_inner_type(tag: &[u8; VLAN_LEN]) -> u16 {
+        let [_, _, hi, lo] = *tag;
+        u16::from_be_bytes([hi, lo])
+    }
 }
 
 fn short(what: &str) -> DecodeError {

@@ -260,7 +260,7 @@ fn tls_outputs(items: Vec<TlsOutput>, inner: &mut Option<HttpParser>, out: &mut 
             TlsOutput::Decryption { result, detail } => {
                 out.push(AppOutput::Decryption { result, detail })
             }
-            TlsOutput::Error(e) => out.push(AppOutput::ParseError(e)),
+            TlsOutput::Error(e) => out.push(AppOutput::ParseError(e.to_string())),
             TlsOutput::AppData { dir, data } => inner
                 .get_or_insert_with(|| HttpParser::for_first_bytes(dir, &data))
                 .data(dir, &data, true, out),

@@ -33,7 +33,19 @@ pub enum TlsOutput {
         data: Vec<u8>,
     },
     /// Not TLS (any more): a bad record header, an oversized record or handshake message.
-    Error(String),
+    Error(TlsError),
+}
+
+/// Why a byte stream is not (or no longer) TLS: records or handshake messages that break its
+/// rules. Reported as a `parse_error` anomaly; that direction is no longer followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TlsError {
+    #[error("a TLS record claims {0} bytes, more than TLS allows")]
+    Oversized(u16),
+    #[error("not a TLS record header: {:02x} {:02x} {:02x}", .0[0], .0[1], .0[2])]
+    NotARecord([u8; 3]),
+    #[error("a TLS handshake message claims {0} bytes")]
+    HandshakeTooLong(usize),
 }
 
 /// Cuts a byte stream into records, bounded.
@@ -44,7 +56,7 @@ struct RecordReader {
 
 impl RecordReader {
     /// Calls `f(header, body)` for each whole record; errs on something that is not a record.
-    fn feed(&mut self, data: &[u8], mut f: impl FnMut([u8; 5], &[u8])) -> Result<(), String> {
+    fn feed(&mut self, data: &[u8], mut f: impl FnMut([u8; 5], &[u8])) -> Result<(), TlsError> {
         let mut owned = std::mem::take(&mut self.buf);
         let mut rest: &[u8] = if owned.is_empty() {
             data
@@ -52,24 +64,21 @@ impl RecordReader {
             owned.extend_from_slice(data);
             &owned
         };
-        while rest.len() >= 5 {
-            let header = [rest[0], rest[1], rest[2], rest[3], rest[4]];
-            let Some(len) = super::record_length(&header) else {
-                let len = u16::from_be_bytes([header[3], header[4]]);
-                return Err(if usize::from(len) > MAX_RECORD && header[1] == 3 {
-                    format!("a TLS record claims {len} bytes, more than TLS allows")
+        while let Some((header, after)) = rest.split_first_chunk::<5>() {
+            let Some(len) = super::record_length(header) else {
+                let [content_type, major, minor, hi, lo] = *header;
+                let len = u16::from_be_bytes([hi, lo]);
+                return Err(if usize::from(len) > MAX_RECORD && major == 3 {
+                    TlsError::Oversized(len)
                 } else {
-                    format!(
-                        "not a TLS record header: {:02x} {:02x} {:02x}",
-                        header[0], header[1], header[2]
-                    )
+                    TlsError::NotARecord([content_type, major, minor])
                 });
             };
-            if rest.len() < 5 + len {
+            let Some((body, next)) = after.split_at_checked(len) else {
                 break;
-            }
-            f(header, &rest[5..5 + len]);
-            rest = &rest[5 + len..];
+            };
+            f(*header, body);
+            rest = next;
         }
         self.buf = rest.to_vec();
         Ok(())
@@ -447,7 +456,10 @@ mod tests {
         let mut tls = TlsFlow::default();
         let mut out = Vec::new();
         tls.feed(Direction::ClientToServer, &[23, 3, 3, 0xff, 0xff], &mut out);
-        assert!(matches!(&out[..], [TlsOutput::Error(e)] if e.contains("65535")));
+        assert!(matches!(
+            &out[..],
+            [TlsOutput::Error(TlsError::Oversized(65535))]
+        ));
         tls.feed(Direction::ClientToServer, &[0u8; 100_000], &mut out);
         assert_eq!(out.len(), 1);
         assert!(tls.buffered() < 1024);

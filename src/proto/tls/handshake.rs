@@ -319,14 +319,18 @@ pub const MAX_HANDSHAKE_MESSAGE: usize = 256 << 10;
 impl HandshakeReader {
     /// Adds bytes and calls `f(type, message)` for every complete message. Errs when a message
     /// claims more than [`MAX_HANDSHAKE_MESSAGE`].
-    pub fn feed(&mut self, data: &[u8], mut f: impl FnMut(u8, &[u8])) -> Result<(), String> {
+    pub fn feed(
+        &mut self,
+        data: &[u8],
+        mut f: impl FnMut(u8, &[u8]),
+    ) -> Result<(), super::flow::TlsError> {
         self.buf.extend_from_slice(data);
         let mut at = 0;
         while self.buf.len() - at >= 4 {
             let len = u24(&self.buf[at + 1..]).unwrap_or(0);
             if len > MAX_HANDSHAKE_MESSAGE {
                 self.buf = Vec::new();
-                return Err(format!("a TLS handshake message claims {len} bytes"));
+                return Err(super::flow::TlsError::HandshakeTooLong(len));
             }
             if self.buf.len() - at < 4 + len {
                 break;
