@@ -23,22 +23,40 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(failures) => {
-            for failure in &failures {
-                eprintln!("plainsight: {failure}");
+    if let Command::Demo { live: true, common } = &cli.command {
+        // Said after the inputs that failed: why the scripted login did.
+        return match ui::demo_live(common) {
+            Ok(outcome) => {
+                let code = exit_code(&outcome.failures);
+                if let Some(e) = outcome.login_error {
+                    eprintln!("plainsight: the scripted login failed: {e}");
+                }
+                code
             }
-            if failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => {
-            eprintln!("plainsight: {e:#}");
-            ExitCode::from(1)
-        }
+            Err(e) => failed(&e),
+        };
     }
+    match run(cli) {
+        Ok(failures) => exit_code(&failures),
+        Err(e) => failed(&e),
+    }
+}
+
+/// Each input that could not be read is a line on stderr, and exit code 1.
+fn exit_code(failures: &[String]) -> ExitCode {
+    for failure in failures {
+        eprintln!("plainsight: {failure}");
+    }
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn failed(e: &anyhow::Error) -> ExitCode {
+    eprintln!("plainsight: {e:#}");
+    ExitCode::from(1)
 }
 
 /// Runs one command. Returns the inputs that could not be read (each a line for stderr).
@@ -77,13 +95,8 @@ fn run(cli: Cli) -> Result<Vec<String>> {
             common,
             speed,
         } => replay(files, &common, speed),
-        Command::Demo { live: true, common } => {
-            ui::demo_live(analysis_options(&common)?, common.redact)
-        }
-        Command::Demo {
-            live: false,
-            common,
-        } => launch(
+        // `demo --live` is run by `main` (its outcome says more than failed inputs).
+        Command::Demo { common, .. } => launch(
             Feed::Inputs(plainsight::lab::demo::inputs()),
             "demo".into(),
             analysis_options(&common)?,

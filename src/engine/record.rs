@@ -75,38 +75,36 @@ impl Recorder {
     pub fn emit_pending<F: FnMut(Event)>(&mut self, ctx: &FlowContext, out: &mut F) {
         let mut pending = std::mem::take(&mut self.pending);
         for output in pending.drain(..) {
-            if let Some(event) = self.event_of(output, ctx, out) {
-                out(event);
-            }
+            self.emit(output, ctx, out);
         }
         // The buffer goes back, its capacity kept.
         self.pending = pending;
     }
 
-    /// One finding as an event, counted in the totals; `None` when it is not shown as one
-    /// (a certificate that cannot be read, a parse error written out as an anomaly).
-    fn event_of<F: FnMut(Event)>(
-        &mut self,
-        output: AppOutput,
-        ctx: &FlowContext,
-        out: &mut F,
-    ) -> Option<Event> {
+    /// One finding as an event (built where it is handed on: events are large to move), counted
+    /// in the totals. A certificate that cannot be read is not shown; a parse error becomes an
+    /// anomaly.
+    fn emit<F: FnMut(Event)>(&mut self, output: AppOutput, ctx: &FlowContext, out: &mut F) {
         let (flow, ts) = (ctx.id, ctx.ts);
-        Some(match output {
+        match output {
             AppOutput::Request {
                 request,
                 decrypted,
                 stream,
-            } => Event::HttpRequest(http_request(request, ctx, decrypted, stream)),
+            } => out(Event::HttpRequest(http_request(
+                request, ctx, decrypted, stream,
+            ))),
             AppOutput::Response {
                 response,
                 decrypted,
                 stream,
-            } => Event::HttpResponse(http_response(response, ctx, decrypted, stream)),
+            } => out(Event::HttpResponse(http_response(
+                response, ctx, decrypted, stream,
+            ))),
             AppOutput::Credential { found, decrypted } => {
-                Event::Credential(self.credential(found, ctx, decrypted))
+                out(Event::Credential(self.credential(found, ctx, decrypted)))
             }
-            AppOutput::ClientHello(c) => Event::TlsClientHello(TlsClientHello {
+            AppOutput::ClientHello(c) => out(Event::TlsClientHello(TlsClientHello {
                 flow,
                 ts,
                 sni: c.sni,
@@ -114,51 +112,52 @@ impl Recorder {
                 offered_versions: c.offered_versions,
                 cipher_suites: c.cipher_suites,
                 ja4: c.ja4,
-            }),
-            AppOutput::ServerHello(s) => Event::TlsServerHello(TlsServerHello {
+            })),
+            AppOutput::ServerHello(s) => out(Event::TlsServerHello(TlsServerHello {
                 flow,
                 ts,
                 version: version_name(s.version),
                 cipher: cipher_name(s.cipher),
                 alpn: s.alpn,
-            }),
+            })),
             AppOutput::Certificate(der) => {
-                let c = self.certificates.describe(&der)?;
-                Event::TlsCertificate(TlsCertificate {
-                    flow,
-                    ts,
-                    subject_cn: c.subject_cn,
-                    san: c.san,
-                    issuer_cn: c.issuer_cn,
-                    not_after: c.not_after,
-                })
+                if let Some(c) = self.certificates.describe(&der) {
+                    out(Event::TlsCertificate(TlsCertificate {
+                        flow,
+                        ts,
+                        subject_cn: c.subject_cn,
+                        san: c.san,
+                        issuer_cn: c.issuer_cn,
+                        not_after: c.not_after,
+                    }));
+                }
             }
             AppOutput::Decryption { result, detail } => {
                 if result == DecryptionResult::Ok {
                     self.summary.decrypted_flows += 1;
                 }
-                Event::TlsDecryption(TlsDecryption {
+                out(Event::TlsDecryption(TlsDecryption {
                     flow,
                     ts,
                     result,
                     detail,
-                })
+                }));
             }
-            AppOutput::Dns(q) => Event::DnsQuery(DnsQuery {
+            AppOutput::Dns(q) => out(Event::DnsQuery(DnsQuery {
                 ts,
                 client: ctx.client,
                 server: ctx.server,
                 name: q.name,
                 qtype: q.qtype,
-            }),
+            })),
             AppOutput::ParseError(detail) => {
-                self.anomaly(out, ts, Some(flow), AnomalyKind::ParseError, detail);
-                return None;
+                self.anomaly(out, ts, Some(flow), AnomalyKind::ParseError, detail)
             }
-        })
+        }
     }
 
     /// A credential, counted in the totals.
+    #[inline]
     fn credential(&mut self, found: Found, ctx: &FlowContext, decrypted: bool) -> Credential {
         self.summary.credentials += 1;
         *self
@@ -195,6 +194,7 @@ impl Recorder {
     }
 }
 
+#[inline]
 fn http_request(
     r: Request,
     ctx: &FlowContext,
@@ -215,6 +215,7 @@ fn http_request(
     }
 }
 
+#[inline]
 fn http_response(
     r: Response,
     ctx: &FlowContext,

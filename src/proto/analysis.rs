@@ -3,7 +3,7 @@
 
 use super::dns::{DnsQuestion, DnsTcpReader};
 use super::http::{Http1Flow, HttpItem, Request, Response};
-use super::http2::{looks_like_server_h2, Http2Flow, PREFACE};
+use super::http2::{looks_like_server_h2, H2Item, Http2Flow, PREFACE};
 use super::mail::{LineFlow, LineProtocol};
 use super::telnet::TelnetFlow;
 use super::tls::decrypt::KeyLog;
@@ -72,31 +72,51 @@ impl HttpParser {
         }
     }
 
-    /// Runs `f` on the parser of the connection's version and turns its items into outputs.
-    fn with(
-        &mut self,
-        decrypted: bool,
-        out: &mut Vec<AppOutput>,
-        f: impl FnOnce(&mut dyn HttpVersion, &mut Vec<(Option<u32>, HttpItem)>),
-    ) {
-        let mut items = Vec::new();
-        match self {
-            HttpParser::H1(h) => f(h.as_mut(), &mut items),
-            HttpParser::H2(h) => f(h.as_mut(), &mut items),
-        }
-        http_outputs(items, decrypted, out);
-    }
-
+    /// Bytes of one direction; what they complete becomes outputs (with the HTTP/2 stream).
     fn data(&mut self, dir: Direction, data: &[u8], decrypted: bool, out: &mut Vec<AppOutput>) {
-        self.with(decrypted, out, |p, items| p.data(dir, data, items));
+        let ctx = StreamContext::default();
+        match self {
+            HttpParser::H1(h) => {
+                let mut items = Vec::new();
+                h.on_data(dir, data, &ctx, &mut items);
+                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
+            }
+            HttpParser::H2(h) => {
+                let mut items = Vec::new();
+                h.on_data(dir, data, &ctx, &mut items);
+                http_outputs(items.into_iter().map(H2Item::split), decrypted, out);
+            }
+        }
     }
 
     fn gap(&mut self, dir: Direction, len: u64, decrypted: bool, out: &mut Vec<AppOutput>) {
-        self.with(decrypted, out, |p, items| p.gap(dir, len, items));
+        match self {
+            HttpParser::H1(h) => {
+                let mut items = Vec::new();
+                h.on_gap(dir, len, &mut items);
+                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
+            }
+            HttpParser::H2(h) => {
+                let mut items = Vec::new();
+                h.on_gap(dir, len, &mut items);
+                http_outputs(items.into_iter().map(H2Item::split), decrypted, out);
+            }
+        }
     }
 
     fn end(&mut self, decrypted: bool, out: &mut Vec<AppOutput>) {
-        self.with(decrypted, out, |p, items| p.end(items));
+        match self {
+            HttpParser::H1(h) => {
+                let mut items = Vec::new();
+                h.on_end(&mut items);
+                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
+            }
+            HttpParser::H2(h) => {
+                let mut items = Vec::new();
+                h.on_end(&mut items);
+                http_outputs(items.into_iter().map(H2Item::split), decrypted, out);
+            }
+        }
     }
 
     fn held(&self) -> usize {
@@ -104,49 +124,6 @@ impl HttpParser {
             HttpParser::H1(h) => h.buffered(),
             HttpParser::H2(h) => h.buffered(),
         }
-    }
-}
-
-/// HTTP/1.x and HTTP/2 as one: items with their HTTP/2 stream, if any.
-trait HttpVersion {
-    fn data(&mut self, dir: Direction, data: &[u8], out: &mut Vec<(Option<u32>, HttpItem)>);
-    fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<(Option<u32>, HttpItem)>);
-    fn end(&mut self, out: &mut Vec<(Option<u32>, HttpItem)>);
-}
-
-impl HttpVersion for Http1Flow {
-    fn data(&mut self, dir: Direction, data: &[u8], out: &mut Vec<(Option<u32>, HttpItem)>) {
-        let mut items = Vec::new();
-        self.on_data(dir, data, &StreamContext::default(), &mut items);
-        out.extend(items.into_iter().map(|i| (None, i)));
-    }
-    fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<(Option<u32>, HttpItem)>) {
-        let mut items = Vec::new();
-        self.on_gap(dir, len, &mut items);
-        out.extend(items.into_iter().map(|i| (None, i)));
-    }
-    fn end(&mut self, out: &mut Vec<(Option<u32>, HttpItem)>) {
-        let mut items = Vec::new();
-        self.on_end(&mut items);
-        out.extend(items.into_iter().map(|i| (None, i)));
-    }
-}
-
-impl HttpVersion for Http2Flow {
-    fn data(&mut self, dir: Direction, data: &[u8], out: &mut Vec<(Option<u32>, HttpItem)>) {
-        let mut items = Vec::new();
-        self.on_data(dir, data, &StreamContext::default(), &mut items);
-        out.extend(items.into_iter().map(|i| (Some(i.stream), i.item)));
-    }
-    fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<(Option<u32>, HttpItem)>) {
-        let mut items = Vec::new();
-        self.on_gap(dir, len, &mut items);
-        out.extend(items.into_iter().map(|i| (Some(i.stream), i.item)));
-    }
-    fn end(&mut self, out: &mut Vec<(Option<u32>, HttpItem)>) {
-        let mut items = Vec::new();
-        self.on_end(&mut items);
-        out.extend(items.into_iter().map(|i| (Some(i.stream), i.item)));
     }
 }
 

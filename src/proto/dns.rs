@@ -95,8 +95,6 @@ pub struct DnsTcpReader {
 /// A DNS message over TCP is at most this long.
 const MAX_TCP_MESSAGE: usize = 65535 + 2;
 
-impl DnsTcpReader {}
-
 impl StreamParser for DnsTcpReader {
     type Item = DnsQuestion;
 

@@ -41,6 +41,13 @@ pub struct H2Item {
     pub item: HttpItem,
 }
 
+impl H2Item {
+    /// The item with its stream, as HTTP/1.x and HTTP/2 items are handled alike.
+    pub fn split(self) -> (Option<u32>, HttpItem) {
+        (Some(self.stream), self.item)
+    }
+}
+
 #[derive(Debug, Default)]
 struct Stream {
     request: Option<Request>,

@@ -382,10 +382,11 @@ impl App {
 
     /// Handles a key press, as the bindings table ([`keys::BINDINGS`]) says.
     pub fn key(&mut self, key: KeyEvent) -> Action {
-        let command = keys::command_for(key);
-        if command == Some(Command::Quit) && key.modifiers.contains(KeyModifiers::CONTROL) {
+        // Ctrl-C quits from anywhere, even while a filter is typed.
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return Action::Quit;
         }
+        let command = keys::command_for(key);
         if self.editing_filter {
             match key.code {
                 KeyCode::Enter | KeyCode::Esc => self.editing_filter = false,

@@ -158,7 +158,7 @@ pub const BINDINGS: &[Binding] = &[
     },
 ];
 
-/// The command a key stands for on the main screen, if any.
+/// The command a key stands for on the main screen, if any (Ctrl-C: quit).
 pub fn command_for(key: KeyEvent) -> Option<Command> {
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
         return Some(Command::Quit);

@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 
 use super::{Feed, UiOptions};
 use crate::capture::live::LiveSource;
+use crate::cli::CommonArgs;
 use crate::lab::{Lab, LabConfig};
 use crate::proto::tls::decrypt::KeyLog;
 use crate::report::command::{self as report, ReportOptions};
@@ -57,12 +58,21 @@ pub fn launch(feed: Feed, options: UiOptions) -> Result<Vec<String>> {
     super::run(feed, options)
 }
 
+/// How `demo --live` went: the inputs that could not be read, and why the scripted login
+/// failed, if it did (said after them).
+pub struct DemoOutcome {
+    pub failures: Vec<String>,
+    pub login_error: Option<String>,
+}
+
 /// `plainsight demo --live`: the lab on loopback, captured live while a scripted client logs in
 /// over HTTP and then HTTPS; the lab hands its session keys straight to the engine.
-pub fn demo_live(mut analysis: AnalysisOptions, redact: bool) -> Result<Vec<String>> {
+pub fn demo_live(common: &CommonArgs) -> Result<DemoOutcome> {
     if !io::stdout().is_terminal() {
         bail!("`plainsight demo --live` needs a terminal");
     }
+    let mut analysis =
+        AnalysisOptions::from_args(common, &mut |line| eprintln!("plainsight: {line}"))?;
     let keys = analysis
         .engine
         .keylog
@@ -94,14 +104,18 @@ pub fn demo_live(mut analysis: AnalysisOptions, redact: bool) -> Result<Vec<Stri
         Feed::Live(live),
         UiOptions {
             source: format!("demo --live on lo ({filter})"),
-            redact,
+            redact: common.redact,
             speed: None,
             analysis,
         },
     )?;
-    if let Ok(Err(e)) = client.join() {
-        eprintln!("plainsight: the scripted login failed: {e}");
-    }
+    let login_error = match client.join() {
+        Ok(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
     lab.stop();
-    Ok(failures)
+    Ok(DemoOutcome {
+        failures,
+        login_error,
+    })
 }

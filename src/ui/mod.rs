@@ -7,7 +7,7 @@ pub mod draw;
 pub mod keys;
 mod launch;
 
-pub use launch::{demo_live, launch};
+pub use launch::{demo_live, launch, DemoOutcome};
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -176,9 +176,16 @@ fn replay(
 /// Runs the UI on the terminal until the user quits. Returns the inputs that could not be read.
 pub fn run(feed: Feed, options: UiOptions) -> anyhow::Result<Vec<String>> {
     let mut terminal = ratatui::init();
-    let result = run_on(&mut terminal, &mut TerminalKeys, feed, options);
-    ratatui::restore();
-    Ok(result?.failures)
+    // The terminal is given back before the engine thread is waited for: a replay of a quiet
+    // pipe may take until its next packet to notice the stop, and Ctrl-C must work meanwhile.
+    let app = run_until(
+        &mut terminal,
+        &mut TerminalKeys,
+        feed,
+        options,
+        ratatui::restore,
+    )?;
+    Ok(app.failures)
 }
 
 /// The UI on any backend with keys from any source: the terminal in real runs, a
@@ -193,15 +200,37 @@ pub fn run_on<B: Backend, K: KeySource<B>>(
 where
     B::Error: Send + Sync + 'static,
 {
+    run_until(terminal, keys, feed, options, || {})
+}
+
+/// [`run_on`], calling `done` once the loop ends (whatever the outcome), before the engine
+/// thread is stopped and waited for.
+fn run_until<B: Backend, K: KeySource<B>>(
+    terminal: &mut Terminal<B>,
+    keys: &mut K,
+    feed: Feed,
+    options: UiOptions,
+    done: impl FnOnce(),
+) -> anyhow::Result<App>
+where
+    B::Error: Send + Sync + 'static,
+{
     let control = Arc::new(Control {
         speed: AtomicU64::new(options.speed.unwrap_or(0.0).to_bits()),
         stop: AtomicBool::new(false),
     });
     let (tx, rx) = sync_channel::<Msg>(CHANNEL);
-    let engine = spawn_engine(feed, options.analysis, control.clone(), tx)?;
+    let engine = match spawn_engine(feed, options.analysis, control.clone(), tx) {
+        Ok(engine) => engine,
+        Err(e) => {
+            done();
+            return Err(e.into());
+        }
+    };
     let mut app = App::new(options.source, options.redact, options.speed);
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let result = event_loop(terminal, keys, &mut app, &rx, &control);
+    done();
     control.stop.store(true, Ordering::Relaxed);
     drop(rx);
     let _ = engine.join();
