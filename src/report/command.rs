@@ -9,7 +9,6 @@ use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::sink::{Format, Sink};
-use crate::capture::live::list_interfaces;
 use crate::run::{
     analyse_inputs_parallel, analyse_live, AnalysisOptions, Input, LiveOptions, LiveUpdate,
 };
@@ -114,7 +113,7 @@ pub fn live(
 
 /// `plainsight interfaces`: one line per interface libpcap can open.
 pub fn interfaces() -> Result<()> {
-    let interfaces = list_interfaces()?;
+    let interfaces = crate::run::interfaces()?;
     if interfaces.is_empty() {
         println!("libpcap found no interface it can open (try as root).");
     }

@@ -72,6 +72,17 @@ pub fn live_options(iface: &str, live: &crate::cli::LiveArgs, filter: Option<&st
     }
 }
 
+/// Whether the interface can be opened for capture (permissions, name), without keeping it:
+/// the UI asks before it takes over the terminal, so the message is readable.
+pub fn check_interface(iface: &str) -> Result<(), CaptureError> {
+    crate::capture::live::LiveSource::check(iface)
+}
+
+/// The interfaces libpcap can open, with their addresses.
+pub fn interfaces() -> Result<Vec<crate::capture::live::InterfaceInfo>, CaptureError> {
+    crate::capture::live::list_interfaces()
+}
+
 /// A flag that Ctrl-C sets, for runs that stop on it (live reports, the lab).
 pub fn stop_on_ctrl_c() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
     use anyhow::Context;

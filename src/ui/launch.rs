@@ -7,7 +7,6 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 
 use super::{Feed, UiOptions};
-use crate::capture::live::LiveSource;
 use crate::cli::CommonArgs;
 use crate::lab::{Lab, LabConfig};
 use crate::proto::tls::decrypt::KeyLog;
@@ -52,7 +51,7 @@ pub fn launch(feed: Feed, options: UiOptions) -> Result<Vec<String>> {
                 return Ok(unreadable);
             }
         }
-        Feed::Live(live) => LiveSource::check(&live.iface)?,
+        Feed::Live(live) => crate::run::check_interface(&live.iface)?,
         Feed::Inputs(_) => {}
     }
     super::run(feed, options)
