@@ -276,7 +276,7 @@ fn http_outputs(
                 decrypted,
                 stream,
             }),
-            HttpItem::Error(e) => out.push(AppOutput::ParseError(e)),
+            HttpItem::Error(e) => out.push(AppOutput::ParseError(e.to_string())),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use super::hpack::HpackDecoder;
 
-use super::http::{HttpItem, Request, Response};
+use super::http::{HttpError, HttpItem, Request, Response};
 
 /// What a client sends first on an HTTP/2 connection.
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -120,7 +120,7 @@ impl Http2Flow {
         while let Some(h) = bytes.get(at..at + 9) {
             let len = (usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]);
             if len > MAX_FRAME {
-                self.fail(dir, format!("an HTTP/2 frame claims {len} bytes"), out);
+                self.fail(dir, HttpError::FrameTooLong(len), out);
                 return None;
             }
             let Some(payload) = bytes.get(at + 9..at + 9 + len) else {
@@ -137,7 +137,7 @@ impl Http2Flow {
         Some(at)
     }
 
-    fn fail(&mut self, dir: usize, e: String, out: &mut Vec<H2Item>) {
+    fn fail(&mut self, dir: usize, e: HttpError, out: &mut Vec<H2Item>) {
         self.dead[dir] = true;
         self.buf[dir] = Vec::new();
         out.push(H2Item {
@@ -154,9 +154,11 @@ impl Http2Flow {
         stream: u32,
         payload: &[u8],
         out: &mut Vec<H2Item>,
-    ) -> Result<(), String> {
+    ) -> Result<(), HttpError> {
         if self.pending[dir].is_some() && kind != CONTINUATION {
-            return Err("an HTTP/2 header block was interrupted by another frame".into());
+            return Err(HttpError::Framing(
+                "an HTTP/2 header block was interrupted by another frame",
+            ));
         }
         match kind {
             DATA => {
@@ -177,16 +179,18 @@ impl Http2Flow {
             HEADERS | PUSH_PROMISE => {
                 let mut block = unpad(flags, payload)?;
                 if kind == HEADERS && flags & PRIORITY != 0 {
-                    block = block
-                        .get(5..)
-                        .ok_or("a HEADERS frame's priority is cut short")?;
+                    block = block.get(5..).ok_or(HttpError::Framing(
+                        "a HEADERS frame's priority is cut short",
+                    ))?;
                 }
                 if kind == PUSH_PROMISE {
                     // The promised stream id comes first; the block is the promised request.
-                    block = block.get(4..).ok_or("a PUSH_PROMISE frame is cut short")?;
+                    block = block
+                        .get(4..)
+                        .ok_or(HttpError::Framing("a PUSH_PROMISE frame is cut short"))?;
                 }
                 if block.len() > MAX_HEADER_BLOCK {
-                    return Err("an HTTP/2 header block is too large".into());
+                    return Err(HttpError::Framing("an HTTP/2 header block is too large"));
                 }
                 let pending = PendingBlock {
                     stream,
@@ -202,14 +206,16 @@ impl Http2Flow {
             }
             CONTINUATION => {
                 let Some(mut pending) = self.pending[dir].take() else {
-                    return Err("a CONTINUATION frame without a header block".into());
+                    return Err(HttpError::Framing(
+                        "a CONTINUATION frame without a header block",
+                    ));
                 };
                 if pending.stream != stream {
-                    return Err("a CONTINUATION frame on another stream".into());
+                    return Err(HttpError::Framing("a CONTINUATION frame on another stream"));
                 }
                 pending.block.extend_from_slice(payload);
                 if pending.block.len() > MAX_HEADER_BLOCK {
-                    return Err("an HTTP/2 header block is too large".into());
+                    return Err(HttpError::Framing("an HTTP/2 header block is too large"));
                 }
                 if flags & END_HEADERS != 0 {
                     self.header_block(dir, pending, out)?;
@@ -232,7 +238,7 @@ impl Http2Flow {
         dir: usize,
         block: PendingBlock,
         out: &mut Vec<H2Item>,
-    ) -> Result<(), String> {
+    ) -> Result<(), HttpError> {
         let mut headers: Vec<(String, String)> = Vec::new();
         let mut decoded = 0usize;
         self.decoders[dir]
@@ -246,12 +252,9 @@ impl Http2Flow {
                     ))
                 }
             })
-            .map_err(|e| format!("HPACK: {e}"))?;
+            .map_err(HttpError::Hpack)?;
         if decoded > MAX_DECODED {
-            return Err(format!(
-                "an HTTP/2 header block decodes to more than {} KiB",
-                MAX_DECODED >> 10
-            ));
+            return Err(HttpError::HeadersTooLarge(MAX_DECODED >> 10));
         }
         if block.promise {
             return Ok(());
@@ -265,7 +268,7 @@ impl Http2Flow {
         let stream_id = block.stream;
         if dir == 0 {
             if !self.streams.contains_key(&stream_id) && self.streams.len() >= MAX_STREAMS {
-                return Err("too many HTTP/2 streams at once".into());
+                return Err(HttpError::Framing("too many HTTP/2 streams at once"));
             }
             let entry = self.streams.entry(stream_id).or_default();
             match entry.request.as_mut() {
@@ -288,7 +291,7 @@ impl Http2Flow {
         } else {
             let status: u16 = pseudo(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
             if !self.streams.contains_key(&stream_id) && self.streams.len() >= MAX_STREAMS {
-                return Err("too many HTTP/2 streams at once".into());
+                return Err(HttpError::Framing("too many HTTP/2 streams at once"));
             }
             let entry = self.streams.entry(stream_id).or_default();
             if (100..200).contains(&status) {
@@ -366,20 +369,20 @@ impl Http2Flow {
 }
 
 /// A frame's payload without its padding (PADDED flag).
-fn unpad(flags: u8, payload: &[u8]) -> Result<&[u8], String> {
+fn unpad(flags: u8, payload: &[u8]) -> Result<&[u8], HttpError> {
     if flags & PADDED == 0 {
         return Ok(payload);
     }
     let pad = usize::from(
         *payload
             .first()
-            .ok_or("a padded frame without its pad length")?,
+            .ok_or(HttpError::Framing("a padded frame without its pad length"))?,
     );
     let end = payload
         .len()
         .checked_sub(pad)
         .filter(|e| *e >= 1)
-        .ok_or("HTTP/2 padding longer than the frame")?;
+        .ok_or(HttpError::Framing("HTTP/2 padding longer than the frame"))?;
     Ok(&payload[1..end])
 }
 
@@ -401,7 +404,7 @@ impl StreamParser for Http2Flow {
             let done = PREFACE.len() - self.preface_left;
             let n = self.preface_left.min(data.len());
             if data[..n] != PREFACE[done..done + n] {
-                self.fail(dir, "the HTTP/2 connection preface is missing".into(), out);
+                self.fail(dir, HttpError::NoPreface, out);
                 return;
             }
             self.preface_left -= n;
@@ -567,7 +570,7 @@ mod tests {
         let mut out = Vec::new();
         h2.feed(Direction::ClientToServer, b"GET / HTTP/1.1\r\n", &mut out);
         assert!(
-            matches!(&out[..], [H2Item { item: HttpItem::Error(e), .. }] if e.contains("preface"))
+            matches!(&out[..], [H2Item { item: HttpItem::Error(e), .. }] if e.to_string().contains("preface"))
         );
         let mut h2 = Http2Flow::default();
         let mut out = Vec::new();
@@ -575,7 +578,7 @@ mod tests {
         bytes.extend(frame(HEADERS, END_HEADERS, 1, &[0xff, 0xff, 0xff, 0xff]));
         h2.feed(Direction::ClientToServer, &bytes, &mut out);
         assert!(
-            matches!(&out[..], [H2Item { item: HttpItem::Error(e), .. }] if e.contains("HPACK"))
+            matches!(&out[..], [H2Item { item: HttpItem::Error(e), .. }] if e.to_string().contains("HPACK"))
         );
         let mut h2 = Http2Flow::default();
         let mut out = Vec::new();
