@@ -37,9 +37,10 @@ fn engine(c: &mut Criterion) {
                 let mut engine = Engine::new(EngineConfig::default());
                 let mut events = 0usize;
                 let mut sink = |_e| events += 1;
-                for (ts, link, data) in &packets {
+                for (frame, (ts, link, data)) in (1..).zip(&packets) {
                     let pkt = Packet {
                         ts: *ts,
+                        frame,
                         link: *link,
                         data,
                         orig_len: data.len() as u32,

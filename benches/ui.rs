@@ -23,6 +23,7 @@ fn loaded_app() -> App {
     for id in 1..=250_000u64 {
         let ts = Timestamp(id);
         app.apply(Event::FlowOpen(FlowOpen {
+            frame: 0,
             flow: id,
             ts,
             client: Endpoint(client),
@@ -30,6 +31,7 @@ fn loaded_app() -> App {
             handshake_seen: true,
         }));
         app.apply(Event::HttpRequest(HttpRequest {
+            frame: 0,
             flow: id,
             ts,
             method: "POST".into(),
@@ -43,6 +45,7 @@ fn loaded_app() -> App {
         }));
         if id % 50 == 0 {
             app.apply(Event::Credential(Credential {
+                frame: 0,
                 flow: id,
                 ts,
                 kind: CredentialKind::HttpForm,
@@ -55,6 +58,7 @@ fn loaded_app() -> App {
             }));
         }
         app.apply(Event::FlowClose(FlowClose {
+            frame: 0,
             flow: id,
             ts,
             reason: CloseReason::Fin,

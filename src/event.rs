@@ -188,6 +188,9 @@ impl Event {
 pub struct FlowOpen {
     pub flow: FlowId,
     pub ts: Timestamp,
+    /// The packet that carried the first byte of what the event describes (1-based, as
+    /// Wireshark numbers frames).
+    pub frame: u64,
     pub client: Endpoint,
     pub server: Endpoint,
     pub handshake_seen: bool,
@@ -207,6 +210,9 @@ impl Payload for FlowOpen {
 pub struct FlowClose {
     pub flow: FlowId,
     pub ts: Timestamp,
+    /// The packet that carried the first byte of what the event describes (1-based, as
+    /// Wireshark numbers frames).
+    pub frame: u64,
     pub reason: CloseReason,
     pub protocol: Protocol,
     pub bytes_c2s: u64,
@@ -231,6 +237,9 @@ impl Payload for FlowClose {
 pub struct HttpRequest {
     pub flow: FlowId,
     pub ts: Timestamp,
+    /// The packet that carried the first byte of what the event describes (1-based, as
+    /// Wireshark numbers frames).
+    pub frame: u64,
     pub method: String,
     pub target: String,
     pub version: &'static str,
@@ -273,6 +282,9 @@ impl Payload for HttpRequest {
 pub struct HttpResponse {
     pub flow: FlowId,
     pub ts: Timestamp,
+    /// The packet that carried the first byte of what the event describes (1-based, as
+    /// Wireshark numbers frames).
+    pub frame: u64,
     pub status: u16,
     pub reason: String,
     pub headers: Vec<(String, String)>,
@@ -305,6 +317,9 @@ impl Payload for HttpResponse {
 pub struct Credential {
     pub flow: FlowId,
     pub ts: Timestamp,
+    /// The packet that carried the first byte of what the event describes (1-based, as
+    /// Wireshark numbers frames).
+    pub frame: u64,
     pub kind: CredentialKind,
     pub username: Option<String>,
     pub secret: String,
@@ -342,6 +357,9 @@ impl Payload for Credential {
 pub struct TlsClientHello {
     pub flow: FlowId,
     pub ts: Timestamp,
+    /// The packet that carried the first byte of what the event describes (1-based, as
+    /// Wireshark numbers frames).
+    pub frame: u64,
     pub sni: Option<String>,
     pub alpn: Vec<String>,
     pub offered_versions: Vec<String>,
@@ -373,6 +391,9 @@ impl Payload for TlsClientHello {
 pub struct TlsServerHello {
     pub flow: FlowId,
     pub ts: Timestamp,
+    /// The packet that carried the first byte of what the event describes (1-based, as
+    /// Wireshark numbers frames).
+    pub frame: u64,
     pub version: String,
     pub cipher: String,
     pub alpn: Option<String>,
@@ -398,6 +419,9 @@ impl Payload for TlsServerHello {
 pub struct TlsCertificate {
     pub flow: FlowId,
     pub ts: Timestamp,
+    /// The packet that carried the first byte of what the event describes (1-based, as
+    /// Wireshark numbers frames).
+    pub frame: u64,
     pub subject_cn: Option<String>,
     pub san: Vec<String>,
     pub issuer_cn: String,
@@ -429,6 +453,9 @@ impl Payload for TlsCertificate {
 pub struct TlsDecryption {
     pub flow: FlowId,
     pub ts: Timestamp,
+    /// The packet that carried the first byte of what the event describes (1-based, as
+    /// Wireshark numbers frames).
+    pub frame: u64,
     pub result: DecryptionResult,
     pub detail: String,
 }
@@ -452,6 +479,9 @@ impl Payload for TlsDecryption {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DnsQuery {
     pub ts: Timestamp,
+    /// The packet that carried the first byte of what the event describes (1-based, as
+    /// Wireshark numbers frames).
+    pub frame: u64,
     pub client: Endpoint,
     pub server: Endpoint,
     pub name: String,
@@ -471,6 +501,8 @@ impl Payload for DnsQuery {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Anomaly {
     pub ts: Timestamp,
+    /// The packet it was found in; `None` for damage to the file itself.
+    pub frame: Option<u64>,
     pub flow: Option<FlowId>,
     pub kind: AnomalyKind,
     pub detail: String,
@@ -651,6 +683,7 @@ mod tests {
     #[test]
     fn redaction_masks_secrets_and_keeps_the_scheme() {
         let request = Event::HttpRequest(HttpRequest {
+            frame: 0,
             flow: 1,
             ts: Timestamp(0),
             method: "GET".into(),
@@ -676,6 +709,7 @@ mod tests {
     #[test]
     fn printable_strips_escapes_from_network_strings() {
         let event = Event::Anomaly(Anomaly {
+            frame: None,
             ts: Timestamp(0),
             flow: Some(3),
             kind: AnomalyKind::ParseError,

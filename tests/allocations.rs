@@ -75,6 +75,7 @@ fn allocations_for(port: u16, first: &[u8], body: &[u8], n: u32) -> u64 {
     let feed = |engine: &mut Engine, out: &mut dyn FnMut(Event), i: usize, data: &[u8]| {
         let pkt = Packet {
             ts: Timestamp(1_700_000_000_000_000 + i as u64),
+            frame: i as u64 + 1,
             link: LinkType::RAW,
             data,
             orig_len: data.len() as u32,

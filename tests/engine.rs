@@ -88,6 +88,7 @@ fn tcp(
 struct Run {
     engine: Engine,
     events: Vec<Event>,
+    packets: u64,
 }
 
 impl Run {
@@ -98,12 +99,17 @@ impl Run {
                 keylog: None,
             }),
             events: Vec::new(),
+            packets: 0,
         }
     }
 
     fn feed(&mut self, secs: u64, data: &[u8]) {
         let pkt = Packet {
             ts: Timestamp::from_secs_micros(1_700_000_000 + secs, 0),
+            frame: {
+                self.packets += 1;
+                self.packets
+            },
             link: LinkType::RAW,
             data,
             orig_len: data.len() as u32,

@@ -14,7 +14,7 @@ use plainsight::proto::http::Http1Flow;
 use plainsight::proto::http2::Http2Flow;
 use plainsight::proto::mail::{LineFlow, LineProtocol};
 use plainsight::proto::telnet::TelnetFlow;
-use plainsight::proto::StreamParser;
+use plainsight::proto::{StreamContext, StreamParser};
 use proptest::prelude::*;
 
 /// Byte soup biased towards the characters protocol parsers care about.
@@ -80,14 +80,14 @@ proptest! {
             telnet.feed(dir, &bytes, &mut found);
             h2.feed(dir, &bytes, &mut h2_items);
             dns.feed(dir, &bytes, &mut questions);
-            analysis.on_chunk(dir, Chunk::Data(&bytes), None, &mut outputs);
+            analysis.on_chunk(dir, Chunk::Data(&bytes), &StreamContext::default(), &mut outputs);
             if bytes.len() % 7 == 3 {
                 http.on_gap(dir, bytes.len() as u64, &mut items);
-                analysis.on_chunk(dir, Chunk::Gap(3), None, &mut outputs);
+                analysis.on_chunk(dir, Chunk::Gap(3), &StreamContext::default(), &mut outputs);
             }
         }
         http.on_end(&mut items);
-        analysis.on_end(None, &mut outputs);
+        analysis.on_end(&StreamContext::default(), &mut outputs);
         h2.on_end(&mut h2_items);
         prop_assert!(http.buffered() < 4 << 20);
         prop_assert!(h2.buffered() < 4 << 20);

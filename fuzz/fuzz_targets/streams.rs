@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use plainsight::flow::{Chunk, Direction};
-use plainsight::proto::StreamParser;
+use plainsight::proto::{StreamContext, StreamParser};
 use plainsight::proto::analysis::FlowAnalysis;
 use plainsight::proto::http::Http1Flow;
 use plainsight::proto::http2::Http2Flow;
@@ -40,10 +40,10 @@ fuzz_target!(|data: &[u8]| {
         for l in lines.iter_mut() {
             l.feed(dir, chunk, &mut e);
         }
-        analysis.on_chunk(dir, Chunk::Data(chunk), None, &mut f);
+        analysis.on_chunk(dir, Chunk::Data(chunk), &StreamContext::default(), &mut f);
     }
     http.on_end(&mut a);
     h2.on_end(&mut b);
     tls.on_end(&mut c);
-    analysis.on_end(None, &mut f);
+    analysis.on_end(&StreamContext::default(), &mut f);
 });

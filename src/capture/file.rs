@@ -131,7 +131,20 @@ impl FileSource {
 
     /// Feeds every item of the file to `f`, in order, until the end, damage, or `f` breaks.
     /// Damage is yielded as an item, never as an error: what came before it stays analysed.
+    /// Hands every item to `f`, in file order, until the end, damage, or a break. Packets are
+    /// numbered from 1 in file order ([`Packet::frame`]), as Wireshark numbers frames.
     pub fn for_each(&mut self, mut f: impl FnMut(SourceItem<'_>) -> ControlFlow<()>) {
+        let mut frame = 0u64;
+        self.for_each_unnumbered(|item| match item {
+            SourceItem::Packet(p) => {
+                frame += 1;
+                f(SourceItem::Packet(Packet { frame, ..p }))
+            }
+            other => f(other),
+        });
+    }
+
+    fn for_each_unnumbered(&mut self, mut f: impl FnMut(SourceItem<'_>) -> ControlFlow<()>) {
         let reader = match &mut self.reader {
             Reader::Blocks(reader) => reader,
             Reader::Legacy(legacy) => {
@@ -161,6 +174,7 @@ impl FileSource {
                             let end = (b.caplen as usize).min(b.data.len());
                             f(SourceItem::Packet(Packet {
                                 ts,
+                                frame: 0,
                                 link: self.legacy_link,
                                 data: &b.data[..end],
                                 orig_len: b.origlen,
@@ -248,6 +262,7 @@ impl FileSource {
                 let end = (epb.caplen as usize).min(epb.data.len());
                 f(SourceItem::Packet(Packet {
                     ts,
+                    frame: 0,
                     link,
                     data: &epb.data[..end],
                     orig_len: epb.origlen,
@@ -259,6 +274,7 @@ impl FileSource {
                 let end = (spb.origlen as usize).min(spb.data.len());
                 f(SourceItem::Packet(Packet {
                     ts: *last_ts,
+                    frame: 0,
                     link,
                     data: &spb.data[..end],
                     orig_len: spb.origlen,
@@ -362,6 +378,7 @@ impl LegacyReader {
                     *last_ts = ts;
                     let flow = f(SourceItem::Packet(Packet {
                         ts,
+                        frame: 0,
                         link,
                         data: b.data,
                         orig_len: b.origlen,

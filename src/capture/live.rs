@@ -131,6 +131,7 @@ impl LiveSource {
         mut f: impl FnMut(SourceItem<'_>) -> ControlFlow<()>,
     ) -> Result<(), CaptureError> {
         let mut last_stats = Instant::now();
+        let mut frame = 0u64;
         loop {
             if last_stats.elapsed().as_secs() >= 1 {
                 last_stats = Instant::now();
@@ -151,8 +152,10 @@ impl LiveSource {
                         u64::try_from(tv.tv_sec).unwrap_or(0),
                         u64::try_from(tv.tv_usec).unwrap_or(0),
                     );
+                    frame += 1;
                     let item = SourceItem::Packet(Packet {
                         ts,
+                        frame,
                         link: self.link,
                         data: packet.data,
                         orig_len: packet.header.len,

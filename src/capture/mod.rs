@@ -86,6 +86,9 @@ impl LinkType {
 #[derive(Debug, Clone, Copy)]
 pub struct Packet<'a> {
     pub ts: Timestamp,
+    /// The packet's 1-based position in its capture (or since a live capture started): the
+    /// number Wireshark shows as `frame.number`.
+    pub frame: u64,
     pub link: LinkType,
     /// The bytes as captured (possibly cut short by the snap length).
     pub data: &'a [u8],

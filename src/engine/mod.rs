@@ -18,7 +18,7 @@ use crate::event::{AnomalyKind, DnsQuery, Endpoint, Event, Summary};
 use crate::flow::FlowLimits;
 use crate::proto::dns;
 use crate::proto::tls::decrypt::KeyLog;
-use record::Recorder;
+use record::{At, Recorder};
 use tcp::TcpTracker;
 
 pub use record::MAX_ANOMALIES_SHOWN_PER_KIND;
@@ -51,6 +51,17 @@ struct Clock {
     max: Timestamp,
     /// The capture second in which idle flows were last expired.
     last_expiry_sec: u64,
+    /// The packet being read.
+    frame: u64,
+}
+
+impl Clock {
+    fn now(&self) -> At {
+        At {
+            ts: self.last,
+            frame: self.frame,
+        }
+    }
 }
 
 /// Packets in, events out.
@@ -97,6 +108,7 @@ impl Engine {
         let ts = pkt.ts;
         self.record.summary.packets += 1;
         self.record.summary.bytes += pkt.data.len() as u64;
+        self.clock.frame = pkt.frame;
         self.tick(ts, out);
         match decode::decode(pkt.link, pkt.data) {
             Ok(d) => {
@@ -107,7 +119,7 @@ impl Engine {
                         pkt.data.len(),
                         pkt.orig_len
                     );
-                    self.anomaly(out, ts, AnomalyKind::TruncatedPacket, detail);
+                    self.anomaly(out, AnomalyKind::TruncatedPacket, detail);
                 }
                 self.ip(ts, d.src, d.dst, d.body, out);
             }
@@ -115,7 +127,7 @@ impl Engine {
             Err(e @ DecodeError::UnsupportedLink(link)) => {
                 if self.unsupported_links.insert(link) {
                     let detail = format!("{e}; its packets are skipped");
-                    self.anomaly(out, ts, AnomalyKind::UnsupportedLinkType, detail);
+                    self.anomaly(out, AnomalyKind::UnsupportedLinkType, detail);
                 }
             }
             Err(e) => {
@@ -124,11 +136,15 @@ impl Engine {
                     _ => AnomalyKind::ParseError,
                 };
                 let detail = format!("packet {}: {e}", self.record.summary.packets);
-                self.anomaly(out, ts, kind, detail);
+                self.anomaly(out, kind, detail);
             }
         }
-        self.tcp
-            .enforce_memcap(ts, self.keylog.as_ref(), &mut self.record, out);
+        self.tcp.enforce_memcap(
+            self.clock.now(),
+            self.keylog.as_ref(),
+            &mut self.record,
+            out,
+        );
     }
 
     /// The clock moves to `ts`; any change of second (forwards, or back after a lying
@@ -147,15 +163,11 @@ impl Engine {
         }
     }
 
-    /// An anomaly not tied to a flow.
-    fn anomaly<F: FnMut(Event)>(
-        &mut self,
-        out: &mut F,
-        ts: Timestamp,
-        kind: AnomalyKind,
-        detail: String,
-    ) {
-        self.record.anomaly(out, ts, None, kind, detail);
+    /// An anomaly of the packet being read, not tied to a flow.
+    fn anomaly<F: FnMut(Event)>(&mut self, out: &mut F, kind: AnomalyKind, detail: String) {
+        let now = self.clock.now();
+        self.record
+            .anomaly(out, now.ts, Some(now.frame), None, kind, detail);
     }
 
     fn ip<F: FnMut(Event)>(
@@ -168,7 +180,7 @@ impl Engine {
     ) {
         match body {
             Body::Tcp(seg) => self.tcp.segment(
-                ts,
+                self.clock.now(),
                 SocketAddr::new(src, seg.src_port),
                 SocketAddr::new(dst, seg.dst_port),
                 &seg,
@@ -182,19 +194,17 @@ impl Engine {
                     Ok(inner) => self.ip(ts, src, dst, inner, out),
                     Err(e) => self.anomaly(
                         out,
-                        ts,
                         AnomalyKind::ParseError,
                         format!("reassembled IP datagram from {src}: {e}"),
                     ),
                 },
                 DefragOutcome::Invalid(e) => self.anomaly(
                     out,
-                    ts,
                     AnomalyKind::ParseError,
                     format!("IP fragments from {src} to {dst} contradict each other ({e}); datagram dropped"),
                 ),
             },
-            Body::Udp(udp) => udp_datagram(ts, src, dst, &udp, out),
+            Body::Udp(udp) => udp_datagram(self.clock.now(), src, dst, &udp, out),
             Body::OtherIp => {}
         }
     }
@@ -211,12 +221,15 @@ impl Engine {
 
     /// The input is damaged from here on (a truncated or garbled file).
     pub fn damaged_input<F: FnMut(Event)>(&mut self, name: &str, detail: &str, out: &mut F) {
-        let ts = self.clock.last;
-        self.anomaly(
+        // Damage to the file, not to a packet: no frame.
+        let detail = format!("{name}: {detail}");
+        self.record.anomaly(
             out,
-            ts,
+            self.clock.last,
+            None,
+            None,
             AnomalyKind::TruncatedFile,
-            format!("{name}: {detail}"),
+            detail,
         );
     }
 
@@ -244,7 +257,7 @@ impl Engine {
 
 /// A UDP datagram: DNS questions are reported; the rest is not looked at yet.
 fn udp_datagram<F: FnMut(Event)>(
-    ts: Timestamp,
+    at: At,
     src: IpAddr,
     dst: IpAddr,
     udp: &UdpDatagram<'_>,
@@ -255,7 +268,8 @@ fn udp_datagram<F: FnMut(Event)>(
     }
     if let Some(q) = dns::parse_query(udp.payload) {
         out(Event::DnsQuery(DnsQuery {
-            ts,
+            ts: at.ts,
+            frame: at.frame,
             client: Endpoint(SocketAddr::new(src, udp.src_port)),
             server: Endpoint(SocketAddr::new(dst, udp.dst_port)),
             name: q.name,

@@ -9,18 +9,26 @@ use crate::event::{
     Anomaly, AnomalyKind, Credential, DecryptionResult, DnsQuery, Event, FlowClose, HttpRequest,
     HttpResponse, Protocol, Summary, TlsCertificate, TlsClientHello, TlsDecryption, TlsServerHello,
 };
-use crate::proto::analysis::AppOutput;
+use crate::proto::analysis::{AppOutput, Output};
 use crate::proto::http::{Request, Response};
 use crate::proto::tls::handshake::{cipher_name, version_name, CertificateCache};
 
 /// At most this many anomalies of one kind are written out per run; all are counted.
 pub const MAX_ANOMALIES_SHOWN_PER_KIND: u64 = 1000;
 
+/// When something happens: the capture time and the packet (1-based in its capture).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct At {
+    pub ts: Timestamp,
+    pub frame: u64,
+}
+
 /// What events about a flow need to say.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FlowContext {
     pub id: FlowId,
-    pub ts: Timestamp,
+    /// Now: the packet being read, or the flow's last one when it closes.
+    pub at: At,
     pub client: Endpoint,
     pub server: Endpoint,
 }
@@ -34,7 +42,7 @@ pub(crate) struct Recorder {
     /// Leaf certificates already described, shared by all flows.
     certificates: CertificateCache,
     /// What the application layer found during the current packet (reused, not reallocated).
-    pub pending: Vec<AppOutput>,
+    pub pending: Vec<Output>,
 }
 
 impl Recorder {
@@ -43,6 +51,7 @@ impl Recorder {
         &mut self,
         out: &mut F,
         ts: Timestamp,
+        frame: Option<u64>,
         flow: Option<FlowId>,
         kind: AnomalyKind,
         detail: String,
@@ -60,6 +69,7 @@ impl Recorder {
         };
         out(Event::Anomaly(Anomaly {
             ts,
+            frame,
             flow,
             kind,
             detail,
@@ -84,29 +94,30 @@ impl Recorder {
     /// One finding as an event (built where it is handed on: events are large to move), counted
     /// in the totals. A certificate that cannot be read is not shown; a parse error becomes an
     /// anomaly.
-    fn emit<F: FnMut(Event)>(&mut self, output: AppOutput, ctx: &FlowContext, out: &mut F) {
-        let (flow, ts) = (ctx.id, ctx.ts);
-        match output {
+    fn emit<F: FnMut(Event)>(&mut self, output: Output, ctx: &FlowContext, out: &mut F) {
+        let (flow, ts, frame) = (ctx.id, ctx.at.ts, output.frame);
+        match output.item {
             AppOutput::Request {
                 request,
                 decrypted,
                 stream,
             } => out(Event::HttpRequest(http_request(
-                request, ctx, decrypted, stream,
+                request, ctx, frame, decrypted, stream,
             ))),
             AppOutput::Response {
                 response,
                 decrypted,
                 stream,
             } => out(Event::HttpResponse(http_response(
-                response, ctx, decrypted, stream,
+                response, ctx, frame, decrypted, stream,
             ))),
-            AppOutput::Credential { found, decrypted } => {
-                out(Event::Credential(self.credential(found, ctx, decrypted)))
-            }
+            AppOutput::Credential { found, decrypted } => out(Event::Credential(
+                self.credential(found, ctx, frame, decrypted),
+            )),
             AppOutput::ClientHello(c) => out(Event::TlsClientHello(TlsClientHello {
                 flow,
                 ts,
+                frame,
                 sni: c.sni,
                 alpn: c.alpn,
                 offered_versions: c.offered_versions,
@@ -116,6 +127,7 @@ impl Recorder {
             AppOutput::ServerHello(s) => out(Event::TlsServerHello(TlsServerHello {
                 flow,
                 ts,
+                frame,
                 version: version_name(s.version),
                 cipher: cipher_name(s.cipher),
                 alpn: s.alpn,
@@ -125,6 +137,7 @@ impl Recorder {
                     out(Event::TlsCertificate(TlsCertificate {
                         flow,
                         ts,
+                        frame,
                         subject_cn: c.subject_cn,
                         san: c.san,
                         issuer_cn: c.issuer_cn,
@@ -139,26 +152,39 @@ impl Recorder {
                 out(Event::TlsDecryption(TlsDecryption {
                     flow,
                     ts,
+                    frame,
                     result,
                     detail,
                 }));
             }
             AppOutput::Dns(q) => out(Event::DnsQuery(DnsQuery {
                 ts,
+                frame,
                 client: ctx.client,
                 server: ctx.server,
                 name: q.name,
                 qtype: q.qtype,
             })),
-            AppOutput::ParseError(detail) => {
-                self.anomaly(out, ts, Some(flow), AnomalyKind::ParseError, detail)
-            }
+            AppOutput::ParseError(detail) => self.anomaly(
+                out,
+                ts,
+                Some(frame),
+                Some(flow),
+                AnomalyKind::ParseError,
+                detail,
+            ),
         }
     }
 
     /// A credential, counted in the totals.
     #[inline]
-    fn credential(&mut self, found: Found, ctx: &FlowContext, decrypted: bool) -> Credential {
+    fn credential(
+        &mut self,
+        found: Found,
+        ctx: &FlowContext,
+        frame: u64,
+        decrypted: bool,
+    ) -> Credential {
         self.summary.credentials += 1;
         *self
             .summary
@@ -167,7 +193,8 @@ impl Recorder {
             .or_insert(0) += 1;
         Credential {
             flow: ctx.id,
-            ts: ctx.ts,
+            ts: ctx.at.ts,
+            frame,
             kind: found.kind,
             username: found.username,
             secret: found.secret,
@@ -198,12 +225,14 @@ impl Recorder {
 fn http_request(
     r: Request,
     ctx: &FlowContext,
+    frame: u64,
     decrypted: bool,
     stream: Option<u32>,
 ) -> HttpRequest {
     HttpRequest {
         flow: ctx.id,
-        ts: ctx.ts,
+        ts: ctx.at.ts,
+        frame,
         host: r.host().map(str::to_string),
         method: r.method,
         target: r.target,
@@ -219,12 +248,14 @@ fn http_request(
 fn http_response(
     r: Response,
     ctx: &FlowContext,
+    frame: u64,
     decrypted: bool,
     stream: Option<u32>,
 ) -> HttpResponse {
     HttpResponse {
         flow: ctx.id,
-        ts: ctx.ts,
+        ts: ctx.at.ts,
+        frame,
         status: r.status,
         reason: r.reason,
         headers: r.headers,

@@ -4,16 +4,17 @@
 
 use std::net::SocketAddr;
 
-use super::record::{FlowContext, Recorder};
+use super::record::{At, FlowContext, Recorder};
 use crate::base::{Endpoint, FlowId, Timestamp};
 use crate::decode::TcpSegment;
 use crate::event::{AnomalyKind, CloseReason, Event, FlowClose, FlowOpen, Protocol};
 use crate::flow::{
     Chunk, Direction, Flow, FlowKey, FlowLimits, FlowState, FlowTable, MemoryBudget, Removed,
 };
-use crate::proto::analysis::{AppOutput, FlowAnalysis};
+use crate::proto::analysis::{FlowAnalysis, Output};
 use crate::proto::dns;
 use crate::proto::tls::decrypt::KeyLog;
+use crate::proto::StreamContext;
 
 /// The TCP flows of one input.
 pub(crate) struct TcpTracker {
@@ -56,7 +57,7 @@ impl TcpTracker {
     #[allow(clippy::too_many_arguments)]
     pub fn segment<F: FnMut(Event)>(
         &mut self,
-        ts: Timestamp,
+        at: At,
         src: SocketAddr,
         dst: SocketAddr,
         seg: &TcpSegment<'_>,
@@ -70,7 +71,7 @@ impl TcpTracker {
             Some((flow, budget)) => match classify(flow, seg) {
                 Segment::Straggler => return,
                 Segment::Existing => {
-                    Some(process_segment(flow, budget, ts, src, seg, keys, rec, out))
+                    Some(process_segment(flow, budget, at, src, seg, keys, rec, out))
                 }
                 Segment::NewConnection => None,
             },
@@ -79,11 +80,11 @@ impl TcpTracker {
         let close = match existing {
             Some(close) => close,
             None => {
-                self.open_flow(key, ts, src, dst, seg, keys, rec, out);
+                self.open_flow(key, at, src, dst, seg, keys, rec, out);
                 let Some((flow, budget)) = self.table.get_with_budget(&key) else {
                     return;
                 };
-                process_segment(flow, budget, ts, src, seg, keys, rec, out)
+                process_segment(flow, budget, at, src, seg, keys, rec, out)
             }
         };
         if let Some(reason) = close {
@@ -100,7 +101,7 @@ impl TcpTracker {
     fn open_flow<F: FnMut(Event)>(
         &mut self,
         key: FlowKey,
-        ts: Timestamp,
+        at: At,
         src: SocketAddr,
         dst: SocketAddr,
         seg: &TcpSegment<'_>,
@@ -114,7 +115,8 @@ impl TcpTracker {
         rec.summary.flows += 1;
         out(Event::FlowOpen(FlowOpen {
             flow: id,
-            ts,
+            ts: at.ts,
+            frame: at.frame,
             client: Endpoint(client),
             server: Endpoint(server),
             handshake_seen,
@@ -124,8 +126,9 @@ impl TcpTracker {
             client,
             server,
             handshake_seen,
-            first_ts: ts,
-            last_ts: ts,
+            first_ts: at.ts,
+            last_ts: at.ts,
+            last_frame: at.frame,
             packets: 0,
             state: FlowState::Open,
             streams: Default::default(),
@@ -137,7 +140,7 @@ impl TcpTracker {
             .iter()
             .filter(|r| r.reason == CloseReason::Evicted)
             .count();
-        self.report_evictions(evicted, "flow table full", ts, rec, out);
+        self.report_evictions(evicted, "flow table full", at, rec, out);
         self.close_removed(removed, keys, rec, out);
     }
 
@@ -156,7 +159,7 @@ impl TcpTracker {
     /// Over the memory cap, the flows holding the most are evicted.
     pub fn enforce_memcap<F: FnMut(Event)>(
         &mut self,
-        now: Timestamp,
+        now: At,
         keys: Option<&KeyLog>,
         rec: &mut Recorder,
         out: &mut F,
@@ -179,7 +182,7 @@ impl TcpTracker {
         &mut self,
         count: usize,
         why: &str,
-        now: Timestamp,
+        now: At,
         rec: &mut Recorder,
         out: &mut F,
     ) {
@@ -187,7 +190,7 @@ impl TcpTracker {
             return;
         }
         // One anomaly per second of capture time at most: a flood must not drown the stream.
-        let sec = now.secs();
+        let sec = now.ts.secs();
         if self.last_memory_anomaly_sec == Some(sec) {
             return;
         }
@@ -195,7 +198,8 @@ impl TcpTracker {
         let limits = self.table.limits;
         rec.anomaly(
             out,
-            now,
+            now.ts,
+            Some(now.frame),
             None,
             AnomalyKind::MemoryLimit,
             format!(
@@ -294,13 +298,13 @@ fn deliver(
     dir: Direction,
     chunk: Chunk<'_>,
     gaps: &mut Vec<(Direction, u64)>,
-    keys: Option<&KeyLog>,
-    pending: &mut Vec<AppOutput>,
+    ctx: &StreamContext<'_>,
+    pending: &mut Vec<Output>,
 ) {
     if let Chunk::Gap(n) = chunk {
         gaps.push((dir, n));
     }
-    app.on_chunk(dir, chunk, keys, pending);
+    app.on_chunk(dir, chunk, ctx, pending);
 }
 
 fn report_gaps<F: FnMut(Event)>(
@@ -314,14 +318,21 @@ fn report_gaps<F: FnMut(Event)>(
             "{n} bytes never seen ({}); the stream goes on after the hole",
             dir.describe()
         );
-        rec.anomaly(out, ctx.ts, Some(ctx.id), AnomalyKind::Gap, detail);
+        rec.anomaly(
+            out,
+            ctx.at.ts,
+            Some(ctx.at.frame),
+            Some(ctx.id),
+            AnomalyKind::Gap,
+            detail,
+        );
     }
 }
 
-fn context_of<A>(flow: &Flow<A>, ts: Timestamp) -> FlowContext {
+fn context_of<A>(flow: &Flow<A>, at: At) -> FlowContext {
     FlowContext {
         id: flow.id,
-        ts,
+        at,
         client: Endpoint(flow.client),
         server: Endpoint(flow.server),
     }
@@ -333,7 +344,7 @@ fn context_of<A>(flow: &Flow<A>, ts: Timestamp) -> FlowContext {
 fn process_segment<F: FnMut(Event)>(
     flow: &mut Flow<FlowAnalysis>,
     budget: &mut MemoryBudget,
-    ts: Timestamp,
+    at: At,
     src: SocketAddr,
     seg: &TcpSegment<'_>,
     keys: Option<&KeyLog>,
@@ -341,14 +352,15 @@ fn process_segment<F: FnMut(Event)>(
     out: &mut F,
 ) -> Option<CloseReason> {
     flow.packets += 1;
-    flow.last_ts = ts;
+    flow.last_ts = at.ts;
+    flow.last_frame = at.frame;
     let dir = flow.direction_of(src);
     let mut seq = seg.seq;
     if seg.flags.syn {
         flow.streams[dir.index()].syn(seg.seq);
         seq = seq.wrapping_add(1);
     }
-    let ctx = context_of(flow, ts);
+    let ctx = context_of(flow, at);
     let mut gaps = Vec::new();
     let Flow { streams, app, .. } = flow;
     let [c2s, s2c] = streams;
@@ -357,16 +369,21 @@ fn process_segment<F: FnMut(Event)>(
         Direction::ServerToClient => (s2c, c2s),
     };
     let pending = &mut rec.pending;
+    // Bytes delivered now came in this packet (or, held out of order, are completed by it).
+    let stream_ctx = StreamContext {
+        keys,
+        frame: at.frame,
+    };
     let mut conflict = false;
     if !seg.payload.is_empty() || seg.flags.fin {
-        let mut sink = |c: Chunk<'_>| deliver(app, dir, c, &mut gaps, keys, pending);
+        let mut sink = |c: Chunk<'_>| deliver(app, dir, c, &mut gaps, &stream_ctx, pending);
         conflict = this
             .segment(seq, seg.payload, seg.flags.fin, budget, &mut sink)
             .conflict;
     }
     if seg.flags.ack {
         let back = dir.reverse();
-        let mut sink = |c: Chunk<'_>| deliver(app, back, c, &mut gaps, keys, pending);
+        let mut sink = |c: Chunk<'_>| deliver(app, back, c, &mut gaps, &stream_ctx, pending);
         other.peer_ack(seg.ack, budget, &mut sink);
     }
     let held = flow.app.held();
@@ -374,7 +391,8 @@ fn process_segment<F: FnMut(Event)>(
     if conflict {
         rec.anomaly(
             out,
-            ts,
+            at.ts,
+            Some(at.frame),
             Some(ctx.id),
             AnomalyKind::OverlapConflict,
             format!(
@@ -406,17 +424,31 @@ fn finish_flow<F: FnMut(Event)>(
     rec: &mut Recorder,
     out: &mut F,
 ) -> FlowClose {
-    let ctx = context_of(flow, flow.last_ts);
+    let ctx = context_of(
+        flow,
+        At {
+            ts: flow.last_ts,
+            frame: flow.last_frame,
+        },
+    );
     let Flow { streams, app, .. } = flow;
     let mut gaps = Vec::new();
     let pending = &mut rec.pending;
+    let stream_ctx = StreamContext {
+        keys,
+        frame: ctx.at.frame,
+    };
     for (dir, stream) in Direction::BOTH.into_iter().zip(streams.iter_mut()) {
         stream.flush(budget, &mut |c: Chunk<'_>| {
-            deliver(app, dir, c, &mut gaps, keys, pending)
+            deliver(app, dir, c, &mut gaps, &stream_ctx, pending)
         });
     }
     report_gaps(gaps, &ctx, rec, out);
-    let protocol = flow.app.on_end(keys, &mut rec.pending);
+    let stream_ctx = StreamContext {
+        keys,
+        frame: flow.last_frame,
+    };
+    let protocol = flow.app.on_end(&stream_ctx, &mut rec.pending);
     rec.emit_pending(&ctx, out);
     // A flow whose FINs were both seen ended with `fin`, even if its last ACK never came.
     let reason = match reason {
@@ -436,6 +468,7 @@ fn finish_flow<F: FnMut(Event)>(
     let close = FlowClose {
         flow: flow.id,
         ts: flow.last_ts,
+        frame: flow.last_frame,
         reason,
         protocol,
         bytes_c2s: flow.streams[0].delivered_bytes(),

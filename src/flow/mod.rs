@@ -110,6 +110,8 @@ pub struct Flow<A> {
     pub handshake_seen: bool,
     pub first_ts: Timestamp,
     pub last_ts: Timestamp,
+    /// The flow's latest packet (1-based in its capture).
+    pub last_frame: u64,
     pub packets: u64,
     pub state: FlowState,
     /// Indexed by [`Direction::index`].

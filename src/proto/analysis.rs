@@ -10,7 +10,7 @@ use super::tls::decrypt::KeyLog;
 use super::tls::flow::{TlsFlow, TlsOutput};
 use super::tls::handshake::{ClientHello, ServerHello};
 use super::tls::TlsRecordCounter;
-use super::{Held, ProtocolDetector, StreamContext, StreamParser};
+use super::{Framed, Held, ProtocolDetector, StreamContext, StreamParser};
 use crate::creds::http::{from_request, RequestView};
 use crate::creds::Found;
 use crate::event::Protocol;
@@ -47,6 +47,9 @@ pub enum AppOutput {
     ParseError(String),
 }
 
+/// What the application layer found, with the packet that carried its first byte.
+pub type Output = Framed<AppOutput>;
+
 /// HTTP of either version, on one connection: HTTP/1.x, or HTTP/2 (prior knowledge, or h2
 /// inside TLS), chosen from the first bytes seen.
 #[derive(Debug)]
@@ -73,48 +76,63 @@ impl HttpParser {
     }
 
     /// Bytes of one direction; what they complete becomes outputs (with the HTTP/2 stream).
-    fn data(&mut self, dir: Direction, data: &[u8], decrypted: bool, out: &mut Vec<AppOutput>) {
-        let ctx = StreamContext::default();
+    /// Bytes of one direction (from packet `frame`); what they complete becomes outputs.
+    fn data(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        frame: u64,
+        decrypted: bool,
+        out: &mut Vec<Output>,
+    ) {
+        let ctx = StreamContext { keys: None, frame };
         match self {
             HttpParser::H1(h) => {
                 let mut items = Vec::new();
                 h.on_data(dir, data, &ctx, &mut items);
-                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
+                http_outputs(items.into_iter().map(|i| (None, i)), frame, decrypted, out);
             }
             HttpParser::H2(h) => {
                 let mut items = Vec::new();
                 h.on_data(dir, data, &ctx, &mut items);
-                http_outputs(items.into_iter().map(H2Item::split), decrypted, out);
+                http_outputs(items.into_iter().map(H2Item::split), frame, decrypted, out);
             }
         }
     }
 
-    fn gap(&mut self, dir: Direction, len: u64, decrypted: bool, out: &mut Vec<AppOutput>) {
+    fn gap(
+        &mut self,
+        dir: Direction,
+        len: u64,
+        frame: u64,
+        decrypted: bool,
+        out: &mut Vec<Output>,
+    ) {
         match self {
             HttpParser::H1(h) => {
                 let mut items = Vec::new();
                 h.on_gap(dir, len, &mut items);
-                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
+                http_outputs(items.into_iter().map(|i| (None, i)), frame, decrypted, out);
             }
             HttpParser::H2(h) => {
                 let mut items = Vec::new();
                 h.on_gap(dir, len, &mut items);
-                http_outputs(items.into_iter().map(H2Item::split), decrypted, out);
+                http_outputs(items.into_iter().map(H2Item::split), frame, decrypted, out);
             }
         }
     }
 
-    fn end(&mut self, decrypted: bool, out: &mut Vec<AppOutput>) {
+    fn end(&mut self, frame: u64, decrypted: bool, out: &mut Vec<Output>) {
         match self {
             HttpParser::H1(h) => {
                 let mut items = Vec::new();
                 h.on_end(&mut items);
-                http_outputs(items.into_iter().map(|i| (None, i)), decrypted, out);
+                http_outputs(items.into_iter().map(|i| (None, i)), frame, decrypted, out);
             }
             HttpParser::H2(h) => {
                 let mut items = Vec::new();
                 h.on_end(&mut items);
-                http_outputs(items.into_iter().map(H2Item::split), decrypted, out);
+                http_outputs(items.into_iter().map(H2Item::split), frame, decrypted, out);
             }
         }
     }
@@ -141,10 +159,13 @@ enum Parser {
 }
 
 /// Credentials found by a parser of commands (FTP, mail, telnet) as outputs.
-fn credentials(found: Vec<Found>, out: &mut Vec<AppOutput>) {
-    out.extend(found.into_iter().map(|found| AppOutput::Credential {
-        found,
-        decrypted: false,
+fn credentials(found: Vec<Framed<Found>>, out: &mut Vec<Output>) {
+    out.extend(found.into_iter().map(|f| Framed {
+        frame: f.frame,
+        item: AppOutput::Credential {
+            found: f.item,
+            decrypted: false,
+        },
     }));
 }
 
@@ -167,14 +188,14 @@ impl Parser {
         dir: Direction,
         data: &[u8],
         ctx: &StreamContext<'_>,
-        out: &mut Vec<AppOutput>,
+        out: &mut Vec<Output>,
     ) {
         let mut found = Vec::new();
         match self {
             Parser::None => {}
             Parser::Http(h) => h
                 .get_or_insert_with(|| HttpParser::for_first_bytes(dir, data))
-                .data(dir, data, false, out),
+                .data(dir, data, ctx.frame, false, out),
             Parser::Tls(tls, inner) => {
                 let mut items = Vec::new();
                 tls.on_data(dir, data, ctx, &mut items);
@@ -186,11 +207,11 @@ impl Parser {
         credentials(found, out);
     }
 
-    fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<AppOutput>) {
+    fn gap(&mut self, dir: Direction, len: u64, frame: u64, out: &mut Vec<Output>) {
         let mut found = Vec::new();
         match self {
             Parser::None | Parser::Http(None) => {}
-            Parser::Http(Some(h)) => h.gap(dir, len, false, out),
+            Parser::Http(Some(h)) => h.gap(dir, len, frame, false, out),
             Parser::Lines(l) => l.on_gap(dir, len, &mut found),
             Parser::Telnet(t) => t.on_gap(dir, len, &mut found),
             Parser::Tls(tls, _) => {
@@ -201,15 +222,15 @@ impl Parser {
         credentials(found, out);
     }
 
-    fn end(&mut self, out: &mut Vec<AppOutput>) {
+    fn end(&mut self, frame: u64, out: &mut Vec<Output>) {
         match self {
-            Parser::Http(Some(h)) => h.end(false, out),
+            Parser::Http(Some(h)) => h.end(frame, false, out),
             Parser::Tls(tls, inner) => {
                 let mut items = Vec::new();
                 tls.on_end(&mut items);
                 tls_outputs(items, inner, out);
                 if let Some(h) = inner {
-                    h.end(true, out);
+                    h.end(frame, true, out);
                 }
             }
             _ => {}
@@ -228,29 +249,40 @@ impl Parser {
 }
 
 /// TLS findings as outputs; decrypted application data goes through HTTP (either version).
-fn tls_outputs(items: Vec<TlsOutput>, inner: &mut Option<HttpParser>, out: &mut Vec<AppOutput>) {
-    for item in items {
-        match item {
-            TlsOutput::ClientHello(c) => out.push(AppOutput::ClientHello(c)),
-            TlsOutput::ServerHello(s) => out.push(AppOutput::ServerHello(s)),
-            TlsOutput::Certificate(c) => out.push(AppOutput::Certificate(c)),
-            TlsOutput::Decryption { result, detail } => {
-                out.push(AppOutput::Decryption { result, detail })
+fn tls_outputs(
+    items: Vec<Framed<TlsOutput>>,
+    inner: &mut Option<HttpParser>,
+    out: &mut Vec<Output>,
+) {
+    for Framed { frame, item } in items {
+        let output = match item {
+            TlsOutput::ClientHello(c) => AppOutput::ClientHello(c),
+            TlsOutput::ServerHello(s) => AppOutput::ServerHello(s),
+            TlsOutput::Certificate(c) => AppOutput::Certificate(c),
+            TlsOutput::Decryption { result, detail } => AppOutput::Decryption { result, detail },
+            TlsOutput::Error(e) => AppOutput::ParseError(e.to_string()),
+            TlsOutput::AppData { dir, data } => {
+                inner
+                    .get_or_insert_with(|| HttpParser::for_first_bytes(dir, &data))
+                    .data(dir, &data, frame, true, out);
+                continue;
             }
-            TlsOutput::Error(e) => out.push(AppOutput::ParseError(e.to_string())),
-            TlsOutput::AppData { dir, data } => inner
-                .get_or_insert_with(|| HttpParser::for_first_bytes(dir, &data))
-                .data(dir, &data, true, out),
-        }
+        };
+        out.push(Framed {
+            frame,
+            item: output,
+        });
     }
 }
 
 /// HTTP messages (with their HTTP/2 stream) as outputs; each request is followed by the
 /// credentials it carries — one path for both versions.
+/// `frame` is the packet being read, for errors; messages carry their own.
 fn http_outputs(
     items: impl IntoIterator<Item = (Option<u32>, HttpItem)>,
+    frame: u64,
     decrypted: bool,
-    out: &mut Vec<AppOutput>,
+    out: &mut Vec<Output>,
 ) {
     for (stream, item) in items {
         match item {
@@ -260,23 +292,32 @@ fn http_outputs(
                     headers: &request.headers,
                     body: &request.body,
                 });
-                out.push(AppOutput::Request {
-                    request,
+                let frame = request.frame;
+                out.push(Framed {
+                    frame,
+                    item: AppOutput::Request {
+                        request,
+                        decrypted,
+                        stream,
+                    },
+                });
+                out.extend(found.into_iter().map(|found| Framed {
+                    frame,
+                    item: AppOutput::Credential { found, decrypted },
+                }));
+            }
+            HttpItem::Response(response) => out.push(Framed {
+                frame: response.frame,
+                item: AppOutput::Response {
+                    response,
                     decrypted,
                     stream,
-                });
-                out.extend(
-                    found
-                        .into_iter()
-                        .map(|found| AppOutput::Credential { found, decrypted }),
-                );
-            }
-            HttpItem::Response(response) => out.push(AppOutput::Response {
-                response,
-                decrypted,
-                stream,
+                },
             }),
-            HttpItem::Error(e) => out.push(AppOutput::ParseError(e.to_string())),
+            HttpItem::Error(e) => out.push(Framed {
+                frame,
+                item: AppOutput::ParseError(e.to_string()),
+            }),
         }
     }
 }
@@ -312,14 +353,14 @@ impl FlowAnalysis {
             + self.dns_tcp.as_ref().map_or(0, |d| d.buffered())
     }
 
+    /// A chunk of one direction's stream, delivered while reading packet `ctx.frame`.
     pub fn on_chunk(
         &mut self,
         dir: Direction,
         chunk: Chunk<'_>,
-        keys: Option<&KeyLog>,
-        out: &mut Vec<AppOutput>,
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Output>,
     ) {
-        let ctx = StreamContext { keys };
         let client = dir == Direction::ClientToServer;
         match chunk {
             Chunk::Data(data) => {
@@ -328,13 +369,16 @@ impl FlowAnalysis {
                 }
                 if let Some(dns) = self.dns_tcp.as_mut().filter(|_| client) {
                     let mut questions = Vec::new();
-                    dns.on_data(dir, data, &ctx, &mut questions);
-                    out.extend(questions.into_iter().map(AppOutput::Dns));
+                    dns.on_data(dir, data, ctx, &mut questions);
+                    out.extend(questions.into_iter().map(|q| Framed {
+                        frame: q.frame,
+                        item: AppOutput::Dns(q.item),
+                    }));
                 }
                 if self.detector.verdict().is_some() {
-                    self.parser.data(dir, data, &ctx, out);
-                } else if let Some(p) = self.detector.feed(dir, data) {
-                    self.start_parser(p, &ctx, out);
+                    self.parser.data(dir, data, ctx, out);
+                } else if let Some(p) = self.detector.feed(dir, data, ctx.frame) {
+                    self.start_parser(p, ctx.keys, out);
                 }
             }
             Chunk::Gap(len) => {
@@ -343,27 +387,29 @@ impl FlowAnalysis {
                     dns.on_gap(dir, len, &mut Vec::new());
                 }
                 if self.detector.verdict().is_some() {
-                    self.parser.gap(dir, len, out);
+                    self.parser.gap(dir, len, ctx.frame, out);
                 } else {
-                    self.detector.gap(dir, len);
+                    self.detector.gap(dir, len, ctx.frame);
                 }
             }
         }
     }
 
-    /// The flow is over: the verdict is settled and the parser told.
-    pub fn on_end(&mut self, keys: Option<&KeyLog>, out: &mut Vec<AppOutput>) -> Protocol {
+    /// The flow is over (its last packet was `ctx.frame`): the verdict is settled and the parser
+    /// told.
+    pub fn on_end(&mut self, ctx: &StreamContext<'_>, out: &mut Vec<Output>) -> Protocol {
         if self.detector.verdict().is_none() {
             let p = self.detector.finish();
-            self.start_parser(p, &StreamContext { keys }, out);
+            self.start_parser(p, ctx.keys, out);
         }
-        self.parser.end(out);
+        self.parser.end(ctx.frame, out);
         self.parser = Parser::None;
         self.detector.verdict().unwrap_or(Protocol::Unknown)
     }
 
-    /// The verdict is in: the parser reads everything held so far, in order.
-    fn start_parser(&mut self, p: Protocol, ctx: &StreamContext<'_>, out: &mut Vec<AppOutput>) {
+    /// The verdict is in: the parser reads everything held so far, in order, each piece with the
+    /// packet it came in.
+    fn start_parser(&mut self, p: Protocol, keys: Option<&KeyLog>, out: &mut Vec<Output>) {
         let mut parser = Parser::for_protocol(p);
         if let Parser::Http(version) = &mut parser {
             // The version from everything the client sent so far, not from its first chunk.
@@ -381,8 +427,10 @@ impl FlowAnalysis {
             );
         }
         self.detector.replay(|item, bytes| match item {
-            Held::Data { dir, .. } => parser.data(dir, bytes, ctx, out),
-            Held::Gap { dir, len } => parser.gap(dir, len, out),
+            Held::Data { dir, frame, .. } => {
+                parser.data(dir, bytes, &StreamContext { keys, frame }, out)
+            }
+            Held::Gap { dir, len, frame } => parser.gap(dir, len, frame, out),
         });
         self.parser = parser;
     }

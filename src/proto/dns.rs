@@ -1,7 +1,7 @@
 //! DNS queries: the name and type a client asks for (over UDP, or TCP with its length prefix).
 
 use crate::flow::Direction;
-use crate::proto::{StreamContext, StreamParser};
+use crate::proto::{Framed, StreamContext, StreamParser};
 
 /// A question from a DNS query message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,24 +90,29 @@ pub fn qtype_name(qtype: u16) -> String {
 pub struct DnsTcpReader {
     buf: Vec<u8>,
     lost: bool,
+    /// The packet where the message at the start of `buf` began.
+    buf_frame: u64,
 }
 
 /// A DNS message over TCP is at most this long.
 const MAX_TCP_MESSAGE: usize = 65535 + 2;
 
 impl StreamParser for DnsTcpReader {
-    type Item = DnsQuestion;
+    type Item = Framed<DnsQuestion>;
 
     fn on_data(
         &mut self,
         dir: Direction,
         data: &[u8],
-        _: &StreamContext<'_>,
-        out: &mut Vec<DnsQuestion>,
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Framed<DnsQuestion>>,
     ) {
         // Questions are what the client asks; answers are not read.
         if self.lost || dir == Direction::ServerToClient {
             return;
+        }
+        if self.buf.is_empty() {
+            self.buf_frame = ctx.frame;
         }
         self.buf.extend_from_slice(data);
         loop {
@@ -126,13 +131,18 @@ impl StreamParser for DnsTcpReader {
                 return;
             }
             if let Some(q) = parse_query(&self.buf[2..2 + len]) {
-                out.push(q);
+                out.push(Framed {
+                    frame: self.buf_frame,
+                    item: q,
+                });
             }
             self.buf.drain(..2 + len);
+            // What is left began in this packet.
+            self.buf_frame = ctx.frame;
         }
     }
 
-    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<DnsQuestion>) {
+    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<Framed<DnsQuestion>>) {
         if dir == Direction::ServerToClient {
             return;
         }
@@ -195,7 +205,7 @@ mod tests {
             r.feed(Direction::ClientToServer, &stream[..cut], &mut out);
             r.feed(Direction::ClientToServer, &stream[cut..], &mut out);
             assert_eq!(out.len(), 2);
-            assert_eq!(out[0].qtype, "TXT");
+            assert_eq!(out[0].item.qtype, "TXT");
         }
     }
 }

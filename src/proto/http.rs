@@ -28,6 +28,8 @@ pub struct Request {
     /// The body as kept (at most [`MAX_BODY_KEPT`] bytes).
     pub body: Vec<u8>,
     pub body_len: u64,
+    /// The packet that carried the message's first byte.
+    pub frame: u64,
 }
 
 impl Request {
@@ -51,6 +53,8 @@ pub struct Response {
     pub version: &'static str,
     pub headers: Vec<(String, String)>,
     pub body_len: u64,
+    /// The packet that carried the message's first byte.
+    pub frame: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +151,13 @@ impl Message {
         }
     }
 
+    fn set_frame(&mut self, frame: u64) {
+        match self {
+            Message::Request(r) => r.frame = frame,
+            Message::Response(r) => r.frame = frame,
+        }
+    }
+
     fn into_item(self) -> HttpItem {
         match self {
             Message::Request(r) => HttpItem::Request(r),
@@ -176,6 +187,9 @@ struct MessageReader {
     tunnel_opened: bool,
     /// The message being read asked to switch protocols: pause after it.
     pause_after: bool,
+    /// The packet of the chunk being read, and the one where the current head began.
+    frame: u64,
+    head_frame: u64,
 }
 
 /// What the response side must know of each request, in order.
@@ -221,7 +235,10 @@ impl Http1Flow {
                         if let State::Paused(held) =
                             std::mem::replace(&mut self.requests.state, State::Head)
                         {
-                            self.requests.feed(&held, &mut self.pending, false, out);
+                            // Held since the switch was asked: they carry the frame they came in.
+                            let frame = self.requests.frame;
+                            self.requests
+                                .feed(&held, frame, &mut self.pending, false, out);
                         }
                     }
                 }
@@ -239,6 +256,8 @@ impl MessageReader {
             state: State::Head,
             tunnel_opened: false,
             pause_after: false,
+            frame: 0,
+            head_frame: 0,
         }
     }
 
@@ -256,10 +275,12 @@ impl MessageReader {
     fn feed(
         &mut self,
         data: &[u8],
+        frame: u64,
         pending: &mut VecDeque<Pending>,
         one_final: bool,
         out: &mut Vec<HttpItem>,
     ) -> usize {
+        self.frame = frame;
         let total = data.len();
         let first_new = out.len();
         let mut data = data;
@@ -326,6 +347,10 @@ impl MessageReader {
         out: &mut Vec<HttpItem>,
     ) -> Option<usize> {
         let buffered = self.buf.len();
+        if buffered == 0 {
+            // The head starts in this chunk.
+            self.head_frame = self.frame;
+        }
         let parsed = if buffered == 0 {
             parse_head(self.side, data)
         } else {
@@ -334,7 +359,8 @@ impl MessageReader {
             parse_head(self.side, &self.buf)
         };
         match parsed {
-            Ok(Some((len, msg))) => {
+            Ok(Some((len, mut msg))) => {
+                msg.set_frame(self.head_frame);
                 let used = len - buffered;
                 self.buf = Vec::new();
                 self.start_message(msg, pending, out);
@@ -637,6 +663,7 @@ fn parse_head(side: Side, bytes: &[u8]) -> Result<Option<(usize, Message)>, Http
                         headers: owned(req.headers),
                         body: Vec::new(),
                         body_len: 0,
+                        frame: 0,
                     }),
                 ))),
             }
@@ -653,6 +680,7 @@ fn parse_head(side: Side, bytes: &[u8]) -> Result<Option<(usize, Message)>, Http
                         version: version(resp.version),
                         headers: owned(resp.headers),
                         body_len: 0,
+                        frame: 0,
                     }),
                 ))),
             }
@@ -672,11 +700,12 @@ impl StreamParser for Http1Flow {
         &mut self,
         dir: Direction,
         mut data: &[u8],
-        _: &StreamContext<'_>,
+        ctx: &StreamContext<'_>,
         out: &mut Vec<HttpItem>,
     ) {
         if dir == Direction::ClientToServer {
-            self.requests.feed(data, &mut self.pending, false, out);
+            self.requests
+                .feed(data, ctx.frame, &mut self.pending, false, out);
             return;
         }
         // While the client waits on a switch of protocols, responses are read one at a time so
@@ -684,7 +713,9 @@ impl StreamParser for Http1Flow {
         while !data.is_empty() {
             let start = out.len();
             let paused = matches!(self.requests.state, State::Paused(_));
-            let used = self.responses.feed(data, &mut self.pending, paused, out);
+            let used = self
+                .responses
+                .feed(data, ctx.frame, &mut self.pending, paused, out);
             data = &data[used..];
             self.after(start, out);
             if used == 0 {

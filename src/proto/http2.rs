@@ -73,6 +73,8 @@ pub struct Http2Flow {
     pending: [Option<PendingBlock>; 2],
     streams: HashMap<u32, Stream>,
     dead: [bool; 2],
+    /// The packet of the bytes being read: a message's frame is the one its HEADERS came in.
+    frame: u64,
 }
 
 impl std::fmt::Debug for Http2Flow {
@@ -92,6 +94,7 @@ impl Default for Http2Flow {
             pending: Default::default(),
             streams: HashMap::new(),
             dead: [false; 2],
+            frame: 0,
         }
     }
 }
@@ -285,6 +288,7 @@ impl Http2Flow {
                         headers,
                         body: Vec::new(),
                         body_len: 0,
+                        frame: self.frame,
                     })
                 }
             }
@@ -304,6 +308,7 @@ impl Http2Flow {
                         version: "HTTP/2",
                         headers,
                         body_len: 0,
+                        frame: self.frame,
                     }),
                 });
                 return Ok(());
@@ -320,6 +325,7 @@ impl Http2Flow {
                         version: "HTTP/2",
                         headers,
                         body_len: 0,
+                        frame: self.frame,
                     })
                 }
             }
@@ -393,10 +399,11 @@ impl StreamParser for Http2Flow {
         &mut self,
         dir: Direction,
         mut data: &[u8],
-        _: &StreamContext<'_>,
+        ctx: &StreamContext<'_>,
         out: &mut Vec<H2Item>,
     ) {
         let dir = dir.index();
+        self.frame = ctx.frame;
         if self.dead[dir] {
             return;
         }

@@ -4,7 +4,7 @@
 
 use crate::creds::{decode_base64, sasl_plain, CredentialKind, Found};
 use crate::flow::Direction;
-use crate::proto::{StreamContext, StreamParser};
+use crate::proto::{Framed, StreamContext, StreamParser};
 
 /// Longest command or reply line kept; longer lines are cut (their start still counts).
 pub const MAX_LINE: usize = 8 << 10;
@@ -50,27 +50,33 @@ enum Sasl {
 struct Lines {
     buf: Vec<u8>,
     overflow: bool,
+    /// The packet where the held partial line began.
+    buf_frame: u64,
 }
 
 impl Lines {
-    /// Calls `f` on every complete line (without CR LF).
-    fn feed(&mut self, mut data: &[u8], mut f: impl FnMut(&[u8])) {
+    /// Calls `f(line, frame)` on every complete line (without CR LF), `frame` being the packet
+    /// where the line began (`data` came in packet `frame`).
+    fn feed(&mut self, mut data: &[u8], frame: u64, mut f: impl FnMut(&[u8], u64)) {
         while let Some(nl) = data.iter().position(|b| *b == b'\n') {
             let part = &data[..nl];
             if self.buf.is_empty() && !self.overflow {
-                f(trim_cr(part));
+                f(trim_cr(part), frame);
             } else {
-                self.push(part);
+                self.push(part, frame);
                 let line = std::mem::take(&mut self.buf);
-                f(trim_cr(&line));
+                f(trim_cr(&line), self.buf_frame);
             }
             self.overflow = false;
             data = &data[nl + 1..];
         }
-        self.push(data);
+        self.push(data, frame);
     }
 
-    fn push(&mut self, data: &[u8]) {
+    fn push(&mut self, data: &[u8], frame: u64) {
+        if self.buf.is_empty() && !data.is_empty() {
+            self.buf_frame = frame;
+        }
         let room = MAX_LINE.saturating_sub(self.buf.len());
         if data.len() > room {
             self.overflow = true;
@@ -96,6 +102,8 @@ pub struct LineFlow {
     server: Lines,
     /// IMAP: a command being assembled with its literals.
     imap: Vec<u8>,
+    /// The packet where the IMAP command being assembled began.
+    imap_frame: u64,
     user: Option<String>,
     sasl: Sasl,
     /// SMTP: inside DATA, client lines are the message, not commands.
@@ -117,6 +125,7 @@ impl LineFlow {
             in_data: false,
             tls_requested: false,
             stopped: false,
+            imap_frame: 0,
         }
     }
 
@@ -248,19 +257,24 @@ impl LineFlow {
     }
 
     /// IMAP client bytes: whole commands, literals included, then their arguments.
-    fn imap_feed(&mut self, data: &[u8], out: &mut Vec<Found>) {
+    fn imap_feed(&mut self, data: &[u8], frame: u64, out: &mut Vec<Framed<Found>>) {
+        if self.imap.is_empty() {
+            self.imap_frame = frame;
+        }
         self.imap.extend_from_slice(data);
         loop {
             match imap_command_len(&self.imap) {
                 Some(len) => {
                     let command: Vec<u8> = self.imap.drain(..len).collect();
-                    self.imap_command(&command, out);
+                    let mut found = Vec::new();
+                    self.imap_command(&command, &mut found);
+                    framed(found, self.imap_frame, out);
+                    // What follows began in this packet.
+                    self.imap_frame = frame;
                     if self.sasl != Sasl::None {
                         // The rest (if any) answers the SASL challenge line by line.
                         let rest = std::mem::take(&mut self.imap);
-                        let mut lines = std::mem::take(&mut self.client);
-                        lines.feed(&rest, |line| self.client_line(line, out));
-                        self.client = lines;
+                        self.client_lines(&rest, frame, out);
                         return;
                     }
                 }
@@ -272,6 +286,17 @@ impl LineFlow {
                 }
             }
         }
+    }
+
+    /// Client lines, each handled in turn; what they carry goes out with the packet each began in.
+    fn client_lines(&mut self, data: &[u8], frame: u64, out: &mut Vec<Framed<Found>>) {
+        let mut lines = std::mem::take(&mut self.client);
+        lines.feed(data, frame, |line, frame| {
+            let mut found = Vec::new();
+            self.client_line(line, &mut found);
+            framed(found, frame, out);
+        });
+        self.client = lines;
     }
 
     fn imap_command(&mut self, command: &[u8], out: &mut Vec<Found>) {
@@ -415,8 +440,13 @@ fn imap_tokens(cmd: &[u8]) -> Vec<Vec<u8>> {
     tokens
 }
 
+/// Credentials with the packet their line began in.
+fn framed(found: Vec<Found>, frame: u64, out: &mut Vec<Framed<Found>>) {
+    out.extend(found.into_iter().map(|item| Framed { frame, item }));
+}
+
 impl StreamParser for LineFlow {
-    type Item = Found;
+    type Item = Framed<Found>;
 
     fn buffered(&self) -> usize {
         self.client.buf.capacity() + self.server.buf.capacity() + self.imap.capacity()
@@ -426,27 +456,25 @@ impl StreamParser for LineFlow {
         &mut self,
         dir: Direction,
         data: &[u8],
-        _: &StreamContext<'_>,
-        out: &mut Vec<Found>,
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Framed<Found>>,
     ) {
         if self.stopped {
             return;
         }
         if dir == Direction::ServerToClient {
             let mut lines = std::mem::take(&mut self.server);
-            lines.feed(data, |line| self.server_line(line));
+            lines.feed(data, ctx.frame, |line, _| self.server_line(line));
             self.server = lines;
         } else if self.protocol == LineProtocol::Imap && self.sasl == Sasl::None {
-            self.imap_feed(data, out);
+            self.imap_feed(data, ctx.frame, out);
         } else {
-            let mut lines = std::mem::take(&mut self.client);
-            lines.feed(data, |line| self.client_line(line, out));
-            self.client = lines;
+            self.client_lines(data, ctx.frame, out);
         }
     }
 
     /// Bytes were lost: partial lines are dropped, the exchange starts afresh.
-    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<Found>) {
+    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<Framed<Found>>) {
         if dir == Direction::ClientToServer {
             self.client.clear();
             self.imap = Vec::new();
@@ -478,6 +506,7 @@ mod tests {
                 flow.feed(dir, &data[..c], &mut out);
                 flow.feed(dir, &data[c..], &mut out);
             }
+            let out: Vec<Found> = out.into_iter().map(|f| f.item).collect();
             match &all {
                 None => all = Some(out),
                 Some(prev) => assert_eq!(prev, &out, "cut at {cut}"),

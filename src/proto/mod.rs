@@ -28,10 +28,20 @@ crate::base::wire_names! {
     }
 }
 
-/// What a stream parser may need besides the bytes: the run's TLS secrets.
+/// What a stream parser may need besides the bytes: the run's TLS secrets, and the packet the
+/// bytes came in (for the frame number of what they start).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StreamContext<'a> {
     pub keys: Option<&'a tls::decrypt::KeyLog>,
+    /// The packet that delivered these bytes (1-based in its capture; 0 when unknown).
+    pub frame: u64,
+}
+
+/// Something a parser found, with the packet that carried its first byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Framed<T> {
+    pub frame: u64,
+    pub item: T,
 }
 
 /// The one interface of every parser that reads a flow's reassembled streams (HTTP/1.x,
@@ -268,8 +278,16 @@ pub const DETECT_HOLD: usize = 16 << 10;
 /// What the detector saw before its verdict, in stream order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held {
-    Data { dir: Direction, len: usize },
-    Gap { dir: Direction, len: u64 },
+    Data {
+        dir: Direction,
+        len: usize,
+        frame: u64,
+    },
+    Gap {
+        dir: Direction,
+        len: u64,
+        frame: u64,
+    },
 }
 
 /// Per-flow detection state: the bytes of each direction seen until a verdict, in order, so the
@@ -288,7 +306,7 @@ impl ProtocolDetector {
 
     /// Feeds in-order bytes of one direction. Returns the verdict when it is reached with this
     /// chunk (or was already).
-    pub fn feed(&mut self, dir: Direction, data: &[u8]) -> Option<Protocol> {
+    pub fn feed(&mut self, dir: Direction, data: &[u8], frame: u64) -> Option<Protocol> {
         if self.verdict.is_some() {
             return self.verdict;
         }
@@ -298,6 +316,7 @@ impl ProtocolDetector {
         self.order.push(Held::Data {
             dir,
             len: data.len(),
+            frame,
         });
         self.verdict = detect(&self.held[0], &self.held[1], full);
         self.verdict
@@ -314,9 +333,9 @@ impl ProtocolDetector {
     }
 
     /// Bytes lost before a verdict.
-    pub fn gap(&mut self, dir: Direction, len: u64) {
+    pub fn gap(&mut self, dir: Direction, len: u64, frame: u64) {
         if self.verdict.is_none() {
-            self.order.push(Held::Gap { dir, len });
+            self.order.push(Held::Gap { dir, len, frame });
         }
     }
 
@@ -343,7 +362,7 @@ impl ProtocolDetector {
         let mut at = [0usize; 2];
         for item in std::mem::take(&mut self.order) {
             match item {
-                Held::Data { dir, len } => {
+                Held::Data { dir, len, .. } => {
                     let (bytes, from) = (&held[dir.index()], &mut at[dir.index()]);
                     // Every length in `order` was appended to `held` with it.
                     f(item, bytes.get(*from..*from + len).unwrap_or_default());
@@ -430,12 +449,12 @@ mod tests {
     fn detector_decides_across_chunks_and_replays_in_order() {
         let mut d = ProtocolDetector::default();
         assert_eq!(
-            d.feed(Direction::ServerToClient, b"220 host ready\r\n"),
+            d.feed(Direction::ServerToClient, b"220 host ready\r\n", 1),
             None
         );
-        d.gap(Direction::ServerToClient, 3);
+        d.gap(Direction::ServerToClient, 3, 2);
         assert_eq!(
-            d.feed(Direction::ClientToServer, b"USER bob\r\n"),
+            d.feed(Direction::ClientToServer, b"USER bob\r\n", 3),
             Some(Protocol::Ftp)
         );
         let mut seen = Vec::new();
@@ -448,9 +467,9 @@ mod tests {
         assert_eq!(
             seen,
             [
-                "Data { dir: ServerToClient, len: 16 } 220 host ready",
-                "Gap { dir: ServerToClient, len: 3 } ",
-                "Data { dir: ClientToServer, len: 10 } USER bob"
+                "Data { dir: ServerToClient, len: 16, frame: 1 } 220 host ready",
+                "Gap { dir: ServerToClient, len: 3, frame: 2 } ",
+                "Data { dir: ClientToServer, len: 10, frame: 3 } USER bob"
             ]
         );
         assert_eq!(d.finish(), Protocol::Ftp);

@@ -3,7 +3,7 @@
 
 use crate::creds::{CredentialKind, Found};
 use crate::flow::Direction;
-use crate::proto::{StreamContext, StreamParser};
+use crate::proto::{Framed, StreamContext, StreamParser};
 
 const IAC: u8 = 255;
 const SB: u8 = 250;
@@ -65,6 +65,8 @@ pub struct TelnetFlow {
     user: Option<String>,
     /// The last typed byte was CR: a following LF or NUL belongs to it.
     after_cr: bool,
+    /// The packet that carried the first key of the line being typed.
+    line_frame: u64,
 }
 
 impl TelnetFlow {
@@ -85,7 +87,7 @@ impl TelnetFlow {
 }
 
 impl StreamParser for TelnetFlow {
-    type Item = Found;
+    type Item = Framed<Found>;
 
     /// A flat estimate: the prompt window and the typed line are bounded by [`PROMPT_WINDOW`]
     /// and [`MAX_TYPED`].
@@ -97,8 +99,8 @@ impl StreamParser for TelnetFlow {
         &mut self,
         dir: Direction,
         data: &[u8],
-        _: &StreamContext<'_>,
-        out: &mut Vec<Found>,
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Framed<Found>>,
     ) {
         if dir == Direction::ServerToClient {
             for &b in data {
@@ -137,18 +139,31 @@ impl StreamParser for TelnetFlow {
             }
             self.after_cr = b == b'\r';
             match b {
-                b'\r' | b'\n' => self.line_done(out),
+                b'\r' | b'\n' => {
+                    // A password typed one key per packet: its first key's packet is its frame.
+                    let mut found = Vec::new();
+                    self.line_done(&mut found);
+                    out.extend(found.into_iter().map(|item| Framed {
+                        frame: self.line_frame,
+                        item,
+                    }));
+                }
                 0x7f | 0x08 => {
                     self.typed.pop();
                 }
                 0 => {}
-                b if self.typed.len() < MAX_TYPED => self.typed.push(b),
+                b if self.typed.len() < MAX_TYPED => {
+                    if self.typed.is_empty() {
+                        self.line_frame = ctx.frame;
+                    }
+                    self.typed.push(b)
+                }
                 _ => {}
             }
         }
     }
 
-    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<Found>) {
+    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<Framed<Found>>) {
         self.iac[dir.index()] = Iac::Data;
         if dir == Direction::ClientToServer {
             self.typed.clear();
@@ -192,7 +207,7 @@ mod tests {
         t.feed(Direction::ServerToClient, b"\r\nWelcome\r\n$ ", &mut out);
         t.feed(Direction::ClientToServer, b"ls\r\n", &mut out);
         assert_eq!(
-            out,
+            out.iter().map(|f| f.item.clone()).collect::<Vec<_>>(),
             [Found::new(
                 CredentialKind::Telnet,
                 Some("sam".into()),

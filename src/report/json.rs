@@ -107,7 +107,7 @@ mod fast {
 
     impl FastJson for FlowOpen {
         fn write(&self, buf: &mut Vec<u8>) {
-            head(buf, FlowOpen::TYPE, self.flow, self.ts);
+            head(buf, FlowOpen::TYPE, self.flow, self.ts, self.frame);
             endpoint(buf, ",\"client\":", &self.client);
             endpoint(buf, ",\"server\":", &self.server);
             key(buf, ",\"handshake_seen\":");
@@ -117,7 +117,7 @@ mod fast {
 
     impl FastJson for FlowClose {
         fn write(&self, buf: &mut Vec<u8>) {
-            head(buf, FlowClose::TYPE, self.flow, self.ts);
+            head(buf, FlowClose::TYPE, self.flow, self.ts, self.frame);
             key(buf, ",\"reason\":");
             string(buf, self.reason.as_str());
             key(buf, ",\"protocol\":");
@@ -138,7 +138,7 @@ mod fast {
 
     impl FastJson for HttpRequest {
         fn write(&self, buf: &mut Vec<u8>) {
-            head(buf, HttpRequest::TYPE, self.flow, self.ts);
+            head(buf, HttpRequest::TYPE, self.flow, self.ts, self.frame);
             key(buf, ",\"method\":");
             string(buf, &self.method);
             key(buf, ",\"target\":");
@@ -159,7 +159,7 @@ mod fast {
 
     impl FastJson for HttpResponse {
         fn write(&self, buf: &mut Vec<u8>) {
-            head(buf, HttpResponse::TYPE, self.flow, self.ts);
+            head(buf, HttpResponse::TYPE, self.flow, self.ts, self.frame);
             key(buf, ",\"status\":");
             number(buf, u64::from(self.status));
             key(buf, ",\"reason\":");
@@ -176,7 +176,7 @@ mod fast {
 
     impl FastJson for Credential {
         fn write(&self, buf: &mut Vec<u8>) {
-            head(buf, Credential::TYPE, self.flow, self.ts);
+            head(buf, Credential::TYPE, self.flow, self.ts, self.frame);
             key(buf, ",\"kind\":");
             string(buf, self.kind.as_str());
             key(buf, ",\"username\":");
@@ -194,7 +194,7 @@ mod fast {
 
     impl FastJson for TlsClientHello {
         fn write(&self, buf: &mut Vec<u8>) {
-            head(buf, TlsClientHello::TYPE, self.flow, self.ts);
+            head(buf, TlsClientHello::TYPE, self.flow, self.ts, self.frame);
             key(buf, ",\"sni\":");
             optional(buf, self.sni.as_deref());
             key(buf, ",\"alpn\":");
@@ -210,7 +210,7 @@ mod fast {
 
     impl FastJson for TlsServerHello {
         fn write(&self, buf: &mut Vec<u8>) {
-            head(buf, TlsServerHello::TYPE, self.flow, self.ts);
+            head(buf, TlsServerHello::TYPE, self.flow, self.ts, self.frame);
             key(buf, ",\"version\":");
             string(buf, &self.version);
             key(buf, ",\"cipher\":");
@@ -222,7 +222,7 @@ mod fast {
 
     impl FastJson for TlsCertificate {
         fn write(&self, buf: &mut Vec<u8>) {
-            head(buf, TlsCertificate::TYPE, self.flow, self.ts);
+            head(buf, TlsCertificate::TYPE, self.flow, self.ts, self.frame);
             key(buf, ",\"subject_cn\":");
             optional(buf, self.subject_cn.as_deref());
             key(buf, ",\"san\":");
@@ -236,7 +236,7 @@ mod fast {
 
     impl FastJson for TlsDecryption {
         fn write(&self, buf: &mut Vec<u8>) {
-            head(buf, TlsDecryption::TYPE, self.flow, self.ts);
+            head(buf, TlsDecryption::TYPE, self.flow, self.ts, self.frame);
             key(buf, ",\"result\":");
             string(buf, self.result.as_str());
             key(buf, ",\"detail\":");
@@ -247,6 +247,8 @@ mod fast {
     impl FastJson for DnsQuery {
         fn write(&self, buf: &mut Vec<u8>) {
             type_and_ts(buf, DnsQuery::TYPE, self.ts);
+            key(buf, ",\"frame\":");
+            number(buf, self.frame);
             endpoint(buf, ",\"client\":", &self.client);
             endpoint(buf, ",\"server\":", &self.server);
             key(buf, ",\"name\":");
@@ -259,6 +261,11 @@ mod fast {
     impl FastJson for Anomaly {
         fn write(&self, buf: &mut Vec<u8>) {
             type_and_ts(buf, Anomaly::TYPE, self.ts);
+            key(buf, ",\"frame\":");
+            match self.frame {
+                Some(frame) => number(buf, frame),
+                None => key(buf, "null"),
+            }
             key(buf, ",\"flow\":");
             match self.flow {
                 Some(flow) => number(buf, flow),
@@ -298,7 +305,7 @@ mod fast {
         buf.push(b']');
     }
 
-    fn head(buf: &mut Vec<u8>, type_name: &str, flow: u64, ts: Timestamp) {
+    fn head(buf: &mut Vec<u8>, type_name: &str, flow: u64, ts: Timestamp, frame: u64) {
         key(buf, "{\"type\":\"");
         key(buf, type_name);
         key(buf, "\",\"flow\":");
@@ -306,6 +313,8 @@ mod fast {
         key(buf, ",\"ts\":");
         // Numbers as serde_json writes them: the timestamp is an f64.
         let _ = serde_json::to_writer(&mut *buf, &ts);
+        key(buf, ",\"frame\":");
+        number(buf, frame);
     }
 
     fn message_tail(
@@ -401,11 +410,12 @@ mod tests {
         any::<u64>().prop_map(Timestamp)
     }
 
-    /// Any event of any kind, every field drawn at random.
-    fn any_event() -> impl Strategy<Value = Event> {
+    /// Any event of any kind, every field drawn at random (the frame apart).
+    fn any_event_without_frame() -> impl Strategy<Value = Event> {
         let flow_open = (any::<u64>(), ts(), endpoint(), endpoint(), any::<bool>()).prop_map(
             |(flow, ts, client, server, handshake_seen)| {
                 Event::FlowOpen(FlowOpen {
+                    frame: 0,
                     flow,
                     ts,
                     client,
@@ -425,6 +435,7 @@ mod tests {
         )
             .prop_map(|((flow, ts, reason, protocol), n)| {
                 Event::FlowClose(FlowClose {
+                    frame: 0,
                     flow,
                     ts,
                     reason,
@@ -457,6 +468,7 @@ mod tests {
                     (body_len, decrypted, stream),
                 )| {
                     Event::HttpRequest(HttpRequest {
+                        frame: 0,
                         flow,
                         ts,
                         method,
@@ -481,6 +493,7 @@ mod tests {
             .prop_map(
                 |((flow, ts, status, reason, headers), (body_len, decrypted, stream))| {
                     Event::HttpResponse(HttpResponse {
+                        frame: 0,
                         flow,
                         ts,
                         status,
@@ -504,6 +517,7 @@ mod tests {
             .prop_map(
                 |((flow, ts, kind, username), (secret, client, server, location, decrypted))| {
                     Event::Credential(Credential {
+                        frame: 0,
                         flow,
                         ts,
                         kind,
@@ -523,6 +537,7 @@ mod tests {
             .prop_map(
                 |((flow, ts, sni), (alpn, offered_versions, cipher_suites, ja4))| {
                     Event::TlsClientHello(TlsClientHello {
+                        frame: 0,
                         flow,
                         ts,
                         sni,
@@ -542,6 +557,7 @@ mod tests {
         )
             .prop_map(|(flow, ts, version, cipher, alpn)| {
                 Event::TlsServerHello(TlsServerHello {
+                    frame: 0,
                     flow,
                     ts,
                     version,
@@ -559,6 +575,7 @@ mod tests {
         )
             .prop_map(|(flow, ts, subject_cn, san, issuer_cn, not_after)| {
                 Event::TlsCertificate(TlsCertificate {
+                    frame: 0,
                     flow,
                     ts,
                     subject_cn,
@@ -570,6 +587,7 @@ mod tests {
         let decryption = (any::<u64>(), ts(), pick(DecryptionResult::ALL), text()).prop_map(
             |(flow, ts, result, detail)| {
                 Event::TlsDecryption(TlsDecryption {
+                    frame: 0,
                     flow,
                     ts,
                     result,
@@ -580,6 +598,7 @@ mod tests {
         let dns = (ts(), endpoint(), endpoint(), text(), text()).prop_map(
             |(ts, client, server, name, qtype)| {
                 Event::DnsQuery(DnsQuery {
+                    frame: 0,
                     ts,
                     client,
                     server,
@@ -596,6 +615,7 @@ mod tests {
         )
             .prop_map(|(ts, flow, kind, detail)| {
                 Event::Anomaly(Anomaly {
+                    frame: None,
                     ts,
                     flow,
                     kind,
@@ -638,6 +658,27 @@ mod tests {
             anomaly,
             summary,
         ]
+    }
+
+    /// Any event of any kind, every field drawn at random.
+    fn any_event() -> impl Strategy<Value = Event> {
+        (any_event_without_frame(), any::<u64>(), any::<bool>()).prop_map(|(mut e, n, known)| {
+            match &mut e {
+                Event::FlowOpen(e) => e.frame = n,
+                Event::FlowClose(e) => e.frame = n,
+                Event::HttpRequest(e) => e.frame = n,
+                Event::HttpResponse(e) => e.frame = n,
+                Event::Credential(e) => e.frame = n,
+                Event::TlsClientHello(e) => e.frame = n,
+                Event::TlsServerHello(e) => e.frame = n,
+                Event::TlsCertificate(e) => e.frame = n,
+                Event::TlsDecryption(e) => e.frame = n,
+                Event::DnsQuery(e) => e.frame = n,
+                Event::Anomaly(e) => e.frame = known.then_some(n),
+                Event::Summary(_) => {}
+            }
+            e
+        })
     }
 
     proptest! {
@@ -685,6 +726,7 @@ mod tests {
             w.write(&Event::FlowOpen(FlowOpen {
                 flow: 1,
                 ts: Timestamp(1_700_000_000_123_456),
+                frame: 1,
                 client: Endpoint("[::1]:5000".parse().unwrap()),
                 server: Endpoint("[::1]:443".parse().unwrap()),
                 handshake_seen: true,
@@ -693,7 +735,7 @@ mod tests {
         }
         assert_eq!(
             String::from_utf8(buf).unwrap(),
-            "{\"type\":\"flow_open\",\"flow\":1,\"ts\":1700000000.123456,\"client\":\"[::1]:5000\",\"server\":\"[::1]:443\",\"handshake_seen\":true}\n"
+            "{\"type\":\"flow_open\",\"flow\":1,\"ts\":1700000000.123456,\"frame\":1,\"client\":\"[::1]:5000\",\"server\":\"[::1]:443\",\"handshake_seen\":true}\n"
         );
     }
 }

@@ -8,6 +8,7 @@ use super::handshake::{
 };
 use super::{DecryptionResult, MAX_RECORD};
 use crate::flow::Direction;
+use crate::proto::Framed;
 use crate::proto::{StreamContext, StreamParser};
 
 const CHANGE_CIPHER_SPEC: u8 = 20;
@@ -52,11 +53,24 @@ pub enum TlsError {
 #[derive(Debug, Default)]
 struct RecordReader {
     buf: Vec<u8>,
+    /// The packet where the held partial record began.
+    buf_frame: u64,
 }
 
 impl RecordReader {
-    /// Calls `f(header, body)` for each whole record; errs on something that is not a record.
-    fn feed(&mut self, data: &[u8], mut f: impl FnMut([u8; 5], &[u8])) -> Result<(), TlsError> {
+    /// Calls `f(header, body, frame)` for each whole record, `frame` being the packet where the
+    /// record began (`data` came in packet `frame`); errs on something that is not a record.
+    fn feed(
+        &mut self,
+        data: &[u8],
+        frame: u64,
+        mut f: impl FnMut([u8; 5], &[u8], u64),
+    ) -> Result<(), TlsError> {
+        let mut record_frame = if self.buf.is_empty() {
+            frame
+        } else {
+            self.buf_frame
+        };
         let mut owned = std::mem::take(&mut self.buf);
         let mut rest: &[u8] = if owned.is_empty() {
             data
@@ -77,10 +91,12 @@ impl RecordReader {
             let Some((body, next)) = after.split_at_checked(len) else {
                 break;
             };
-            f(*header, body);
+            f(*header, body, record_frame);
+            record_frame = frame;
             rest = next;
         }
         self.buf = rest.to_vec();
+        self.buf_frame = record_frame;
         Ok(())
     }
 }
@@ -107,13 +123,30 @@ pub struct TlsFlow {
     cert_seen: bool,
     /// This direction can no longer be followed (a gap, not TLS).
     dead: [bool; 2],
+    /// The packet where a held partial handshake message began, per direction.
+    handshake_frame: [u64; 2],
+    /// The packet that carried the first byte of what is being reported now.
+    frame: u64,
 }
 
 impl TlsFlow {
-    fn report(&mut self, result: DecryptionResult, detail: String, out: &mut Vec<TlsOutput>) {
+    /// An item, with the packet of what is being read now.
+    fn push(&self, out: &mut Vec<Framed<TlsOutput>>, item: TlsOutput) {
+        out.push(Framed {
+            frame: self.frame,
+            item,
+        });
+    }
+
+    fn report(
+        &mut self,
+        result: DecryptionResult,
+        detail: String,
+        out: &mut Vec<Framed<TlsOutput>>,
+    ) {
         if self.keyed && !self.reported {
             self.reported = true;
-            out.push(TlsOutput::Decryption { result, detail });
+            self.push(out, TlsOutput::Decryption { result, detail });
         }
     }
 
@@ -123,7 +156,7 @@ impl TlsFlow {
         header: [u8; 5],
         body: &[u8],
         keys: Option<&KeyLog>,
-        out: &mut Vec<TlsOutput>,
+        out: &mut Vec<Framed<TlsOutput>>,
     ) {
         let dir = way.index();
         if self.dead[dir] {
@@ -155,10 +188,13 @@ impl TlsFlow {
                 );
                 match plain.content_type {
                     HANDSHAKE => self.handshake_bytes(dir, &plain.data, keys, out),
-                    APPLICATION_DATA if !plain.data.is_empty() => out.push(TlsOutput::AppData {
-                        dir: way,
-                        data: plain.data,
-                    }),
+                    APPLICATION_DATA if !plain.data.is_empty() => self.push(
+                        out,
+                        TlsOutput::AppData {
+                            dir: way,
+                            data: plain.data,
+                        },
+                    ),
                     _ => {}
                 }
             }
@@ -181,16 +217,30 @@ impl TlsFlow {
         dir: usize,
         bytes: &[u8],
         keys: Option<&KeyLog>,
-        out: &mut Vec<TlsOutput>,
+        out: &mut Vec<Framed<TlsOutput>>,
     ) {
+        // The first message completed here may have begun in an earlier record.
+        let record_frame = self.frame;
+        let start = if self.handshake[dir].is_empty() {
+            record_frame
+        } else {
+            self.handshake_frame[dir]
+        };
         let mut messages: Vec<(u8, Vec<u8>)> = Vec::new();
         if let Err(e) = self.handshake[dir].feed(bytes, |t, m| messages.push((t, m.to_vec()))) {
             self.dead[dir] = true;
-            out.push(TlsOutput::Error(e));
+            self.push(out, TlsOutput::Error(e));
         }
-        for (t, m) in messages {
+        self.handshake_frame[dir] = if messages.is_empty() {
+            start
+        } else {
+            record_frame
+        };
+        for (i, (t, m)) in messages.into_iter().enumerate() {
+            self.frame = if i == 0 { start } else { record_frame };
             self.handshake_message(dir, t, &m, keys, out);
         }
+        self.frame = record_frame;
     }
 
     fn handshake_message(
@@ -199,13 +249,13 @@ impl TlsFlow {
         msg_type: u8,
         msg: &[u8],
         keys: Option<&KeyLog>,
-        out: &mut Vec<TlsOutput>,
+        out: &mut Vec<Framed<TlsOutput>>,
     ) {
         match (dir, msg_type) {
             (0, CLIENT_HELLO) => {
                 if let Some(ch) = client_hello(msg) {
                     self.client_random = Some(ch.random.clone());
-                    out.push(TlsOutput::ClientHello(ch));
+                    self.push(out, TlsOutput::ClientHello(ch));
                 }
             }
             (1, SERVER_HELLO) => {
@@ -216,7 +266,7 @@ impl TlsFlow {
                 if !retry {
                     self.server_random = Some(sh.random.clone());
                 }
-                out.push(TlsOutput::ServerHello(sh));
+                self.push(out, TlsOutput::ServerHello(sh));
                 if retry {
                     return;
                 }
@@ -230,7 +280,7 @@ impl TlsFlow {
             (1, CERTIFICATE) if !self.cert_seen => {
                 self.cert_seen = true;
                 if let Some(der) = leaf_certificate(msg, self.tls13) {
-                    out.push(TlsOutput::Certificate(der.to_vec()));
+                    self.push(out, TlsOutput::Certificate(der.to_vec()));
                 }
             }
             (_, FINISHED) if self.tls13 => {
@@ -257,7 +307,7 @@ impl TlsFlow {
         }
     }
 
-    fn set_up_keys(&mut self, keys: &KeyLog, out: &mut Vec<TlsOutput>) {
+    fn set_up_keys(&mut self, keys: &KeyLog, out: &mut Vec<Framed<TlsOutput>>) {
         let name = cipher_name(self.cipher);
         let Some((kind, hash)) = suite(self.cipher) else {
             self.report(
@@ -325,14 +375,14 @@ impl TlsFlow {
 }
 
 impl StreamParser for TlsFlow {
-    type Item = TlsOutput;
+    type Item = Framed<TlsOutput>;
 
     fn on_data(
         &mut self,
         dir: Direction,
         data: &[u8],
         ctx: &StreamContext<'_>,
-        out: &mut Vec<TlsOutput>,
+        out: &mut Vec<Framed<TlsOutput>>,
     ) {
         let keys = ctx.keys;
         let way = dir;
@@ -343,26 +393,28 @@ impl StreamParser for TlsFlow {
         }
         // The reader is taken out so records are handled in place, without a copy.
         let mut reader = std::mem::take(&mut self.records[dir]);
-        let fed = reader.feed(data, |header, body| {
+        self.frame = ctx.frame;
+        let fed = reader.feed(data, ctx.frame, |header, body, frame| {
+            self.frame = frame;
             self.record(way, header, body, keys, out)
         });
         match fed {
             Ok(()) => self.records[dir] = reader,
             Err(e) => {
                 self.dead[dir] = true;
-                out.push(TlsOutput::Error(e));
+                self.push(out, TlsOutput::Error(e));
             }
         }
     }
 
     /// Bytes were lost: record boundaries in that direction are gone.
-    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<TlsOutput>) {
+    fn on_gap(&mut self, dir: Direction, _: u64, _: &mut Vec<Framed<TlsOutput>>) {
         self.dead[dir.index()] = true;
         self.records[dir.index()] = RecordReader::default();
     }
 
     /// The connection is over: with a key log, say why nothing was decrypted if nothing was.
-    fn on_end(&mut self, out: &mut Vec<TlsOutput>) {
+    fn on_end(&mut self, out: &mut Vec<Framed<TlsOutput>>) {
         if self.keyed && !self.reported {
             let detail = if self.server_random.is_none() {
                 "the TLS handshake is not in the capture, so the session cannot be matched with the key log".to_string()
@@ -388,6 +440,10 @@ impl StreamParser for TlsFlow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn items(out: &[Framed<TlsOutput>]) -> Vec<TlsOutput> {
+        out.iter().map(|f| f.item.clone()).collect()
+    }
 
     /// A ClientHello of `pad` extra bytes (a padding extension), as a handshake message.
     fn client_hello_message(pad: usize) -> Vec<u8> {
@@ -440,7 +496,7 @@ mod tests {
                     tls.feed(Direction::ClientToServer, seg, &mut out);
                 }
             }
-            match &out[..] {
+            match &items(&out)[..] {
                 [TlsOutput::ClientHello(ch)] => {
                     assert_eq!(ch.sni.as_deref(), Some("big.plainsight.test"));
                     assert_eq!(ch.offered_versions, ["TLS1.3"]);
@@ -457,7 +513,7 @@ mod tests {
         let mut out = Vec::new();
         tls.feed(Direction::ClientToServer, &[23, 3, 3, 0xff, 0xff], &mut out);
         assert!(matches!(
-            &out[..],
+            &items(&out)[..],
             [TlsOutput::Error(TlsError::Oversized(65535))]
         ));
         tls.feed(Direction::ClientToServer, &[0u8; 100_000], &mut out);
@@ -466,7 +522,7 @@ mod tests {
         let mut tls = TlsFlow::default();
         let mut out = Vec::new();
         tls.feed(Direction::ServerToClient, b"HTTP/1.1 200 OK\r\n", &mut out);
-        assert!(matches!(&out[..], [TlsOutput::Error(_)]));
+        assert!(matches!(&items(&out)[..], [TlsOutput::Error(_)]));
     }
 
     #[test]
@@ -477,12 +533,15 @@ mod tests {
         tls.on_data(
             Direction::ClientToServer,
             &[23, 3, 3, 0, 2, 1, 2],
-            &StreamContext { keys: Some(&keys) },
+            &StreamContext {
+                keys: Some(&keys),
+                frame: 1,
+            },
             &mut out,
         );
         tls.on_end(&mut out);
         assert!(matches!(
-            &out[..],
+            &items(&out)[..],
             [TlsOutput::Decryption {
                 result: DecryptionResult::NoKey,
                 ..

@@ -317,6 +317,11 @@ pub struct HandshakeReader {
 pub const MAX_HANDSHAKE_MESSAGE: usize = 256 << 10;
 
 impl HandshakeReader {
+    /// Whether part of a message is held, waiting for the rest.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
     /// Adds bytes and calls `f(type, message)` for every complete message. Errs when a message
     /// claims more than [`MAX_HANDSHAKE_MESSAGE`].
     pub fn feed(
