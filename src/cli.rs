@@ -73,6 +73,14 @@ pub enum Command {
         /// Print the newline-delimited JSON event stream instead of the text report.
         #[arg(long)]
         json: bool,
+        /// With --json: also the bytes of every stream (`payload` events, base64) and every TLS
+        /// record (`tls_record`), up to --payload-bytes per flow and direction.
+        #[arg(long, requires = "json")]
+        payloads: bool,
+        /// How much of each stream --payloads shows, per flow and direction (and again for the
+        /// decrypted bytes), e.g. 64KiB, 1MiB.
+        #[arg(long, value_name = "SIZE", value_parser = parse_bytes, default_value = "64KiB", requires = "payloads")]
+        payload_bytes: usize,
         /// Files analysed at once (default: one per CPU core). The output is the same whatever
         /// the number: files in the order given, flow ids counting on from file to file.
         #[arg(short = 'j', long, value_name = "N", conflicts_with = "iface", value_parser = clap::value_parser!(u16).range(1..))]
@@ -157,8 +165,19 @@ pub fn parse_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Parses a size such as `256MiB`, `64M`, `1G`, `512k` or a plain byte count.
+/// Parses a memory cap: a size of at least 1 MiB.
 pub fn parse_size(s: &str) -> Result<usize, String> {
+    let bytes = parse_bytes(s)?;
+    if bytes < (1 << 20) {
+        return Err(format!(
+            "{s:?} is too small: the memory cap must be at least 1MiB"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Parses a size such as `256MiB`, `64M`, `1G`, `512k` or a plain byte count.
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
@@ -176,11 +195,6 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         .checked_mul(mult)
         .and_then(|b| usize::try_from(b).ok())
         .ok_or_else(|| format!("{s:?} is too large"))?;
-    if bytes < (1 << 20) {
-        return Err(format!(
-            "{s:?} is too small: the memory cap must be at least 1MiB"
-        ));
-    }
     Ok(bytes)
 }
 

@@ -3,7 +3,7 @@
 //! The report (text and NDJSON) and the terminal UI consume the same stream. The serialised form is
 //! the contract in `docs/events.md`: field names and values here are part of the public interface.
 //! Each kind's behaviour (its flow id, its size, what `--redact` masks, what a terminal must not
-//! see raw) lives with its struct, in its [`Payload`] implementation.
+//! see raw) lives with its struct, in its [`EventKind`] implementation.
 
 use std::collections::BTreeMap;
 
@@ -33,7 +33,7 @@ wire_names! {
 
 /// What every event kind can do besides being serialised. The defaults suit kinds that hold no
 /// flow id, no secret and no text from the network.
-pub trait Payload: Clone {
+pub trait EventKind: Clone {
     /// The flow the event belongs to, if any.
     fn flow_id(&self) -> Option<FlowId> {
         None
@@ -74,13 +74,13 @@ macro_rules! events {
                 }
             }
 
-            fn payload(&self) -> &dyn PayloadObject {
+            fn payload(&self) -> &dyn KindObject {
                 match self {
                     $( Event::$variant(p) => p, )*
                 }
             }
 
-            fn payload_mut(&mut self) -> &mut dyn PayloadObject {
+            fn payload_mut(&mut self) -> &mut dyn KindObject {
                 match self {
                     $( Event::$variant(p) => p, )*
                 }
@@ -115,10 +115,12 @@ events! {
     DnsQuery = "dns_query",
     Anomaly = "anomaly",
     Summary = "summary",
+    Payload = "payload",
+    TlsRecord = "tls_record",
 }
 
-/// [`Payload`] without `Clone`, so the enum can hand out its payload as a trait object.
-trait PayloadObject {
+/// [`EventKind`] without `Clone`, so the enum can hand out its payload as a trait object.
+trait KindObject {
     fn flow_id(&self) -> Option<FlowId>;
     fn flow_id_mut(&mut self) -> Option<&mut FlowId>;
     fn heap_size(&self) -> usize;
@@ -126,21 +128,21 @@ trait PayloadObject {
     fn make_printable(&mut self);
 }
 
-impl<P: Payload> PayloadObject for P {
+impl<P: EventKind> KindObject for P {
     fn flow_id(&self) -> Option<FlowId> {
-        Payload::flow_id(self)
+        EventKind::flow_id(self)
     }
     fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
-        Payload::flow_id_mut(self)
+        EventKind::flow_id_mut(self)
     }
     fn heap_size(&self) -> usize {
-        Payload::heap_size(self)
+        EventKind::heap_size(self)
     }
     fn redact(&mut self) {
-        Payload::redact(self)
+        EventKind::redact(self)
     }
     fn make_printable(&mut self) {
-        Payload::make_printable(self)
+        EventKind::make_printable(self)
     }
 }
 
@@ -196,7 +198,7 @@ pub struct FlowOpen {
     pub handshake_seen: bool,
 }
 
-impl Payload for FlowOpen {
+impl EventKind for FlowOpen {
     fn flow_id(&self) -> Option<FlowId> {
         Some(self.flow)
     }
@@ -223,7 +225,7 @@ pub struct FlowClose {
     pub tls_bytes: u64,
 }
 
-impl Payload for FlowClose {
+impl EventKind for FlowClose {
     fn flow_id(&self) -> Option<FlowId> {
         Some(self.flow)
     }
@@ -252,7 +254,7 @@ pub struct HttpRequest {
     pub stream: Option<u32>,
 }
 
-impl Payload for HttpRequest {
+impl EventKind for HttpRequest {
     fn flow_id(&self) -> Option<FlowId> {
         Some(self.flow)
     }
@@ -293,7 +295,7 @@ pub struct HttpResponse {
     pub stream: Option<u32>,
 }
 
-impl Payload for HttpResponse {
+impl EventKind for HttpResponse {
     fn flow_id(&self) -> Option<FlowId> {
         Some(self.flow)
     }
@@ -332,7 +334,7 @@ pub struct Credential {
     pub decrypted: bool,
 }
 
-impl Payload for Credential {
+impl EventKind for Credential {
     fn flow_id(&self) -> Option<FlowId> {
         Some(self.flow)
     }
@@ -367,7 +369,7 @@ pub struct TlsClientHello {
     pub ja4: String,
 }
 
-impl Payload for TlsClientHello {
+impl EventKind for TlsClientHello {
     fn flow_id(&self) -> Option<FlowId> {
         Some(self.flow)
     }
@@ -399,7 +401,7 @@ pub struct TlsServerHello {
     pub alpn: Option<String>,
 }
 
-impl Payload for TlsServerHello {
+impl EventKind for TlsServerHello {
     fn flow_id(&self) -> Option<FlowId> {
         Some(self.flow)
     }
@@ -428,7 +430,7 @@ pub struct TlsCertificate {
     pub not_after: String,
 }
 
-impl Payload for TlsCertificate {
+impl EventKind for TlsCertificate {
     fn flow_id(&self) -> Option<FlowId> {
         Some(self.flow)
     }
@@ -460,7 +462,7 @@ pub struct TlsDecryption {
     pub detail: String,
 }
 
-impl Payload for TlsDecryption {
+impl EventKind for TlsDecryption {
     fn flow_id(&self) -> Option<FlowId> {
         Some(self.flow)
     }
@@ -488,12 +490,117 @@ pub struct DnsQuery {
     pub qtype: String,
 }
 
-impl Payload for DnsQuery {
+impl EventKind for DnsQuery {
     fn heap_size(&self) -> usize {
         self.name.len() + self.qtype.len()
     }
     fn make_printable(&mut self) {
         clean(&mut self.name);
+    }
+}
+
+wire_names! {
+    /// Which way bytes went.
+    pub enum Dir {
+        ClientToServer = "c2s",
+        ServerToClient = "s2c",
+    }
+}
+
+impl From<crate::flow::Direction> for Dir {
+    fn from(d: crate::flow::Direction) -> Dir {
+        match d {
+            crate::flow::Direction::ClientToServer => Dir::ClientToServer,
+            crate::flow::Direction::ServerToClient => Dir::ServerToClient,
+        }
+    }
+}
+
+/// Bytes of a flow as they crossed the wire (`decrypted: false`), or as TLS carried them once
+/// decrypted (`decrypted: true`): with `report --payloads`, and always in the UI. Concatenated
+/// per flow, direction and `decrypted`, they are that stream's first `--payload-bytes`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Payload {
+    pub flow: FlowId,
+    pub ts: Timestamp,
+    pub frame: u64,
+    pub dir: Dir,
+    /// Where `data` starts in that direction's stream (bytes never seen count too).
+    pub offset: u64,
+    #[serde(serialize_with = "base64_bytes")]
+    pub data: Vec<u8>,
+    pub decrypted: bool,
+}
+
+impl EventKind for Payload {
+    fn flow_id(&self) -> Option<FlowId> {
+        Some(self.flow)
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Some(&mut self.flow)
+    }
+    fn heap_size(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// Bytes as base64 (standard alphabet, padded): the JSON form of a payload.
+fn base64_bytes<S: serde::Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    use base64::Engine as _;
+    s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(data))
+}
+
+wire_names! {
+    /// A TLS record's content type.
+    pub enum RecordType {
+        ChangeCipherSpec = "change_cipher_spec",
+        Alert = "alert",
+        Handshake = "handshake",
+        ApplicationData = "application_data",
+        Heartbeat = "heartbeat",
+        Unknown = "unknown",
+    }
+}
+
+impl RecordType {
+    /// The content type of a record header's first byte.
+    pub fn of(byte: u8) -> RecordType {
+        match byte {
+            20 => RecordType::ChangeCipherSpec,
+            21 => RecordType::Alert,
+            22 => RecordType::Handshake,
+            23 => RecordType::ApplicationData,
+            24 => RecordType::Heartbeat,
+            _ => RecordType::Unknown,
+        }
+    }
+}
+
+/// One TLS record as it crossed the wire: with `report --payloads`, and always in the UI.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TlsRecord {
+    pub flow: FlowId,
+    pub ts: Timestamp,
+    pub frame: u64,
+    pub dir: Dir,
+    pub content_type: RecordType,
+    /// The body's length (the 5-byte header apart).
+    pub length: u64,
+    /// The body's first 16 bytes as on the wire, hex.
+    pub head: String,
+    /// The real content type once decrypted (TLS 1.3 hides it in the ciphertext).
+    pub inner_type: Option<RecordType>,
+}
+
+impl EventKind for TlsRecord {
+    fn flow_id(&self) -> Option<FlowId> {
+        Some(self.flow)
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        Some(&mut self.flow)
+    }
+    fn heap_size(&self) -> usize {
+        self.head.len()
     }
 }
 
@@ -508,7 +615,7 @@ pub struct Anomaly {
     pub detail: String,
 }
 
-impl Payload for Anomaly {
+impl EventKind for Anomaly {
     fn flow_id(&self) -> Option<FlowId> {
         self.flow
     }
@@ -545,7 +652,7 @@ pub struct Summary {
     pub duration: f64,
 }
 
-impl Payload for Summary {
+impl EventKind for Summary {
     fn heap_size(&self) -> usize {
         512
     }

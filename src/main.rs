@@ -67,11 +67,14 @@ fn run(cli: Cli) -> Result<Vec<String>> {
             iface,
             duration,
             json,
+            payloads,
+            payload_bytes,
             jobs,
             live,
             common,
         } => {
-            let analysis = analysis_options(&common)?;
+            let mut analysis = analysis_options(&common)?;
+            analysis.engine.payloads = payloads.then_some(payload_bytes);
             let options = ReportOptions {
                 format: if json { Format::Json } else { Format::Text },
                 redact: common.redact,

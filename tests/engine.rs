@@ -96,7 +96,7 @@ impl Run {
         Run {
             engine: Engine::new(EngineConfig {
                 memcap,
-                keylog: None,
+                ..EngineConfig::default()
             }),
             events: Vec::new(),
             packets: 0,

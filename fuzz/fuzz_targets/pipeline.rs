@@ -13,7 +13,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut source) = FileSource::from_reader("fuzz".into(), Cursor::new(data.to_vec())) else {
         return;
     };
-    let mut engine = Engine::new(EngineConfig { memcap: 8 << 20, keylog: None });
+    let mut engine = Engine::new(EngineConfig {
+        memcap: 8 << 20,
+        keylog: None,
+        // The payload and record paths are fuzzed too.
+        payloads: Some(4096),
+    });
     let mut sink = |_e| {};
     source.for_each(|item| {
         match item {

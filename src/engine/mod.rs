@@ -18,10 +18,14 @@ use crate::event::{AnomalyKind, DnsQuery, Endpoint, Event, Summary};
 use crate::flow::FlowLimits;
 use crate::proto::dns;
 use crate::proto::tls::decrypt::KeyLog;
+use crate::proto::StreamContext;
 use record::{At, Recorder};
 use tcp::TcpTracker;
 
 pub use record::MAX_ANOMALIES_SHOWN_PER_KIND;
+
+/// Default `--payload-bytes` (and what the UI keeps of each stream): 64 KiB.
+pub const DEFAULT_PAYLOAD_BYTES: usize = 64 << 10;
 
 /// Default `--memcap`: 256 MiB.
 pub const DEFAULT_MEMCAP: usize = 256 << 20;
@@ -31,6 +35,9 @@ pub struct EngineConfig {
     pub memcap: usize,
     /// `--keylog`: TLS secrets to decrypt with.
     pub keylog: Option<KeyLog>,
+    /// `--payload-bytes` when `payload` and `tls_record` events are wanted (`report
+    /// --payloads`, the UI); `None` costs nothing.
+    pub payloads: Option<usize>,
 }
 
 impl Default for EngineConfig {
@@ -38,6 +45,7 @@ impl Default for EngineConfig {
         EngineConfig {
             memcap: DEFAULT_MEMCAP,
             keylog: None,
+            payloads: None,
         }
     }
 }
@@ -73,6 +81,7 @@ pub struct Engine {
     unsupported_links: HashSet<LinkType>,
     /// TLS secrets: `--keylog`, plus any found inside pcapng files.
     keylog: Option<KeyLog>,
+    payloads: Option<usize>,
 }
 
 impl Engine {
@@ -84,6 +93,7 @@ impl Engine {
             clock: Clock::default(),
             unsupported_links: HashSet::new(),
             keylog: config.keylog,
+            payloads: config.payloads,
         }
     }
 
@@ -141,7 +151,7 @@ impl Engine {
         }
         self.tcp.enforce_memcap(
             self.clock.now(),
-            self.keylog.as_ref(),
+            stream_base(&self.keylog, self.payloads),
             &mut self.record,
             out,
         );
@@ -158,8 +168,12 @@ impl Engine {
         clock.max = clock.max.max(ts);
         if ts.secs() != clock.last_expiry_sec {
             clock.last_expiry_sec = ts.secs();
-            self.tcp
-                .expire(ts, self.keylog.as_ref(), &mut self.record, out);
+            self.tcp.expire(
+                ts,
+                stream_base(&self.keylog, self.payloads),
+                &mut self.record,
+                out,
+            );
         }
     }
 
@@ -184,7 +198,7 @@ impl Engine {
                 SocketAddr::new(src, seg.src_port),
                 SocketAddr::new(dst, seg.dst_port),
                 &seg,
-                self.keylog.as_ref(),
+                stream_base(&self.keylog, self.payloads),
                 &mut self.record,
                 out,
             ),
@@ -212,8 +226,11 @@ impl Engine {
     /// The end of one input: every open flow closes with `end_of_capture`. Flow ids keep counting
     /// across inputs.
     pub fn end_of_input<F: FnMut(Event)>(&mut self, out: &mut F) {
-        self.tcp
-            .end_of_input(self.keylog.as_ref(), &mut self.record, out);
+        self.tcp.end_of_input(
+            stream_base(&self.keylog, self.payloads),
+            &mut self.record,
+            out,
+        );
         self.defrag = Defragmenter::default();
         self.unsupported_links.clear();
         self.clock.last_expiry_sec = 0;
@@ -252,6 +269,16 @@ impl Engine {
             None => 0.0,
         };
         s
+    }
+}
+
+/// What every stream parser is given besides its bytes: the secrets, and whether payloads are
+/// reported. (Apart from `Engine` so the flow table can be borrowed beside it.)
+fn stream_base(keylog: &Option<KeyLog>, payloads: Option<usize>) -> StreamContext<'_> {
+    StreamContext {
+        keys: keylog.as_ref(),
+        frame: 0,
+        payloads,
     }
 }
 

@@ -7,7 +7,8 @@ use crate::base::{Endpoint, FlowId, Timestamp};
 use crate::creds::Found;
 use crate::event::{
     Anomaly, AnomalyKind, Credential, DecryptionResult, DnsQuery, Event, FlowClose, HttpRequest,
-    HttpResponse, Protocol, Summary, TlsCertificate, TlsClientHello, TlsDecryption, TlsServerHello,
+    HttpResponse, Payload, Protocol, RecordType, Summary, TlsCertificate, TlsClientHello,
+    TlsDecryption, TlsRecord, TlsServerHello,
 };
 use crate::proto::analysis::{AppOutput, Output};
 use crate::proto::http::{Request, Response};
@@ -164,6 +165,30 @@ impl Recorder {
                 server: ctx.server,
                 name: q.name,
                 qtype: q.qtype,
+            })),
+            AppOutput::Payload {
+                dir,
+                offset,
+                data,
+                decrypted,
+            } => out(Event::Payload(Payload {
+                flow,
+                ts,
+                frame,
+                dir: dir.into(),
+                offset,
+                data,
+                decrypted,
+            })),
+            AppOutput::Record(r) => out(Event::TlsRecord(TlsRecord {
+                flow,
+                ts,
+                frame,
+                dir: r.dir.into(),
+                content_type: RecordType::of(r.content_type),
+                length: r.length as u64,
+                head: hex::encode(&r.head),
+                inner_type: r.inner_type.map(RecordType::of),
             })),
             AppOutput::ParseError(detail) => self.anomaly(
                 out,

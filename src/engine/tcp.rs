@@ -13,7 +13,6 @@ use crate::flow::{
 };
 use crate::proto::analysis::{FlowAnalysis, Output};
 use crate::proto::dns;
-use crate::proto::tls::decrypt::KeyLog;
 use crate::proto::StreamContext;
 
 /// The TCP flows of one input.
@@ -61,7 +60,7 @@ impl TcpTracker {
         src: SocketAddr,
         dst: SocketAddr,
         seg: &TcpSegment<'_>,
-        keys: Option<&KeyLog>,
+        base: StreamContext<'_>,
         rec: &mut Recorder,
         out: &mut F,
     ) {
@@ -71,7 +70,7 @@ impl TcpTracker {
             Some((flow, budget)) => match classify(flow, seg) {
                 Segment::Straggler => return,
                 Segment::Existing => {
-                    Some(process_segment(flow, budget, at, src, seg, keys, rec, out))
+                    Some(process_segment(flow, budget, at, src, seg, base, rec, out))
                 }
                 Segment::NewConnection => None,
             },
@@ -80,17 +79,17 @@ impl TcpTracker {
         let close = match existing {
             Some(close) => close,
             None => {
-                self.open_flow(key, at, src, dst, seg, keys, rec, out);
+                self.open_flow(key, at, src, dst, seg, base, rec, out);
                 let Some((flow, budget)) = self.table.get_with_budget(&key) else {
                     return;
                 };
-                process_segment(flow, budget, at, src, seg, keys, rec, out)
+                process_segment(flow, budget, at, src, seg, base, rec, out)
             }
         };
         if let Some(reason) = close {
             if let Some((flow, budget)) = self.table.get_with_budget(&key) {
                 // Closed in the table, where it stays a while to absorb stragglers.
-                let close = finish_flow(flow, reason, budget, keys, rec, out);
+                let close = finish_flow(flow, reason, budget, base, rec, out);
                 out(Event::FlowClose(close));
             }
             self.table.mark_closed(&key);
@@ -105,7 +104,7 @@ impl TcpTracker {
         src: SocketAddr,
         dst: SocketAddr,
         seg: &TcpSegment<'_>,
-        keys: Option<&KeyLog>,
+        base: StreamContext<'_>,
         rec: &mut Recorder,
         out: &mut F,
     ) {
@@ -141,26 +140,26 @@ impl TcpTracker {
             .filter(|r| r.reason == CloseReason::Evicted)
             .count();
         self.report_evictions(evicted, "flow table full", at, rec, out);
-        self.close_removed(removed, keys, rec, out);
+        self.close_removed(removed, base, rec, out);
     }
 
     /// Flows idle past their timeout (capture time) end with `timeout`.
     pub fn expire<F: FnMut(Event)>(
         &mut self,
         now: Timestamp,
-        keys: Option<&KeyLog>,
+        base: StreamContext<'_>,
         rec: &mut Recorder,
         out: &mut F,
     ) {
         let removed = self.table.expire(now);
-        self.close_removed(removed, keys, rec, out);
+        self.close_removed(removed, base, rec, out);
     }
 
     /// Over the memory cap, the flows holding the most are evicted.
     pub fn enforce_memcap<F: FnMut(Event)>(
         &mut self,
         now: At,
-        keys: Option<&KeyLog>,
+        base: StreamContext<'_>,
         rec: &mut Recorder,
         out: &mut F,
     ) {
@@ -175,7 +174,7 @@ impl TcpTracker {
             rec,
             out,
         );
-        self.close_removed(removed, keys, rec, out);
+        self.close_removed(removed, base, rec, out);
     }
 
     fn report_evictions<F: FnMut(Event)>(
@@ -215,7 +214,7 @@ impl TcpTracker {
     fn close_removed<F: FnMut(Event)>(
         &mut self,
         removed: Vec<Removed<FlowAnalysis>>,
-        keys: Option<&KeyLog>,
+        base: StreamContext<'_>,
         rec: &mut Recorder,
         out: &mut F,
     ) {
@@ -228,7 +227,7 @@ impl TcpTracker {
             } else {
                 &mut *budget
             };
-            let close = finish_flow(&mut flow, reason, flush_budget, keys, rec, out);
+            let close = finish_flow(&mut flow, reason, flush_budget, base, rec, out);
             out(Event::FlowClose(close));
             flow.release(budget);
         }
@@ -237,7 +236,7 @@ impl TcpTracker {
     /// The end of the input: every open flow closes with `end_of_capture`, in id order.
     pub fn end_of_input<F: FnMut(Event)>(
         &mut self,
-        keys: Option<&KeyLog>,
+        base: StreamContext<'_>,
         rec: &mut Recorder,
         out: &mut F,
     ) {
@@ -247,7 +246,7 @@ impl TcpTracker {
                 &mut flow,
                 CloseReason::EndOfCapture,
                 &mut scratch,
-                keys,
+                base,
                 rec,
                 out,
             );
@@ -347,7 +346,7 @@ fn process_segment<F: FnMut(Event)>(
     at: At,
     src: SocketAddr,
     seg: &TcpSegment<'_>,
-    keys: Option<&KeyLog>,
+    base: StreamContext<'_>,
     rec: &mut Recorder,
     out: &mut F,
 ) -> Option<CloseReason> {
@@ -371,8 +370,8 @@ fn process_segment<F: FnMut(Event)>(
     let pending = &mut rec.pending;
     // Bytes delivered now came in this packet (or, held out of order, are completed by it).
     let stream_ctx = StreamContext {
-        keys,
         frame: at.frame,
+        ..base
     };
     let mut conflict = false;
     if !seg.payload.is_empty() || seg.flags.fin {
@@ -420,7 +419,7 @@ fn finish_flow<F: FnMut(Event)>(
     flow: &mut Flow<FlowAnalysis>,
     reason: CloseReason,
     budget: &mut MemoryBudget,
-    keys: Option<&KeyLog>,
+    base: StreamContext<'_>,
     rec: &mut Recorder,
     out: &mut F,
 ) -> FlowClose {
@@ -435,8 +434,8 @@ fn finish_flow<F: FnMut(Event)>(
     let mut gaps = Vec::new();
     let pending = &mut rec.pending;
     let stream_ctx = StreamContext {
-        keys,
         frame: ctx.at.frame,
+        ..base
     };
     for (dir, stream) in Direction::BOTH.into_iter().zip(streams.iter_mut()) {
         stream.flush(budget, &mut |c: Chunk<'_>| {
@@ -445,8 +444,8 @@ fn finish_flow<F: FnMut(Event)>(
     }
     report_gaps(gaps, &ctx, rec, out);
     let stream_ctx = StreamContext {
-        keys,
         frame: flow.last_frame,
+        ..base
     };
     let protocol = flow.app.on_end(&stream_ctx, &mut rec.pending);
     rec.emit_pending(&ctx, out);

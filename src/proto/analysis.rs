@@ -6,7 +6,6 @@ use super::http::{Http1Flow, HttpItem, Request, Response};
 use super::http2::{looks_like_server_h2, H2Item, Http2Flow, PREFACE};
 use super::mail::{LineFlow, LineProtocol};
 use super::telnet::TelnetFlow;
-use super::tls::decrypt::KeyLog;
 use super::tls::flow::{TlsFlow, TlsOutput};
 use super::tls::handshake::{ClientHello, ServerHello};
 use super::tls::TlsRecordCounter;
@@ -45,6 +44,57 @@ pub enum AppOutput {
     },
     /// Malformed protocol data: a `parse_error` anomaly for the flow.
     ParseError(String),
+    /// Stream bytes as they crossed the wire, or as decrypted (when payloads are reported).
+    Payload {
+        dir: Direction,
+        offset: u64,
+        data: Vec<u8>,
+        decrypted: bool,
+    },
+    /// A TLS record as it crossed the wire (when payloads are reported).
+    Record(super::tls::flow::RecordSeen),
+}
+
+/// Where each direction's stream stands, to report its first bytes as payloads.
+#[derive(Debug, Default, Clone, Copy)]
+struct PayloadTap {
+    /// Bytes of each direction so far (holes included).
+    offset: [u64; 2],
+}
+
+impl PayloadTap {
+    /// Reports what of `data` falls within the first `limit` bytes, and moves on past it.
+    fn data(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        frame: u64,
+        limit: Option<usize>,
+        decrypted: bool,
+        out: &mut Vec<Output>,
+    ) {
+        let offset = &mut self.offset[dir.index()];
+        if let Some(limit) = limit {
+            let room = (limit as u64).saturating_sub(*offset);
+            let take = data.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+            if take > 0 {
+                out.push(Framed {
+                    frame,
+                    item: AppOutput::Payload {
+                        dir,
+                        offset: *offset,
+                        data: data[..take].to_vec(),
+                        decrypted,
+                    },
+                });
+            }
+        }
+        *offset += data.len() as u64;
+    }
+
+    fn gap(&mut self, dir: Direction, len: u64) {
+        self.offset[dir.index()] += len;
+    }
 }
 
 /// What the application layer found, with the packet that carried its first byte.
@@ -85,7 +135,10 @@ impl HttpParser {
         decrypted: bool,
         out: &mut Vec<Output>,
     ) {
-        let ctx = StreamContext { keys: None, frame };
+        let ctx = StreamContext {
+            frame,
+            ..StreamContext::default()
+        };
         match self {
             HttpParser::H1(h) => {
                 let mut items = Vec::new();
@@ -154,8 +207,8 @@ enum Parser {
     Http(Option<HttpParser>),
     Lines(Box<LineFlow>),
     Telnet(Box<TelnetFlow>),
-    /// TLS, and the HTTP read from its decrypted data.
-    Tls(Box<TlsFlow>, Option<HttpParser>),
+    /// TLS, the HTTP read from its decrypted data, and where the decrypted streams stand.
+    Tls(Box<TlsFlow>, Option<HttpParser>, PayloadTap),
 }
 
 /// Credentials found by a parser of commands (FTP, mail, telnet) as outputs.
@@ -178,7 +231,7 @@ impl Parser {
             Protocol::Imap => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Imap))),
             Protocol::Smtp => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Smtp))),
             Protocol::Telnet => Parser::Telnet(Box::default()),
-            Protocol::Tls => Parser::Tls(Box::default(), None),
+            Protocol::Tls => Parser::Tls(Box::default(), None, PayloadTap::default()),
             Protocol::Unknown => Parser::None,
         }
     }
@@ -196,10 +249,10 @@ impl Parser {
             Parser::Http(h) => h
                 .get_or_insert_with(|| HttpParser::for_first_bytes(dir, data))
                 .data(dir, data, ctx.frame, false, out),
-            Parser::Tls(tls, inner) => {
+            Parser::Tls(tls, inner, tap) => {
                 let mut items = Vec::new();
                 tls.on_data(dir, data, ctx, &mut items);
-                tls_outputs(items, inner, out);
+                tls_outputs(items, inner, tap, ctx.payloads, out);
             }
             Parser::Lines(l) => l.on_data(dir, data, ctx, &mut found),
             Parser::Telnet(t) => t.on_data(dir, data, ctx, &mut found),
@@ -214,7 +267,7 @@ impl Parser {
             Parser::Http(Some(h)) => h.gap(dir, len, frame, false, out),
             Parser::Lines(l) => l.on_gap(dir, len, &mut found),
             Parser::Telnet(t) => t.on_gap(dir, len, &mut found),
-            Parser::Tls(tls, _) => {
+            Parser::Tls(tls, _, _) => {
                 let mut items = Vec::new();
                 tls.on_gap(dir, len, &mut items);
             }
@@ -225,10 +278,10 @@ impl Parser {
     fn end(&mut self, frame: u64, out: &mut Vec<Output>) {
         match self {
             Parser::Http(Some(h)) => h.end(frame, false, out),
-            Parser::Tls(tls, inner) => {
+            Parser::Tls(tls, inner, tap) => {
                 let mut items = Vec::new();
                 tls.on_end(&mut items);
-                tls_outputs(items, inner, out);
+                tls_outputs(items, inner, tap, None, out);
                 if let Some(h) = inner {
                     h.end(frame, true, out);
                 }
@@ -243,7 +296,7 @@ impl Parser {
             Parser::Http(h) => h.as_ref().map_or(0, HttpParser::held),
             Parser::Lines(l) => l.buffered(),
             Parser::Telnet(t) => t.buffered(),
-            Parser::Tls(t, inner) => t.buffered() + inner.as_ref().map_or(0, HttpParser::held),
+            Parser::Tls(t, inner, _) => t.buffered() + inner.as_ref().map_or(0, HttpParser::held),
         }
     }
 }
@@ -252,6 +305,8 @@ impl Parser {
 fn tls_outputs(
     items: Vec<Framed<TlsOutput>>,
     inner: &mut Option<HttpParser>,
+    tap: &mut PayloadTap,
+    payloads: Option<usize>,
     out: &mut Vec<Output>,
 ) {
     for Framed { frame, item } in items {
@@ -261,7 +316,9 @@ fn tls_outputs(
             TlsOutput::Certificate(c) => AppOutput::Certificate(c),
             TlsOutput::Decryption { result, detail } => AppOutput::Decryption { result, detail },
             TlsOutput::Error(e) => AppOutput::ParseError(e.to_string()),
+            TlsOutput::Record(record) => AppOutput::Record(record),
             TlsOutput::AppData { dir, data } => {
+                tap.data(dir, &data, frame, payloads, true, out);
                 inner
                     .get_or_insert_with(|| HttpParser::for_first_bytes(dir, &data))
                     .data(dir, &data, frame, true, out);
@@ -330,6 +387,8 @@ pub struct FlowAnalysis {
     parser: Parser,
     /// DNS over TCP (the server port is a DNS port): queries read from the client's stream.
     dns_tcp: Option<Box<DnsTcpReader>>,
+    /// The streams as they crossed the wire.
+    wire: PayloadTap,
 }
 
 impl FlowAnalysis {
@@ -364,6 +423,8 @@ impl FlowAnalysis {
         let client = dir == Direction::ClientToServer;
         match chunk {
             Chunk::Data(data) => {
+                self.wire
+                    .data(dir, data, ctx.frame, ctx.payloads, false, out);
                 if matches!(self.detector.verdict(), None | Some(Protocol::Tls)) {
                     self.tls[dir.index()].feed(data);
                 }
@@ -378,10 +439,11 @@ impl FlowAnalysis {
                 if self.detector.verdict().is_some() {
                     self.parser.data(dir, data, ctx, out);
                 } else if let Some(p) = self.detector.feed(dir, data, ctx.frame) {
-                    self.start_parser(p, ctx.keys, out);
+                    self.start_parser(p, ctx, out);
                 }
             }
             Chunk::Gap(len) => {
+                self.wire.gap(dir, len);
                 self.tls[dir.index()].gap();
                 if let Some(dns) = self.dns_tcp.as_mut() {
                     dns.on_gap(dir, len, &mut Vec::new());
@@ -400,7 +462,7 @@ impl FlowAnalysis {
     pub fn on_end(&mut self, ctx: &StreamContext<'_>, out: &mut Vec<Output>) -> Protocol {
         if self.detector.verdict().is_none() {
             let p = self.detector.finish();
-            self.start_parser(p, ctx.keys, out);
+            self.start_parser(p, ctx, out);
         }
         self.parser.end(ctx.frame, out);
         self.parser = Parser::None;
@@ -409,7 +471,7 @@ impl FlowAnalysis {
 
     /// The verdict is in: the parser reads everything held so far, in order, each piece with the
     /// packet it came in.
-    fn start_parser(&mut self, p: Protocol, keys: Option<&KeyLog>, out: &mut Vec<Output>) {
+    fn start_parser(&mut self, p: Protocol, ctx: &StreamContext<'_>, out: &mut Vec<Output>) {
         let mut parser = Parser::for_protocol(p);
         if let Parser::Http(version) = &mut parser {
             // The version from everything the client sent so far, not from its first chunk.
@@ -428,7 +490,8 @@ impl FlowAnalysis {
         }
         self.detector.replay(|item, bytes| match item {
             Held::Data { dir, frame, .. } => {
-                parser.data(dir, bytes, &StreamContext { keys, frame }, out)
+                let held = StreamContext { frame, ..*ctx };
+                parser.data(dir, bytes, &held, out)
             }
             Held::Gap { dir, len, frame } => parser.gap(dir, len, frame, out),
         });

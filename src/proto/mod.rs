@@ -35,6 +35,9 @@ pub struct StreamContext<'a> {
     pub keys: Option<&'a tls::decrypt::KeyLog>,
     /// The packet that delivered these bytes (1-based in its capture; 0 when unknown).
     pub frame: u64,
+    /// `--payload-bytes` when payloads and TLS records are reported (`report --payloads`, the
+    /// UI): the first this many bytes of each stream are.
+    pub payloads: Option<usize>,
 }
 
 /// Something a parser found, with the packet that carried its first byte.

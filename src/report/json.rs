@@ -77,7 +77,8 @@ impl<W: Write> JsonWriter<W> {
 mod fast {
     use crate::event::{
         Anomaly, Credential, DnsQuery, Endpoint, Event, FlowClose, FlowOpen, HttpRequest,
-        HttpResponse, Timestamp, TlsCertificate, TlsClientHello, TlsDecryption, TlsServerHello,
+        HttpResponse, Payload, Timestamp, TlsCertificate, TlsClientHello, TlsDecryption, TlsRecord,
+        TlsServerHello,
     };
 
     /// False (and nothing written) for the event types left to serde_json.
@@ -94,6 +95,8 @@ mod fast {
             Event::TlsDecryption(e) => e.write(buf),
             Event::DnsQuery(e) => e.write(buf),
             Event::Anomaly(e) => e.write(buf),
+            Event::Payload(e) => e.write(buf),
+            Event::TlsRecord(e) => e.write(buf),
             Event::Summary(_) => return false,
         }
         buf.push(b'}');
@@ -275,6 +278,43 @@ mod fast {
             string(buf, self.kind.as_str());
             key(buf, ",\"detail\":");
             string(buf, &self.detail);
+        }
+    }
+
+    impl FastJson for Payload {
+        fn write(&self, buf: &mut Vec<u8>) {
+            use base64::Engine as _;
+            head(buf, Payload::TYPE, self.flow, self.ts, self.frame);
+            key(buf, ",\"dir\":");
+            string(buf, self.dir.as_str());
+            key(buf, ",\"offset\":");
+            number(buf, self.offset);
+            key(buf, ",\"data\":\"");
+            // Base64 needs no escaping: its alphabet is plain ASCII.
+            let start = buf.len();
+            buf.resize(start + self.data.len().div_ceil(3) * 4, 0);
+            let written = base64::engine::general_purpose::STANDARD
+                .encode_slice(&self.data, &mut buf[start..])
+                .unwrap_or(0);
+            buf.truncate(start + written);
+            key(buf, "\",\"decrypted\":");
+            boolean(buf, self.decrypted);
+        }
+    }
+
+    impl FastJson for TlsRecord {
+        fn write(&self, buf: &mut Vec<u8>) {
+            head(buf, TlsRecord::TYPE, self.flow, self.ts, self.frame);
+            key(buf, ",\"dir\":");
+            string(buf, self.dir.as_str());
+            key(buf, ",\"content_type\":");
+            string(buf, self.content_type.as_str());
+            key(buf, ",\"length\":");
+            number(buf, self.length);
+            key(buf, ",\"head\":");
+            string(buf, &self.head);
+            key(buf, ",\"inner_type\":");
+            optional(buf, self.inner_type.map(|t| t.as_str()));
         }
     }
 
@@ -644,6 +684,47 @@ mod tests {
                     duration,
                 })
             });
+        let payload = (
+            (any::<u64>(), ts(), pick(Dir::ALL)),
+            (
+                any::<u64>(),
+                proptest::collection::vec(any::<u8>(), 0..64),
+                any::<bool>(),
+            ),
+        )
+            .prop_map(|((flow, ts, dir), (offset, data, decrypted))| {
+                Event::Payload(Payload {
+                    flow,
+                    ts,
+                    frame: 0,
+                    dir,
+                    offset,
+                    data,
+                    decrypted,
+                })
+            });
+        let record = (
+            (any::<u64>(), ts(), pick(Dir::ALL), pick(RecordType::ALL)),
+            (
+                any::<u64>(),
+                "[0-9a-f]{0,32}",
+                proptest::option::of(pick(RecordType::ALL)),
+            ),
+        )
+            .prop_map(
+                |((flow, ts, dir, content_type), (length, head, inner_type))| {
+                    Event::TlsRecord(TlsRecord {
+                        flow,
+                        ts,
+                        frame: 0,
+                        dir,
+                        content_type,
+                        length,
+                        head,
+                        inner_type,
+                    })
+                },
+            );
         prop_oneof![
             flow_open,
             flow_close,
@@ -657,6 +738,8 @@ mod tests {
             dns,
             anomaly,
             summary,
+            payload,
+            record,
         ]
     }
 
@@ -675,6 +758,8 @@ mod tests {
                 Event::TlsDecryption(e) => e.frame = n,
                 Event::DnsQuery(e) => e.frame = n,
                 Event::Anomaly(e) => e.frame = known.then_some(n),
+                Event::Payload(e) => e.frame = n,
+                Event::TlsRecord(e) => e.frame = n,
                 Event::Summary(_) => {}
             }
             e

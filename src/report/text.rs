@@ -103,7 +103,11 @@ impl<W: Write> TextReport<W> {
                     t.decryption = Some(e.result.as_str().to_string());
                 }
             }
-            Event::HttpRequest(_) | Event::HttpResponse(_) | Event::DnsQuery(_) => {}
+            Event::HttpRequest(_)
+            | Event::HttpResponse(_)
+            | Event::DnsQuery(_)
+            | Event::Payload(_)
+            | Event::TlsRecord(_) => {}
             Event::Summary(summary) => self.totals(summary),
         }
     }

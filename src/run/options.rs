@@ -28,6 +28,7 @@ impl AnalysisOptions {
             engine: EngineConfig {
                 memcap: common.memcap,
                 keylog,
+                payloads: None,
             },
         })
     }

@@ -8,7 +8,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::keys::{self, Command};
 use crate::creds::redact;
 use crate::event::{
-    Credential, Event, FlowClose, FlowId, FlowOpen, HttpRequest, HttpResponse, Protocol, Summary,
+    Credential, Dir, Event, FlowClose, FlowId, FlowOpen, HttpRequest, HttpResponse, Payload,
+    Protocol, Summary, TlsRecord,
 };
 
 /// Flows kept for display; older closed ones are summarised in a count.
@@ -49,6 +50,38 @@ pub struct TlsView {
     pub bytes: u64,
 }
 
+/// Bytes kept for the wire views of all flows together; past this the oldest flows give theirs
+/// back first.
+pub const MAX_WIRE_BYTES: usize = 64 << 20;
+
+/// What the wire view shows of a flow: its bytes as they crossed the wire (and as decrypted, where
+/// keys opened them), a piece per packet, and its TLS records.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Wire {
+    pub pieces: Vec<WirePiece>,
+    pub records: Vec<TlsRecord>,
+}
+
+impl Wire {
+    /// Bytes held.
+    pub fn size(&self) -> usize {
+        self.pieces.iter().map(|p| p.data.len() + 48).sum::<usize>()
+            + self.records.len() * std::mem::size_of::<TlsRecord>()
+    }
+}
+
+/// The bytes one packet added to one direction's stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WirePiece {
+    pub dir: Dir,
+    /// Where they start in that direction's stream.
+    pub offset: u64,
+    pub frame: u64,
+    /// Read thanks to the keys (`false`: as on the wire).
+    pub decrypted: bool,
+    pub data: Vec<u8>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlowView {
     pub id: FlowId,
@@ -63,6 +96,9 @@ pub struct FlowView {
     pub credentials: Vec<Credential>,
     pub requests: Vec<RequestView>,
     pub tls: Option<TlsView>,
+    pub wire: Wire,
+    /// Its wire view was given back to stay within [`MAX_WIRE_BYTES`].
+    pub wire_trimmed: bool,
 }
 
 impl FlowView {
@@ -146,6 +182,8 @@ pub struct App {
     pub anomalies: u64,
     pub dropped_packets: Option<u64>,
     pub detail_scroll: u16,
+    /// Bytes held by all flows' wire views.
+    pub wire_bytes: usize,
 }
 
 impl App {
@@ -179,6 +217,7 @@ impl App {
             anomalies: 0,
             dropped_packets: None,
             detail_scroll: 0,
+            wire_bytes: 0,
         }
     }
 
@@ -261,6 +300,8 @@ impl App {
             }
             Event::Anomaly(_) => self.anomalies += 1,
             Event::DnsQuery(_) => {}
+            Event::Payload(p) => self.payload(p),
+            Event::TlsRecord(r) => self.tls_record(r),
             Event::Summary(s) => {
                 self.plaintext_bytes = s.plaintext_bytes;
                 self.encrypted_bytes = s.encrypted_bytes;
@@ -291,6 +332,8 @@ impl App {
             credentials: Vec::new(),
             requests: Vec::new(),
             tls: None,
+            wire: Wire::default(),
+            wire_trimmed: false,
         });
     }
 
@@ -345,6 +388,53 @@ impl App {
         }
     }
 
+    fn payload(&mut self, p: Payload) {
+        let size = p.data.len() + 48;
+        let Some(f) = self.flow_mut(p.flow) else {
+            return;
+        };
+        f.wire.pieces.push(WirePiece {
+            dir: p.dir,
+            offset: p.offset,
+            frame: p.frame,
+            decrypted: p.decrypted,
+            data: p.data,
+        });
+        self.wire_bytes += size;
+        self.trim_wire();
+    }
+
+    fn tls_record(&mut self, r: TlsRecord) {
+        let Some(f) = self.flow_mut(r.flow) else {
+            return;
+        };
+        f.wire.records.push(r);
+        self.wire_bytes += std::mem::size_of::<TlsRecord>();
+        self.trim_wire();
+    }
+
+    /// Keeps the wire views within [`MAX_WIRE_BYTES`]: the oldest closed flows give theirs back
+    /// first, then the oldest open ones; the selected flow keeps its own.
+    fn trim_wire(&mut self) {
+        if self.wire_bytes <= MAX_WIRE_BYTES {
+            return;
+        }
+        let selected = self.selected_flow().map(|f| f.id);
+        for closed_first in [true, false] {
+            for f in self.flows.iter_mut() {
+                if self.wire_bytes <= MAX_WIRE_BYTES * 9 / 10 {
+                    return;
+                }
+                if (closed_first && f.open) || Some(f.id) == selected || f.wire.pieces.is_empty() {
+                    continue;
+                }
+                self.wire_bytes = self.wire_bytes.saturating_sub(f.wire.size());
+                f.wire = Wire::default();
+                f.wire_trimmed = true;
+            }
+        }
+    }
+
     fn credential(&mut self, c: Credential) {
         self.credentials_total += 1;
         if let Some(f) = self.flow_mut(c.flow) {
@@ -369,7 +459,8 @@ impl App {
             .position(|f| !f.open && f.credentials.is_empty())
             .or_else(|| self.flows.iter().position(|f| !f.open))
             .unwrap_or(0);
-        self.flows.remove(drop);
+        let gone = self.flows.remove(drop);
+        self.wire_bytes = self.wire_bytes.saturating_sub(gone.wire.size());
         self.older_flows += 1;
         self.index = self
             .flows

@@ -220,7 +220,13 @@ where
         stop: AtomicBool::new(false),
     });
     let (tx, rx) = sync_channel::<Msg>(CHANNEL);
-    let engine = match spawn_engine(feed, options.analysis, control.clone(), tx) {
+    // The UI always gets the bytes, for the wire view.
+    let mut analysis = options.analysis;
+    analysis
+        .engine
+        .payloads
+        .get_or_insert(crate::engine::DEFAULT_PAYLOAD_BYTES);
+    let engine = match spawn_engine(feed, analysis, control.clone(), tx) {
         Ok(engine) => engine,
         Err(e) => {
             done();

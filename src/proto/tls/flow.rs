@@ -28,6 +28,8 @@ pub enum TlsOutput {
         result: DecryptionResult,
         detail: String,
     },
+    /// A record as it crossed the wire (when payloads are reported).
+    Record(RecordSeen),
     /// Decrypted application data of one direction, in order.
     AppData {
         dir: Direction,
@@ -36,6 +38,23 @@ pub enum TlsOutput {
     /// Not TLS (any more): a bad record header, an oversized record or handshake message.
     Error(TlsError),
 }
+
+/// A TLS record as it crossed the wire: what the wire view and `report --payloads` show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSeen {
+    pub dir: Direction,
+    /// The header's content type.
+    pub content_type: u8,
+    /// The body's length.
+    pub length: usize,
+    /// The body's first 16 bytes, as on the wire.
+    pub head: Vec<u8>,
+    /// The real content type, once decrypted.
+    pub inner_type: Option<u8>,
+}
+
+/// Bytes of a record's body shown in its `tls_record` event.
+const RECORD_HEAD: usize = 16;
 
 /// Why a byte stream is not (or no longer) TLS: records or handshake messages that break its
 /// rules. Reported as a `parse_error` anomaly; that direction is no longer followed.
@@ -127,6 +146,10 @@ pub struct TlsFlow {
     handshake_frame: [u64; 2],
     /// The packet that carried the first byte of what is being reported now.
     frame: u64,
+    /// `--payload-bytes` when records are reported.
+    payloads: Option<usize>,
+    /// Record bytes (headers included) seen in each direction.
+    record_offset: [u64; 2],
 }
 
 impl TlsFlow {
@@ -162,6 +185,22 @@ impl TlsFlow {
         if self.dead[dir] {
             return;
         }
+        let start = self.record_offset[dir];
+        self.record_offset[dir] += 5 + body.len() as u64;
+        let reported = self.payloads.is_some_and(|limit| start < limit as u64);
+        let record_at = reported.then(|| {
+            self.push(
+                out,
+                TlsOutput::Record(RecordSeen {
+                    dir: way,
+                    content_type: header[0],
+                    length: body.len(),
+                    head: body[..body.len().min(RECORD_HEAD)].to_vec(),
+                    inner_type: None,
+                }),
+            );
+            out.len() - 1
+        });
         let content_type = header[0];
         if content_type == CHANGE_CIPHER_SPEC {
             // TLS 1.3 sends a dummy one for middleboxes; in 1.2 it turns encryption on.
@@ -181,6 +220,13 @@ impl TlsFlow {
         };
         match decryptor.decrypt(&header, body) {
             Some(plain) => {
+                if let Some(Framed {
+                    item: TlsOutput::Record(record),
+                    ..
+                }) = record_at.and_then(|i| out.get_mut(i))
+                {
+                    record.inner_type = Some(plain.content_type);
+                }
                 self.report(
                     DecryptionResult::Ok,
                     format!("decrypted with the key log ({})", cipher_name(self.cipher)),
@@ -394,6 +440,7 @@ impl StreamParser for TlsFlow {
         // The reader is taken out so records are handled in place, without a copy.
         let mut reader = std::mem::take(&mut self.records[dir]);
         self.frame = ctx.frame;
+        self.payloads = ctx.payloads;
         let fed = reader.feed(data, ctx.frame, |header, body, frame| {
             self.frame = frame;
             self.record(way, header, body, keys, out)
@@ -536,6 +583,7 @@ mod tests {
             &StreamContext {
                 keys: Some(&keys),
                 frame: 1,
+                payloads: None,
             },
             &mut out,
         );
