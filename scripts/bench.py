@@ -4,7 +4,8 @@ credentials tap on the same large capture built from every bundled capture, in o
 time, MB/s and peak RSS, ratios to tcpdump, and pass/fail for each target:
   plainsight >= 0.5x tcpdump's throughput and >= 20x tshark's, peak RSS < 256 MiB,
   peak RSS at 100 MB and at 2 GB of capture within 10% of each other,
-and the speed-up of `report -j 2` over `-j 1` on the same capture split into 64 MB files.
+and the speed-up of `report -j 2` over `-j 1` on the same capture split into 64 MB files; a run
+with `--payloads` beside the one without shows what the bytes of every stream cost.
 BENCH_MB sets the main capture's size, BENCH_RUNS the runs per tool (best kept), BENCH_BIG=0 skips
 the 2 GB memory check."""
 
@@ -126,6 +127,8 @@ def main():
         # tshark runs at a few tens of MB/s: one run is enough to compare.
         tools.append(("tshark -q -z credentials", ["tshark", "-r", CAPTURE, "-q", "-z", "credentials"], 1))
     tools.append(("plainsight report --json", [BIN, "report", "--json", CAPTURE], None))
+    # The bytes of every stream too (the wire view's data): costs output, not analysis.
+    tools.append(("plainsight --json --payloads", [BIN, "report", "--json", "--payloads", CAPTURE], None))
     subprocess.run(["cat", CAPTURE], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
     results = {}
     print(f"capture: {CAPTURE} ({mb:.0f} MB), best of {RUNS} runs each (tshark: one)")
