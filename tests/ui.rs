@@ -28,6 +28,8 @@ fn app_for(captures: &[&str], keys: Option<&str>) -> App {
         filter: None,
         engine: EngineConfig {
             keylog,
+            // As the UI asks: the bytes, for the wire view.
+            payloads: Some(plainsight::engine::DEFAULT_PAYLOAD_BYTES),
             ..Default::default()
         },
     };
@@ -271,4 +273,88 @@ fn the_event_loop_replays_and_answers_keys() {
         !last.contains("Wonderland-42") && last.contains("W***********2"),
         "{last}"
     );
+}
+
+/// The text of the screen, one string.
+fn screen(terminal: &Terminal<TestBackend>) -> String {
+    screen_text(terminal)
+}
+
+/// The app with flow `index` (0-based) selected and its wire view open.
+fn wire_of(captures: &[&str], keys: Option<&str>, index: usize) -> App {
+    let mut app = app_for(captures, keys);
+    for _ in 0..index {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Char('f'));
+    assert!(app.wire.is_some());
+    app
+}
+
+#[test]
+fn wire_view_of_a_form_login_marks_the_password_in_the_body() {
+    // Flow 2 of http-forms: a form POST.
+    let mut app = wire_of(&["captures/http-forms.pcap"], None, 1);
+    press(&mut app, KeyCode::Char('n'));
+    let terminal = render(&app, 110, 30);
+    let text = screen(&terminal);
+    assert!(text.contains("password="), "{text}");
+    insta::assert_snapshot!("wire_form", terminal.backend());
+    // Hex, then closed with Esc.
+    press(&mut app, KeyCode::Char('x'));
+    insta::assert_snapshot!("wire_form_hex", render(&app, 110, 30).backend());
+    press(&mut app, KeyCode::Esc);
+    assert!(app.wire.is_none());
+}
+
+#[test]
+fn wire_view_of_basic_shows_the_base64_and_what_it_decodes_to() {
+    let app = wire_of(&["captures/http-basic.pcap"], None, 0);
+    let terminal = render(&app, 110, 30);
+    assert!(highlighted(&terminal, "YWxpY2U6V29uZGVybGFuZC00Mg=="));
+    assert!(screen(&terminal).contains("base64 of alice:Wonderland-42"));
+    insta::assert_snapshot!("wire_basic", terminal.backend());
+}
+
+#[test]
+fn wire_view_of_telnet_finds_the_password_one_key_per_packet() {
+    let mut app = wire_of(&["captures/telnet.pcap"], None, 0);
+    press(&mut app, KeyCode::Char('n'));
+    let terminal = render(&app, 110, 30);
+    insta::assert_snapshot!("wire_telnet", terminal.backend());
+}
+
+#[test]
+fn wire_view_of_tls_opaque_then_decrypted_record_by_record() {
+    let app = wire_of(&["captures/tls12-aes128.pcap"], None, 0);
+    let opaque = render(&app, 120, 30);
+    let text = screen(&opaque);
+    assert!(text.contains("Opaque without the keys"), "{text}");
+    assert!(!text.contains("Tls-Secret-9"));
+    insta::assert_snapshot!("wire_tls_opaque", opaque.backend());
+    let app = wire_of(
+        &["captures/tls12-aes128.pcap"],
+        Some("captures/tls12-aes128.keys"),
+        0,
+    );
+    let decrypted = render(&app, 120, 30);
+    let text = screen(&decrypted);
+    // It opens at the password, in the decrypted column beside its record.
+    assert!(text.contains("POST /login HTTP/1.1"), "{text}");
+    assert!(text.contains("application_data"), "{text}");
+    assert!(highlighted(&decrypted, "Tls-Secret-9"), "{text}");
+    insta::assert_snapshot!("wire_tls_decrypted", decrypted.backend());
+}
+
+#[test]
+fn wire_view_of_http2_lists_frames_with_their_headers() {
+    let mut app = wire_of(&["captures/h2c.pcap"], None, 0);
+    // It opens at the password, in the DATA frame.
+    assert!(highlighted(&render(&app, 110, 30), "H2c-Secret"));
+    press(&mut app, KeyCode::Char('g'));
+    let terminal = render(&app, 110, 30);
+    let text = screen(&terminal);
+    assert!(text.contains("HEADERS stream 1"), "{text}");
+    assert!(text.contains(":method: POST"), "{text}");
+    insta::assert_snapshot!("wire_h2c", terminal.backend());
 }

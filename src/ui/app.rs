@@ -9,7 +9,7 @@ use super::keys::{self, Command};
 use crate::creds::redact;
 use crate::event::{
     Credential, Dir, Event, FlowClose, FlowId, FlowOpen, HttpRequest, HttpResponse, Payload,
-    Protocol, Summary, TlsRecord,
+    Protocol, Summary, Timestamp, TlsRecord,
 };
 
 /// Flows kept for display; older closed ones are summarised in a count.
@@ -34,6 +34,8 @@ pub struct RequestView {
     pub headers: Vec<(String, String)>,
     pub decrypted: bool,
     pub status: Option<(u16, String)>,
+    /// The HTTP/2 stream it came on.
+    pub stream: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -85,6 +87,8 @@ pub struct WirePiece {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlowView {
     pub id: FlowId,
+    /// When the flow began (its first packet).
+    pub first_ts: Timestamp,
     pub client: String,
     pub server: String,
     pub protocol: Option<Protocol>,
@@ -151,6 +155,21 @@ pub enum Action {
     Speed(Option<f64>),
 }
 
+/// Lines shown above a secret the wire view goes to.
+const WIRE_CONTEXT: usize = 8;
+
+/// The wire view, when open: which flow, how, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireState {
+    pub flow: FlowId,
+    /// A hex dump instead of text.
+    pub hex: bool,
+    /// The first line shown.
+    pub scroll: u16,
+    /// Which secret `n`/`N` last went to.
+    pub secret: Option<usize>,
+}
+
 pub struct App {
     pub source: String,
     pub banner: Option<String>,
@@ -184,6 +203,8 @@ pub struct App {
     pub detail_scroll: u16,
     /// Bytes held by all flows' wire views.
     pub wire_bytes: usize,
+    /// The wire view of a flow, when open (`f`).
+    pub wire: Option<WireState>,
 }
 
 impl App {
@@ -218,6 +239,7 @@ impl App {
             dropped_packets: None,
             detail_scroll: 0,
             wire_bytes: 0,
+            wire: None,
         }
     }
 
@@ -321,6 +343,7 @@ impl App {
         self.index.insert(e.flow, self.flows.len());
         self.flows.push(FlowView {
             id: e.flow,
+            first_ts: e.ts,
             client: e.client.to_string(),
             server: e.server.to_string(),
             protocol: None,
@@ -370,6 +393,7 @@ impl App {
                     headers: e.headers,
                     decrypted: e.decrypted,
                     status: None,
+                    stream: e.stream,
                 });
             }
         }
@@ -504,12 +528,26 @@ impl App {
     }
 
     fn command(&mut self, command: Command) -> Action {
+        if self.wire.is_some() && self.wire_command(command) {
+            return Action::None;
+        }
         match command {
             Command::Quit => return Action::Quit,
             Command::Back => {
                 self.explain = false;
                 self.filter.clear();
             }
+            Command::OpenWire => {
+                self.wire = self.selected_flow().map(|f| WireState {
+                    flow: f.id,
+                    hex: false,
+                    scroll: 0,
+                    secret: None,
+                });
+                // It opens at the first secret.
+                self.wire_command(Command::NextSecret);
+            }
+            Command::Hex | Command::NextSecret | Command::PreviousSecret => {}
             Command::Down => self.move_selection(1),
             Command::Up => self.move_selection(-1),
             Command::PageDown => self.move_selection(10),
@@ -545,6 +583,75 @@ impl App {
             Command::Help => self.show_help = true,
         }
         Action::None
+    }
+
+    /// Keys of the open wire view; false for keys it leaves to the main screen.
+    fn wire_command(&mut self, command: Command) -> bool {
+        let Some(mut state) = self.wire else {
+            return false;
+        };
+        let lines = |app: &App| app.wire_view().map_or(0, |v| v.left.len());
+        let step = |scroll: u16, delta: i64, lines: usize| {
+            (i64::from(scroll) + delta).clamp(0, lines.saturating_sub(1) as i64) as u16
+        };
+        match command {
+            Command::Back => {
+                self.wire = None;
+                return true;
+            }
+            Command::Down => state.scroll = step(state.scroll, 1, lines(self)),
+            Command::Up => state.scroll = step(state.scroll, -1, lines(self)),
+            Command::PageDown => state.scroll = step(state.scroll, 20, lines(self)),
+            Command::PageUp => state.scroll = step(state.scroll, -20, lines(self)),
+            Command::Top => state.scroll = 0,
+            Command::Bottom => state.scroll = step(0, i64::MAX / 2, lines(self)),
+            Command::Hex => {
+                state.hex = !state.hex;
+                state.scroll = 0;
+                state.secret = None;
+            }
+            Command::NextSecret | Command::PreviousSecret => {
+                // The hex view is another layout: its secrets are found in it.
+                self.wire = Some(state);
+                let secrets = self.wire_view().map(|v| v.secret_lines).unwrap_or_default();
+                if secrets.is_empty() {
+                    return true;
+                }
+                let n = secrets.len();
+                let i = match (state.secret, command == Command::NextSecret) {
+                    (None, true) => 0,
+                    (None, false) => n - 1,
+                    (Some(i), true) => (i + 1) % n,
+                    (Some(i), false) => (i + n - 1) % n,
+                };
+                state.secret = Some(i);
+                // Lines of context above it: the request it is in, as a rule.
+                let line = secrets.get(i).copied().unwrap_or(0);
+                state.scroll = u16::try_from(line.saturating_sub(WIRE_CONTEXT)).unwrap_or(u16::MAX);
+            }
+            Command::OpenWire
+            | Command::Explain
+            | Command::Filter
+            | Command::NextPane
+            | Command::PreviousPane => return true,
+            _ => return false,
+        }
+        self.wire = Some(state);
+        true
+    }
+
+    /// The open wire view's lines, as they would be drawn.
+    pub fn wire_view(&self) -> Option<super::wire::WireView> {
+        let state = self.wire?;
+        let i = *self.index.get(&state.flow)?;
+        let flow = self.flows.get(i)?;
+        Some(super::wire::view(
+            flow,
+            super::wire::WireOptions {
+                hex: state.hex,
+                redact: self.redact,
+            },
+        ))
     }
 
     fn change_speed(&mut self, factor: f64) -> Action {

@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use super::app::{App, FlowView, Pane};
 use super::keys::BINDINGS;
+use super::wire;
 use crate::event::{Credential, Protocol};
 use crate::report::human_bytes;
 
@@ -113,10 +114,15 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             banner,
         );
     }
-    let [flows, detail] =
-        Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(main);
-    draw_flows(frame, app, &theme, flows);
-    draw_detail(frame, app, &theme, detail);
+    if app.wire.is_some() {
+        draw_wire(frame, app, &theme, main);
+    } else {
+        let [flows, detail] =
+            Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
+                .areas(main);
+        draw_flows(frame, app, &theme, flows);
+        draw_detail(frame, app, &theme, detail);
+    }
     draw_credentials(frame, app, &theme, creds);
     draw_status(frame, app, &theme, status);
     if app.show_help {
@@ -628,21 +634,87 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
     );
 }
 
-fn draw_help(frame: &mut Frame<'_>, theme: &Theme, area: Rect) {
-    let mut text = vec![
-        Line::styled(
-            "plainsight — keys",
-            theme.accent().add_modifier(Modifier::BOLD),
-        ),
-        Line::raw(""),
-    ];
-    text.extend(
-        BINDINGS
+/// The wire view in place of the flow list and detail: one column, or the wire and the
+/// decrypted bytes side by side for TLS.
+fn draw_wire(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let (Some(state), Some(view)) = (app.wire, app.wire_view()) else {
+        return;
+    };
+    let mode = if state.hex { "hex" } else { "text" };
+    let title = format!("{}[{mode} · x hex/text · n N secrets · Esc] ", view.title);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let paint = |lines: &[wire::WireLine]| -> Vec<Line<'static>> {
+        lines
             .iter()
-            .map(|b| Line::raw(format!("{:<12}{}", b.label, b.help))),
+            .map(|l| {
+                Line::from(
+                    l.iter()
+                        .map(|seg| Span::styled(seg.text.clone(), wire_style(theme, seg.look)))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect()
+    };
+    match &view.right {
+        Some(right) => {
+            let [l, r] =
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                    .areas(inner);
+            // No wrapping: rows stay aligned record by record.
+            frame.render_widget(
+                Paragraph::new(paint(&view.left)).scroll((state.scroll, 0)),
+                l,
+            );
+            frame.render_widget(Paragraph::new(paint(right)).scroll((state.scroll, 0)), r);
+        }
+        None => frame.render_widget(
+            Paragraph::new(paint(&view.left))
+                .wrap(Wrap { trim: false })
+                .scroll((state.scroll, 0)),
+            inner,
+        ),
+    }
+}
+
+fn wire_style(theme: &Theme, look: wire::Look) -> Style {
+    match look {
+        wire::Look::Client => theme.accent(),
+        wire::Look::Server => theme.fg(if theme.light {
+            Color::Magenta
+        } else {
+            Color::Yellow
+        }),
+        wire::Look::Secret => theme.leak(),
+        wire::Look::Faint => theme.dim(),
+        wire::Look::Note => theme.danger(),
+        wire::Look::Opaque => theme.safe(),
+    }
+}
+
+fn draw_help(frame: &mut Frame<'_>, theme: &Theme, area: Rect) {
+    let title = Line::styled(
+        "plainsight — keys",
+        theme.accent().add_modifier(Modifier::BOLD),
     );
-    let w = 60.min(area.width);
-    let h = (text.len() as u16 + 2).min(area.height);
+    let rows: Vec<Line<'_>> = BINDINGS
+        .iter()
+        .filter(|b| !b.help.is_empty())
+        .map(|b| Line::raw(format!("{:<11}{}", b.label, b.help)))
+        .collect();
+    // One column when it fits the screen's height, else two side by side.
+    let columns = if rows.len() + 4 <= usize::from(area.height) {
+        1
+    } else {
+        2
+    };
+    let per_column = rows.len().div_ceil(columns);
+    let w = (58 * columns as u16 + 2).min(area.width);
+    let h = (per_column as u16 + 4).min(area.height);
     let popup = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -650,12 +722,15 @@ fn draw_help(frame: &mut Frame<'_>, theme: &Theme, area: Rect) {
         h,
     );
     frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(text).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(theme.accent()),
-        ),
-        popup,
-    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.accent());
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [head, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(title), head);
+    let parts = Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(body);
+    for (part, chunk) in parts.iter().zip(rows.chunks(per_column.max(1))) {
+        frame.render_widget(Paragraph::new(chunk.to_vec()), *part);
+    }
 }

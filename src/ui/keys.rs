@@ -27,13 +27,20 @@ pub enum Command {
     Redact,
     Theme,
     Help,
+    /// The wire view of the selected flow.
+    OpenWire,
+    /// Text or hex in the wire view.
+    Hex,
+    NextSecret,
+    PreviousSecret,
 }
 
 /// One line of the table: the keys, how the help writes them, and what they do.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
     pub keys: &'static [KeyCode],
-    /// The keys as the help screen shows them.
+    /// The keys as the help screen shows them. Empty for the second of a pair (Up after Down)
+    /// that the help writes on one line with the first.
     pub label: &'static str,
     pub command: Command,
     /// What the help screen says the keys do.
@@ -44,39 +51,39 @@ pub struct Binding {
 pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[KeyCode::Down, KeyCode::Char('j')],
-        label: "↓ j",
+        label: "↑ ↓ j k",
         command: Command::Down,
-        help: "move down in the focused pane",
+        help: "move in the focused pane",
     },
     Binding {
         keys: &[KeyCode::Up, KeyCode::Char('k')],
-        label: "↑ k",
+        label: "",
         command: Command::Up,
-        help: "move up in the focused pane",
+        help: "",
     },
     Binding {
         keys: &[KeyCode::PageDown],
-        label: "PgDn",
+        label: "PgUp PgDn",
         command: Command::PageDown,
-        help: "ten lines down",
+        help: "a page up / down",
     },
     Binding {
         keys: &[KeyCode::PageUp],
-        label: "PgUp",
+        label: "",
         command: Command::PageUp,
-        help: "ten lines up",
+        help: "",
     },
     Binding {
         keys: &[KeyCode::Home, KeyCode::Char('g')],
-        label: "Home g",
+        label: "g G",
         command: Command::Top,
-        help: "first line",
+        help: "first / last line (Home, End)",
     },
     Binding {
         keys: &[KeyCode::End, KeyCode::Char('G')],
-        label: "End G",
+        label: "",
         command: Command::Bottom,
-        help: "last line",
+        help: "",
     },
     Binding {
         keys: &[KeyCode::Tab],
@@ -106,7 +113,31 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Esc],
         label: "Esc",
         command: Command::Back,
-        help: "close the explanation, clear the filter",
+        help: "close wire view or explanation, clear filter",
+    },
+    Binding {
+        keys: &[KeyCode::Char('f')],
+        label: "f",
+        command: Command::OpenWire,
+        help: "the bytes on the wire (Esc closes)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('x')],
+        label: "x",
+        command: Command::Hex,
+        help: "wire view: text or hex dump",
+    },
+    Binding {
+        keys: &[KeyCode::Char('n')],
+        label: "n N",
+        command: Command::NextSecret,
+        help: "wire view: next / previous secret",
+    },
+    Binding {
+        keys: &[KeyCode::Char('N')],
+        label: "",
+        command: Command::PreviousSecret,
+        help: "",
     },
     Binding {
         keys: &[KeyCode::Char('p')],
@@ -122,15 +153,15 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[KeyCode::Char('+'), KeyCode::Char('=')],
-        label: "+",
+        label: "+ -",
         command: Command::Faster,
-        help: "replay faster",
+        help: "replay faster / slower",
     },
     Binding {
         keys: &[KeyCode::Char('-'), KeyCode::Char('_')],
-        label: "-",
+        label: "",
         command: Command::Slower,
-        help: "replay slower",
+        help: "",
     },
     Binding {
         keys: &[KeyCode::Char('r')],

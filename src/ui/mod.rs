@@ -6,6 +6,7 @@ pub mod app;
 pub mod draw;
 pub mod keys;
 mod launch;
+pub mod wire;
 
 pub use launch::{demo_live, launch, DemoOutcome};
 
