@@ -68,3 +68,33 @@ fn replay_in_tmux_shows_the_password_and_the_server_name_then_quits_cleanly() {
     // The alternate screen is gone: the UI's frame is no longer on the screen.
     assert!(!pane.contains("Leaked credentials"), "{pane}");
 }
+
+/// The wire view in a real terminal: `f` on a form login shows the body as it crossed the wire,
+/// the password in it.
+#[test]
+fn wire_view_in_tmux_shows_the_password_in_the_form_body() {
+    let session = format!("plainsight-wire-{}", std::process::id());
+    let exe = env!("CARGO_BIN_EXE_plainsight");
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let command = format!(
+        "cd {dir} && {exe} replay --speed max captures/http-forms.pcap; echo EXITED $?; sleep 30"
+    );
+    let started = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "35", &command])
+        .status()
+        .expect("tmux is installed by `make test`");
+    assert!(started.success());
+    wait_for(&session, "Leaked credentials (5)");
+    // The second flow is the first form login.
+    tmux(&["send-keys", "-t", &session, "j", "f"]);
+    let pane = wait_for(&session, "password=S3cret%21+pass");
+    assert!(pane.contains("The wire: flow 2"), "{pane}");
+    assert!(pane.contains("username=frank&password=S3cret%21+pass"), "{pane}");
+    assert!(pane.contains("── packet #"), "{pane}");
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    wait_for(&session, "What an eavesdropper sees");
+    tmux(&["send-keys", "-t", &session, "q"]);
+    let pane = wait_for(&session, "EXITED 0");
+    tmux(&["kill-session", "-t", &session]);
+    assert!(pane.contains("EXITED 0"), "{pane}");
+}
