@@ -188,6 +188,7 @@ fn launch(
             redact,
             speed,
             analysis,
+            lesson: None,
         },
     )
 }

@@ -80,7 +80,17 @@ fn wire_view_in_tmux_shows_the_password_in_the_form_body() {
         "cd {dir} && {exe} replay --speed max captures/http-forms.pcap; echo EXITED $?; sleep 30"
     );
     let started = Command::new("tmux")
-        .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "35", &command])
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "120",
+            "-y",
+            "35",
+            &command,
+        ])
         .status()
         .expect("tmux is installed by `make test`");
     assert!(started.success());
@@ -89,7 +99,10 @@ fn wire_view_in_tmux_shows_the_password_in_the_form_body() {
     tmux(&["send-keys", "-t", &session, "j", "f"]);
     let pane = wait_for(&session, "password=S3cret%21+pass");
     assert!(pane.contains("The wire: flow 2"), "{pane}");
-    assert!(pane.contains("username=frank&password=S3cret%21+pass"), "{pane}");
+    assert!(
+        pane.contains("username=frank&password=S3cret%21+pass"),
+        "{pane}"
+    );
     assert!(pane.contains("── packet #"), "{pane}");
     tmux(&["send-keys", "-t", &session, "Escape"]);
     wait_for(&session, "What an eavesdropper sees");

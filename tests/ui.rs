@@ -243,6 +243,7 @@ fn the_event_loop_replays_and_answers_keys() {
             redact: false,
             speed: None,
             analysis: AnalysisOptions::default(),
+            lesson: None,
         },
     )
     .unwrap();
@@ -357,4 +358,72 @@ fn wire_view_of_http2_lists_frames_with_their_headers() {
     assert!(text.contains("HEADERS stream 1"), "{text}");
     assert!(text.contains(":method: POST"), "{text}");
     insta::assert_snapshot!("wire_h2c", terminal.backend());
+}
+
+/// The classroom demo's app, every event of its built-in captures applied.
+fn demo_app() -> App {
+    let opts = AnalysisOptions {
+        filter: None,
+        engine: EngineConfig {
+            payloads: Some(plainsight::engine::DEFAULT_PAYLOAD_BYTES),
+            ..Default::default()
+        },
+    };
+    let mut app = App::new("demo", false, Some(1.0));
+    app.lesson = Some(plainsight::ui::lesson::Lesson::classroom());
+    plainsight::run::analyse_inputs(
+        &plainsight::lab::demo::inputs(),
+        &opts,
+        &mut |_| std::ops::ControlFlow::Continue(()),
+        &mut |e| app.apply(e),
+    )
+    .unwrap();
+    app.finished = true;
+    app
+}
+
+#[test]
+fn the_demo_in_acts_each_at_its_secret() {
+    let mut app = demo_app();
+    let secrets = [
+        Some("S3cret%21+pass"),
+        Some("YWxpY2U6V29uZGVybGFuZC00Mg=="),
+        Some("Ftp-Pass-1"),
+        None, // telnet: one key per line
+        None, // HTTPS without the keys: nothing to read
+        Some("Lab-Pass-2"),
+    ];
+    let mut flows = Vec::new();
+    for (i, secret) in secrets.iter().enumerate() {
+        let terminal = render(&app, 110, 36);
+        let text = screen(&terminal);
+        assert!(text.contains(&format!("Act {} — ", i + 1)), "{text}");
+        let wire = app
+            .wire
+            .unwrap_or_else(|| panic!("act {} has no wire view", i + 1));
+        flows.push(wire.flow);
+        if let Some(secret) = secret {
+            assert!(
+                highlighted(&terminal, secret),
+                "act {}: {secret}\n{text}",
+                i + 1
+            );
+        }
+        if i == 3 {
+            assert!(text.contains("1 byte at"), "{text}");
+        }
+        if i == 4 {
+            assert!(text.contains("Opaque without the keys"), "{text}");
+            assert!(!text.contains("Lab-Pass-2"), "{text}");
+        }
+        insta::assert_snapshot!(format!("demo_act_{}", i + 1), terminal.backend());
+        press(&mut app, KeyCode::Char(' '));
+    }
+    // No flow appears twice: act 6 is act 5's HTTPS flow, opened with the keys.
+    let distinct: std::collections::BTreeSet<_> = flows[..5].iter().collect();
+    assert_eq!(distinct.len(), 5, "{flows:?}");
+    assert_eq!(flows[5], flows[4]);
+    // ← goes back one act; the last act stays the last.
+    press(&mut app, KeyCode::Left);
+    assert_eq!(app.lesson.as_ref().unwrap().current, 4);
 }

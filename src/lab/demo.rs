@@ -1,5 +1,6 @@
-//! The classroom demo's story, from captures built into the binary (no root, no network):
-//! logins in the clear, then the lab's HTTPS login opaque, then the same login decrypted.
+//! The classroom demo's captures, built into the binary (no root, no network): logins in the
+//! clear, then the lab's login over HTTP and over HTTPS with the session keys, which the lesson
+//! shows first as an eavesdropper without them sees it, then opened. Each flow appears once.
 
 use crate::capture::Input;
 
@@ -15,27 +16,22 @@ pub fn inputs() -> Vec<Input> {
             keylog: None,
         },
         Input::Embedded {
-            name: "act 1: HTTP Basic",
+            name: "act 2: HTTP Basic",
             data: include_bytes!("../../captures/http-basic.pcap"),
             keylog: None,
         },
         Input::Embedded {
-            name: "act 1: FTP",
+            name: "act 3: FTP",
             data: include_bytes!("../../captures/ftp.pcap"),
             keylog: None,
         },
         Input::Embedded {
-            name: "act 1: telnet, a key per packet",
+            name: "act 4: telnet, a key per packet",
             data: include_bytes!("../../captures/telnet.pcap"),
             keylog: None,
         },
         Input::Embedded {
-            name: "act 2: the lab's login over HTTP, then over HTTPS",
-            data: LAB_CAPTURE,
-            keylog: None,
-        },
-        Input::Embedded {
-            name: "act 3: the same HTTPS login, with the session keys",
+            name: "acts 5 and 6: the lab's login over HTTP, then over HTTPS, with its keys",
             data: LAB_CAPTURE,
             keylog: Some(LAB_KEYS),
         },

@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keys::{self, Command};
+use super::lesson::Lesson;
 use crate::creds::redact;
 use crate::event::{
     Credential, Dir, Event, FlowClose, FlowId, FlowOpen, HttpRequest, HttpResponse, Payload,
@@ -168,6 +169,8 @@ pub struct WireState {
     pub scroll: u16,
     /// Which secret `n`/`N` last went to.
     pub secret: Option<usize>,
+    /// Shown as an eavesdropper without the keys sees it (the lesson's HTTPS act).
+    pub hide_keys: bool,
 }
 
 pub struct App {
@@ -205,6 +208,11 @@ pub struct App {
     pub wire_bytes: usize,
     /// The wire view of a flow, when open (`f`).
     pub wire: Option<WireState>,
+    /// The guided demo, act by act.
+    pub lesson: Option<Lesson>,
+    /// The act whose flow was last selected and opened (it is staged once, when its flow is
+    /// there; the teacher may then move about).
+    staged: Option<usize>,
 }
 
 impl App {
@@ -240,6 +248,8 @@ impl App {
             detail_scroll: 0,
             wire_bytes: 0,
             wire: None,
+            lesson: None,
+            staged: None,
         }
     }
 
@@ -288,6 +298,60 @@ impl App {
 
     /// Applies one event from the engine.
     pub fn apply(&mut self, event: Event) {
+        self.apply_event(event);
+        if self.lesson.is_some() {
+            self.stage_act();
+        }
+    }
+
+    /// Time passed; true when the screen changed (the lesson moved on by itself).
+    pub fn tick(&mut self, passed: std::time::Duration) -> bool {
+        let moved = self.lesson.as_mut().is_some_and(|l| l.tick(passed));
+        if moved {
+            self.stage_act();
+        }
+        moved
+    }
+
+    /// The current act's flow selected and its wire view opened at the secret, once the flow is
+    /// there.
+    fn stage_act(&mut self) {
+        let Some(lesson) = &self.lesson else {
+            return;
+        };
+        let Some(act) = lesson.act().copied() else {
+            return;
+        };
+        if self.staged == Some(lesson.current) {
+            return;
+        }
+        let current = lesson.current;
+        let Some(pos) = self.flows.iter().position(|f| act.pick.matches(f)) else {
+            return;
+        };
+        // The act's flow must be whole before it is shown.
+        if self.flows.get(pos).is_some_and(|f| f.open) {
+            return;
+        }
+        self.filter.clear();
+        self.editing_filter = false;
+        self.explain = false;
+        self.show_help = false;
+        self.focus = Pane::Flows;
+        self.selected = pos;
+        self.wire = None;
+        self.command(Command::OpenWire);
+        if let Some(state) = self.wire.as_mut() {
+            state.hide_keys = act.hide_keys;
+            state.secret = None;
+            state.scroll = 0;
+        }
+        // Where the secret is depends on what is shown.
+        self.wire_command(Command::NextSecret);
+        self.staged = Some(current);
+    }
+
+    fn apply_event(&mut self, event: Event) {
         self.events_seen += 1;
         // Strings from the network are shown on a terminal: no escape sequence gets through.
         match event.printable() {
@@ -543,6 +607,7 @@ impl App {
                     hex: false,
                     scroll: 0,
                     secret: None,
+                    hide_keys: false,
                 });
                 // It opens at the first secret.
                 self.wire_command(Command::NextSecret);
@@ -575,7 +640,25 @@ impl App {
             }
             Command::Pause => self.paused = !self.paused,
             Command::Step if self.paused => return Action::Step,
-            Command::Step => {}
+            Command::Step | Command::NextAct => {
+                if let Some(lesson) = self.lesson.as_mut() {
+                    lesson.next_act();
+                    self.stage_act();
+                }
+            }
+            Command::PreviousAct => {
+                if let Some(lesson) = self.lesson.as_mut() {
+                    lesson.previous_act();
+                    self.staged = None;
+                    self.stage_act();
+                }
+            }
+            Command::Autoplay => {
+                if let Some(lesson) = self.lesson.as_mut() {
+                    lesson.autoplay = !lesson.autoplay;
+                    lesson.elapsed = std::time::Duration::ZERO;
+                }
+            }
             Command::Faster => return self.change_speed(2.0),
             Command::Slower => return self.change_speed(0.5),
             Command::Redact => self.redact = !self.redact,
@@ -629,6 +712,9 @@ impl App {
                 let line = secrets.get(i).copied().unwrap_or(0);
                 state.scroll = u16::try_from(line.saturating_sub(WIRE_CONTEXT)).unwrap_or(u16::MAX);
             }
+            Command::Step | Command::NextAct | Command::PreviousAct | Command::Autoplay => {
+                return false
+            }
             Command::OpenWire
             | Command::Explain
             | Command::Filter
@@ -650,6 +736,7 @@ impl App {
             super::wire::WireOptions {
                 hex: state.hex,
                 redact: self.redact,
+                hide_keys: state.hide_keys,
             },
         ))
     }

@@ -97,14 +97,19 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         light: app.light,
     };
     let area = frame.area();
+    let lesson_height = if app.lesson.is_some() { 5 } else { 0 };
     let banner_height = u16::from(app.banner.is_some());
-    let [banner, main, creds, status] = Layout::vertical([
+    let [lesson, banner, main, creds, status] = Layout::vertical([
+        Constraint::Length(lesson_height),
         Constraint::Length(banner_height),
         Constraint::Min(6),
         Constraint::Length(7.min(area.height.saturating_sub(8)).max(3)),
         Constraint::Length(1),
     ])
     .areas(area);
+    if app.lesson.is_some() {
+        draw_lesson(frame, app, &theme, lesson);
+    }
     if let Some(text) = &app.banner {
         frame.render_widget(
             Paragraph::new(Line::styled(
@@ -544,9 +549,13 @@ fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect)
     } else {
         (total.saturating_sub(rows), None)
     };
+    // The demo's HTTPS act shows what an eavesdropper without the keys has: not the passwords
+    // the keys would give.
+    let keys_hidden = app.wire.is_some_and(|w| w.hide_keys);
     let items: Vec<ListItem<'_>> = app
         .credentials
         .iter()
+        .filter(|c| !(keys_hidden && c.decrypted))
         .skip(offset)
         .take(rows)
         .map(|c| {
@@ -632,6 +641,42 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
             }),
         gauge_area,
     );
+}
+
+/// The demo's current act: its title, its narration, and how to move on.
+fn draw_lesson(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let Some(lesson) = &app.lesson else {
+        return;
+    };
+    let Some(act) = lesson.act() else {
+        return;
+    };
+    let staged = app
+        .wire
+        .is_some_and(|w| app.selected_flow().is_some_and(|f| f.id == w.flow));
+    let mut hint = format!(
+        "act {} of {} · space/→ next · ← previous · a {}",
+        lesson.current + 1,
+        lesson.acts.len(),
+        if lesson.autoplay {
+            "stops playing"
+        } else {
+            "plays them through"
+        }
+    );
+    if !staged && !act.pick_seen(app) {
+        hint.push_str(" · waiting for this act's traffic…");
+    }
+    let text = vec![
+        Line::styled(
+            act.title.to_string(),
+            theme.accent().add_modifier(Modifier::BOLD),
+        ),
+        Line::styled(act.narration.to_string(), theme.text()),
+    ];
+    let [body, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), body);
+    frame.render_widget(Paragraph::new(Line::styled(hint, theme.dim())), foot);
 }
 
 /// The wire view in place of the flow list and detail: one column, or the wire and the

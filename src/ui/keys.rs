@@ -33,6 +33,10 @@ pub enum Command {
     Hex,
     NextSecret,
     PreviousSecret,
+    /// The demo's acts.
+    NextAct,
+    PreviousAct,
+    Autoplay,
 }
 
 /// One line of the table: the keys, how the help writes them, and what they do.
@@ -140,6 +144,24 @@ pub const BINDINGS: &[Binding] = &[
         help: "",
     },
     Binding {
+        keys: &[KeyCode::Right],
+        label: "→ ←",
+        command: Command::NextAct,
+        help: "demo: next / previous act",
+    },
+    Binding {
+        keys: &[KeyCode::Left],
+        label: "",
+        command: Command::PreviousAct,
+        help: "",
+    },
+    Binding {
+        keys: &[KeyCode::Char('a')],
+        label: "a",
+        command: Command::Autoplay,
+        help: "demo: play the acts through",
+    },
+    Binding {
         keys: &[KeyCode::Char('p')],
         label: "p",
         command: Command::Pause,
@@ -149,7 +171,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Char(' ')],
         label: "space",
         command: Command::Step,
-        help: "one event while paused",
+        help: "one event while paused (demo: next act)",
     },
     Binding {
         keys: &[KeyCode::Char('+'), KeyCode::Char('=')],

@@ -106,6 +106,7 @@ pub fn demo_live(common: &CommonArgs) -> Result<DemoOutcome> {
             redact: common.redact,
             speed: None,
             analysis,
+            lesson: Some(super::lesson::Lesson::live()),
         },
     )?;
     let login_error = match client.join() {

@@ -6,6 +6,7 @@ pub mod app;
 pub mod draw;
 pub mod keys;
 mod launch;
+pub mod lesson;
 pub mod wire;
 
 pub use launch::{demo_live, launch, DemoOutcome};
@@ -48,6 +49,8 @@ pub struct UiOptions {
     /// A replay factor; `None` for as fast as possible (and for live).
     pub speed: Option<f64>,
     pub analysis: AnalysisOptions,
+    /// The guided demo's acts (`demo`, `demo --live`).
+    pub lesson: Option<lesson::Lesson>,
 }
 
 enum Msg {
@@ -235,6 +238,7 @@ where
         }
     };
     let mut app = App::new(options.source, options.redact, options.speed);
+    app.lesson = options.lesson;
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let result = event_loop(terminal, keys, &mut app, &rx, &control);
     done();
@@ -297,8 +301,13 @@ where
 {
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
+    let mut last_tick = Instant::now();
     let mut steps = 0usize;
     loop {
+        // Time passes for the lesson's autoplay.
+        let now = Instant::now();
+        dirty |= app.tick(now.saturating_duration_since(last_tick));
+        last_tick = now;
         let budget = if app.paused {
             std::mem::take(&mut steps)
         } else {

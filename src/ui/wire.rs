@@ -58,6 +58,8 @@ pub struct WireOptions {
     pub hex: bool,
     /// Secrets masked (first and last character kept).
     pub redact: bool,
+    /// What an eavesdropper without the keys sees: nothing decrypted shown.
+    pub hide_keys: bool,
 }
 
 /// Bytes shown per hex line.
@@ -209,6 +211,21 @@ fn needles(flow: &FlowView, redact: bool) -> Vec<Needle> {
 
 /// The view of one flow.
 pub fn view(flow: &FlowView, options: WireOptions) -> WireView {
+    if options.hide_keys {
+        let mut opaque = flow.clone();
+        opaque.wire.pieces.retain(|p| !p.decrypted);
+        for r in &mut opaque.wire.records {
+            r.inner_type = None;
+        }
+        opaque.credentials.retain(|c| !c.decrypted);
+        return view(
+            &opaque,
+            WireOptions {
+                hide_keys: false,
+                ..options
+            },
+        );
+    }
     let secrets = Secrets::find(flow, options.redact);
     let title = format!(
         " The wire: flow {}  {} → {} ",
@@ -460,10 +477,16 @@ fn tls_view(flow: &FlowView, secrets: &Secrets, options: WireOptions) -> WireVie
         },
     }]];
     if !decrypted_any {
-        right.push(vec![Seg {
-            text: "A key log with this session's secrets (a browser's SSLKEYLOGFILE, given with --keylog) would open these records.".into(),
-            look: Look::Note,
-        }]);
+        for text in [
+            "A key log with this session's secrets",
+            "(a browser's SSLKEYLOGFILE, given to",
+            "plainsight with --keylog) opens them.",
+        ] {
+            right.push(vec![Seg {
+                text: text.into(),
+                look: Look::Note,
+            }]);
+        }
     }
     // Decrypted pieces in order, per direction: one per application-data record.
     let mut plain: [std::collections::VecDeque<&WirePiece>; 2] = Default::default();
