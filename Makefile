@@ -2,18 +2,23 @@
 # Both first install what is missing (with apt when root, otherwise they print the exact command).
 
 CARGO ?= cargo
-# System packages: libpcap for live capture and BPF; tcpdump, tshark (editcap, capinfos) and
-# python3 and GNU time for the tests and the benchmark; tmux for the terminal tests; chromium
-# (headless) for the browser test of the lab.
-APT_PACKAGES := libpcap-dev pkg-config tcpdump tshark python3 tmux curl openssl time chromium
+# System packages. The demo needs only libpcap (live capture and BPF) and pkg-config to build:
+# on a classroom laptop `make demo` installs nothing more. The tests also need tcpdump, tshark
+# (the oracle; editcap, capinfos), python3 and GNU time (the benchmark), tmux (the terminal
+# tests), curl and openssl (real clients), and chromium (headless, the browser test).
+DEMO_PACKAGES := libpcap-dev pkg-config
+TEST_PACKAGES := $(DEMO_PACKAGES) tcpdump tshark python3 tmux curl openssl time chromium
 BIN := target/release/plainsight
 
-.PHONY: all deps build demo test bench clean fmt lint captures fuzz-smoke
+.PHONY: all deps deps-test build demo test bench clean fmt lint captures fuzz-smoke
 
 all: build
 
 deps:
-	@bash scripts/deps.sh $(APT_PACKAGES)
+	@bash scripts/deps.sh $(DEMO_PACKAGES)
+
+deps-test:
+	@bash scripts/deps.sh $(TEST_PACKAGES)
 
 build: deps
 	$(CARGO) build --release --locked
@@ -22,10 +27,10 @@ build: deps
 demo: build
 	$(BIN) demo
 
-test: deps
+test: deps-test
 	$(CARGO) test --locked
 
-bench: build
+bench: deps-test build
 	$(CARGO) bench --locked --bench engine -- --noplot
 	python3 scripts/bench.py $(BIN)
 
@@ -41,7 +46,7 @@ clean:
 	rm -rf bench-data
 
 # Regenerates the bundled captures (root; talks to loopback only). Review the golden diffs after.
-captures: deps
+captures: deps-test
 	@bash scripts/deps.sh $$(cat captures/apt-packages.txt)
 	bash captures/make-captures.sh
 	bash captures/make-cred-captures.sh

@@ -146,29 +146,50 @@ fn draw_flows(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
         .skip(offset)
         .take(rows)
         .map(|f| {
-            let mut spans = vec![
-                Span::styled(format!("{:>4} ", f.id), theme.dim()),
-                protocol_badge(f.protocol_guess(), theme),
-                Span::raw(" "),
-            ];
-            if !f.credentials.is_empty() {
-                spans.push(Span::styled(
-                    format!("!{} ", f.credentials.len()),
-                    theme.leak(),
-                ));
-            }
-            let target = f
-                .tls
-                .as_ref()
-                .and_then(|t| t.sni.clone())
-                .unwrap_or_else(|| f.server.clone());
-            spans.push(Span::styled(target, theme.text()));
+            let server = server_name(f);
+            let summary = flow_summary(f);
             let bytes = f.bytes_c2s + f.bytes_s2c;
-            if bytes > 0 {
-                spans.push(Span::styled(
-                    format!("  {}", human_bytes(bytes)),
-                    theme.dim(),
-                ));
+            let size = if bytes > 0 {
+                format!("  {}", human_bytes(bytes))
+            } else {
+                String::new()
+            };
+            let leaks = if f.credentials.is_empty() {
+                String::new()
+            } else {
+                format!("!{} ", f.credentials.len())
+            };
+            let client = format!("{} → ", f.client);
+            // What matters most stays: the server, what was done, the leak. The time and the
+            // client go first when the pane is narrow.
+            let core = 5
+                + 5
+                + leaks.chars().count()
+                + server.chars().count()
+                + 2
+                + summary.chars().count()
+                + size.len();
+            let width = usize::from(area.width.saturating_sub(2));
+            let with_time = core + 9 <= width;
+            let with_client = core + 9 + client.chars().count() <= width;
+            let mut spans = vec![Span::styled(format!("{:>4} ", f.id), theme.dim())];
+            if with_time {
+                spans.push(Span::styled(format!("{} ", clock(f.first_ts)), theme.dim()));
+            }
+            spans.push(protocol_badge(f.protocol_guess(), theme));
+            spans.push(Span::raw(" "));
+            if !leaks.is_empty() {
+                spans.push(Span::styled(leaks, theme.leak()));
+            }
+            if with_client {
+                spans.push(Span::styled(client, theme.dim()));
+            }
+            spans.push(Span::styled(server, theme.text()));
+            if !summary.is_empty() {
+                spans.push(Span::styled(format!("  {summary}"), theme.accent()));
+            }
+            if !size.is_empty() {
+                spans.push(Span::styled(size, theme.dim()));
             }
             if f.open {
                 spans.push(Span::styled(" …", theme.dim()));
@@ -199,6 +220,68 @@ fn draw_flows(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
         .block(block)
         .highlight_style(theme.selected());
     frame.render_stateful_widget(list, area, &mut state);
+}
+
+/// Words of `text` in lines of at most `width` characters (a word longer than that alone).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// A capture time as the flow list shows it: the time of day, UTC.
+fn clock(ts: crate::event::Timestamp) -> String {
+    let secs = ts.secs() % 86_400;
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// The server as it was asked for: the TLS server name, the HTTP Host, else its address.
+fn server_name(f: &FlowView) -> String {
+    f.tls
+        .as_ref()
+        .and_then(|t| t.sni.clone())
+        .or_else(|| {
+            f.requests.first().and_then(|r| {
+                r.headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("host") || n == ":authority")
+                    .map(|(_, v)| v.clone())
+            })
+        })
+        .unwrap_or_else(|| f.server.clone())
+}
+
+/// One line saying what the flow did: `POST /login`, `TLS1.3 decrypted`, `USER, PASS`.
+fn flow_summary(f: &FlowView) -> String {
+    if let Some(r) = f.requests.first() {
+        let more = if f.requests.len() > 1 {
+            format!(" (+{})", f.requests.len() - 1)
+        } else {
+            String::new()
+        };
+        return format!("{} {}{more}", r.method, r.target);
+    }
+    if let Some(t) = &f.tls {
+        let version = t.version.clone().unwrap_or_else(|| "TLS".into());
+        let opened = t.decryption.as_ref().is_some_and(|d| d.0 == "ok");
+        return if opened {
+            format!("{version} decrypted")
+        } else {
+            version
+        };
+    }
+    f.credentials
+        .first()
+        .map(|c| format!("login {}", c.username.as_deref().unwrap_or("?")))
+        .unwrap_or_default()
 }
 
 /// Splits `text` so every occurrence of a secret is its own highlighted span.
@@ -263,7 +346,7 @@ fn draw_detail(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
     let lines = if app.explain {
         explanation(app, theme, flow)
     } else {
-        detail_lines(app, theme, flow)
+        detail_lines(app, theme, flow, area.width.saturating_sub(2))
     };
     let text = Text::from(lines);
     if let (true, Some(tls)) = (
@@ -280,7 +363,7 @@ fn draw_detail(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
                 .areas(inner);
-        let mut opaque = tls_lines(theme, flow, tls);
+        let mut opaque = tls_lines(theme, flow, tls, left.width);
         opaque.insert(0, Line::styled("On the wire (opaque)", theme.safe()));
         frame.render_widget(Paragraph::new(opaque).wrap(Wrap { trim: false }), left);
         let mut plain = vec![Line::styled("Decrypted with the key log", theme.danger())];
@@ -302,7 +385,7 @@ fn draw_detail(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
     );
 }
 
-fn detail_lines<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> {
+fn detail_lines<'a>(app: &App, theme: &Theme, flow: &FlowView, width: u16) -> Vec<Line<'a>> {
     let mut lines = vec![Line::from(vec![
         protocol_badge(flow.protocol_guess(), theme),
         Span::styled(format!(" {} → {}", flow.client, flow.server), theme.text()),
@@ -340,7 +423,7 @@ fn detail_lines<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> 
     }
     if let Some(tls) = &flow.tls {
         lines.push(Line::raw(""));
-        lines.extend(tls_lines(theme, flow, tls));
+        lines.extend(tls_lines(theme, flow, tls, width));
     }
     if flow.tls.is_none() || !flow.requests.is_empty() {
         lines.push(Line::raw(""));
@@ -349,43 +432,58 @@ fn detail_lines<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> 
     lines
 }
 
-fn tls_lines<'a>(theme: &Theme, flow: &FlowView, tls: &super::app::TlsView) -> Vec<Line<'a>> {
+/// What a TLS flow still shows, fitted to `width`: a field whose value does not fit beside its
+/// name goes under it, indented, rather than wrapping anyhow.
+fn tls_lines<'a>(
+    theme: &Theme,
+    flow: &FlowView,
+    tls: &super::app::TlsView,
+    width: u16,
+) -> Vec<Line<'a>> {
     let mut lines = vec![Line::styled(
         "Encrypted. What still leaks:".to_string(),
         theme.safe(),
     )];
-    let field = |name: &str, value: String| {
-        Line::from(vec![
-            Span::styled(format!("  {name:<12}"), theme.dim()),
-            Span::styled(value, theme.text()),
-        ])
+    let mut rows: Vec<Line<'a>> = Vec::new();
+    let mut field = |name: &str, value: String| {
+        if 14 + value.chars().count() <= usize::from(width) {
+            rows.push(Line::from(vec![
+                Span::styled(format!("  {name:<12}"), theme.dim()),
+                Span::styled(value, theme.text()),
+            ]));
+        } else {
+            rows.push(Line::styled(format!("  {name}"), theme.dim()));
+            for part in wrap_words(&value, usize::from(width).saturating_sub(4).max(8)) {
+                rows.push(Line::styled(format!("    {part}"), theme.text()));
+            }
+        }
     };
-    lines.push(field(
+    field(
         "server name",
         tls.sni.clone().unwrap_or_else(|| "(none sent)".into()),
-    ));
+    );
     if let (Some(v), Some(c)) = (&tls.version, &tls.cipher) {
-        lines.push(field("version", format!("{v} {c}")));
+        field("version", format!("{v} {c}"));
     }
     if let Some(alpn) = &tls.alpn {
-        lines.push(field("protocol", alpn.clone()));
+        field("protocol", alpn.clone());
     } else if !tls.alpn_offered.is_empty() {
-        lines.push(field("offered", tls.alpn_offered.join(", ")));
+        field("offered", tls.alpn_offered.join(", "));
     }
     if let Some((cn, san, issuer, until)) = &tls.certificate {
-        lines.push(field(
+        field(
             "certificate",
             cn.clone().unwrap_or_else(|| "(no CN)".into()),
-        ));
+        );
         if !san.is_empty() {
-            lines.push(field("  names", san.join(", ")));
+            field("  names", san.join(", "));
         }
-        lines.push(field("  issuer", format!("{issuer}, until {until}")));
+        field("  issuer", format!("{issuer}, until {until}"));
     }
     if let Some(ja4) = &tls.ja4 {
-        lines.push(field("JA4", ja4.clone()));
+        field("JA4", ja4.clone());
     }
-    lines.push(field(
+    field(
         "sizes",
         format!(
             "{} sent, {} received in {} records",
@@ -393,7 +491,8 @@ fn tls_lines<'a>(theme: &Theme, flow: &FlowView, tls: &super::app::TlsView) -> V
             human_bytes(flow.bytes_s2c),
             tls.records
         ),
-    ));
+    );
+    lines.extend(rows);
     // The band: how much of the flow is opaque, as the eavesdropper sees it.
     let blocks = (tls.records.min(40)) as usize;
     if blocks > 0 {
