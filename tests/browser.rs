@@ -9,10 +9,26 @@ use std::process::Command;
 
 use plainsight::lab::{Lab, LabConfig};
 
+mod common;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn chromium(profile: &std::path::Path, extra: &[&str], url: &str) -> String {
-    let out = Command::new(CHROMIUM)
+    chromium_with_keys(profile, extra, url, None)
+}
+
+/// Chromium, writing its TLS session keys to `keylog` when given (SSLKEYLOGFILE).
+fn chromium_with_keys(
+    profile: &std::path::Path,
+    extra: &[&str],
+    url: &str,
+    keylog: Option<&std::path::Path>,
+) -> String {
+    let mut command = Command::new(CHROMIUM);
+    if let Some(keylog) = keylog {
+        command.env("SSLKEYLOGFILE", keylog);
+    }
+    let out = command
         .args([
             "--headless",
             "--no-sandbox",
@@ -84,4 +100,119 @@ fn a_real_browser_logs_in_over_http_and_https() {
     let png = std::fs::read(&shot).expect("chromium saved a screenshot");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 1000);
     lab.stop();
+}
+
+/// A submit page: fills the lab's form and sends it, as a person would.
+fn login_page(scheme: &str, addr: std::net::SocketAddr, user: &str, pass: &str) -> String {
+    format!(
+        "data:text/html,<form method=post action={scheme}://{addr}/login>\
+         <input name=username value={user}><input name=password type=password value={pass}>\
+         </form><script>document.forms[0].submit()</script>"
+    )
+}
+
+/// Chromium logs in over HTTP and over HTTPS while plainsight captures `lo`; with the key log
+/// Chromium wrote, the HTTPS login is read too, and the bytes that crossed the wire never hold
+/// its password.
+#[test]
+fn a_browsers_logins_captured_live_http_read_https_only_with_its_keys() {
+    assert!(
+        std::path::Path::new(CHROMIUM).exists(),
+        "Debian's chromium is missing: `make test` installs it"
+    );
+    common::require_root("capturing the browser on lo");
+    let lab = Lab::start(&LabConfig {
+        http_port: 0,
+        https_port: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("chromium.keys");
+    let saved = dir.path().join("browser.pcap");
+    let filter = format!("tcp port {} or tcp port {}", lab.http.port(), lab.https.port());
+    let capture = common::LiveRun::start(&[
+        "report".as_ref(),
+        "--json".as_ref(),
+        "-i".as_ref(),
+        "lo".as_ref(),
+        "--duration".as_ref(),
+        "10".as_ref(),
+        "-f".as_ref(),
+        filter.as_ref(),
+        "-w".as_ref(),
+        saved.as_os_str(),
+    ]);
+    let profile = tempfile::tempdir().unwrap();
+    for (scheme, addr, user, pass) in [
+        ("http", lab.http, "erin", "Chromium-Pass-1"),
+        ("https", lab.https, "frank", "Chromium-Pass-2"),
+    ] {
+        let welcome = chromium_with_keys(
+            profile.path(),
+            &["--dump-dom"],
+            &login_page(scheme, addr, user, pass),
+            Some(&keys),
+        );
+        assert!(welcome.contains(&format!("<h1>Welcome, {user}!</h1>")), "{scheme}: {welcome}");
+    }
+    let (status, _, stderr) = capture.finish();
+    assert!(status.success(), "{stderr}");
+    lab.stop();
+    let key_text = std::fs::read_to_string(&keys).expect("chromium wrote its key log");
+    assert!(key_text.contains("CLIENT_"), "{key_text}");
+    let (_, events) = common::run_json(&[
+        "report",
+        "--json",
+        "--payloads",
+        "--keylog",
+        keys.to_str().unwrap(),
+        saved.to_str().unwrap(),
+    ]);
+    let creds: Vec<(String, String, bool)> = common::of(&events, "credential")
+        .iter()
+        .map(|c| {
+            (
+                c["username"].as_str().unwrap_or("").to_string(),
+                c["secret"].as_str().unwrap().to_string(),
+                c["decrypted"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(creds.contains(&("erin".into(), "Chromium-Pass-1".into(), false)), "{creds:?}");
+    assert!(creds.contains(&("frank".into(), "Chromium-Pass-2".into(), true)), "{creds:?}");
+    // The HTTPS flows' bytes as they crossed the wire: records, never the password.
+    let tls_flows: Vec<u64> = common::of(&events, "flow_close")
+        .iter()
+        .filter(|c| c["protocol"] == "tls")
+        .map(|c| c["flow"].as_u64().unwrap())
+        .collect();
+    assert!(!tls_flows.is_empty());
+    let mut wire_bytes = 0;
+    for p in common::of(&events, "payload") {
+        let flow = p["flow"].as_u64().unwrap();
+        if !tls_flows.contains(&flow) || p["decrypted"] != false {
+            continue;
+        }
+        use base64::Engine as _;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(p["data"].as_str().unwrap())
+            .unwrap();
+        wire_bytes += data.len();
+        assert!(
+            !data.windows(15).any(|w| w == b"Chromium-Pass-2"),
+            "the password crossed the wire in the clear"
+        );
+    }
+    assert!(wire_bytes > 1000, "{wire_bytes} bytes of TLS seen");
+    // Decrypted, the same flow's bytes hold it.
+    assert!(common::of(&events, "payload").iter().any(|p| {
+        use base64::Engine as _;
+        p["decrypted"] == true
+            && base64::engine::general_purpose::STANDARD
+                .decode(p["data"].as_str().unwrap())
+                .unwrap()
+                .windows(15)
+                .any(|w| w == b"Chromium-Pass-2")
+    }));
 }
