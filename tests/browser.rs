@@ -130,7 +130,11 @@ fn a_browsers_logins_captured_live_http_read_https_only_with_its_keys() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("chromium.keys");
     let saved = dir.path().join("browser.pcap");
-    let filter = format!("tcp port {} or tcp port {}", lab.http.port(), lab.https.port());
+    let filter = format!(
+        "tcp port {} or tcp port {}",
+        lab.http.port(),
+        lab.https.port()
+    );
     let capture = common::LiveRun::start(&[
         "report".as_ref(),
         "--json".as_ref(),
@@ -154,7 +158,10 @@ fn a_browsers_logins_captured_live_http_read_https_only_with_its_keys() {
             &login_page(scheme, addr, user, pass),
             Some(&keys),
         );
-        assert!(welcome.contains(&format!("<h1>Welcome, {user}!</h1>")), "{scheme}: {welcome}");
+        assert!(
+            welcome.contains(&format!("<h1>Welcome, {user}!</h1>")),
+            "{scheme}: {welcome}"
+        );
     }
     let (status, _, stderr) = capture.finish();
     assert!(status.success(), "{stderr}");
@@ -179,8 +186,14 @@ fn a_browsers_logins_captured_live_http_read_https_only_with_its_keys() {
             )
         })
         .collect();
-    assert!(creds.contains(&("erin".into(), "Chromium-Pass-1".into(), false)), "{creds:?}");
-    assert!(creds.contains(&("frank".into(), "Chromium-Pass-2".into(), true)), "{creds:?}");
+    assert!(
+        creds.contains(&("erin".into(), "Chromium-Pass-1".into(), false)),
+        "{creds:?}"
+    );
+    assert!(
+        creds.contains(&("frank".into(), "Chromium-Pass-2".into(), true)),
+        "{creds:?}"
+    );
     // The HTTPS flows' bytes as they crossed the wire: records, never the password.
     let tls_flows: Vec<u64> = common::of(&events, "flow_close")
         .iter()

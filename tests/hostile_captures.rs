@@ -106,10 +106,15 @@ fn honest_login(w: &mut PcapWriter) {
 
 /// Runs the release-or-debug binary under GNU time; returns the events and the peak RSS in KiB.
 fn analyse(path: &Path) -> (Analysis, u64) {
+    analyse_with(path, &[])
+}
+
+fn analyse_with(path: &Path, extra: &[&str]) -> (Analysis, u64) {
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
         .arg(env!("CARGO_BIN_EXE_plainsight"))
         .args(["report", "--json", "--memcap", &format!("{MEMCAP_MIB}MiB")])
+        .args(extra)
         .arg(path)
         .output()
         .expect("GNU time is installed by `make test` (package time)");
@@ -124,10 +129,12 @@ fn analyse(path: &Path) -> (Analysis, u64) {
     // flows would otherwise hold gigabytes of JSON values in the test itself.
     let text = String::from_utf8(out.stdout).unwrap();
     let mut events = Vec::new();
-    let (mut opens, mut evicted) = (0u64, 0u64);
+    let (mut opens, mut evicted, mut payload_bytes) = (0u64, 0u64, 0u64);
     for line in text.lines() {
         if line.starts_with(r#"{"type":"flow_open""#) {
             opens += 1;
+        } else if line.starts_with(r#"{"type":"payload""#) {
+            payload_bytes += line.len() as u64;
         } else if line.starts_with(r#"{"type":"flow_close""#)
             && line.contains(r#""reason":"evicted""#)
         {
@@ -141,6 +148,7 @@ fn analyse(path: &Path) -> (Analysis, u64) {
             events,
             opens,
             evicted,
+            payload_bytes,
         },
         rss,
     )
@@ -151,6 +159,8 @@ struct Analysis {
     events: Vec<Value>,
     opens: u64,
     evicted: u64,
+    /// Bytes of `payload` lines (counted, not kept).
+    payload_bytes: u64,
 }
 
 fn check(name: &str, events: &[Value], rss_kib: u64) {
@@ -312,4 +322,28 @@ fn a_record_claiming_60_mb_costs_what_the_file_holds() {
     );
     let kinds = anomaly_kinds(&events);
     assert_eq!(kinds, ["truncated_file"]);
+}
+
+/// Payloads do not make memory grow: 400 flows of 128 KiB each, with `--payloads`, keep the
+/// process within the memory cap (the bytes go out as they come, the first 64 KiB of each
+/// direction, and are not held), and exactly the first 64 KiB of each flow is shown.
+#[test]
+fn payloads_of_many_large_flows_stay_within_the_memory_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("payload-flood.pcap");
+    let mut w = PcapWriter::create(&path);
+    honest_login(&mut w);
+    let body: Vec<u8> = (0..128u32 << 10).map(|i| (i % 251) as u8).collect();
+    for port in 0..400u16 {
+        w.connection((CLIENT, 41000 + port), (SERVER, 9000), &body, 1400);
+    }
+    w.finish();
+    let (analysis, rss) = analyse_with(&path, &["--payloads"]);
+    check("payload flood", &analysis.events, rss);
+    // 400 flows × 64 KiB, base64 and the event around it.
+    let shown = analysis.payload_bytes;
+    assert!(
+        (400 * (64 << 10) * 4 / 3..400 * (64 << 10) * 3 / 2).contains(&shown),
+        "{shown} bytes of payload lines"
+    );
 }

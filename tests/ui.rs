@@ -427,3 +427,52 @@ fn the_demo_in_acts_each_at_its_secret() {
     press(&mut app, KeyCode::Left);
     assert_eq!(app.lesson.as_ref().unwrap().current, 4);
 }
+
+/// The UI keeps the wire views of all flows within its budget: a flood of bytes over thousands of
+/// flows gives the oldest flows' bytes back first, and the selected flow keeps its own.
+#[test]
+fn wire_views_stay_within_their_budget_under_a_flood() {
+    use plainsight::event::{Dir, Endpoint, Event, FlowOpen, Payload, Timestamp};
+    use plainsight::ui::app::MAX_WIRE_BYTES;
+    let mut app = App::new("flood", false, None);
+    let client = Endpoint("10.0.0.1:40000".parse().unwrap());
+    let server = Endpoint("10.0.0.2:80".parse().unwrap());
+    let chunk = vec![b'x'; 32 << 10];
+    for flow in 1..=3000u64 {
+        app.apply(Event::FlowOpen(FlowOpen {
+            flow,
+            ts: Timestamp(flow),
+            frame: flow,
+            client,
+            server,
+            handshake_seen: true,
+        }));
+        for (dir, offset) in [(Dir::ClientToServer, 0), (Dir::ServerToClient, 0)] {
+            app.apply(Event::Payload(Payload {
+                flow,
+                ts: Timestamp(flow),
+                frame: flow,
+                dir,
+                offset,
+                data: chunk.clone(),
+                decrypted: false,
+            }));
+        }
+        assert!(
+            app.wire_bytes <= MAX_WIRE_BYTES,
+            "{} bytes held",
+            app.wire_bytes
+        );
+    }
+    let held: usize = app.flows.iter().map(|f| f.wire.size()).sum();
+    assert_eq!(held, app.wire_bytes);
+    assert!(
+        held > MAX_WIRE_BYTES / 2,
+        "{held}: the budget is used, not wasted"
+    );
+    // The oldest went first (but the selected one, the first), the newest kept theirs.
+    assert_eq!(app.selected_flow().map(|f| f.id), Some(1));
+    assert!(!app.flows[0].wire.pieces.is_empty());
+    assert!(app.flows[1].wire_trimmed && app.flows[1].wire.pieces.is_empty());
+    assert!(!app.flows.last().unwrap().wire.pieces.is_empty());
+}
