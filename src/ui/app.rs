@@ -1,12 +1,15 @@
 //! The UI's state: what the event stream has shown so far, and what the user is looking at.
 //! Pure: events and keys in, state out; drawing reads it (see `draw`).
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keys::{self, Command};
 use super::lesson::Lesson;
+use super::wire::WireView;
 use crate::creds::redact;
 use crate::event::{
     Credential, Dir, Event, FlowClose, FlowId, FlowOpen, HttpRequest, HttpResponse, Payload,
@@ -213,6 +216,22 @@ pub struct App {
     /// The act whose flow was last selected and opened (it is staged once, when its flow is
     /// there; the teacher may then move about).
     staged: Option<usize>,
+    /// The open wire view's lines, built once per change of what they show: rebuilding them
+    /// for every frame of a large flow cost more than the frame budget.
+    wire_cache: RefCell<Option<(WireKey, Rc<WireView>)>>,
+}
+
+/// What a wire view's lines depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WireKey {
+    flow: FlowId,
+    hex: bool,
+    redact: bool,
+    hide_keys: bool,
+    pieces: usize,
+    records: usize,
+    credentials: usize,
+    trimmed: bool,
 }
 
 impl App {
@@ -250,6 +269,7 @@ impl App {
             wire: None,
             lesson: None,
             staged: None,
+            wire_cache: RefCell::new(None),
         }
     }
 
@@ -696,7 +716,10 @@ impl App {
             Command::NextSecret | Command::PreviousSecret => {
                 // The hex view is another layout: its secrets are found in it.
                 self.wire = Some(state);
-                let secrets = self.wire_view().map(|v| v.secret_lines).unwrap_or_default();
+                let secrets = self
+                    .wire_view()
+                    .map(|v| v.secret_lines.clone())
+                    .unwrap_or_default();
                 if secrets.is_empty() {
                     return true;
                 }
@@ -726,19 +749,38 @@ impl App {
         true
     }
 
-    /// The open wire view's lines, as they would be drawn.
-    pub fn wire_view(&self) -> Option<super::wire::WireView> {
+    /// The open wire view's lines, as they are drawn (built again only when what they show
+    /// changed).
+    pub fn wire_view(&self) -> Option<Rc<WireView>> {
         let state = self.wire?;
         let i = *self.index.get(&state.flow)?;
         let flow = self.flows.get(i)?;
-        Some(super::wire::view(
+        let key = WireKey {
+            flow: flow.id,
+            hex: state.hex,
+            redact: self.redact,
+            hide_keys: state.hide_keys,
+            pieces: flow.wire.pieces.len(),
+            records: flow.wire.records.len(),
+            credentials: flow.credentials.len(),
+            trimmed: flow.wire_trimmed,
+        };
+        let mut cache = self.wire_cache.borrow_mut();
+        if let Some((cached, view)) = cache.as_ref() {
+            if *cached == key {
+                return Some(view.clone());
+            }
+        }
+        let view = Rc::new(super::wire::view(
             flow,
             super::wire::WireOptions {
                 hex: state.hex,
                 redact: self.redact,
                 hide_keys: state.hide_keys,
             },
-        ))
+        ));
+        *cache = Some((key, view.clone()));
+        Some(view)
     }
 
     fn change_speed(&mut self, factor: f64) -> Action {

@@ -792,9 +792,14 @@ fn draw_wire(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
         .title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    // Only the lines on screen are painted: a large flow has tens of thousands.
+    let from = usize::from(state.scroll);
+    let rows = usize::from(inner.height);
     let paint = |lines: &[wire::WireLine]| -> Vec<Line<'static>> {
         lines
             .iter()
+            .skip(from)
+            .take(rows)
             .map(|l| {
                 Line::from(
                     l.iter()
@@ -810,16 +815,11 @@ fn draw_wire(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
                 Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                     .areas(inner);
             // No wrapping: rows stay aligned record by record.
-            frame.render_widget(
-                Paragraph::new(paint(&view.left)).scroll((state.scroll, 0)),
-                l,
-            );
-            frame.render_widget(Paragraph::new(paint(right)).scroll((state.scroll, 0)), r);
+            frame.render_widget(Paragraph::new(paint(&view.left)), l);
+            frame.render_widget(Paragraph::new(paint(right)), r);
         }
         None => frame.render_widget(
-            Paragraph::new(paint(&view.left))
-                .wrap(Wrap { trim: false })
-                .scroll((state.scroll, 0)),
+            Paragraph::new(paint(&view.left)).wrap(Wrap { trim: false }),
             inner,
         ),
     }
