@@ -70,7 +70,7 @@ curl --version | grep -q '^curl .* OpenSSL/' || die "this curl is not built with
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 unset SSLKEYLOGFILE
 
-TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450)   # 9451 is in its own namespace
+TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452)   # 9451 is in its own namespace
 for p in "${TCP_PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
@@ -323,6 +323,23 @@ expect_count 1 "$F" 'tls.handshake.type == 2 and tls.handshake.extensions.suppor
 expect_count 0 "$F" http -o "tls.keylog_file:$WORK/tls13-nokey.keys"
 expect_count 1 "$F" 'http.request.method == "POST" and urlencoded-form.value == "Tls-Secret-9"' \
     -o "tls.keylog_file:$WORK/nokey-captured.keys"
+publish "$F" 1
+
+# ---------------------------------------------------------------- 8b. HelloRetryRequest
+# curl's first ClientHello carries a key share for X25519 only (the first of its groups); the
+# server accepts only P-256, so it answers with a HelloRetryRequest and curl says hello again with
+# a P-256 share.  Two ClientHellos, two ServerHellos (the retry request and the real one).
+log "tls13-hrr.pcap (openssl s_server, ecdsa key, P-256 only, 127.0.0.1:9452)"
+F=$WORK/tls13-hrr.pcap
+start_server 9452 ecdsa -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256 -groups P-256
+start_tcpdump "$F" 'tcp port 9452'
+login 9452 "$(keys_of "$F")" 1 --tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256 --curves X25519:P-256
+stop_capture "$F"
+stop_server
+expect_count 2 "$F" 'tls.handshake.type == 1 and tls.handshake.extensions_server_name == "login.plainsight.test"'
+expect_count 2 "$F" 'tls.handshake.type == 2'
+expect_count 1 "$F" 'http.request.method == "POST" and urlencoded-form.value == "Tls-Secret-9"' \
+    -o "tls.keylog_file:$(keys_of "$F")"
 publish "$F" 1
 
 # ---------------------------------------------------------------- 9. Decryption Secrets Block

@@ -399,6 +399,9 @@ pub struct TlsServerHello {
     pub version: String,
     pub cipher: String,
     pub alpn: Option<String>,
+    /// A TLS 1.3 HelloRetryRequest: the server asks the client to say hello again (with another
+    /// key share); the real ServerHello follows.
+    pub hello_retry: bool,
 }
 
 impl EventKind for TlsServerHello {

@@ -275,3 +275,61 @@ fn tshark_decrypts_the_same_requests_and_names() {
         assert_eq!(ours_sni, theirs_sni, "{stem}: server names");
     }
 }
+
+/// A TLS 1.3 HelloRetryRequest (the server wanted another key share): one `hello_retry: true`,
+/// then the real ServerHello, whose keys decrypt the login. Frames as tshark numbers them.
+#[test]
+fn a_hello_retry_request_is_named_and_the_real_server_hello_used() {
+    let (text, ev) = events(&[
+        "--keylog",
+        "captures/tls13-hrr.keys",
+        "captures/tls13-hrr.pcap",
+    ]);
+    golden("tls13-hrr.keyed", &text);
+    let hellos = of(&ev, "tls_server_hello");
+    let retries: Vec<bool> = hellos
+        .iter()
+        .map(|h| h["hello_retry"].as_bool().unwrap())
+        .collect();
+    assert_eq!(retries, [true, false]);
+    assert_eq!(
+        of(&ev, "tls_client_hello").len(),
+        2,
+        "the client says hello twice"
+    );
+    let dec = of(&ev, "tls_decryption");
+    assert_eq!(dec.len(), 1);
+    assert_eq!(dec[0]["result"], "ok", "{}", dec[0]["detail"]);
+    let creds = of(&ev, "credential");
+    assert_eq!(
+        (creds[0]["secret"].as_str(), creds[0]["decrypted"].as_bool()),
+        (Some("Tls-Secret-9"), Some(true))
+    );
+    let out = std::process::Command::new("tshark")
+        .args(["-r", "captures/tls13-hrr.pcap", "-d", "tcp.port==9452,tls"])
+        .args([
+            "-Y",
+            "tls.handshake.type == 2",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("tshark is installed by `make test`");
+    let theirs: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    let ours: Vec<u64> = hellos
+        .iter()
+        .map(|h| h["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ours, theirs);
+    // Without the key, the retry is named all the same, and nothing is read.
+    let (_, opaque) = events(&["captures/tls13-hrr.pcap"]);
+    assert_eq!(of(&opaque, "tls_server_hello")[0]["hello_retry"], true);
+    assert!(of(&opaque, "credential").is_empty());
+}

@@ -132,6 +132,7 @@ impl Recorder {
                 version: version_name(s.version),
                 cipher: cipher_name(s.cipher),
                 alpn: s.alpn,
+                hello_retry: s.retry,
             })),
             AppOutput::Certificate(der) => {
                 if let Some(c) = self.certificates.describe(&der) {

@@ -220,6 +220,8 @@ mod fast {
             string(buf, &self.cipher);
             key(buf, ",\"alpn\":");
             optional(buf, self.alpn.as_deref());
+            key(buf, ",\"hello_retry\":");
+            boolean(buf, self.hello_retry);
         }
     }
 
@@ -589,13 +591,10 @@ mod tests {
                 },
             );
         let server_hello = (
-            any::<u64>(),
-            ts(),
-            text(),
-            text(),
-            proptest::option::of(text()),
+            (any::<u64>(), ts(), text(), text()),
+            (proptest::option::of(text()), any::<bool>()),
         )
-            .prop_map(|(flow, ts, version, cipher, alpn)| {
+            .prop_map(|((flow, ts, version, cipher), (alpn, hello_retry))| {
                 Event::TlsServerHello(TlsServerHello {
                     frame: 0,
                     flow,
@@ -603,6 +602,7 @@ mod tests {
                     version,
                     cipher,
                     alpn,
+                    hello_retry,
                 })
             });
         let certificate = (
