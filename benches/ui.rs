@@ -30,6 +30,7 @@ fn loaded_app() -> App {
             client: Endpoint(client),
             server: Endpoint(server),
             handshake_seen: true,
+            transport: plainsight::event::Transport::Tcp,
         }));
         app.apply(Event::HttpRequest(HttpRequest {
             frame: 0,
@@ -70,6 +71,8 @@ fn loaded_app() -> App {
             missing_bytes: 0,
             tls_records: 0,
             tls_bytes: 0,
+            transport: plainsight::event::Transport::Tcp,
+            starttls: false,
         }));
     }
     app
@@ -96,6 +99,7 @@ fn wire_app() -> App {
         client,
         server,
         handshake_seen: true,
+        transport: plainsight::event::Transport::Tcp,
     }));
     let request = b"POST /login HTTP/1.1\r\nHost: lab\r\nContent-Length: 33\r\n\r\nusername=ada&password=Bench-Pass";
     app.apply(Event::Payload(Payload {

@@ -196,6 +196,7 @@ pub struct FlowOpen {
     pub client: Endpoint,
     pub server: Endpoint,
     pub handshake_seen: bool,
+    pub transport: Transport,
 }
 
 impl EventKind for FlowOpen {
@@ -223,6 +224,10 @@ pub struct FlowClose {
     pub missing_bytes: u64,
     pub tls_records: u64,
     pub tls_bytes: u64,
+    pub transport: Transport,
+    /// The flow switched to TLS inside its protocol (SMTP/IMAP `STARTTLS`, POP3 `STLS`, FTP
+    /// `AUTH TLS`): from the switch on its bytes are TLS records.
+    pub starttls: bool,
 }
 
 impl EventKind for FlowClose {
@@ -499,6 +504,14 @@ impl EventKind for DnsQuery {
     }
     fn make_printable(&mut self) {
         clean(&mut self.name);
+    }
+}
+
+wire_names! {
+    /// What a flow runs on.
+    pub enum Transport {
+        Tcp = "tcp",
+        Udp = "udp",
     }
 }
 

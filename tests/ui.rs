@@ -446,6 +446,7 @@ fn wire_views_stay_within_their_budget_under_a_flood() {
             client,
             server,
             handshake_seen: true,
+            transport: plainsight::event::Transport::Tcp,
         }));
         for (dir, offset) in [(Dir::ClientToServer, 0), (Dir::ServerToClient, 0)] {
             app.apply(Event::Payload(Payload {

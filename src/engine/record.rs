@@ -241,6 +241,11 @@ impl Recorder {
             .or_insert(0) += 1;
         if close.protocol == Protocol::Tls {
             self.summary.encrypted_bytes += bytes;
+        } else if close.starttls {
+            // In the clear up to the switch, TLS records from it on.
+            let encrypted = close.tls_bytes.min(bytes);
+            self.summary.encrypted_bytes += encrypted;
+            self.summary.plaintext_bytes += bytes - encrypted;
         } else if close.protocol.is_plaintext() {
             self.summary.plaintext_bytes += bytes;
         }

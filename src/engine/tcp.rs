@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use super::record::{At, FlowContext, Recorder};
 use crate::base::{Endpoint, FlowId, Timestamp};
 use crate::decode::TcpSegment;
-use crate::event::{AnomalyKind, CloseReason, Event, FlowClose, FlowOpen, Protocol};
+use crate::event::{AnomalyKind, CloseReason, Event, FlowClose, FlowOpen, Protocol, Transport};
 use crate::flow::{
     Chunk, Direction, Flow, FlowKey, FlowLimits, FlowState, FlowTable, MemoryBudget, Removed,
 };
@@ -119,6 +119,7 @@ impl TcpTracker {
             client: Endpoint(client),
             server: Endpoint(server),
             handshake_seen,
+            transport: Transport::Tcp,
         }));
         let flow = Flow {
             id,
@@ -458,7 +459,8 @@ fn finish_flow<F: FnMut(Event)>(
         }
         other => other,
     };
-    let (tls_records, tls_bytes) = if protocol == Protocol::Tls {
+    let starttls = flow.app.starttls();
+    let (tls_records, tls_bytes) = if protocol == Protocol::Tls || starttls {
         flow.app.tls_totals()
     } else {
         (0, 0)
@@ -476,6 +478,8 @@ fn finish_flow<F: FnMut(Event)>(
         missing_bytes: flow.missing_bytes(),
         tls_records,
         tls_bytes,
+        transport: Transport::Tcp,
+        starttls,
     };
     rec.flow_closed(&close);
     close

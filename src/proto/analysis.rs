@@ -198,6 +198,44 @@ impl HttpParser {
     }
 }
 
+/// What TLS carries, read from its decrypted data: HTTP (of either version), or, after
+/// STARTTLS, the mail or FTP commands that went on inside.
+#[derive(Debug)]
+enum Inner {
+    Http(HttpParser),
+    Lines(Box<LineFlow>),
+}
+
+impl Inner {
+    fn data(&mut self, dir: Direction, data: &[u8], frame: u64, out: &mut Vec<Output>) {
+        match self {
+            Inner::Http(h) => h.data(dir, data, frame, true, out),
+            Inner::Lines(l) => {
+                let mut found = Vec::new();
+                let ctx = StreamContext {
+                    frame,
+                    ..StreamContext::default()
+                };
+                l.on_data(dir, data, &ctx, &mut found);
+                credentials(found, true, out);
+            }
+        }
+    }
+
+    fn end(&mut self, frame: u64, out: &mut Vec<Output>) {
+        if let Inner::Http(h) = self {
+            h.end(frame, true, out);
+        }
+    }
+
+    fn held(&self) -> usize {
+        match self {
+            Inner::Http(h) => h.held(),
+            Inner::Lines(l) => l.buffered(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 enum Parser {
     /// No verdict yet, or a protocol without a parser (unknown).
@@ -207,17 +245,18 @@ enum Parser {
     Http(Option<HttpParser>),
     Lines(Box<LineFlow>),
     Telnet(Box<TelnetFlow>),
-    /// TLS, the HTTP read from its decrypted data, and where the decrypted streams stand.
-    Tls(Box<TlsFlow>, Option<HttpParser>, PayloadTap),
+    /// TLS, what is read from its decrypted data, and where the decrypted streams stand.
+    Tls(Box<TlsFlow>, Option<Inner>, PayloadTap),
 }
 
-/// Credentials found by a parser of commands (FTP, mail, telnet) as outputs.
-fn credentials(found: Vec<Framed<Found>>, out: &mut Vec<Output>) {
+/// Credentials found by a parser of commands (FTP, mail, telnet) as outputs; `decrypted` when
+/// read inside TLS thanks to the keys.
+fn credentials(found: Vec<Framed<Found>>, decrypted: bool, out: &mut Vec<Output>) {
     out.extend(found.into_iter().map(|f| Framed {
         frame: f.frame,
         item: AppOutput::Credential {
             found: f.item,
-            decrypted: false,
+            decrypted,
         },
     }));
 }
@@ -257,7 +296,7 @@ impl Parser {
             Parser::Lines(l) => l.on_data(dir, data, ctx, &mut found),
             Parser::Telnet(t) => t.on_data(dir, data, ctx, &mut found),
         }
-        credentials(found, out);
+        credentials(found, false, out);
     }
 
     fn gap(&mut self, dir: Direction, len: u64, frame: u64, out: &mut Vec<Output>) {
@@ -272,7 +311,7 @@ impl Parser {
                 tls.on_gap(dir, len, &mut items);
             }
         }
-        credentials(found, out);
+        credentials(found, false, out);
     }
 
     fn end(&mut self, frame: u64, out: &mut Vec<Output>) {
@@ -282,8 +321,8 @@ impl Parser {
                 let mut items = Vec::new();
                 tls.on_end(&mut items);
                 tls_outputs(items, inner, tap, None, out);
-                if let Some(h) = inner {
-                    h.end(frame, true, out);
+                if let Some(inner) = inner {
+                    inner.end(frame, out);
                 }
             }
             _ => {}
@@ -296,7 +335,7 @@ impl Parser {
             Parser::Http(h) => h.as_ref().map_or(0, HttpParser::held),
             Parser::Lines(l) => l.buffered(),
             Parser::Telnet(t) => t.buffered(),
-            Parser::Tls(t, inner, _) => t.buffered() + inner.as_ref().map_or(0, HttpParser::held),
+            Parser::Tls(t, inner, _) => t.buffered() + inner.as_ref().map_or(0, Inner::held),
         }
     }
 }
@@ -304,7 +343,7 @@ impl Parser {
 /// TLS findings as outputs; decrypted application data goes through HTTP (either version).
 fn tls_outputs(
     items: Vec<Framed<TlsOutput>>,
-    inner: &mut Option<HttpParser>,
+    inner: &mut Option<Inner>,
     tap: &mut PayloadTap,
     payloads: Option<usize>,
     out: &mut Vec<Output>,
@@ -320,8 +359,8 @@ fn tls_outputs(
             TlsOutput::AppData { dir, data } => {
                 tap.data(dir, &data, frame, payloads, true, out);
                 inner
-                    .get_or_insert_with(|| HttpParser::for_first_bytes(dir, &data))
-                    .data(dir, &data, frame, true, out);
+                    .get_or_insert_with(|| Inner::Http(HttpParser::for_first_bytes(dir, &data)))
+                    .data(dir, &data, frame, out);
                 continue;
             }
         };
@@ -389,6 +428,8 @@ pub struct FlowAnalysis {
     dns_tcp: Option<Box<DnsTcpReader>>,
     /// The streams as they crossed the wire.
     wire: PayloadTap,
+    /// The flow switched to TLS inside its protocol (STARTTLS, STLS, AUTH TLS).
+    starttls: bool,
 }
 
 impl FlowAnalysis {
@@ -425,7 +466,7 @@ impl FlowAnalysis {
             Chunk::Data(data) => {
                 self.wire
                     .data(dir, data, ctx.frame, ctx.payloads, false, out);
-                if matches!(self.detector.verdict(), None | Some(Protocol::Tls)) {
+                if self.starttls || matches!(self.detector.verdict(), None | Some(Protocol::Tls)) {
                     self.tls[dir.index()].feed(data);
                 }
                 if let Some(dns) = self.dns_tcp.as_mut().filter(|_| client) {
@@ -441,6 +482,7 @@ impl FlowAnalysis {
                 } else if let Some(p) = self.detector.feed(dir, data, ctx.frame) {
                     self.start_parser(p, ctx, out);
                 }
+                self.check_starttls();
             }
             Chunk::Gap(len) => {
                 self.wire.gap(dir, len);
@@ -455,6 +497,27 @@ impl FlowAnalysis {
                 }
             }
         }
+    }
+
+    /// Whether the flow switched to TLS inside its protocol (STARTTLS and the like).
+    pub fn starttls(&self) -> bool {
+        self.starttls
+    }
+
+    /// Once the server accepted STARTTLS, the rest of the flow is read as TLS, and what TLS
+    /// carries (once decrypted) as the same protocol's commands, starting afresh.
+    fn check_starttls(&mut self) {
+        let Parser::Lines(lines) = &self.parser else {
+            return;
+        };
+        if !lines.switched_to_tls() {
+            return;
+        }
+        let inside = Inner::Lines(Box::new(LineFlow::new(lines.protocol())));
+        self.parser = Parser::Tls(Box::default(), Some(inside), PayloadTap::default());
+        self.starttls = true;
+        // Records are counted from the switch (the counters gave up on the plaintext before).
+        self.tls = Default::default();
     }
 
     /// The flow is over (its last packet was `ctx.frame`): the verdict is settled and the parser

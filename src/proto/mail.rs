@@ -129,6 +129,15 @@ impl LineFlow {
         }
     }
 
+    /// The server accepted STARTTLS (STLS, AUTH TLS): what follows in both directions is TLS.
+    pub fn switched_to_tls(&self) -> bool {
+        self.stopped
+    }
+
+    pub fn protocol(&self) -> LineProtocol {
+        self.protocol
+    }
+
     fn server_line(&mut self, line: &[u8]) {
         if !self.tls_requested {
             return;

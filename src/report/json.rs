@@ -115,6 +115,8 @@ mod fast {
             endpoint(buf, ",\"server\":", &self.server);
             key(buf, ",\"handshake_seen\":");
             boolean(buf, self.handshake_seen);
+            key(buf, ",\"transport\":");
+            string(buf, self.transport.as_str());
         }
     }
 
@@ -136,6 +138,10 @@ mod fast {
                 key(buf, name);
                 number(buf, n);
             }
+            key(buf, ",\"transport\":");
+            string(buf, self.transport.as_str());
+            key(buf, ",\"starttls\":");
+            boolean(buf, self.starttls);
         }
     }
 
@@ -454,18 +460,23 @@ mod tests {
 
     /// Any event of any kind, every field drawn at random (the frame apart).
     fn any_event_without_frame() -> impl Strategy<Value = Event> {
-        let flow_open = (any::<u64>(), ts(), endpoint(), endpoint(), any::<bool>()).prop_map(
-            |(flow, ts, client, server, handshake_seen)| {
-                Event::FlowOpen(FlowOpen {
-                    frame: 0,
-                    flow,
-                    ts,
-                    client,
-                    server,
-                    handshake_seen,
-                })
-            },
-        );
+        let flow_open = (
+            (any::<u64>(), ts(), endpoint(), endpoint()),
+            (any::<bool>(), pick(Transport::ALL)),
+        )
+            .prop_map(
+                |((flow, ts, client, server), (handshake_seen, transport))| {
+                    Event::FlowOpen(FlowOpen {
+                        frame: 0,
+                        flow,
+                        ts,
+                        client,
+                        server,
+                        handshake_seen,
+                        transport,
+                    })
+                },
+            );
         let flow_close = (
             (
                 any::<u64>(),
@@ -474,8 +485,9 @@ mod tests {
                 pick(Protocol::ALL),
             ),
             proptest::array::uniform6(any::<u64>()),
+            (pick(Transport::ALL), any::<bool>()),
         )
-            .prop_map(|((flow, ts, reason, protocol), n)| {
+            .prop_map(|((flow, ts, reason, protocol), n, (transport, starttls))| {
                 Event::FlowClose(FlowClose {
                     frame: 0,
                     flow,
@@ -488,6 +500,8 @@ mod tests {
                     missing_bytes: n[3],
                     tls_records: n[4],
                     tls_bytes: n[5],
+                    transport,
+                    starttls,
                 })
             });
         let request = (
@@ -815,12 +829,13 @@ mod tests {
                 client: Endpoint("[::1]:5000".parse().unwrap()),
                 server: Endpoint("[::1]:443".parse().unwrap()),
                 handshake_seen: true,
+                transport: Transport::Tcp,
             }));
             w.flush();
         }
         assert_eq!(
             String::from_utf8(buf).unwrap(),
-            "{\"type\":\"flow_open\",\"flow\":1,\"ts\":1700000000.123456,\"frame\":1,\"client\":\"[::1]:5000\",\"server\":\"[::1]:443\",\"handshake_seen\":true}\n"
+            "{\"type\":\"flow_open\",\"flow\":1,\"ts\":1700000000.123456,\"frame\":1,\"client\":\"[::1]:5000\",\"server\":\"[::1]:443\",\"handshake_seen\":true,\"transport\":\"tcp\"}\n"
         );
     }
 }
