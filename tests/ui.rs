@@ -477,3 +477,31 @@ fn wire_views_stay_within_their_budget_under_a_flood() {
     assert!(app.flows[1].wire_trimmed && app.flows[1].wire.pieces.is_empty());
     assert!(!app.flows.last().unwrap().wire.pieces.is_empty());
 }
+
+#[test]
+fn wire_view_of_starttls_shows_the_clear_part_then_the_records() {
+    let app = wire_of(
+        &["captures/smtp-starttls.pcap"],
+        Some("captures/smtp-starttls.keys"),
+        0,
+    );
+    let v = app.wire_view().unwrap();
+    let left: String = v
+        .left
+        .iter()
+        .map(|l| l.iter().map(|s| s.text.as_str()).collect::<String>() + "\n")
+        .collect();
+    assert!(left.contains("In the clear, before TLS:"), "{left}");
+    assert!(left.contains("STARTTLS"), "{left}");
+    assert!(left.contains("handshake"), "{left}");
+    // The login went inside TLS: found in the decrypted column.
+    let right: String = v
+        .right
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|l| l.iter().map(|s| s.text.as_str()).collect::<String>() + "\n")
+        .collect();
+    assert!(right.contains("AUTH PLAIN"), "{right}");
+    assert!(!v.secret_lines.is_empty());
+}

@@ -488,6 +488,26 @@ fn tls_view(flow: &FlowView, secrets: &Secrets, options: WireOptions) -> WireVie
             }]);
         }
     }
+    // What went in the clear before TLS began (SMTP's EHLO and STARTTLS, say): as it was.
+    if let Some(first) = flow.wire.records.first().map(|r| r.frame) {
+        let before: Vec<WirePiece> = flow
+            .wire
+            .pieces
+            .iter()
+            .filter(|p| !p.decrypted && p.frame < first)
+            .cloned()
+            .collect();
+        if !before.is_empty() {
+            let lines = stream_lines(&before, false, secrets, options);
+            right.resize(left.len(), Vec::new());
+            left.push(vec![Seg {
+                text: "In the clear, before TLS:".into(),
+                look: Look::Faint,
+            }]);
+            left.extend(lines);
+            right.resize(left.len(), Vec::new());
+        }
+    }
     // Decrypted pieces in order, per direction: one per application-data record.
     let mut plain: [std::collections::VecDeque<&WirePiece>; 2] = Default::default();
     for p in flow.wire.pieces.iter().filter(|p| p.decrypted) {
