@@ -74,8 +74,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// With --json: also the bytes of every stream (`payload` events, base64) and every TLS
-        /// record (`tls_record`), up to --payload-bytes per flow and direction.
-        #[arg(long, requires = "json")]
+        /// record (`tls_record`), up to --payload-bytes per flow and direction. Not with
+        /// --redact: raw bytes cannot be promised free of secrets.
+        #[arg(long, requires = "json", conflicts_with = "redact")]
         payloads: bool,
         /// How much of each stream --payloads shows, per flow and direction (and again for the
         /// decrypted bytes), e.g. 64KiB, 1MiB.

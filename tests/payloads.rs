@@ -135,6 +135,19 @@ fn payload_bytes_bound_each_direction_and_nothing_without_the_option() {
         assert_eq!(len("c2s"), c2s.min(100), "flow {flow}");
         assert_eq!(len("s2c"), s2c.min(100), "flow {flow}");
     }
+    // With --redact, --payloads is a usage error: raw bytes cannot be masked.
+    let out = Command::new(env!("CARGO_BIN_EXE_plainsight"))
+        .current_dir(common::root())
+        .args([
+            "report",
+            "--json",
+            "--payloads",
+            "--redact",
+            "captures/http-forms.pcap",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
     // Without --json, --payloads is a usage error.
     let out = Command::new(env!("CARGO_BIN_EXE_plainsight"))
         .current_dir(common::root())

@@ -169,7 +169,7 @@ pub struct WireState {
     /// A hex dump instead of text.
     pub hex: bool,
     /// The first line shown.
-    pub scroll: u16,
+    pub scroll: usize,
     /// Which secret `n`/`N` last went to.
     pub secret: Option<usize>,
     /// Shown as an eavesdropper without the keys sees it (the lesson's HTTPS act).
@@ -231,6 +231,7 @@ struct WireKey {
     pieces: usize,
     records: usize,
     credentials: usize,
+    requests: usize,
     trimmed: bool,
 }
 
@@ -448,6 +449,11 @@ impl App {
         let bytes = e.bytes_c2s + e.bytes_s2c;
         if e.protocol == Protocol::Tls {
             self.encrypted_bytes += bytes;
+        } else if e.starttls {
+            // In the clear up to the switch, TLS records from it on (as the summary counts).
+            let encrypted = e.tls_bytes.min(bytes);
+            self.encrypted_bytes += encrypted;
+            self.plaintext_bytes += bytes - encrypted;
         } else if e.protocol.is_plaintext() {
             self.plaintext_bytes += bytes;
         }
@@ -460,7 +466,7 @@ impl App {
         f.bytes_c2s = e.bytes_c2s;
         f.bytes_s2c = e.bytes_s2c;
         f.packets = e.packets;
-        if e.protocol == Protocol::Tls {
+        if e.protocol == Protocol::Tls || e.starttls {
             let t = f.tls.get_or_insert_with(TlsView::default);
             t.records = e.tls_records;
             t.bytes = e.tls_bytes;
@@ -533,7 +539,7 @@ impl App {
                 if self.wire_bytes <= MAX_WIRE_BYTES * 9 / 10 {
                     return;
                 }
-                if (closed_first && f.open) || Some(f.id) == selected || f.wire.pieces.is_empty() {
+                if (closed_first && f.open) || Some(f.id) == selected || f.wire.size() == 0 {
                     continue;
                 }
                 self.wire_bytes = self.wire_bytes.saturating_sub(f.wire.size());
@@ -694,12 +700,21 @@ impl App {
             return false;
         };
         let lines = |app: &App| app.wire_view().map_or(0, |v| v.left.len());
-        let step = |scroll: u16, delta: i64, lines: usize| {
-            (i64::from(scroll) + delta).clamp(0, lines.saturating_sub(1) as i64) as u16
+        let step = |scroll: usize, delta: i64, lines: usize| {
+            let last = lines.saturating_sub(1);
+            if delta < 0 {
+                scroll.saturating_sub(usize::try_from(delta.unsigned_abs()).unwrap_or(usize::MAX))
+            } else {
+                scroll
+                    .saturating_add(usize::try_from(delta).unwrap_or(usize::MAX))
+                    .min(last)
+            }
         };
         match command {
             Command::Back => {
                 self.wire = None;
+                // The closed view's lines are not kept.
+                *self.wire_cache.borrow_mut() = None;
                 return true;
             }
             Command::Down => state.scroll = step(state.scroll, 1, lines(self)),
@@ -733,7 +748,7 @@ impl App {
                 state.secret = Some(i);
                 // Lines of context above it: the request it is in, as a rule.
                 let line = secrets.get(i).copied().unwrap_or(0);
-                state.scroll = u16::try_from(line.saturating_sub(WIRE_CONTEXT)).unwrap_or(u16::MAX);
+                state.scroll = line.saturating_sub(WIRE_CONTEXT);
             }
             Command::Step | Command::NextAct | Command::PreviousAct | Command::Autoplay => {
                 return false
@@ -763,6 +778,7 @@ impl App {
             pieces: flow.wire.pieces.len(),
             records: flow.wire.records.len(),
             credentials: flow.credentials.len(),
+            requests: flow.requests.len(),
             trimmed: flow.wire_trimmed,
         };
         let mut cache = self.wire_cache.borrow_mut();

@@ -639,8 +639,17 @@ fn explanation<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> {
 }
 
 fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    // The demo's HTTPS act shows what an eavesdropper without the keys has: until the lesson
+    // opens HTTPS with its keys, not the passwords the keys would give.
+    let keys_hidden = app.wire.is_some_and(|w| w.hide_keys)
+        || app.lesson.as_ref().is_some_and(|l| !l.keys_shown());
+    let shown: Vec<&Credential> = app
+        .credentials
+        .iter()
+        .filter(|c| !(keys_hidden && c.decrypted))
+        .collect();
     let rows = (area.height.saturating_sub(2) as usize).max(1);
-    let total = app.credentials.len();
+    let total = shown.len();
     // The window shown: around the selection when focused, else the newest ones.
     let (offset, selected) = if app.focus == Pane::Credentials && total > 0 {
         let sel = app.cred_selected.min(total - 1);
@@ -648,13 +657,8 @@ fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect)
     } else {
         (total.saturating_sub(rows), None)
     };
-    // The demo's HTTPS act shows what an eavesdropper without the keys has: not the passwords
-    // the keys would give.
-    let keys_hidden = app.wire.is_some_and(|w| w.hide_keys);
-    let items: Vec<ListItem<'_>> = app
-        .credentials
+    let items: Vec<ListItem<'_>> = shown
         .iter()
-        .filter(|c| !(keys_hidden && c.decrypted))
         .skip(offset)
         .take(rows)
         .map(|c| {
@@ -666,7 +670,15 @@ fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect)
             ListItem::new(line)
         })
         .collect();
-    let title = format!(" Leaked credentials ({}) ", app.credentials_total);
+    let hidden = app.credentials.len() - total;
+    let title = if hidden > 0 {
+        format!(
+            " Leaked credentials ({}, {hidden} only with the keys) ",
+            app.credentials_total as usize - hidden.min(app.credentials_total as usize)
+        )
+    } else {
+        format!(" Leaked credentials ({}) ", app.credentials_total)
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(if app.credentials_total > 0 {
@@ -793,7 +805,7 @@ fn draw_wire(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     // Only the lines on screen are painted: a large flow has tens of thousands.
-    let from = usize::from(state.scroll);
+    let from = state.scroll;
     let rows = usize::from(inner.height);
     let paint = |lines: &[wire::WireLine]| -> Vec<Line<'static>> {
         lines

@@ -129,6 +129,15 @@ impl Lesson {
         Lesson::of(vec![FORM, https, keys])
     }
 
+    /// Whether the lesson has come to the act that opens HTTPS with its keys: before it, what
+    /// only the keys give (decrypted passwords) is not shown.
+    pub fn keys_shown(&self) -> bool {
+        self.acts
+            .iter()
+            .take(self.current + 1)
+            .any(|a| a.pick == Pick::Tls && !a.hide_keys)
+    }
+
     pub fn act(&self) -> Option<&Act> {
         self.acts.get(self.current)
     }

@@ -2,7 +2,7 @@
 //! apart, every secret highlighted where it lies in the raw bytes (inside a form body, a JSON
 //! body, the base64 of `Authorization: Basic`, a telnet password typed one key per packet). A TLS
 //! flow shows its records as they crossed the wire beside what the keys decrypted, record by
-//! record; HTTP/2 shows its frames, the header lists decoded.
+//! record; cleartext HTTP/2 shows its frames, the header lists decoded.
 //!
 //! Pure: a flow's view in, lines of styled pieces out ([`WireView`]); `draw` only paints them.
 
@@ -79,7 +79,14 @@ struct Needle {
 #[derive(Debug, Default)]
 struct Secrets {
     ranges: Vec<(Dir, bool, u64, u64, Option<String>)>,
+    /// The same ranges merged and sorted, per (direction, decrypted), for a lookup per byte
+    /// that stays quick however many times a short secret repeats.
+    merged: std::collections::HashMap<(Dir, bool), Vec<(u64, u64)>>,
 }
+
+/// Ranges found at most per view: a short secret repeated through a large flow is shown
+/// highlighted where it is found first.
+const MAX_SECRET_RANGES: usize = 100_000;
 
 impl Secrets {
     /// Finds every needle in each direction's stream (the pieces put back together, so a
@@ -92,6 +99,9 @@ impl Secrets {
                 let (stream, start) = stream_of(&flow.wire.pieces, dir, decrypted);
                 for n in &needles {
                     for at in find_all(&stream, &n.bytes) {
+                        if ranges.len() >= MAX_SECRET_RANGES {
+                            break;
+                        }
                         let from = start + at as u64;
                         ranges.push((
                             dir,
@@ -104,14 +114,32 @@ impl Secrets {
                 }
             }
         }
-        Secrets { ranges }
+        let mut merged: std::collections::HashMap<(Dir, bool), Vec<(u64, u64)>> =
+            std::collections::HashMap::new();
+        for &(dir, decrypted, from, to, _) in &ranges {
+            merged.entry((dir, decrypted)).or_default().push((from, to));
+        }
+        for list in merged.values_mut() {
+            list.sort_unstable();
+            let mut out: Vec<(u64, u64)> = Vec::with_capacity(list.len());
+            for &(from, to) in list.iter() {
+                match out.last_mut() {
+                    Some(last) if from <= last.1 => last.1 = last.1.max(to),
+                    _ => out.push((from, to)),
+                }
+            }
+            *list = out;
+        }
+        Secrets { ranges, merged }
     }
 
     /// Whether stream byte `offset` of that direction is part of a secret.
     fn covers(&self, dir: Dir, decrypted: bool, offset: u64) -> bool {
-        self.ranges
-            .iter()
-            .any(|&(d, x, from, to, _)| d == dir && x == decrypted && (from..to).contains(&offset))
+        let Some(list) = self.merged.get(&(dir, decrypted)) else {
+            return false;
+        };
+        let after = list.partition_point(|&(from, _)| from <= offset);
+        after > 0 && list.get(after - 1).is_some_and(|&(_, to)| offset < to)
     }
 
     /// Notes of the secrets that begin within `from..to` of that direction.
@@ -610,7 +638,7 @@ fn h2_frame_name(kind: u8) -> &'static str {
     }
 }
 
-/// An HTTP/2 connection (prior knowledge, or h2 once decrypted): every frame, its header list
+/// A cleartext HTTP/2 connection (prior knowledge): every frame, its header list
 /// decoded (from the requests the engine read) beside the raw bytes. `None` when the client did
 /// not start with the HTTP/2 preface.
 fn http2_lines(
