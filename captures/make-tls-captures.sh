@@ -70,7 +70,7 @@ curl --version | grep -q '^curl .* OpenSSL/' || die "this curl is not built with
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 unset SSLKEYLOGFILE
 
-TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452)   # 9451 is in its own namespace
+TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453)   # 9451 is in its own namespace
 for p in "${TCP_PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
@@ -341,6 +341,28 @@ expect_count 2 "$F" 'tls.handshake.type == 2'
 expect_count 1 "$F" 'http.request.method == "POST" and urlencoded-form.value == "Tls-Secret-9"' \
     -o "tls.keylog_file:$(keys_of "$F")"
 publish "$F" 1
+
+# ---------------------------------------------------------------- 8c. RSA key exchange
+# TLS_RSA_WITH_AES_128_GCM_SHA256: no forward secrecy, the client encrypts the pre-master secret
+# to the server's RSA key.  Two key logs: curl's (CLIENT_RANDOM), and tls12-rsa.rsa.keys with
+# the one line NSS writes for such a session, "RSA <first 8 bytes of the encrypted pre-master>
+# <pre-master>", made here by decrypting the ClientKeyExchange with the server's key.
+capture_login tls12-rsa.pcap 9453 1 1.2 0x009c rsa \
+    "-tls1_2 -cipher AES128-GCM-SHA256" \
+    --tlsv1.2 --tls-max 1.2 --ciphers AES128-GCM-SHA256
+F=$WORK/tls12-rsa.pcap
+EPMS=$(tshark -r "$F" -d tcp.port==9453,tls -Y 'tls.handshake.type == 16' -T fields -e tls.handshake.epms | tr -d ':')
+[[ $EPMS =~ ^[0-9a-f]{512}$ ]] || die "tls12-rsa.pcap: no 2048-bit encrypted pre-master ($EPMS)"
+printf '%s' "$EPMS" | xxd -r -p >"$WORK/epms.bin"
+openssl pkeyutl -decrypt -inkey "$PKI/rsa.key" -pkeyopt rsa_padding_mode:pkcs1 \
+    -in "$WORK/epms.bin" -out "$WORK/pms.bin"
+PMS=$(xxd -p -c 256 "$WORK/pms.bin")
+[[ $PMS =~ ^0303[0-9a-f]{92}$ ]] || die "tls12-rsa.pcap: the pre-master is not 48 bytes of TLS 1.2 ($PMS)"
+printf 'RSA %s %s\n' "${EPMS:0:16}" "$PMS" >"$WORK/tls12-rsa.rsa.keys"
+expect_count 1 "$F" 'http.request.method == "POST" and urlencoded-form.value == "Tls-Secret-9"' \
+    -o "tls.keylog_file:$WORK/tls12-rsa.rsa.keys"
+publish "$F" 1
+install -m 0644 "$WORK/tls12-rsa.rsa.keys" "$OUT/tls12-rsa.rsa.keys"
 
 # ---------------------------------------------------------------- 9. Decryption Secrets Block
 log "tls13-dsb.pcapng (editcap --inject-secrets)"

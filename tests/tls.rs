@@ -406,3 +406,43 @@ fn starttls_switches_an_smtp_flow_to_tls() {
         .iter()
         .all(|c| c["starttls"] == false && c["transport"] == "tcp"));
 }
+
+/// RSA key exchange with a key log's `RSA` line (what NSS writes: the first 8 bytes of the
+/// encrypted pre-master secret and the pre-master secret): the session opens from that line
+/// alone, the extended master secret computed over the handshake. The same line opens nothing
+/// of an ECDHE session: there is no pre-master secret on the wire to match.
+#[test]
+fn an_rsa_key_log_line_opens_an_rsa_key_exchange() {
+    let (text, ev) = events(&[
+        "--keylog",
+        "captures/tls12-rsa.rsa.keys",
+        "captures/tls12-rsa.pcap",
+    ]);
+    golden("tls12-rsa.rsa-line", &text);
+    assert_eq!(
+        of(&ev, "tls_server_hello")[0]["cipher"],
+        "TLS_RSA_WITH_AES_128_GCM_SHA256"
+    );
+    let dec = of(&ev, "tls_decryption");
+    assert_eq!(dec[0]["result"], "ok", "{}", dec[0]["detail"]);
+    let creds = of(&ev, "credential");
+    assert_eq!(
+        (creds[0]["secret"].as_str(), creds[0]["decrypted"].as_bool()),
+        (Some("Tls-Secret-9"), Some(true))
+    );
+    // The CLIENT_RANDOM key log curl wrote gives the same.
+    let (_, curl) = events(&[
+        "--keylog",
+        "captures/tls12-rsa.keys",
+        "captures/tls12-rsa.pcap",
+    ]);
+    assert_eq!(of(&curl, "credential").len(), 1);
+    // An ECDHE session: the RSA line has nothing to match.
+    let (_, ecdhe) = events(&[
+        "--keylog",
+        "captures/tls12-rsa.rsa.keys",
+        "captures/tls12-aes128.pcap",
+    ]);
+    assert_eq!(of(&ecdhe, "tls_decryption")[0]["result"], "no_key");
+    assert!(of(&ecdhe, "credential").is_empty());
+}

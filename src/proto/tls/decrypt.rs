@@ -27,6 +27,9 @@ pub struct SessionSecrets {
 #[derive(Debug, Clone, Default)]
 pub struct KeyLog {
     sessions: Arc<RwLock<HashMap<Vec<u8>, SessionSecrets>>>,
+    /// `RSA` lines (NSS, for RSA key exchange): the pre-master secret by the first 8 bytes of
+    /// its encrypted form in the ClientKeyExchange.
+    pre_masters: Arc<RwLock<HashMap<Vec<u8>, Vec<u8>>>>,
 }
 
 impl KeyLog {
@@ -38,8 +41,13 @@ impl KeyLog {
             Ok(map) => map.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         };
+        let pre_masters = match self.pre_masters.read() {
+            Ok(map) => map.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
         KeyLog {
             sessions: Arc::new(RwLock::new(sessions)),
+            pre_masters: Arc::new(RwLock::new(pre_masters)),
         }
     }
 
@@ -76,6 +84,20 @@ impl KeyLog {
                 ));
                 continue;
             };
+            if label == "RSA" {
+                // `RSA <first 8 bytes of the encrypted pre-master> <pre-master>`.
+                if random.len() != 8 || secret.len() != 48 {
+                    warnings.push(format!(
+                        "line {}: an RSA line gives 8 bytes of the encrypted pre-master secret and the 48-byte pre-master secret",
+                        n + 1
+                    ));
+                    continue;
+                }
+                if let Ok(mut map) = self.pre_masters.write() {
+                    map.insert(random, secret);
+                }
+                continue;
+            }
             if random.len() != 32 {
                 warnings.push(format!(
                     "line {}: a client random is 32 bytes, this one is {}",
@@ -111,8 +133,13 @@ impl KeyLog {
         self.sessions.read().ok()?.get(client_random).cloned()
     }
 
+    /// The pre-master secret whose encrypted form begins with these 8 bytes (an `RSA` line).
+    pub fn pre_master(&self, encrypted_prefix: &[u8]) -> Option<Vec<u8>> {
+        self.pre_masters.read().ok()?.get(encrypted_prefix).cloned()
+    }
+
     pub fn len(&self) -> usize {
-        self.sessions.read().map_or(0, |s| s.len())
+        self.sessions.read().map_or(0, |s| s.len()) + self.pre_masters.read().map_or(0, |s| s.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -340,6 +367,34 @@ fn hmac_of(hash: HashKind, key: &[u8], parts: &[&[u8]]) -> Option<Vec<u8>> {
     })
 }
 
+/// The master secret from a pre-master secret (RFC 5246 8.1), or, with the extended master
+/// secret (RFC 7627), from the hash of the handshake up to the ClientKeyExchange.
+pub fn master_secret(
+    hash: HashKind,
+    pre_master: &[u8],
+    client_random: &[u8],
+    server_random: &[u8],
+    session_hash: Option<&[u8]>,
+) -> Option<Vec<u8>> {
+    match session_hash {
+        Some(h) => prf(hash, pre_master, b"extended master secret", h, 48),
+        None => {
+            let mut seed = client_random.to_vec();
+            seed.extend_from_slice(server_random);
+            prf(hash, pre_master, b"master secret", &seed, 48)
+        }
+    }
+}
+
+/// The hash of the handshake messages so far, for the extended master secret.
+pub fn transcript_hash(hash: HashKind, messages: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    match hash {
+        HashKind::Sha256 => Sha256::digest(messages).to_vec(),
+        HashKind::Sha384 => Sha384::digest(messages).to_vec(),
+    }
+}
+
 /// The TLS 1.2 PRF (RFC 5246 5): P_hash(secret, label + seed).
 pub fn prf(
     hash: HashKind,
@@ -390,6 +445,21 @@ pub fn hkdf_expand_label(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rsa_lines_give_pre_masters_by_their_encrypted_prefix() {
+        let pms = "03".repeat(48);
+        let (log, warnings) = KeyLog::parse(&format!(
+            "RSA 0011223344556677 {pms}\nRSA 00112233 {pms}\nRSA 0011223344556677 0303\n"
+        ));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("line 2"));
+        assert_eq!(
+            log.pre_master(&hex::decode("0011223344556677").unwrap()),
+            Some(vec![3; 48])
+        );
+        assert!(!log.is_empty());
+    }
 
     #[test]
     fn key_log_lines() {

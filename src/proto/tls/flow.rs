@@ -1,10 +1,12 @@
 //! One TLS connection: records in both directions, the handshake they carry, and — with a key
 //! log — the decrypted application data.
 
+use super::decrypt::{master_secret, transcript_hash};
 use super::decrypt::{suite, AeadKind, HashKind, KeyLog, RecordDecryptor};
 use super::handshake::{
     cipher_name, client_hello, leaf_certificate, server_hello, ClientHello, HandshakeReader,
-    ServerHello, CERTIFICATE, CLIENT_HELLO, FINISHED, KEY_UPDATE, SERVER_HELLO,
+    ServerHello, CERTIFICATE, CLIENT_HELLO, CLIENT_KEY_EXCHANGE, FINISHED, KEY_UPDATE,
+    SERVER_HELLO,
 };
 use super::{DecryptionResult, MAX_RECORD};
 use crate::flow::Direction;
@@ -52,6 +54,9 @@ pub struct RecordSeen {
     /// The real content type, once decrypted.
     pub inner_type: Option<u8>,
 }
+
+/// Handshake bytes kept for the extended master secret at most (certificate chains included).
+const MAX_TRANSCRIPT: usize = 512 << 10;
 
 /// Bytes of a record's body shown in its `tls_record` event.
 const RECORD_HEAD: usize = 16;
@@ -148,6 +153,13 @@ pub struct TlsFlow {
     frame: u64,
     /// `--payload-bytes` when records are reported.
     payloads: Option<usize>,
+    /// TLS 1.2 without a `CLIENT_RANDOM` secret: the ClientKeyExchange may find one.
+    awaiting_key_exchange: bool,
+    /// The extended master secret was agreed.
+    extended_master_secret: bool,
+    /// TLS 1.2 handshake messages up to the ClientKeyExchange, for the extended master secret.
+    transcript: Vec<u8>,
+    past_key_exchange: bool,
     /// Record bytes (headers included) seen in each direction.
     record_offset: [u64; 2],
 }
@@ -297,7 +309,20 @@ impl TlsFlow {
         keys: Option<&KeyLog>,
         out: &mut Vec<Framed<TlsOutput>>,
     ) {
+        // TLS 1.2's extended master secret hashes the handshake up to the ClientKeyExchange.
+        if !self.tls13
+            && !self.past_key_exchange
+            && self.transcript.len() + msg.len() <= MAX_TRANSCRIPT
+        {
+            self.transcript.extend_from_slice(msg);
+        }
         match (dir, msg_type) {
+            (0, CLIENT_KEY_EXCHANGE) if !self.tls13 => {
+                self.past_key_exchange = true;
+                if let (true, Some(keys)) = (self.awaiting_key_exchange, keys) {
+                    self.key_exchange(msg, keys, out);
+                }
+            }
             (0, CLIENT_HELLO) => {
                 if let Some(ch) = client_hello(msg) {
                     self.client_random = Some(ch.random.clone());
@@ -307,6 +332,7 @@ impl TlsFlow {
             (1, SERVER_HELLO) => {
                 let Some(sh) = server_hello(msg) else { return };
                 let retry = sh.retry;
+                self.extended_master_secret = sh.extended_master_secret;
                 self.cipher = sh.cipher;
                 self.tls13 = sh.version == 0x0304;
                 if !retry {
@@ -381,6 +407,11 @@ impl TlsFlow {
             )
         };
         let Some(secrets) = keys.get(&client_random) else {
+            if !self.tls13 {
+                // RSA key exchange: an `RSA` line of the key log may match the ClientKeyExchange.
+                self.awaiting_key_exchange = true;
+                return;
+            }
             self.report(DecryptionResult::NoKey, no_key(&client_random), out);
             return;
         };
@@ -414,8 +445,59 @@ impl TlsFlow {
                         out,
                     ),
                 },
-                None => self.report(DecryptionResult::NoKey, no_key(&client_random), out),
+                None => self.awaiting_key_exchange = true,
             }
+        }
+    }
+
+    /// TLS 1.2 with RSA key exchange: the pre-master secret from an `RSA` line of the key log,
+    /// found by the first 8 bytes of its encrypted form, then the master secret (extended, over
+    /// the handshake so far, when agreed) and the keys.
+    fn key_exchange(&mut self, msg: &[u8], keys: &KeyLog, out: &mut Vec<Framed<TlsOutput>>) {
+        self.awaiting_key_exchange = false;
+        let (Some((kind, hash)), Some(client_random), Some(server_random)) = (
+            self.suite,
+            self.client_random.clone(),
+            self.server_random.clone(),
+        ) else {
+            return;
+        };
+        // The body: a 2-byte length, then the pre-master secret encrypted to the server's key.
+        let encrypted = msg.get(6..).unwrap_or_default();
+        let pre_master = encrypted
+            .get(..8)
+            .and_then(|prefix| keys.pre_master(prefix));
+        let Some(pre_master) = pre_master else {
+            self.report(
+                DecryptionResult::NoKey,
+                format!(
+                    "the key log has no secrets for this session (client random {}…)",
+                    hex::encode(client_random.get(..8).unwrap_or_default())
+                ),
+                out,
+            );
+            return;
+        };
+        let session_hash = self
+            .extended_master_secret
+            .then(|| transcript_hash(hash, &self.transcript));
+        let pair = master_secret(
+            hash,
+            &pre_master,
+            &client_random,
+            &server_random,
+            session_hash.as_deref(),
+        )
+        .and_then(|master| {
+            RecordDecryptor::tls12_pair(kind, hash, &master, &client_random, &server_random)
+        });
+        match pair {
+            Some((c, s)) => self.decryptors = [Some(c), Some(s)],
+            None => self.report(
+                DecryptionResult::Failed,
+                "the pre-master secret could not be expanded into keys".into(),
+                out,
+            ),
         }
     }
 }
@@ -463,13 +545,15 @@ impl StreamParser for TlsFlow {
     /// The connection is over: with a key log, say why nothing was decrypted if nothing was.
     fn on_end(&mut self, out: &mut Vec<Framed<TlsOutput>>) {
         if self.keyed && !self.reported {
-            let detail = if self.server_random.is_none() {
+            let detail = if self.awaiting_key_exchange {
+                "the key log has no secrets for this session, and the ClientKeyExchange is not in the capture".to_string()
+            } else if self.server_random.is_none() {
                 "the TLS handshake is not in the capture, so the session cannot be matched with the key log".to_string()
             } else {
                 "the keys were set up, but no encrypted record of this flow could be read (the capture may end after the handshake)".to_string()
             };
             // "ok" is only ever said once a record really decrypted.
-            let result = if self.server_random.is_none() {
+            let result = if self.server_random.is_none() || self.awaiting_key_exchange {
                 DecryptionResult::NoKey
             } else {
                 DecryptionResult::Failed

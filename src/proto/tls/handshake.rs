@@ -16,6 +16,7 @@ pub const SERVER_HELLO: u8 = 2;
 pub const CERTIFICATE: u8 = 11;
 pub const FINISHED: u8 = 20;
 pub const KEY_UPDATE: u8 = 24;
+pub const CLIENT_KEY_EXCHANGE: u8 = 16;
 
 /// The random of a HelloRetryRequest (RFC 8446 4.1.3): a ServerHello that is not one.
 const HELLO_RETRY_RANDOM: [u8; 32] = [
@@ -43,6 +44,8 @@ pub struct ServerHello {
     pub alpn: Option<String>,
     /// A HelloRetryRequest: the handshake starts over.
     pub retry: bool,
+    /// The extended master secret (RFC 7627) was agreed: the master secret hashes the handshake.
+    pub extended_master_secret: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,8 +169,10 @@ pub fn server_hello(message: &[u8]) -> Option<ServerHello> {
         .unwrap_or_default();
     let mut version = sh.version.0;
     let mut alpn = None;
+    let mut extended_master_secret = false;
     for e in &extensions {
         match e {
+            TlsExtension::ExtendedMasterSecret => extended_master_secret = true,
             TlsExtension::SupportedVersions(v) => {
                 if let Some(v) = v.first() {
                     version = v.0;
@@ -187,6 +192,7 @@ pub fn server_hello(message: &[u8]) -> Option<ServerHello> {
         cipher: sh.cipher.0,
         alpn,
         retry: sh.random == HELLO_RETRY_RANDOM,
+        extended_master_secret,
     })
 }
 
