@@ -346,7 +346,8 @@ publish "$F" 1
 # TLS_RSA_WITH_AES_128_GCM_SHA256: no forward secrecy, the client encrypts the pre-master secret
 # to the server's RSA key.  Two key logs: curl's (CLIENT_RANDOM), and tls12-rsa.rsa.keys with
 # the one line NSS writes for such a session, "RSA <first 8 bytes of the encrypted pre-master>
-# <pre-master>", made here by decrypting the ClientKeyExchange with the server's key.
+# <pre-master>", made here by decrypting the ClientKeyExchange with the server's key, which is
+# shipped too (tls12-rsa.server-key.pem).
 capture_login tls12-rsa.pcap 9453 1 1.2 0x009c rsa \
     "-tls1_2 -cipher AES128-GCM-SHA256" \
     --tlsv1.2 --tls-max 1.2 --ciphers AES128-GCM-SHA256
@@ -363,6 +364,9 @@ expect_count 1 "$F" 'http.request.method == "POST" and urlencoded-form.value == 
     -o "tls.keylog_file:$WORK/tls12-rsa.rsa.keys"
 publish "$F" 1
 install -m 0644 "$WORK/tls12-rsa.rsa.keys" "$OUT/tls12-rsa.rsa.keys"
+# The server's private key, made up for this capture: with it (--server-key), the session opens
+# without any key log, as it would for whoever stole or was given the key later.
+install -m 0644 "$PKI/rsa.key" "$OUT/tls12-rsa.server-key.pem"
 
 # ---------------------------------------------------------------- 9. Decryption Secrets Block
 log "tls13-dsb.pcapng (editcap --inject-secrets)"

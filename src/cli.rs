@@ -117,6 +117,10 @@ pub struct CommonArgs {
     /// An NSS key log (SSLKEYLOGFILE format) to decrypt TLS.
     #[arg(long, value_name = "FILE")]
     pub keylog: Option<PathBuf>,
+    /// A server's RSA private key (PEM; give it again for more keys): decrypts TLS sessions that
+    /// used RSA key exchange, without a key log. Sessions with forward secrecy (ECDHE) stay shut.
+    #[arg(long = "server-key", value_name = "FILE")]
+    pub server_keys: Vec<PathBuf>,
     /// Mask secrets for a projector: first and last character kept.
     #[arg(long)]
     pub redact: bool,

@@ -446,3 +446,54 @@ fn an_rsa_key_log_line_opens_an_rsa_key_exchange() {
     assert_eq!(of(&ecdhe, "tls_decryption")[0]["result"], "no_key");
     assert!(of(&ecdhe, "credential").is_empty());
 }
+
+/// The lesson of forward secrecy: the server's private key (`--server-key`) opens the RSA key
+/// exchange without any key log, and cannot open an ECDHE session; the JSON and the text report
+/// say why.
+#[test]
+fn a_server_key_opens_rsa_key_exchange_but_not_forward_secrecy() {
+    let key = "captures/tls12-rsa.server-key.pem";
+    let (_, rsa) = events(&["--server-key", key, "captures/tls12-rsa.pcap"]);
+    let dec = of(&rsa, "tls_decryption");
+    assert_eq!(dec[0]["result"], "ok");
+    assert!(dec[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("server's private key"));
+    assert_eq!(of(&rsa, "credential")[0]["secret"], "Tls-Secret-9");
+    let (_, ecdhe) = events(&["--server-key", key, "captures/tls12-aes128.pcap"]);
+    let dec = of(&ecdhe, "tls_decryption");
+    assert_eq!(dec[0]["result"], "no_key");
+    assert!(dec[0]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("forward secrecy"));
+    assert!(of(&ecdhe, "credential").is_empty());
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_plainsight"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["report", "--server-key", key, "captures/tls12-aes128.pcap"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("decryption: no_key (forward secrecy"),
+        "{text}"
+    );
+    // A file that is not an RSA key is named, and the run fails before it starts.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_plainsight"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "report",
+            "--server-key",
+            "captures/tls12-rsa.keys",
+            "captures/tls12-rsa.pcap",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("is not an RSA private key in PEM"),
+        "{stderr}"
+    );
+}

@@ -100,7 +100,12 @@ impl<W: Write> TextReport<W> {
             }
             Event::TlsDecryption(e) => {
                 if let Some(t) = self.tls_entry(e.flow) {
-                    t.decryption = Some(e.result.as_str().to_string());
+                    // Why not, when it did not open (no key, forward secrecy, an unsupported suite).
+                    t.decryption = Some(if e.result == crate::event::DecryptionResult::Ok {
+                        e.result.as_str().to_string()
+                    } else {
+                        format!("{} ({})", e.result, e.detail)
+                    });
                 }
             }
             Event::HttpRequest(_)

@@ -19,10 +19,16 @@ impl AnalysisOptions {
     /// The options the common arguments ask for, the key log read. Lines for the user (key-log
     /// lines that could not be used) go to `notice`.
     pub fn from_args(common: &CommonArgs, notice: &mut dyn FnMut(String)) -> Result<Self> {
-        let keylog = match &common.keylog {
+        let mut keylog = match &common.keylog {
             Some(path) => Some(load_keylog(path, notice)?),
             None => None,
         };
+        for path in &common.server_keys {
+            let key = load_server_key(path)?;
+            keylog
+                .get_or_insert_with(KeyLog::default)
+                .add_server_key(key);
+        }
         Ok(AnalysisOptions {
             filter: common.filter.clone(),
             engine: EngineConfig {
@@ -32,6 +38,26 @@ impl AnalysisOptions {
             },
         })
     }
+}
+
+/// Reads a server's RSA private key (PEM, PKCS#8 or PKCS#1).
+pub fn load_server_key(path: &Path) -> Result<rsa::RsaPrivateKey> {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::pkcs8::DecodePrivateKey;
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the server key {}: give the server's private key as PEM",
+            path.display()
+        )
+    })?;
+    rsa::RsaPrivateKey::from_pkcs8_pem(&text)
+        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(&text))
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "{} is not an RSA private key in PEM (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY); only RSA keys can open an RSA key exchange",
+                path.display()
+            )
+        })
 }
 
 /// Reads a key log once; lines it cannot use are named through `notice`, the rest kept.

@@ -30,6 +30,8 @@ pub struct KeyLog {
     /// `RSA` lines (NSS, for RSA key exchange): the pre-master secret by the first 8 bytes of
     /// its encrypted form in the ClientKeyExchange.
     pre_masters: Arc<RwLock<HashMap<Vec<u8>, Vec<u8>>>>,
+    /// Servers' RSA private keys (`--server-key`): they open RSA key exchanges themselves.
+    server_keys: Arc<Vec<rsa::RsaPrivateKey>>,
 }
 
 impl KeyLog {
@@ -48,6 +50,7 @@ impl KeyLog {
         KeyLog {
             sessions: Arc::new(RwLock::new(sessions)),
             pre_masters: Arc::new(RwLock::new(pre_masters)),
+            server_keys: self.server_keys.clone(),
         }
     }
 
@@ -136,6 +139,25 @@ impl KeyLog {
     /// The pre-master secret whose encrypted form begins with these 8 bytes (an `RSA` line).
     pub fn pre_master(&self, encrypted_prefix: &[u8]) -> Option<Vec<u8>> {
         self.pre_masters.read().ok()?.get(encrypted_prefix).cloned()
+    }
+
+    /// Adds a server's RSA private key (before the key log is shared).
+    pub fn add_server_key(&mut self, key: rsa::RsaPrivateKey) {
+        Arc::make_mut(&mut self.server_keys).push(key);
+    }
+
+    pub fn has_server_keys(&self) -> bool {
+        !self.server_keys.is_empty()
+    }
+
+    /// The pre-master secret of an RSA key exchange, opened with one of the servers' keys: the
+    /// first that decrypts it to the 48 bytes TLS sends.
+    pub fn open_pre_master(&self, encrypted: &[u8]) -> Option<Vec<u8>> {
+        self.server_keys.iter().find_map(|key| {
+            key.decrypt(rsa::Pkcs1v15Encrypt, encrypted)
+                .ok()
+                .filter(|pms| pms.len() == 48)
+        })
     }
 
     pub fn len(&self) -> usize {

@@ -157,6 +157,8 @@ pub struct TlsFlow {
     awaiting_key_exchange: bool,
     /// The extended master secret was agreed.
     extended_master_secret: bool,
+    /// The keys came from a server's private key, not a key log.
+    opened_with_server_key: bool,
     /// TLS 1.2 handshake messages up to the ClientKeyExchange, for the extended master secret.
     transcript: Vec<u8>,
     past_key_exchange: bool,
@@ -239,9 +241,14 @@ impl TlsFlow {
                 {
                     record.inner_type = Some(plain.content_type);
                 }
+                let with = if self.opened_with_server_key {
+                    "the server's private key (RSA key exchange: no forward secrecy)"
+                } else {
+                    "the key log"
+                };
                 self.report(
                     DecryptionResult::Ok,
-                    format!("decrypted with the key log ({})", cipher_name(self.cipher)),
+                    format!("decrypted with {with} ({})", cipher_name(self.cipher)),
                     out,
                 );
                 match plain.content_type {
@@ -464,18 +471,34 @@ impl TlsFlow {
         };
         // The body: a 2-byte length, then the pre-master secret encrypted to the server's key.
         let encrypted = msg.get(6..).unwrap_or_default();
-        let pre_master = encrypted
+        let rsa_exchange = cipher_name(self.cipher).starts_with("TLS_RSA_");
+        let (pre_master, by_server_key) = match encrypted
             .get(..8)
-            .and_then(|prefix| keys.pre_master(prefix));
+            .and_then(|prefix| keys.pre_master(prefix))
+        {
+            Some(pre_master) => (Some(pre_master), false),
+            None => (
+                rsa_exchange
+                    .then(|| keys.open_pre_master(encrypted))
+                    .flatten(),
+                true,
+            ),
+        };
         let Some(pre_master) = pre_master else {
-            self.report(
-                DecryptionResult::NoKey,
+            let detail = if keys.has_server_keys() && !rsa_exchange {
+                format!(
+                    "forward secrecy: {} agreed its keys with (EC)DHE, so no server key can open it afterwards; only a key log of the session can",
+                    cipher_name(self.cipher)
+                )
+            } else if keys.has_server_keys() {
+                "none of the server keys given opens this session's pre-master secret (another server's key?), and the key log has no secrets for it".to_string()
+            } else {
                 format!(
                     "the key log has no secrets for this session (client random {}…)",
                     hex::encode(client_random.get(..8).unwrap_or_default())
-                ),
-                out,
-            );
+                )
+            };
+            self.report(DecryptionResult::NoKey, detail, out);
             return;
         };
         let session_hash = self
@@ -492,7 +515,10 @@ impl TlsFlow {
             RecordDecryptor::tls12_pair(kind, hash, &master, &client_random, &server_random)
         });
         match pair {
-            Some((c, s)) => self.decryptors = [Some(c), Some(s)],
+            Some((c, s)) => {
+                self.decryptors = [Some(c), Some(s)];
+                self.opened_with_server_key = by_server_key;
+            }
             None => self.report(
                 DecryptionResult::Failed,
                 "the pre-master secret could not be expanded into keys".into(),
