@@ -99,38 +99,16 @@ fn tls_and_dns_frames_are_tsharks() {
         .iter()
         .map(|e| e["frame"].as_u64().unwrap())
         .collect();
-    let out = Command::new("tshark")
-        .current_dir(common::root())
-        .args(["-r", "captures/dns.pcap", "-Y", "dns.flags.response == 0"])
-        .args(["-T", "fields", "-e", "frame.number"])
-        .output()
-        .unwrap();
-    let theirs: Vec<u64> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
+    let theirs = common::tshark_frames("captures/dns.pcap", &[], "dns.flags.response == 0");
     assert_eq!(ours, theirs);
     // The ClientHello and the server's first flight, where tshark finds them.
     let (_, events) = common::run_json(&["report", "--json", "captures/tls12-aes128.pcap"]);
     let hello = common::of(&events, "tls_client_hello")[0]["frame"].as_u64();
     let server = common::of(&events, "tls_server_hello")[0]["frame"].as_u64();
-    let out = Command::new("tshark")
-        .current_dir(common::root())
-        .args([
-            "-r",
-            "captures/tls12-aes128.pcap",
-            "-d",
-            "tcp.port==8443,tls",
-        ])
-        .args(["-Y", "tls.handshake.type == 1 or tls.handshake.type == 2"])
-        .args(["-T", "fields", "-e", "frame.number"])
-        .output()
-        .unwrap();
-    let theirs: Vec<u64> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect();
+    let theirs = common::tshark_frames(
+        "captures/tls12-aes128.pcap",
+        &["tcp.port==8443,tls"],
+        "tls.handshake.type == 1 or tls.handshake.type == 2",
+    );
     assert_eq!(vec![hello.unwrap(), server.unwrap()], theirs);
 }

@@ -27,6 +27,25 @@ fn wait_for(session: &str, needle: &str) -> String {
     }
 }
 
+/// A detached tmux session of 120×35 running `command`.
+fn start_session(session: &str, command: &str) {
+    let started = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "120",
+            "-y",
+            "35",
+            command,
+        ])
+        .status()
+        .expect("tmux is installed by `make test`");
+    assert!(started.success());
+}
+
 #[test]
 fn replay_in_tmux_shows_the_password_and_the_server_name_then_quits_cleanly() {
     let session = format!("plainsight-test-{}", std::process::id());
@@ -35,21 +54,7 @@ fn replay_in_tmux_shows_the_password_and_the_server_name_then_quits_cleanly() {
     let command = format!(
         "cd {dir} && {exe} replay --speed max captures/http-basic.pcap captures/tls-openssl.pcapng; echo EXITED $?; sleep 30"
     );
-    let started = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "120",
-            "-y",
-            "35",
-            &command,
-        ])
-        .status()
-        .expect("tmux is installed by `make test`");
-    assert!(started.success());
+    start_session(&session, &command);
     let pane = wait_for(&session, "Leaked credentials (3)");
     assert!(pane.contains("Wonderland-42"), "{pane}");
     assert!(pane.contains("lab.plainsight.test"), "{pane}");
@@ -79,21 +84,7 @@ fn wire_view_in_tmux_shows_the_password_in_the_form_body() {
     let command = format!(
         "cd {dir} && {exe} replay --speed max captures/http-forms.pcap; echo EXITED $?; sleep 30"
     );
-    let started = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "120",
-            "-y",
-            "35",
-            &command,
-        ])
-        .status()
-        .expect("tmux is installed by `make test`");
-    assert!(started.success());
+    start_session(&session, &command);
     wait_for(&session, "Leaked credentials (5)");
     // The second flow is the first form login.
     tmux(&["send-keys", "-t", &session, "j", "f"]);

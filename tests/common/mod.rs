@@ -112,3 +112,22 @@ impl LiveRun {
         (out.status, String::from_utf8(out.stdout).unwrap(), stderr)
     }
 }
+
+/// tshark's frame numbers of the packets a display filter matches in a bundled capture
+/// (`decode_as`: tshark's `-d` options, for protocols on ports it does not know).
+pub fn tshark_frames(capture: &str, decode_as: &[&str], filter: &str) -> Vec<u64> {
+    let mut command = Command::new("tshark");
+    command.current_dir(root()).args(["-r", capture]);
+    for d in decode_as {
+        command.args(["-d", d]);
+    }
+    let out = command
+        .args(["-Y", filter, "-T", "fields", "-e", "frame.number"])
+        .output()
+        .expect("tshark is installed by `make test`");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
