@@ -70,7 +70,7 @@ curl --version | grep -q '^curl .* OpenSSL/' || die "this curl is not built with
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 unset SSLKEYLOGFILE
 
-TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453)   # 9451 is in its own namespace
+TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454)   # 9451 is in its own namespace
 for p in "${TCP_PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
@@ -126,6 +126,12 @@ respond() {       # n: answer the n-th login the server has received
     # it in one TLS record (bash's printf would write it line by line, and
     # each line would become a record of its own).  s_server takes some
     # first bytes of what it reads as commands; "H" is not one of them.
+    # With KEY_UPDATE=1 it first reads "K" alone on a line: a TLS 1.3 KeyUpdate, asking the
+    # client to update too, so the response and the rest go under the next keys both ways.
+    if [[ ${KEY_UPDATE:-0} == 1 ]]; then
+        printf 'K\n' >&"$SRV_FD"
+        sleep 0.5
+    fi
     cat "$WORK/response.http" >&"$SRV_FD"
 }
 
@@ -367,6 +373,17 @@ install -m 0644 "$WORK/tls12-rsa.rsa.keys" "$OUT/tls12-rsa.rsa.keys"
 # The server's private key, made up for this capture: with it (--server-key), the session opens
 # without any key log, as it would for whoever stole or was given the key later.
 install -m 0644 "$PKI/rsa.key" "$OUT/tls12-rsa.server-key.pem"
+
+# ---------------------------------------------------------------- 8d. TLS 1.3 KeyUpdate
+# After the login arrives the server sends a KeyUpdate, then the response: the server's
+# direction changes keys mid-connection (curl closes before it would answer with its own).
+# check_tls has tshark read the response: it follows the update too.
+KEY_UPDATE=1 capture_login tls13-keyupdate.pcap 9454 1 1.3 0x1301 ecdsa \
+    "-tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256" \
+    --tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256
+F=$WORK/tls13-keyupdate.pcap
+expect_count 1 "$F" 'tls.handshake.type == 24' -o "tls.keylog_file:$(keys_of "$F")"
+publish "$F" 1
 
 # ---------------------------------------------------------------- 9. Decryption Secrets Block
 log "tls13-dsb.pcapng (editcap --inject-secrets)"

@@ -497,3 +497,31 @@ fn a_server_key_opens_rsa_key_exchange_but_not_forward_secrecy() {
         "{stderr}"
     );
 }
+
+/// A TLS 1.3 KeyUpdate mid-connection (openssl s_server sends one before its response): the
+/// next generation of keys is derived, and the response after it decrypts as tshark reads it.
+#[test]
+fn decryption_follows_a_key_update() {
+    let (text, ev) = events(&[
+        "--keylog",
+        "captures/tls13-keyupdate.keys",
+        "captures/tls13-keyupdate.pcap",
+    ]);
+    golden("tls13-keyupdate.keyed", &text);
+    let responses = of(&ev, "http_response");
+    assert_eq!(
+        responses.len(),
+        1,
+        "the response after the KeyUpdate is read"
+    );
+    assert_eq!(
+        (
+            responses[0]["status"].as_u64(),
+            responses[0]["decrypted"].as_bool()
+        ),
+        (Some(200), Some(true))
+    );
+    // The same file, as the capture script checked with tshark: one KeyUpdate, then the 200.
+    let records = of(&ev, "tls_decryption");
+    assert_eq!(records[0]["result"], "ok");
+}

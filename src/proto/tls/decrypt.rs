@@ -408,6 +408,16 @@ pub fn master_secret(
     }
 }
 
+/// The next generation of a TLS 1.3 application traffic secret, after a KeyUpdate (RFC 8446
+/// 7.2): HKDF-Expand-Label(secret, "traffic upd", "", Hash.length).
+pub fn next_traffic_secret(hash: HashKind, secret: &[u8]) -> Option<Vec<u8>> {
+    let len = match hash {
+        HashKind::Sha256 => 32,
+        HashKind::Sha384 => 48,
+    };
+    hkdf_expand_label(hash, secret, b"traffic upd", len)
+}
+
 /// The hash of the handshake messages so far, for the extended master secret.
 pub fn transcript_hash(hash: HashKind, messages: &[u8]) -> Vec<u8> {
     use sha2::Digest;

@@ -1,7 +1,7 @@
 //! One TLS connection: records in both directions, the handshake they carry, and — with a key
 //! log — the decrypted application data.
 
-use super::decrypt::{master_secret, transcript_hash};
+use super::decrypt::{master_secret, next_traffic_secret, transcript_hash};
 use super::decrypt::{suite, AeadKind, HashKind, KeyLog, RecordDecryptor};
 use super::handshake::{
     cipher_name, client_hello, leaf_certificate, server_hello, ClientHello, HandshakeReader,
@@ -140,6 +140,8 @@ pub struct TlsFlow {
     decryptors: [Option<RecordDecryptor>; 2],
     /// TLS 1.3: the application traffic secrets, used once each side's Finished is read.
     traffic: [Option<Vec<u8>>; 2],
+    /// TLS 1.3: the traffic secret each direction uses now (KeyUpdate derives the next).
+    application_secret: [Option<Vec<u8>>; 2],
     suite: Option<(AeadKind, HashKind)>,
     /// A key log was given for this run.
     keyed: bool,
@@ -376,11 +378,24 @@ impl TlsFlow {
                 let secret = self.traffic[dir].take().or_else(late);
                 if let (Some((kind, hash)), Some(secret)) = (self.suite, secret) {
                     self.decryptors[dir] = RecordDecryptor::tls13(kind, hash, &secret);
+                    self.application_secret[dir] = Some(secret);
                 }
             }
             (_, KEY_UPDATE) if self.tls13 => {
-                // Following a KeyUpdate would need the next generation of secrets: not done.
-                self.decryptors[dir] = None;
+                // The sender's next records use the next generation of its traffic secret
+                // (RFC 8446 7.2): derived from the current one, no key log needed.
+                let next = match (self.suite, self.application_secret[dir].take()) {
+                    (Some((kind, hash)), Some(current)) => next_traffic_secret(hash, &current)
+                        .map(|next| (RecordDecryptor::tls13(kind, hash, &next), next)),
+                    _ => None,
+                };
+                match next {
+                    Some((decryptor, secret)) => {
+                        self.decryptors[dir] = decryptor;
+                        self.application_secret[dir] = Some(secret);
+                    }
+                    None => self.decryptors[dir] = None,
+                }
             }
             _ => {}
         }
