@@ -70,7 +70,7 @@ curl --version | grep -q '^curl .* OpenSSL/' || die "this curl is not built with
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 unset SSLKEYLOGFILE
 
-TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454)   # 9451 is in its own namespace
+TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457)   # 9451 is in its own namespace
 for p in "${TCP_PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
@@ -384,6 +384,30 @@ KEY_UPDATE=1 capture_login tls13-keyupdate.pcap 9454 1 1.3 0x1301 ecdsa \
 F=$WORK/tls13-keyupdate.pcap
 expect_count 1 "$F" 'tls.handshake.type == 24' -o "tls.keylog_file:$(keys_of "$F")"
 publish "$F" 1
+
+# ---------------------------------------------------------------- 8e. TLS 1.2 CBC suites
+# Legacy suites real servers still agree to: AES-CBC with an HMAC. curl (OpenSSL) offers
+# encrypt-then-MAC (RFC 7366); the first server accepts it, so each record's HMAC follows the
+# ciphertext. The other two refuse it (-no_etm), the layout browsers use: the HMAC and padding
+# are encrypted with the content. One suite per MAC: SHA-256, SHA-1, SHA-384 (whose PRF is
+# SHA-384 too).
+capture_login tls12-cbc-etm.pcap 9455 1 1.2 0xc027 rsa \
+    "-tls1_2 -cipher ECDHE-RSA-AES128-SHA256" \
+    --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA256
+expect_count 1 "$WORK/tls12-cbc-etm.pcap" 'tls.handshake.type == 2 and tls.handshake.extension.type == 22'
+publish "$WORK/tls12-cbc-etm.pcap" 1
+
+capture_login tls12-cbc-sha1.pcap 9456 1 1.2 0xc00a ecdsa \
+    "-tls1_2 -no_etm -cipher ECDHE-ECDSA-AES256-SHA" \
+    --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-ECDSA-AES256-SHA
+expect_count 0 "$WORK/tls12-cbc-sha1.pcap" 'tls.handshake.type == 2 and tls.handshake.extension.type == 22'
+publish "$WORK/tls12-cbc-sha1.pcap" 1
+
+capture_login tls12-cbc-sha384.pcap 9457 1 1.2 0xc028 rsa \
+    "-tls1_2 -no_etm -cipher ECDHE-RSA-AES256-SHA384" \
+    --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES256-SHA384
+expect_count 0 "$WORK/tls12-cbc-sha384.pcap" 'tls.handshake.type == 2 and tls.handshake.extension.type == 22'
+publish "$WORK/tls12-cbc-sha384.pcap" 1
 
 # ---------------------------------------------------------------- 9. Decryption Secrets Block
 log "tls13-dsb.pcapng (editcap --inject-secrets)"

@@ -18,32 +18,74 @@ fn events(args: &[&str]) -> (String, Vec<Value>) {
     run_json(&all)
 }
 
-/// (file stem, negotiated version, IANA cipher) of each keyed capture.
-const KEYED: &[(&str, &str, &str)] = &[
-    ("tls13-aes128", "TLS1.3", "TLS_AES_128_GCM_SHA256"),
-    ("tls13-aes256", "TLS1.3", "TLS_AES_256_GCM_SHA384"),
-    ("tls13-chacha", "TLS1.3", "TLS_CHACHA20_POLY1305_SHA256"),
+/// (file stem, negotiated version, IANA cipher, certificate expiry) of each keyed capture.
+const KEYED: &[(&str, &str, &str, &str)] = &[
+    (
+        "tls13-aes128",
+        "TLS1.3",
+        "TLS_AES_128_GCM_SHA256",
+        "2036-11-22T03:22:40Z",
+    ),
+    (
+        "tls13-aes256",
+        "TLS1.3",
+        "TLS_AES_256_GCM_SHA384",
+        "2036-11-22T03:22:40Z",
+    ),
+    (
+        "tls13-chacha",
+        "TLS1.3",
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "2036-11-22T03:22:40Z",
+    ),
     (
         "tls12-aes128",
         "TLS1.2",
         "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "2036-11-22T03:22:40Z",
     ),
     (
         "tls12-aes256",
         "TLS1.2",
         "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "2036-11-22T03:22:40Z",
     ),
     (
         "tls12-chacha",
         "TLS1.2",
         "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        "2036-11-22T03:22:40Z",
     ),
-    ("tls13-bigclienthello", "TLS1.3", "TLS_AES_256_GCM_SHA384"),
+    (
+        "tls13-bigclienthello",
+        "TLS1.3",
+        "TLS_AES_256_GCM_SHA384",
+        "2036-11-22T03:22:40Z",
+    ),
+    // CBC: encrypt-then-MAC with HMAC-SHA256, then MAC-then-encrypt with SHA-1 and SHA-384.
+    (
+        "tls12-cbc-etm",
+        "TLS1.2",
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+        "2036-11-28T08:02:24Z",
+    ),
+    (
+        "tls12-cbc-sha1",
+        "TLS1.2",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        "2036-11-28T08:02:24Z",
+    ),
+    (
+        "tls12-cbc-sha384",
+        "TLS1.2",
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+        "2036-11-28T08:02:24Z",
+    ),
 ];
 
 #[test]
 fn every_cipher_decrypts_and_the_password_comes_back() {
-    for (stem, version, cipher) in KEYED {
+    for (stem, version, cipher, not_after) in KEYED {
         let pcap = format!("captures/{stem}.pcap");
         let keys = format!("captures/{stem}.keys");
         let (text, ev) = events(&["--keylog", &keys, &pcap]);
@@ -71,7 +113,7 @@ fn every_cipher_decrypts_and_the_password_comes_back() {
             cert[0]["san"],
             serde_json::json!(["login.plainsight.test", "www.plainsight.test"])
         );
-        assert_eq!(cert[0]["not_after"], "2036-11-22T03:22:40Z");
+        assert_eq!(cert[0]["not_after"], *not_after, "{stem}");
         let creds = of(&ev, "credential");
         assert_eq!(creds.len(), 1, "{stem}");
         assert_eq!(
@@ -218,7 +260,7 @@ fn tshark_decrypts_the_same_requests_and_names() {
         tshark.is_ok(),
         "tshark is installed by `make test` (apt package tshark)"
     );
-    for (stem, _, _) in KEYED {
+    for (stem, _, _, _) in KEYED {
         let pcap = root().join(format!("captures/{stem}.pcap"));
         let keys = root().join(format!("captures/{stem}.keys"));
         let (_, ev) = events(&["--keylog", keys.to_str().unwrap(), pcap.to_str().unwrap()]);

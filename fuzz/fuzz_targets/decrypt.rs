@@ -1,19 +1,28 @@
 //! The TLS decryption record path: keys derived from fuzzer bytes (TLS 1.2 PRF and TLS 1.3
-//! HKDF-Expand-Label, every supported AEAD), then arbitrary records decrypted in sequence.
+//! HKDF-Expand-Label, every supported cipher, CBC with and without encrypt-then-MAC), then arbitrary records decrypted in sequence.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use plainsight::proto::tls::decrypt::{AeadKind, HashKind, RecordDecryptor};
+use plainsight::proto::tls::decrypt::{CipherKind, HashKind, MacKind, RecordDecryptor};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&choice, rest)) = data.split_first() else { return };
-    let kind = [AeadKind::Aes128Gcm, AeadKind::Aes256Gcm, AeadKind::ChaCha20Poly1305][usize::from(choice % 3)];
+    let kind = [
+        CipherKind::Aes128Gcm,
+        CipherKind::Aes256Gcm,
+        CipherKind::ChaCha20Poly1305,
+        CipherKind::Aes128Cbc(MacKind::Sha1),
+        CipherKind::Aes256Cbc(MacKind::Sha256),
+        CipherKind::Aes256Cbc(MacKind::Sha384),
+    ][usize::from(choice % 6)];
     let hash = if choice & 4 == 0 { HashKind::Sha256 } else { HashKind::Sha384 };
     let (secret, records) = rest.split_at(rest.len().min(48));
     let decryptor = if choice & 8 == 0 {
         RecordDecryptor::tls13(kind, hash, secret)
     } else {
-        RecordDecryptor::tls12_pair(kind, hash, secret, &[1; 32], &[2; 32]).map(|(c, _)| c)
+        // The top bit of the choice: encrypt-then-MAC for CBC suites.
+        RecordDecryptor::tls12_pair(kind, hash, secret, &[1; 32], &[2; 32], choice & 0x80 != 0)
+            .map(|(c, _)| c)
     };
     let Some(mut d) = decryptor else { return };
     // Records: 1 byte of length, then that many bytes.

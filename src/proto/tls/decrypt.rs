@@ -1,12 +1,14 @@
 //! TLS decryption with an NSS key log (the `SSLKEYLOGFILE` format browsers and curl write):
 //! TLS 1.2 from `CLIENT_RANDOM` master secrets, TLS 1.3 from handshake and traffic secrets.
-//! AES-GCM and ChaCha20-Poly1305 only, from the RustCrypto crates; no cipher is written here.
+//! AES-GCM, ChaCha20-Poly1305 and (TLS 1.2) AES-CBC with HMAC, from the RustCrypto crates; no
+//! cipher is written here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes128Gcm, Aes256Gcm};
+use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
 use chacha20poly1305::ChaCha20Poly1305;
 use hmac::{Hmac, Mac};
 use sha2::{Sha256, Sha384};
@@ -169,19 +171,47 @@ impl KeyLog {
     }
 }
 
-/// The AEADs plainsight can decrypt.
+/// The record ciphers plainsight can decrypt: AEADs, and AES-CBC with an HMAC (TLS 1.2 only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AeadKind {
+pub enum CipherKind {
     Aes128Gcm,
     Aes256Gcm,
     ChaCha20Poly1305,
+    Aes128Cbc(MacKind),
+    Aes256Cbc(MacKind),
 }
 
-impl AeadKind {
+impl CipherKind {
     fn key_len(self) -> usize {
         match self {
-            AeadKind::Aes128Gcm => 16,
-            AeadKind::Aes256Gcm | AeadKind::ChaCha20Poly1305 => 32,
+            CipherKind::Aes128Gcm | CipherKind::Aes128Cbc(_) => 16,
+            CipherKind::Aes256Gcm | CipherKind::ChaCha20Poly1305 | CipherKind::Aes256Cbc(_) => 32,
+        }
+    }
+
+    /// The HMAC of a CBC suite.
+    fn mac(self) -> Option<MacKind> {
+        match self {
+            CipherKind::Aes128Cbc(mac) | CipherKind::Aes256Cbc(mac) => Some(mac),
+            _ => None,
+        }
+    }
+}
+
+/// The HMAC hash of a CBC suite (the `_SHA`, `_SHA256`, `_SHA384` ending of its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacKind {
+    Sha1,
+    Sha256,
+    Sha384,
+}
+
+impl MacKind {
+    fn len(self) -> usize {
+        match self {
+            MacKind::Sha1 => 20,
+            MacKind::Sha256 => 32,
+            MacKind::Sha384 => 48,
         }
     }
 }
@@ -193,10 +223,10 @@ pub enum HashKind {
     Sha384,
 }
 
-/// What a cipher suite needs for decryption; `None` for suites plainsight cannot decrypt (CBC,
-/// RC4, CCM…).
-pub fn suite(id: u16) -> Option<(AeadKind, HashKind)> {
-    use AeadKind::{Aes128Gcm, Aes256Gcm, ChaCha20Poly1305};
+/// What a cipher suite needs for decryption; `None` for suites plainsight cannot decrypt (RC4,
+/// 3DES, CCM, Camellia, NULL…).
+pub fn suite(id: u16) -> Option<(CipherKind, HashKind)> {
+    use CipherKind::{Aes128Cbc, Aes128Gcm, Aes256Cbc, Aes256Gcm, ChaCha20Poly1305};
     use HashKind::{Sha256, Sha384};
     Some(match id {
         0x1301 => (Aes128Gcm, Sha256),
@@ -207,6 +237,14 @@ pub fn suite(id: u16) -> Option<(AeadKind, HashKind)> {
         0x009d | 0x009f | 0x00a3 | 0xc02c | 0xc030 | 0xc02e | 0xc032 => (Aes256Gcm, Sha384),
         // TLS 1.2: ChaCha20-Poly1305 (RFC 7905).
         0xcca8..=0xccaa => (ChaCha20Poly1305, Sha256),
+        // TLS 1.2: AES-CBC with HMAC-SHA1 (RSA, DHE, ECDHE-ECDSA, ECDHE-RSA key exchange). The
+        // PRF of every suite without SHA384 in its name is SHA-256's.
+        0x002f | 0x0033 | 0xc009 | 0xc013 => (Aes128Cbc(MacKind::Sha1), Sha256),
+        0x0035 | 0x0039 | 0xc00a | 0xc014 => (Aes256Cbc(MacKind::Sha1), Sha256),
+        // TLS 1.2: AES-CBC with HMAC-SHA256 and HMAC-SHA384.
+        0x003c | 0x0067 | 0xc023 | 0xc027 => (Aes128Cbc(MacKind::Sha256), Sha256),
+        0x003d | 0x006b => (Aes256Cbc(MacKind::Sha256), Sha256),
+        0xc024 | 0xc028 => (Aes256Cbc(MacKind::Sha384), Sha384),
         _ => return None,
     })
 }
@@ -215,6 +253,94 @@ enum Cipher {
     Aes128(Box<Aes128Gcm>),
     Aes256(Box<Aes256Gcm>),
     ChaCha(Box<ChaCha20Poly1305>),
+    Cbc(CbcKeys),
+}
+
+/// One direction of a TLS 1.2 CBC suite (RFC 5246 6.2.3.2): each record is an explicit IV, then
+/// the content, its HMAC and padding, encrypted; or with encrypt-then-MAC (RFC 7366) the HMAC
+/// follows the ciphertext instead.
+struct CbcKeys {
+    key: Vec<u8>,
+    mac_key: Vec<u8>,
+    mac: MacKind,
+    encrypt_then_mac: bool,
+}
+
+impl CbcKeys {
+    const BLOCK: usize = 16;
+
+    /// The record's plaintext, if its padding and HMAC check out.
+    fn open(&self, seq: u64, header: &[u8; 5], fragment: &[u8]) -> Option<Vec<u8>> {
+        let mac_len = self.mac.len();
+        let (encrypted, trailing_mac) = if self.encrypt_then_mac {
+            let (encrypted, mac) =
+                fragment.split_at_checked(fragment.len().checked_sub(mac_len)?)?;
+            (encrypted, Some(mac))
+        } else {
+            (fragment, None)
+        };
+        // The IV, then at least one whole block.
+        if encrypted.len() < 2 * Self::BLOCK || encrypted.len() % Self::BLOCK != 0 {
+            return None;
+        }
+        if let Some(mac) = trailing_mac {
+            if self.hmac(seq, header, encrypted)? != mac {
+                return None;
+            }
+        }
+        let (iv, body) = encrypted.split_at(Self::BLOCK);
+        let mut buf = body.to_vec();
+        self.decrypt_blocks(iv, &mut buf)?;
+        // Padding: `pad` bytes of value `pad`, then `pad` itself.
+        let pad = *buf.last()?;
+        let unpadded = buf.len().checked_sub(usize::from(pad) + 1)?;
+        if buf.get(unpadded..)?.iter().any(|b| *b != pad) {
+            return None;
+        }
+        buf.truncate(unpadded);
+        if !self.encrypt_then_mac {
+            let content_len = buf.len().checked_sub(mac_len)?;
+            let mac = buf.split_off(content_len);
+            if self.hmac(seq, header, &buf)? != mac {
+                return None;
+            }
+        }
+        Some(buf)
+    }
+
+    fn decrypt_blocks(&self, iv: &[u8], buf: &mut [u8]) -> Option<()> {
+        let blocks = cbc::cipher::inout::InOutBuf::from(buf);
+        let (blocks, tail) = blocks.into_chunks();
+        if !tail.is_empty() {
+            return None;
+        }
+        match self.key.len() {
+            16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(&self.key, iv)
+                .ok()?
+                .decrypt_blocks_inout(blocks),
+            _ => cbc::Decryptor::<aes::Aes256>::new_from_slices(&self.key, iv)
+                .ok()?
+                .decrypt_blocks_inout(blocks),
+        }
+        Some(())
+    }
+
+    /// HMAC(seq_num + type + version + length + data); `data` is the content (MAC-then-encrypt)
+    /// or the IV and ciphertext (encrypt-then-MAC).
+    fn hmac(&self, seq: u64, header: &[u8; 5], data: &[u8]) -> Option<Vec<u8>> {
+        let len = u16::try_from(data.len()).ok()?.to_be_bytes();
+        let parts: [&[u8]; 5] = [&seq.to_be_bytes(), &header[..1], &header[1..3], &len, data];
+        match self.mac {
+            MacKind::Sha1 => {
+                let mut m =
+                    <Hmac<sha1::Sha1> as hmac::KeyInit>::new_from_slice(&self.mac_key).ok()?;
+                parts.iter().for_each(|p| m.update(p));
+                Some(m.finalize().into_bytes().to_vec())
+            }
+            MacKind::Sha256 => hmac_of(HashKind::Sha256, &self.mac_key, &parts),
+            MacKind::Sha384 => hmac_of(HashKind::Sha384, &self.mac_key, &parts),
+        }
+    }
 }
 
 impl std::fmt::Debug for Cipher {
@@ -223,18 +349,21 @@ impl std::fmt::Debug for Cipher {
             Cipher::Aes128(_) => "AES-128-GCM",
             Cipher::Aes256(_) => "AES-256-GCM",
             Cipher::ChaCha(_) => "ChaCha20-Poly1305",
+            Cipher::Cbc(_) => "AES-CBC",
         })
     }
 }
 
 impl Cipher {
-    fn new(kind: AeadKind, key: &[u8]) -> Option<Cipher> {
+    /// An AEAD; `None` for CBC suites, which need MAC keys too.
+    fn new(kind: CipherKind, key: &[u8]) -> Option<Cipher> {
         Some(match kind {
-            AeadKind::Aes128Gcm => Cipher::Aes128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
-            AeadKind::Aes256Gcm => Cipher::Aes256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
-            AeadKind::ChaCha20Poly1305 => {
+            CipherKind::Aes128Gcm => Cipher::Aes128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
+            CipherKind::Aes256Gcm => Cipher::Aes256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
+            CipherKind::ChaCha20Poly1305 => {
                 Cipher::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?))
             }
+            CipherKind::Aes128Cbc(_) | CipherKind::Aes256Cbc(_) => return None,
         })
     }
 
@@ -252,6 +381,7 @@ impl Cipher {
             Cipher::ChaCha(c) => c
                 .decrypt_inout_detached(nonce.into(), aad, data.into(), (&*tag).try_into().ok()?)
                 .is_ok(),
+            Cipher::Cbc(_) => false,
         };
         ok.then_some(len)
     }
@@ -278,7 +408,7 @@ pub struct Plaintext {
 
 impl RecordDecryptor {
     /// TLS 1.3 keys from a traffic secret (RFC 8446 7.3).
-    pub fn tls13(kind: AeadKind, hash: HashKind, secret: &[u8]) -> Option<RecordDecryptor> {
+    pub fn tls13(kind: CipherKind, hash: HashKind, secret: &[u8]) -> Option<RecordDecryptor> {
         let key = hkdf_expand_label(hash, secret, b"key", kind.key_len())?;
         let iv = hkdf_expand_label(hash, secret, b"iv", 12)?;
         Some(RecordDecryptor {
@@ -291,21 +421,50 @@ impl RecordDecryptor {
     }
 
     /// TLS 1.2 keys for both directions from the master secret (RFC 5246 6.3): client's first.
+    /// `encrypt_then_mac` is whether the ServerHello agreed RFC 7366 (CBC suites only).
     pub fn tls12_pair(
-        kind: AeadKind,
+        kind: CipherKind,
         hash: HashKind,
         master: &[u8],
         client_random: &[u8],
         server_random: &[u8],
+        encrypt_then_mac: bool,
     ) -> Option<(RecordDecryptor, RecordDecryptor)> {
         let key_len = kind.key_len();
-        let iv_len = if kind == AeadKind::ChaCha20Poly1305 {
+        let mut seed = server_random.to_vec();
+        seed.extend_from_slice(client_random);
+        if let Some(mac) = kind.mac() {
+            // The key block: both MAC keys, then both cipher keys (the IVs after them are TLS
+            // 1.0's; TLS 1.2 sends one with each record).
+            let block = prf(
+                hash,
+                master,
+                b"key expansion",
+                &seed,
+                2 * mac.len() + 2 * key_len,
+            )?;
+            let (client_mac, rest) = block.split_at(mac.len());
+            let (server_mac, rest) = rest.split_at(mac.len());
+            let (client_key, server_key) = rest.split_at(key_len);
+            let make = |key: &[u8], mac_key: &[u8]| RecordDecryptor {
+                cipher: Cipher::Cbc(CbcKeys {
+                    key: key.to_vec(),
+                    mac_key: mac_key.to_vec(),
+                    mac,
+                    encrypt_then_mac,
+                }),
+                iv: [0; 12],
+                tls13: false,
+                explicit_nonce: false,
+                seq: 0,
+            };
+            return Some((make(client_key, client_mac), make(server_key, server_mac)));
+        }
+        let iv_len = if kind == CipherKind::ChaCha20Poly1305 {
             12
         } else {
             4
         };
-        let mut seed = server_random.to_vec();
-        seed.extend_from_slice(client_random);
         let block = prf(
             hash,
             master,
@@ -323,7 +482,7 @@ impl RecordDecryptor {
                 cipher: Cipher::new(kind, key)?,
                 iv: full,
                 tls13: false,
-                explicit_nonce: kind != AeadKind::ChaCha20Poly1305,
+                explicit_nonce: kind != CipherKind::ChaCha20Poly1305,
                 seq: 0,
             })
         };
@@ -332,6 +491,14 @@ impl RecordDecryptor {
 
     /// Decrypts the next record of this direction (`header` is its 5-byte record header).
     pub fn decrypt(&mut self, header: &[u8; 5], fragment: &[u8]) -> Option<Plaintext> {
+        if let Cipher::Cbc(keys) = &self.cipher {
+            let data = keys.open(self.seq, header, fragment)?;
+            self.seq += 1;
+            return Some(Plaintext {
+                content_type: header[0],
+                data,
+            });
+        }
         let mut nonce = self.iv;
         let body: &[u8] = if self.explicit_nonce {
             let explicit = fragment.get(..8)?;
@@ -526,13 +693,71 @@ mod tests {
         );
     }
 
+    /// A MAC-then-encrypt CBC record made here: it opens with its sequence number only, and a
+    /// flipped bit or a cut record gives nothing.
+    #[test]
+    fn cbc_records_check_their_padding_and_mac() {
+        use cbc::cipher::BlockModeEncrypt;
+        let keys = CbcKeys {
+            key: vec![7; 16],
+            mac_key: vec![9; 20],
+            mac: MacKind::Sha1,
+            encrypt_then_mac: false,
+        };
+        let header = [23, 3, 3, 0, 0];
+        let content = b"password=hunter2";
+        let mut plain = content.to_vec();
+        plain.extend(keys.hmac(5, &header, content).unwrap());
+        let pad = 15 - plain.len() % 16;
+        plain.extend(std::iter::repeat_n(pad as u8, pad + 1));
+        let iv = [3u8; 16];
+        let (blocks, tail) = cbc::cipher::inout::InOutBuf::from(&mut plain[..]).into_chunks();
+        assert!(tail.is_empty());
+        cbc::Encryptor::<aes::Aes128>::new_from_slices(&keys.key, &iv)
+            .unwrap()
+            .encrypt_blocks_inout(blocks);
+        let mut record = iv.to_vec();
+        record.extend_from_slice(&plain);
+        assert_eq!(
+            keys.open(5, &header, &record).as_deref(),
+            Some(&content[..])
+        );
+        assert_eq!(
+            keys.open(6, &header, &record),
+            None,
+            "another sequence number"
+        );
+        assert_eq!(keys.open(5, &header, &record[..32]), None, "cut short");
+        assert_eq!(
+            keys.open(5, &header, &record[..17]),
+            None,
+            "not whole blocks"
+        );
+        record[20] ^= 1;
+        assert_eq!(keys.open(5, &header, &record), None, "a flipped bit");
+    }
+
     #[test]
     fn suites() {
         assert_eq!(
             suite(0x1303),
-            Some((AeadKind::ChaCha20Poly1305, HashKind::Sha256))
+            Some((CipherKind::ChaCha20Poly1305, HashKind::Sha256))
         );
-        assert_eq!(suite(0xc030), Some((AeadKind::Aes256Gcm, HashKind::Sha384)));
-        assert_eq!(suite(0x002f), None);
+        assert_eq!(
+            suite(0xc030),
+            Some((CipherKind::Aes256Gcm, HashKind::Sha384))
+        );
+        assert_eq!(
+            suite(0x002f),
+            Some((CipherKind::Aes128Cbc(MacKind::Sha1), HashKind::Sha256))
+        );
+        assert_eq!(
+            suite(0xc028),
+            Some((CipherKind::Aes256Cbc(MacKind::Sha384), HashKind::Sha384))
+        );
+        // RC4, 3DES, CCM.
+        assert_eq!(suite(0x0005), None);
+        assert_eq!(suite(0x000a), None);
+        assert_eq!(suite(0xc0ac), None);
     }
 }

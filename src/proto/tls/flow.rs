@@ -2,11 +2,11 @@
 //! log — the decrypted application data.
 
 use super::decrypt::{master_secret, next_traffic_secret, transcript_hash};
-use super::decrypt::{suite, AeadKind, HashKind, KeyLog, RecordDecryptor};
+use super::decrypt::{suite, CipherKind, HashKind, KeyLog, RecordDecryptor};
 use super::handshake::{
-    cipher_name, client_hello, leaf_certificate, server_hello, ClientHello, HandshakeReader,
-    ServerHello, CERTIFICATE, CLIENT_HELLO, CLIENT_KEY_EXCHANGE, FINISHED, KEY_UPDATE,
-    SERVER_HELLO,
+    cipher_name, client_hello, leaf_certificate, server_hello, version_name, ClientHello,
+    HandshakeReader, ServerHello, CERTIFICATE, CLIENT_HELLO, CLIENT_KEY_EXCHANGE, FINISHED,
+    KEY_UPDATE, SERVER_HELLO,
 };
 use super::{DecryptionResult, MAX_RECORD};
 use crate::flow::Direction;
@@ -142,7 +142,7 @@ pub struct TlsFlow {
     traffic: [Option<Vec<u8>>; 2],
     /// TLS 1.3: the traffic secret each direction uses now (KeyUpdate derives the next).
     application_secret: [Option<Vec<u8>>; 2],
-    suite: Option<(AeadKind, HashKind)>,
+    suite: Option<(CipherKind, HashKind)>,
     /// A key log was given for this run.
     keyed: bool,
     reported: bool,
@@ -159,6 +159,10 @@ pub struct TlsFlow {
     awaiting_key_exchange: bool,
     /// The extended master secret was agreed.
     extended_master_secret: bool,
+    /// Encrypt-then-MAC was agreed (CBC suites).
+    encrypt_then_mac: bool,
+    /// The version the ServerHello chose, numeric.
+    version: u16,
     /// The keys came from a server's private key, not a key log.
     opened_with_server_key: bool,
     /// TLS 1.2 handshake messages up to the ClientKeyExchange, for the extended master secret.
@@ -342,6 +346,8 @@ impl TlsFlow {
                 let Some(sh) = server_hello(msg) else { return };
                 let retry = sh.retry;
                 self.extended_master_secret = sh.extended_master_secret;
+                self.encrypt_then_mac = sh.encrypt_then_mac;
+                self.version = sh.version;
                 self.cipher = sh.cipher;
                 self.tls13 = sh.version == 0x0304;
                 if !retry {
@@ -403,10 +409,22 @@ impl TlsFlow {
 
     fn set_up_keys(&mut self, keys: &KeyLog, out: &mut Vec<Framed<TlsOutput>>) {
         let name = cipher_name(self.cipher);
+        if self.version < 0x0303 {
+            // TLS 1.0 and 1.1 derive their keys with the MD5/SHA-1 PRF, which is not written.
+            self.report(
+                DecryptionResult::Unsupported,
+                format!(
+                    "{} cannot be decrypted: plainsight reads TLS 1.2 and 1.3",
+                    version_name(self.version)
+                ),
+                out,
+            );
+            return;
+        }
         let Some((kind, hash)) = suite(self.cipher) else {
             self.report(
                 DecryptionResult::Unsupported,
-                format!("{name} cannot be decrypted: plainsight reads AES-GCM and ChaCha20-Poly1305 suites"),
+                format!("{name} cannot be decrypted: plainsight reads AES-GCM, AES-CBC and ChaCha20-Poly1305 suites"),
                 out,
             );
             return;
@@ -459,6 +477,7 @@ impl TlsFlow {
                     master,
                     &client_random,
                     &server_random,
+                    self.encrypt_then_mac,
                 ) {
                     Some((c, s)) => self.decryptors = [Some(c), Some(s)],
                     None => self.report(
@@ -527,7 +546,14 @@ impl TlsFlow {
             session_hash.as_deref(),
         )
         .and_then(|master| {
-            RecordDecryptor::tls12_pair(kind, hash, &master, &client_random, &server_random)
+            RecordDecryptor::tls12_pair(
+                kind,
+                hash,
+                &master,
+                &client_random,
+                &server_random,
+                self.encrypt_then_mac,
+            )
         });
         match pair {
             Some((c, s)) => {

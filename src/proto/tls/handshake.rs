@@ -46,6 +46,8 @@ pub struct ServerHello {
     pub retry: bool,
     /// The extended master secret (RFC 7627) was agreed: the master secret hashes the handshake.
     pub extended_master_secret: bool,
+    /// Encrypt-then-MAC (RFC 7366) was agreed: CBC records carry their MAC after the ciphertext.
+    pub encrypt_then_mac: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,9 +172,13 @@ pub fn server_hello(message: &[u8]) -> Option<ServerHello> {
     let mut version = sh.version.0;
     let mut alpn = None;
     let mut extended_master_secret = false;
+    let mut encrypt_then_mac = false;
     for e in &extensions {
         match e {
             TlsExtension::ExtendedMasterSecret => extended_master_secret = true,
+            // tls-parser 0.12 reads a ServerHello's type 21 (padding) as encrypt-then-MAC and
+            // leaves type 22, the real one, unknown: match the number.
+            TlsExtension::Unknown(t, _) if t.0 == 22 => encrypt_then_mac = true,
             TlsExtension::SupportedVersions(v) => {
                 if let Some(v) = v.first() {
                     version = v.0;
@@ -193,6 +199,7 @@ pub fn server_hello(message: &[u8]) -> Option<ServerHello> {
         alpn,
         retry: sh.random == HELLO_RETRY_RANDOM,
         extended_master_secret,
+        encrypt_then_mac,
     })
 }
 
