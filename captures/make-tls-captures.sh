@@ -70,7 +70,7 @@ curl --version | grep -q '^curl .* OpenSSL/' || die "this curl is not built with
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 unset SSLKEYLOGFILE
 
-TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457)   # 9451 is in its own namespace
+TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457 9458 9459)   # 9451 is in its own namespace
 for p in "${TCP_PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
@@ -209,12 +209,15 @@ for s, c in sorted(st.items()):
 # The TLS checks for one capture and its key log: every ServerHello has the
 # expected version and cipher suite, nothing decrypts without the key log,
 # and with it each connection shows the POST with the form and a 200.
-check_tls() {     # file keylog version(1.2|1.3) cipher-suite-value n
+check_tls() {     # file keylog version(1.0|1.1|1.2|1.3) cipher-suite-value n
     local f=$1 keys=$2 version=$3 suite=$4 n=$5
     if [[ $version == 1.3 ]]; then
         expect_count "$n" "$f" "tls.handshake.type == 2 and tls.handshake.ciphersuite == $suite and tls.handshake.extensions.supported_version == 0x0304"
     else
-        expect_count "$n" "$f" "tls.handshake.type == 2 and tls.handshake.ciphersuite == $suite and tls.handshake.version == 0x0303 and not tls.handshake.extensions.supported_version"
+        local wire=0x0303
+        [[ $version == 1.1 ]] && wire=0x0302
+        [[ $version == 1.0 ]] && wire=0x0301
+        expect_count "$n" "$f" "tls.handshake.type == 2 and tls.handshake.ciphersuite == $suite and tls.handshake.version == $wire and not tls.handshake.extensions.supported_version"
     fi
     expect_count "$n" "$f" 'tls.handshake.type == 1 and tls.handshake.extensions_server_name == "login.plainsight.test"'
     expect_count 0 "$f" http
@@ -408,6 +411,21 @@ capture_login tls12-cbc-sha384.pcap 9457 1 1.2 0xc028 rsa \
     --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES256-SHA384
 expect_count 0 "$WORK/tls12-cbc-sha384.pcap" 'tls.handshake.type == 2 and tls.handshake.extension.type == 22'
 publish "$WORK/tls12-cbc-sha384.pcap" 1
+
+# ---------------------------------------------------------------- 8f. TLS 1.0 and 1.1
+# Older versions Debian's OpenSSL still speaks at @SECLEVEL=0: their PRF is MD5 and SHA-1
+# together. TLS 1.1 sends an IV with each record, as 1.2 does; TLS 1.0 chains its IV from the
+# key block through the last ciphertext block of each record. Both refuse encrypt-then-MAC here,
+# the layout old servers use.
+capture_login tls11-cbc.pcap 9458 1 1.1 0xc013 rsa \
+    "-tls1_1 -no_etm -cipher ECDHE-RSA-AES128-SHA:@SECLEVEL=0" \
+    --tlsv1.1 --tls-max 1.1 --ciphers ECDHE-RSA-AES128-SHA:@SECLEVEL=0
+publish "$WORK/tls11-cbc.pcap" 1
+
+capture_login tls10-cbc.pcap 9459 1 1.0 0xc014 rsa \
+    "-tls1 -no_etm -cipher ECDHE-RSA-AES256-SHA:@SECLEVEL=0" \
+    --tlsv1.0 --tls-max 1.0 --ciphers ECDHE-RSA-AES256-SHA:@SECLEVEL=0
+publish "$WORK/tls10-cbc.pcap" 1
 
 # ---------------------------------------------------------------- 9. Decryption Secrets Block
 log "tls13-dsb.pcapng (editcap --inject-secrets)"

@@ -81,6 +81,19 @@ const KEYED: &[(&str, &str, &str, &str)] = &[
         "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
         "2036-11-28T08:02:24Z",
     ),
+    // TLS 1.1 (an IV in each record) and 1.0 (IVs chained), both with the MD5/SHA-1 PRF.
+    (
+        "tls11-cbc",
+        "TLS1.1",
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        "2036-11-28T08:10:57Z",
+    ),
+    (
+        "tls10-cbc",
+        "TLS1.0",
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        "2036-11-28T08:10:57Z",
+    ),
 ];
 
 #[test]

@@ -15,13 +15,25 @@ fuzz_target!(|data: &[u8]| {
         CipherKind::Aes256Cbc(MacKind::Sha256),
         CipherKind::Aes256Cbc(MacKind::Sha384),
     ][usize::from(choice % 6)];
-    let hash = if choice & 4 == 0 { HashKind::Sha256 } else { HashKind::Sha384 };
+    let hash = match (choice >> 3) & 3 {
+        0 => HashKind::Sha256,
+        1 => HashKind::Sha384,
+        _ => HashKind::Md5Sha1,
+    };
     let (secret, records) = rest.split_at(rest.len().min(48));
-    let decryptor = if choice & 8 == 0 {
+    let decryptor = if choice & 0x20 == 0 {
         RecordDecryptor::tls13(kind, hash, secret)
     } else {
-        // The top bit of the choice: encrypt-then-MAC for CBC suites.
-        RecordDecryptor::tls12_pair(kind, hash, secret, &[1; 32], &[2; 32], choice & 0x80 != 0)
+        // The top bits of the choice: encrypt-then-MAC and TLS 1.0's chained IVs, for CBC.
+        RecordDecryptor::tls12_pair(
+            kind,
+            hash,
+            secret,
+            &[1; 32],
+            &[2; 32],
+            choice & 0x80 != 0,
+            choice & 0x40 != 0,
+        )
             .map(|(c, _)| c)
     };
     let Some(mut d) = decryptor else { return };

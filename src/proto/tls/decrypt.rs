@@ -221,6 +221,34 @@ impl MacKind {
 pub enum HashKind {
     Sha256,
     Sha384,
+    /// TLS 1.0 and 1.1, whatever the suite: P_MD5 and P_SHA-1 XORed (RFC 2246 5), and MD5 then
+    /// SHA-1 of the handshake for the extended master secret.
+    Md5Sha1,
+}
+
+/// The hash under one HMAC.
+#[derive(Debug, Clone, Copy)]
+enum HmacHash {
+    Md5,
+    Sha1,
+    Sha256,
+    Sha384,
+}
+
+fn hmac(hash: HmacHash, key: &[u8], parts: &[&[u8]]) -> Option<Vec<u8>> {
+    macro_rules! run {
+        ($digest:ty) => {{
+            let mut m = <Hmac<$digest> as hmac::KeyInit>::new_from_slice(key).ok()?;
+            parts.iter().for_each(|p| m.update(p));
+            m.finalize().into_bytes().to_vec()
+        }};
+    }
+    Some(match hash {
+        HmacHash::Md5 => run!(md5::Md5),
+        HmacHash::Sha1 => run!(sha1::Sha1),
+        HmacHash::Sha256 => run!(Sha256),
+        HmacHash::Sha384 => run!(Sha384),
+    })
 }
 
 /// What a cipher suite needs for decryption; `None` for suites plainsight cannot decrypt (RC4,
@@ -264,13 +292,16 @@ struct CbcKeys {
     mac_key: Vec<u8>,
     mac: MacKind,
     encrypt_then_mac: bool,
+    /// TLS 1.0: records carry no IV; the first comes from the key block, each next one is the
+    /// last ciphertext block of the record before.
+    chained_iv: Option<[u8; 16]>,
 }
 
 impl CbcKeys {
     const BLOCK: usize = 16;
 
     /// The record's plaintext, if its padding and HMAC check out.
-    fn open(&self, seq: u64, header: &[u8; 5], fragment: &[u8]) -> Option<Vec<u8>> {
+    fn open(&mut self, seq: u64, header: &[u8; 5], fragment: &[u8]) -> Option<Vec<u8>> {
         let mac_len = self.mac.len();
         let (encrypted, trailing_mac) = if self.encrypt_then_mac {
             let (encrypted, mac) =
@@ -279,8 +310,13 @@ impl CbcKeys {
         } else {
             (fragment, None)
         };
-        // The IV, then at least one whole block.
-        if encrypted.len() < 2 * Self::BLOCK || encrypted.len() % Self::BLOCK != 0 {
+        // The IV (TLS 1.1 and later), then at least one whole block.
+        let iv_len = if self.chained_iv.is_some() {
+            0
+        } else {
+            Self::BLOCK
+        };
+        if encrypted.len() < iv_len + Self::BLOCK || encrypted.len() % Self::BLOCK != 0 {
             return None;
         }
         if let Some(mac) = trailing_mac {
@@ -288,9 +324,15 @@ impl CbcKeys {
                 return None;
             }
         }
-        let (iv, body) = encrypted.split_at(Self::BLOCK);
+        let (iv, body) = match &self.chained_iv {
+            Some(iv) => (iv.as_slice(), encrypted),
+            None => encrypted.split_at(Self::BLOCK),
+        };
         let mut buf = body.to_vec();
         self.decrypt_blocks(iv, &mut buf)?;
+        let last_block = encrypted
+            .get(encrypted.len() - Self::BLOCK..)
+            .and_then(|b| <[u8; 16]>::try_from(b).ok());
         // Padding: `pad` bytes of value `pad`, then `pad` itself.
         let pad = *buf.last()?;
         let unpadded = buf.len().checked_sub(usize::from(pad) + 1)?;
@@ -304,6 +346,9 @@ impl CbcKeys {
             if self.hmac(seq, header, &buf)? != mac {
                 return None;
             }
+        }
+        if self.chained_iv.is_some() {
+            self.chained_iv = last_block;
         }
         Some(buf)
     }
@@ -330,16 +375,12 @@ impl CbcKeys {
     fn hmac(&self, seq: u64, header: &[u8; 5], data: &[u8]) -> Option<Vec<u8>> {
         let len = u16::try_from(data.len()).ok()?.to_be_bytes();
         let parts: [&[u8]; 5] = [&seq.to_be_bytes(), &header[..1], &header[1..3], &len, data];
-        match self.mac {
-            MacKind::Sha1 => {
-                let mut m =
-                    <Hmac<sha1::Sha1> as hmac::KeyInit>::new_from_slice(&self.mac_key).ok()?;
-                parts.iter().for_each(|p| m.update(p));
-                Some(m.finalize().into_bytes().to_vec())
-            }
-            MacKind::Sha256 => hmac_of(HashKind::Sha256, &self.mac_key, &parts),
-            MacKind::Sha384 => hmac_of(HashKind::Sha384, &self.mac_key, &parts),
-        }
+        let hash = match self.mac {
+            MacKind::Sha1 => HmacHash::Sha1,
+            MacKind::Sha256 => HmacHash::Sha256,
+            MacKind::Sha384 => HmacHash::Sha384,
+        };
+        hmac(hash, &self.mac_key, &parts)
     }
 }
 
@@ -420,8 +461,9 @@ impl RecordDecryptor {
         })
     }
 
-    /// TLS 1.2 keys for both directions from the master secret (RFC 5246 6.3): client's first.
-    /// `encrypt_then_mac` is whether the ServerHello agreed RFC 7366 (CBC suites only).
+    /// TLS 1.0 to 1.2 keys for both directions from the master secret (RFC 5246 6.3): client's
+    /// first. `encrypt_then_mac` is whether the ServerHello agreed RFC 7366 (CBC suites only);
+    /// `implicit_iv` is TLS 1.0's IV chaining.
     pub fn tls12_pair(
         kind: CipherKind,
         hash: HashKind,
@@ -429,36 +471,43 @@ impl RecordDecryptor {
         client_random: &[u8],
         server_random: &[u8],
         encrypt_then_mac: bool,
+        implicit_iv: bool,
     ) -> Option<(RecordDecryptor, RecordDecryptor)> {
         let key_len = kind.key_len();
         let mut seed = server_random.to_vec();
         seed.extend_from_slice(client_random);
         if let Some(mac) = kind.mac() {
-            // The key block: both MAC keys, then both cipher keys (the IVs after them are TLS
-            // 1.0's; TLS 1.2 sends one with each record).
+            // The key block: both MAC keys, both cipher keys, then both IVs (TLS 1.0's; later
+            // versions send one with each record).
             let block = prf(
                 hash,
                 master,
                 b"key expansion",
                 &seed,
-                2 * mac.len() + 2 * key_len,
+                2 * mac.len() + 2 * key_len + 2 * CbcKeys::BLOCK,
             )?;
             let (client_mac, rest) = block.split_at(mac.len());
             let (server_mac, rest) = rest.split_at(mac.len());
-            let (client_key, server_key) = rest.split_at(key_len);
-            let make = |key: &[u8], mac_key: &[u8]| RecordDecryptor {
+            let (client_key, rest) = rest.split_at(key_len);
+            let (server_key, ivs) = rest.split_at(key_len);
+            let (client_iv, server_iv) = ivs.split_at(CbcKeys::BLOCK);
+            let make = |key: &[u8], mac_key: &[u8], iv: &[u8]| RecordDecryptor {
                 cipher: Cipher::Cbc(CbcKeys {
                     key: key.to_vec(),
                     mac_key: mac_key.to_vec(),
                     mac,
                     encrypt_then_mac,
+                    chained_iv: implicit_iv.then(|| <[u8; 16]>::try_from(iv).ok()).flatten(),
                 }),
                 iv: [0; 12],
                 tls13: false,
                 explicit_nonce: false,
                 seq: 0,
             };
-            return Some((make(client_key, client_mac), make(server_key, server_mac)));
+            return Some((
+                make(client_key, client_mac, client_iv),
+                make(server_key, server_mac, server_iv),
+            ));
         }
         let iv_len = if kind == CipherKind::ChaCha20Poly1305 {
             12
@@ -491,7 +540,7 @@ impl RecordDecryptor {
 
     /// Decrypts the next record of this direction (`header` is its 5-byte record header).
     pub fn decrypt(&mut self, header: &[u8; 5], fragment: &[u8]) -> Option<Plaintext> {
-        if let Cipher::Cbc(keys) = &self.cipher {
+        if let Cipher::Cbc(keys) = &mut self.cipher {
             let data = keys.open(self.seq, header, fragment)?;
             self.seq += 1;
             return Some(Plaintext {
@@ -541,21 +590,6 @@ impl RecordDecryptor {
     }
 }
 
-fn hmac_of(hash: HashKind, key: &[u8], parts: &[&[u8]]) -> Option<Vec<u8>> {
-    Some(match hash {
-        HashKind::Sha256 => {
-            let mut m = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key).ok()?;
-            parts.iter().for_each(|p| m.update(p));
-            m.finalize().into_bytes().to_vec()
-        }
-        HashKind::Sha384 => {
-            let mut m = <Hmac<Sha384> as hmac::KeyInit>::new_from_slice(key).ok()?;
-            parts.iter().for_each(|p| m.update(p));
-            m.finalize().into_bytes().to_vec()
-        }
-    })
-}
-
 /// The master secret from a pre-master secret (RFC 5246 8.1), or, with the extended master
 /// secret (RFC 7627), from the hash of the handshake up to the ClientKeyExchange.
 pub fn master_secret(
@@ -581,6 +615,7 @@ pub fn next_traffic_secret(hash: HashKind, secret: &[u8]) -> Option<Vec<u8>> {
     let len = match hash {
         HashKind::Sha256 => 32,
         HashKind::Sha384 => 48,
+        HashKind::Md5Sha1 => return None,
     };
     hkdf_expand_label(hash, secret, b"traffic upd", len)
 }
@@ -591,10 +626,17 @@ pub fn transcript_hash(hash: HashKind, messages: &[u8]) -> Vec<u8> {
     match hash {
         HashKind::Sha256 => Sha256::digest(messages).to_vec(),
         HashKind::Sha384 => Sha384::digest(messages).to_vec(),
+        HashKind::Md5Sha1 => {
+            let mut both = md5::Md5::digest(messages).to_vec();
+            both.extend_from_slice(&sha1::Sha1::digest(messages));
+            both
+        }
     }
 }
 
-/// The TLS 1.2 PRF (RFC 5246 5): P_hash(secret, label + seed).
+/// The TLS PRF: P_hash(secret, label + seed) in TLS 1.2 (RFC 5246 5); in TLS 1.0 and 1.1
+/// (RFC 2246 5), P_MD5 over the secret's first half XORed with P_SHA-1 over its second (the
+/// halves share the middle byte when the length is odd).
 pub fn prf(
     hash: HashKind,
     secret: &[u8],
@@ -604,11 +646,28 @@ pub fn prf(
 ) -> Option<Vec<u8>> {
     let mut label_seed = label.to_vec();
     label_seed.extend_from_slice(seed);
+    match hash {
+        HashKind::Sha256 => p_hash(HmacHash::Sha256, secret, &label_seed, len),
+        HashKind::Sha384 => p_hash(HmacHash::Sha384, secret, &label_seed, len),
+        HashKind::Md5Sha1 => {
+            let half = secret.len().div_ceil(2);
+            let first = secret.get(..half)?;
+            let second = secret.get(secret.len() - half..)?;
+            let mut out = p_hash(HmacHash::Md5, first, &label_seed, len)?;
+            let sha = p_hash(HmacHash::Sha1, second, &label_seed, len)?;
+            out.iter_mut().zip(sha).for_each(|(o, s)| *o ^= s);
+            Some(out)
+        }
+    }
+}
+
+/// P_hash (RFC 5246 5): HMAC(secret, A(i) + seed) for A(1), A(2)… until `len` bytes.
+fn p_hash(hash: HmacHash, secret: &[u8], label_seed: &[u8], len: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(len + 48);
-    let mut a = hmac_of(hash, secret, &[&label_seed])?;
+    let mut a = hmac(hash, secret, &[label_seed])?;
     while out.len() < len {
-        out.extend_from_slice(&hmac_of(hash, secret, &[&a, &label_seed])?);
-        a = hmac_of(hash, secret, &[&a])?;
+        out.extend_from_slice(&hmac(hash, secret, &[&a, label_seed])?);
+        a = hmac(hash, secret, &[&a])?;
     }
     out.truncate(len);
     Some(out)
@@ -629,6 +688,7 @@ pub fn hkdf_expand_label(
     info.push(0);
     let mut out = vec![0u8; len];
     match hash {
+        HashKind::Md5Sha1 => return None,
         HashKind::Sha256 => hkdf::Hkdf::<Sha256>::from_prk(secret)
             .ok()?
             .expand(&info, &mut out)
@@ -698,11 +758,12 @@ mod tests {
     #[test]
     fn cbc_records_check_their_padding_and_mac() {
         use cbc::cipher::BlockModeEncrypt;
-        let keys = CbcKeys {
+        let mut keys = CbcKeys {
             key: vec![7; 16],
             mac_key: vec![9; 20],
             mac: MacKind::Sha1,
             encrypt_then_mac: false,
+            chained_iv: None,
         };
         let header = [23, 3, 3, 0, 0];
         let content = b"password=hunter2";

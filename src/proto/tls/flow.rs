@@ -409,12 +409,11 @@ impl TlsFlow {
 
     fn set_up_keys(&mut self, keys: &KeyLog, out: &mut Vec<Framed<TlsOutput>>) {
         let name = cipher_name(self.cipher);
-        if self.version < 0x0303 {
-            // TLS 1.0 and 1.1 derive their keys with the MD5/SHA-1 PRF, which is not written.
+        if self.version < 0x0301 {
             self.report(
                 DecryptionResult::Unsupported,
                 format!(
-                    "{} cannot be decrypted: plainsight reads TLS 1.2 and 1.3",
+                    "{} cannot be decrypted: plainsight reads TLS 1.0 to 1.3",
                     version_name(self.version)
                 ),
                 out,
@@ -428,6 +427,12 @@ impl TlsFlow {
                 out,
             );
             return;
+        };
+        // TLS 1.0 and 1.1 have one PRF whatever the suite.
+        let hash = if self.version < 0x0303 {
+            HashKind::Md5Sha1
+        } else {
+            hash
         };
         self.suite = Some((kind, hash));
         let (Some(client_random), Some(server_random)) =
@@ -478,6 +483,7 @@ impl TlsFlow {
                     &client_random,
                     &server_random,
                     self.encrypt_then_mac,
+                    self.version == 0x0301,
                 ) {
                     Some((c, s)) => self.decryptors = [Some(c), Some(s)],
                     None => self.report(
@@ -553,6 +559,7 @@ impl TlsFlow {
                 &client_random,
                 &server_random,
                 self.encrypt_then_mac,
+                self.version == 0x0301,
             )
         });
         match pair {
