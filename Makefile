@@ -31,7 +31,7 @@ test: deps-test
 	$(CARGO) test --locked
 
 bench: deps-test build
-	$(CARGO) bench --locked --bench engine -- --noplot
+	$(CARGO) bench --locked --bench engine --bench decrypt -- --noplot
 	python3 scripts/bench.py $(BIN)
 
 fmt:
