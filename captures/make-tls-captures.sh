@@ -70,7 +70,7 @@ curl --version | grep -q '^curl .* OpenSSL/' || die "this curl is not built with
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 unset SSLKEYLOGFILE
 
-TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457 9458 9459)   # 9451 is in its own namespace
+TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457 9458 9459 9460 9461)   # 9451 is in its own namespace
 for p in "${TCP_PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
@@ -426,6 +426,19 @@ capture_login tls10-cbc.pcap 9459 1 1.0 0xc014 rsa \
     "-tls1 -no_etm -cipher ECDHE-RSA-AES256-SHA:@SECLEVEL=0" \
     --tlsv1.0 --tls-max 1.0 --ciphers ECDHE-RSA-AES256-SHA:@SECLEVEL=0
 publish "$WORK/tls10-cbc.pcap" 1
+
+# ---------------------------------------------------------------- 8g. AES-CCM
+# The AEAD of constrained devices: TLS 1.3's TLS_AES_128_CCM_SHA256 (16-byte tag), and TLS 1.2's
+# ECDHE-ECDSA AES-128-CCM_8 (8-byte tag, RFC 7251). Neither is in OpenSSL's defaults.
+capture_login tls13-ccm.pcap 9460 1 1.3 0x1304 ecdsa \
+    "-tls1_3 -ciphersuites TLS_AES_128_CCM_SHA256" \
+    --tlsv1.3 --tls13-ciphers TLS_AES_128_CCM_SHA256
+publish "$WORK/tls13-ccm.pcap" 1
+
+capture_login tls12-ccm8.pcap 9461 1 1.2 0xc0ae ecdsa \
+    "-tls1_2 -cipher ECDHE-ECDSA-AES128-CCM8" \
+    --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-CCM8
+publish "$WORK/tls12-ccm8.pcap" 1
 
 # ---------------------------------------------------------------- 9. Decryption Secrets Block
 log "tls13-dsb.pcapng (editcap --inject-secrets)"

@@ -94,6 +94,19 @@ const KEYED: &[(&str, &str, &str, &str)] = &[
         "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
         "2036-11-28T08:10:57Z",
     ),
+    // AES-CCM: TLS 1.3 with a 16-byte tag, TLS 1.2 with an 8-byte one.
+    (
+        "tls13-ccm",
+        "TLS1.3",
+        "TLS_AES_128_CCM_SHA256",
+        "2036-11-28T08:22:22Z",
+    ),
+    (
+        "tls12-ccm8",
+        "TLS1.2",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",
+        "2036-11-28T08:22:22Z",
+    ),
 ];
 
 #[test]

@@ -14,7 +14,9 @@ fuzz_target!(|data: &[u8]| {
         CipherKind::Aes128Cbc(MacKind::Sha1),
         CipherKind::Aes256Cbc(MacKind::Sha256),
         CipherKind::Aes256Cbc(MacKind::Sha384),
-    ][usize::from(choice % 6)];
+        CipherKind::Aes128Ccm,
+        CipherKind::Aes256Ccm8,
+    ][usize::from(choice % 8)];
     let hash = match (choice >> 3) & 3 {
         0 => HashKind::Sha256,
         1 => HashKind::Sha384,

@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes128Gcm, Aes256Gcm};
 use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
+use ccm::consts::{U12, U16, U8};
 use chacha20poly1305::ChaCha20Poly1305;
 use hmac::{Hmac, Mac};
 use sha2::{Sha256, Sha384};
@@ -171,12 +172,18 @@ impl KeyLog {
     }
 }
 
-/// The record ciphers plainsight can decrypt: AEADs, and AES-CBC with an HMAC (TLS 1.2 only).
+/// The record ciphers plainsight can decrypt: AEADs, and AES-CBC with an HMAC (TLS 1.2 and
+/// older).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CipherKind {
     Aes128Gcm,
     Aes256Gcm,
     ChaCha20Poly1305,
+    /// AES-CCM with a 16-byte tag (RFC 6655), and with an 8-byte one (`_CCM_8`).
+    Aes128Ccm,
+    Aes256Ccm,
+    Aes128Ccm8,
+    Aes256Ccm8,
     Aes128Cbc(MacKind),
     Aes256Cbc(MacKind),
 }
@@ -184,8 +191,15 @@ pub enum CipherKind {
 impl CipherKind {
     fn key_len(self) -> usize {
         match self {
-            CipherKind::Aes128Gcm | CipherKind::Aes128Cbc(_) => 16,
-            CipherKind::Aes256Gcm | CipherKind::ChaCha20Poly1305 | CipherKind::Aes256Cbc(_) => 32,
+            CipherKind::Aes128Gcm
+            | CipherKind::Aes128Ccm
+            | CipherKind::Aes128Ccm8
+            | CipherKind::Aes128Cbc(_) => 16,
+            CipherKind::Aes256Gcm
+            | CipherKind::ChaCha20Poly1305
+            | CipherKind::Aes256Ccm
+            | CipherKind::Aes256Ccm8
+            | CipherKind::Aes256Cbc(_) => 32,
         }
     }
 
@@ -254,17 +268,27 @@ fn hmac(hash: HmacHash, key: &[u8], parts: &[&[u8]]) -> Option<Vec<u8>> {
 /// What a cipher suite needs for decryption; `None` for suites plainsight cannot decrypt (RC4,
 /// 3DES, CCM, Camellia, NULL…).
 pub fn suite(id: u16) -> Option<(CipherKind, HashKind)> {
-    use CipherKind::{Aes128Cbc, Aes128Gcm, Aes256Cbc, Aes256Gcm, ChaCha20Poly1305};
+    use CipherKind::{
+        Aes128Cbc, Aes128Ccm, Aes128Ccm8, Aes128Gcm, Aes256Cbc, Aes256Ccm, Aes256Ccm8, Aes256Gcm,
+        ChaCha20Poly1305,
+    };
     use HashKind::{Sha256, Sha384};
     Some(match id {
         0x1301 => (Aes128Gcm, Sha256),
         0x1302 => (Aes256Gcm, Sha384),
         0x1303 => (ChaCha20Poly1305, Sha256),
+        0x1304 => (Aes128Ccm, Sha256),
+        0x1305 => (Aes128Ccm8, Sha256),
         // TLS 1.2: (EC)DHE and RSA key exchange with GCM.
         0x009c | 0x009e | 0x00a2 | 0xc02b | 0xc02f | 0xc02d | 0xc031 => (Aes128Gcm, Sha256),
         0x009d | 0x009f | 0x00a3 | 0xc02c | 0xc030 | 0xc02e | 0xc032 => (Aes256Gcm, Sha384),
         // TLS 1.2: ChaCha20-Poly1305 (RFC 7905).
         0xcca8..=0xccaa => (ChaCha20Poly1305, Sha256),
+        // TLS 1.2: AES-CCM (RFC 6655, RFC 7251), RSA, DHE and ECDHE-ECDSA.
+        0xc09c | 0xc09e | 0xc0ac => (Aes128Ccm, Sha256),
+        0xc09d | 0xc09f | 0xc0ad => (Aes256Ccm, Sha256),
+        0xc0a0 | 0xc0a2 | 0xc0ae => (Aes128Ccm8, Sha256),
+        0xc0a1 | 0xc0a3 | 0xc0af => (Aes256Ccm8, Sha256),
         // TLS 1.2: AES-CBC with HMAC-SHA1 (RSA, DHE, ECDHE-ECDSA, ECDHE-RSA key exchange). The
         // PRF of every suite without SHA384 in its name is SHA-256's.
         0x002f | 0x0033 | 0xc009 | 0xc013 => (Aes128Cbc(MacKind::Sha1), Sha256),
@@ -281,6 +305,10 @@ enum Cipher {
     Aes128(Box<Aes128Gcm>),
     Aes256(Box<Aes256Gcm>),
     ChaCha(Box<ChaCha20Poly1305>),
+    Ccm128(Box<ccm::Ccm<aes::Aes128, U16, U12>>),
+    Ccm256(Box<ccm::Ccm<aes::Aes256, U16, U12>>),
+    Ccm8128(Box<ccm::Ccm<aes::Aes128, U8, U12>>),
+    Ccm8256(Box<ccm::Ccm<aes::Aes256, U8, U12>>),
     Cbc(CbcKeys),
 }
 
@@ -390,6 +418,10 @@ impl std::fmt::Debug for Cipher {
             Cipher::Aes128(_) => "AES-128-GCM",
             Cipher::Aes256(_) => "AES-256-GCM",
             Cipher::ChaCha(_) => "ChaCha20-Poly1305",
+            Cipher::Ccm128(_) => "AES-128-CCM",
+            Cipher::Ccm256(_) => "AES-256-CCM",
+            Cipher::Ccm8128(_) => "AES-128-CCM-8",
+            Cipher::Ccm8256(_) => "AES-256-CCM-8",
             Cipher::Cbc(_) => "AES-CBC",
         })
     }
@@ -404,24 +436,44 @@ impl Cipher {
             CipherKind::ChaCha20Poly1305 => {
                 Cipher::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?))
             }
+            CipherKind::Aes128Ccm => Cipher::Ccm128(Box::new(ccm::Ccm::new_from_slice(key).ok()?)),
+            CipherKind::Aes256Ccm => Cipher::Ccm256(Box::new(ccm::Ccm::new_from_slice(key).ok()?)),
+            CipherKind::Aes128Ccm8 => {
+                Cipher::Ccm8128(Box::new(ccm::Ccm::new_from_slice(key).ok()?))
+            }
+            CipherKind::Aes256Ccm8 => {
+                Cipher::Ccm8256(Box::new(ccm::Ccm::new_from_slice(key).ok()?))
+            }
             CipherKind::Aes128Cbc(_) | CipherKind::Aes256Cbc(_) => return None,
         })
     }
 
-    /// Decrypts `buf` (ciphertext then 16-byte tag) in place; returns the plaintext length.
+    /// The AEAD tag's length: 8 for CCM_8, else 16.
+    fn tag_len(&self) -> usize {
+        match self {
+            Cipher::Ccm8128(_) | Cipher::Ccm8256(_) => 8,
+            _ => 16,
+        }
+    }
+
+    /// Decrypts `buf` (ciphertext then tag) in place; returns the plaintext length.
     fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Option<usize> {
-        let len = buf.len().checked_sub(16)?;
+        let len = buf.len().checked_sub(self.tag_len())?;
         let (data, tag) = buf.split_at_mut(len);
+        macro_rules! open {
+            ($c:expr) => {
+                $c.decrypt_inout_detached(nonce.into(), aad, data.into(), (&*tag).try_into().ok()?)
+                    .is_ok()
+            };
+        }
         let ok = match self {
-            Cipher::Aes128(c) => c
-                .decrypt_inout_detached(nonce.into(), aad, data.into(), (&*tag).try_into().ok()?)
-                .is_ok(),
-            Cipher::Aes256(c) => c
-                .decrypt_inout_detached(nonce.into(), aad, data.into(), (&*tag).try_into().ok()?)
-                .is_ok(),
-            Cipher::ChaCha(c) => c
-                .decrypt_inout_detached(nonce.into(), aad, data.into(), (&*tag).try_into().ok()?)
-                .is_ok(),
+            Cipher::Aes128(c) => open!(c),
+            Cipher::Aes256(c) => open!(c),
+            Cipher::ChaCha(c) => open!(c),
+            Cipher::Ccm128(c) => open!(c),
+            Cipher::Ccm256(c) => open!(c),
+            Cipher::Ccm8128(c) => open!(c),
+            Cipher::Ccm8256(c) => open!(c),
             Cipher::Cbc(_) => false,
         };
         ok.then_some(len)
@@ -560,7 +612,7 @@ impl RecordDecryptor {
             fragment
         };
         let mut buf = body.to_vec();
-        let plain_len = buf.len().checked_sub(16)?;
+        let plain_len = buf.len().checked_sub(self.cipher.tag_len())?;
         let aad: Vec<u8> = if self.tls13 {
             header.to_vec()
         } else {
@@ -816,9 +868,13 @@ mod tests {
             suite(0xc028),
             Some((CipherKind::Aes256Cbc(MacKind::Sha384), HashKind::Sha384))
         );
-        // RC4, 3DES, CCM.
+        assert_eq!(
+            suite(0xc0ae),
+            Some((CipherKind::Aes128Ccm8, HashKind::Sha256))
+        );
+        // RC4, 3DES, Camellia.
         assert_eq!(suite(0x0005), None);
         assert_eq!(suite(0x000a), None);
-        assert_eq!(suite(0xc0ac), None);
+        assert_eq!(suite(0x0041), None);
     }
 }
