@@ -70,7 +70,7 @@ curl --version | grep -q '^curl .* OpenSSL/' || die "this curl is not built with
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 unset SSLKEYLOGFILE
 
-TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457 9458 9459 9460 9461)   # 9451 is in its own namespace
+TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457 9458 9459 9460 9461 9462)   # 9451 is in its own namespace
 for p in "${TCP_PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
@@ -439,6 +439,22 @@ capture_login tls12-ccm8.pcap 9461 1 1.2 0xc0ae ecdsa \
     "-tls1_2 -cipher ECDHE-ECDSA-AES128-CCM8" \
     --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-CCM8
 publish "$WORK/tls12-ccm8.pcap" 1
+
+# ---------------------------------------------------------------- 8h. NULL suite
+# TLS that encrypts nothing: each record is the plaintext and its HMAC. tcpdump alone shows the
+# password; the key log is only needed to check the MACs.
+F=$WORK/tls12-null.pcap
+log "tls12-null.pcap (openssl s_server, rsa key, 127.0.0.1:9462)"
+start_server 9462 rsa -tls1_2 -cipher ECDHE-RSA-NULL-SHA:@SECLEVEL=0
+start_tcpdump "$F" "tcp port 9462"
+login 9462 "$(keys_of "$F")" 1 --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-NULL-SHA:@SECLEVEL=0
+stop_capture "$F"
+stop_server
+expect_count 1 "$F" 'tls.handshake.type == 2 and tls.handshake.ciphersuite == 0xc010'
+# check_tls's "nothing without the key log" is the opposite here: the login is in the clear.
+expect_count 1 "$F" 'http.request.method == "POST" and urlencoded-form.value == "Tls-Secret-9"' \
+    -d tcp.port==9462,tls -d tls.port==9462,http
+publish "$F" 1
 
 # ---------------------------------------------------------------- 9. Decryption Secrets Block
 log "tls13-dsb.pcapng (editcap --inject-secrets)"

@@ -107,6 +107,13 @@ const KEYED: &[(&str, &str, &str, &str)] = &[
         "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",
         "2036-11-28T08:22:22Z",
     ),
+    // NULL: authenticated, not encrypted; the key log checks the HMACs.
+    (
+        "tls12-null",
+        "TLS1.2",
+        "TLS_ECDHE_RSA_WITH_NULL_SHA",
+        "2036-11-28T08:30:39Z",
+    ),
 ];
 
 #[test]

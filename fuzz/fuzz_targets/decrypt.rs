@@ -16,7 +16,8 @@ fuzz_target!(|data: &[u8]| {
         CipherKind::Aes256Cbc(MacKind::Sha384),
         CipherKind::Aes128Ccm,
         CipherKind::Aes256Ccm8,
-    ][usize::from(choice % 8)];
+        CipherKind::Null(MacKind::Sha1),
+    ][usize::from(choice % 9)];
     let hash = match (choice >> 3) & 3 {
         0 => HashKind::Sha256,
         1 => HashKind::Sha384,

@@ -186,6 +186,8 @@ pub enum CipherKind {
     Aes256Ccm8,
     Aes128Cbc(MacKind),
     Aes256Cbc(MacKind),
+    /// NULL suites: no encryption, the content in the clear followed by its HMAC.
+    Null(MacKind),
 }
 
 impl CipherKind {
@@ -200,13 +202,16 @@ impl CipherKind {
             | CipherKind::Aes256Ccm
             | CipherKind::Aes256Ccm8
             | CipherKind::Aes256Cbc(_) => 32,
+            CipherKind::Null(_) => 0,
         }
     }
 
     /// The HMAC of a CBC suite.
     fn mac(self) -> Option<MacKind> {
         match self {
-            CipherKind::Aes128Cbc(mac) | CipherKind::Aes256Cbc(mac) => Some(mac),
+            CipherKind::Aes128Cbc(mac) | CipherKind::Aes256Cbc(mac) | CipherKind::Null(mac) => {
+                Some(mac)
+            }
             _ => None,
         }
     }
@@ -297,6 +302,9 @@ pub fn suite(id: u16) -> Option<(CipherKind, HashKind)> {
         0x003c | 0x0067 | 0xc023 | 0xc027 => (Aes128Cbc(MacKind::Sha256), Sha256),
         0x003d | 0x006b => (Aes256Cbc(MacKind::Sha256), Sha256),
         0xc024 | 0xc028 => (Aes256Cbc(MacKind::Sha384), Sha384),
+        // NULL suites: authenticated, not encrypted (RSA, ECDHE-ECDSA, ECDHE-RSA).
+        0x0002 | 0xc006 | 0xc010 => (CipherKind::Null(MacKind::Sha1), Sha256),
+        0x003b => (CipherKind::Null(MacKind::Sha256), Sha256),
         _ => return None,
     })
 }
@@ -314,7 +322,7 @@ enum Cipher {
 
 /// One direction of a TLS 1.2 CBC suite (RFC 5246 6.2.3.2): each record is an explicit IV, then
 /// the content, its HMAC and padding, encrypted; or with encrypt-then-MAC (RFC 7366) the HMAC
-/// follows the ciphertext instead.
+/// follows the ciphertext instead. With an empty key it is a NULL suite: content then HMAC.
 struct CbcKeys {
     key: Vec<u8>,
     mac_key: Vec<u8>,
@@ -331,6 +339,11 @@ impl CbcKeys {
     /// The record's plaintext, if its padding and HMAC check out.
     fn open(&mut self, seq: u64, header: &[u8; 5], fragment: &[u8]) -> Option<Vec<u8>> {
         let mac_len = self.mac.len();
+        if self.key.is_empty() {
+            // A NULL suite: the content, then its HMAC (encrypt-then-MAC is for CBC only).
+            let (content, mac) = fragment.split_at_checked(fragment.len().checked_sub(mac_len)?)?;
+            return (self.hmac(seq, header, content)? == mac).then(|| content.to_vec());
+        }
         let (encrypted, trailing_mac) = if self.encrypt_then_mac {
             let (encrypted, mac) =
                 fragment.split_at_checked(fragment.len().checked_sub(mac_len)?)?;
@@ -444,7 +457,9 @@ impl Cipher {
             CipherKind::Aes256Ccm8 => {
                 Cipher::Ccm8256(Box::new(ccm::Ccm::new_from_slice(key).ok()?))
             }
-            CipherKind::Aes128Cbc(_) | CipherKind::Aes256Cbc(_) => return None,
+            CipherKind::Aes128Cbc(_) | CipherKind::Aes256Cbc(_) | CipherKind::Null(_) => {
+                return None
+            }
         })
     }
 
