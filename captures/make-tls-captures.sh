@@ -70,7 +70,7 @@ curl --version | grep -q '^curl .* OpenSSL/' || die "this curl is not built with
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 unset SSLKEYLOGFILE
 
-TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457 9458 9459 9460 9461 9462)   # 9451 is in its own namespace
+TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457 9458 9459 9460 9461 9462 9463)   # 9451 is in its own namespace
 for p in "${TCP_PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
@@ -455,6 +455,14 @@ expect_count 1 "$F" 'tls.handshake.type == 2 and tls.handshake.ciphersuite == 0x
 expect_count 1 "$F" 'http.request.method == "POST" and urlencoded-form.value == "Tls-Secret-9"' \
     -d tcp.port==9462,tls -d tls.port==9462,http
 publish "$F" 1
+
+# ---------------------------------------------------------------- 8i. a suite plainsight cannot open
+# Camellia-CBC (RFC 6367), which tshark decrypts and plainsight does not: the test checks the
+# session is `unsupported` and the detail names the suite.
+capture_login tls12-camellia.pcap 9463 1 1.2 0xc077 rsa \
+    "-tls1_2 -cipher ECDHE-RSA-CAMELLIA256-SHA384:@SECLEVEL=0" \
+    --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-CAMELLIA256-SHA384:@SECLEVEL=0
+publish "$WORK/tls12-camellia.pcap" 1
 
 # ---------------------------------------------------------------- 9. Decryption Secrets Block
 log "tls13-dsb.pcapng (editcap --inject-secrets)"

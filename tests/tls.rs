@@ -600,3 +600,24 @@ fn decryption_follows_a_key_update() {
     let records = of(&ev, "tls_decryption");
     assert_eq!(records[0]["result"], "ok");
 }
+
+/// A suite plainsight cannot open (Camellia-CBC, which tshark reads with the same key log) says
+/// so once, by name, and nothing is claimed from its records.
+#[test]
+fn an_unsupported_suite_is_named_and_nothing_is_claimed() {
+    let (_, ev) = events(&[
+        "--keylog",
+        "captures/tls12-camellia.keys",
+        "captures/tls12-camellia.pcap",
+    ]);
+    let dec = of(&ev, "tls_decryption");
+    assert_eq!(dec.len(), 1);
+    assert_eq!(dec[0]["result"], "unsupported");
+    assert_eq!(
+        dec[0]["detail"],
+        "TLS_ECDHE_RSA_WITH_CAMELLIA_256_CBC_SHA384 cannot be decrypted: plainsight reads AES-GCM, AES-CCM, AES-CBC, ChaCha20-Poly1305 and NULL suites"
+    );
+    assert!(of(&ev, "credential").is_empty());
+    assert!(of(&ev, "http_request").is_empty());
+    assert_eq!(ev.last().unwrap()["decrypted_flows"], 0);
+}

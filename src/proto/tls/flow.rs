@@ -423,7 +423,7 @@ impl TlsFlow {
         let Some((kind, hash)) = suite(self.cipher) else {
             self.report(
                 DecryptionResult::Unsupported,
-                format!("{name} cannot be decrypted: plainsight reads AES-GCM, AES-CBC and ChaCha20-Poly1305 suites"),
+                format!("{name} cannot be decrypted: plainsight reads AES-GCM, AES-CCM, AES-CBC, ChaCha20-Poly1305 and NULL suites"),
                 out,
             );
             return;
