@@ -129,9 +129,8 @@ impl FileSource {
         &self.name
     }
 
-    /// Feeds every item of the file to `f`, in order, until the end, damage, or `f` breaks.
-    /// Damage is yielded as an item, never as an error: what came before it stays analysed.
-    /// Hands every item to `f`, in file order, until the end, damage, or a break. Packets are
+    /// Hands every item to `f`, in file order, until the end, damage, or a break. Damage is
+    /// yielded as an item, never as an error: what came before it stays analysed. Packets are
     /// numbered from 1 in file order ([`Packet::frame`]), as Wireshark numbers frames.
     pub fn for_each(&mut self, mut f: impl FnMut(SourceItem<'_>) -> ControlFlow<()>) {
         let mut frame = 0u64;

@@ -444,11 +444,7 @@ fn finish_flow<F: FnMut(Event)>(
         });
     }
     report_gaps(gaps, &ctx, rec, out);
-    let stream_ctx = StreamContext {
-        frame: flow.last_frame,
-        ..base
-    };
-    let protocol = flow.app.on_end(&stream_ctx, &mut rec.pending);
+    let protocol = app.on_end(&stream_ctx, &mut rec.pending);
     rec.emit_pending(&ctx, out);
     // A flow whose FINs were both seen ended with `fin`, even if its last ACK never came.
     let reason = match reason {

@@ -125,8 +125,8 @@ impl HttpParser {
         }
     }
 
-    /// Bytes of one direction; what they complete becomes outputs (with the HTTP/2 stream).
-    /// Bytes of one direction (from packet `frame`); what they complete becomes outputs.
+    /// Bytes of one direction (from packet `frame`); what they complete becomes outputs (with
+    /// the HTTP/2 stream).
     fn data(
         &mut self,
         dir: Direction,

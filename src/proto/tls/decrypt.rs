@@ -254,24 +254,37 @@ enum HmacHash {
     Sha384,
 }
 
+/// Runs `$finish` on an HMAC of `$hash` keyed with `$key` that has read every one of `$parts`.
+macro_rules! with_hmac {
+    ($hash:expr, $key:expr, $parts:expr, $mac:ident => $finish:expr) => {{
+        macro_rules! run {
+            ($digest:ty) => {{
+                let mut $mac = <Hmac<$digest> as hmac::KeyInit>::new_from_slice($key).ok()?;
+                $parts.iter().for_each(|p| $mac.update(p));
+                $finish
+            }};
+        }
+        match $hash {
+            HmacHash::Md5 => run!(md5::Md5),
+            HmacHash::Sha1 => run!(sha1::Sha1),
+            HmacHash::Sha256 => run!(Sha256),
+            HmacHash::Sha384 => run!(Sha384),
+        }
+    }};
+}
+
 fn hmac(hash: HmacHash, key: &[u8], parts: &[&[u8]]) -> Option<Vec<u8>> {
-    macro_rules! run {
-        ($digest:ty) => {{
-            let mut m = <Hmac<$digest> as hmac::KeyInit>::new_from_slice(key).ok()?;
-            parts.iter().for_each(|p| m.update(p));
-            m.finalize().into_bytes().to_vec()
-        }};
-    }
-    Some(match hash {
-        HmacHash::Md5 => run!(md5::Md5),
-        HmacHash::Sha1 => run!(sha1::Sha1),
-        HmacHash::Sha256 => run!(Sha256),
-        HmacHash::Sha384 => run!(Sha384),
-    })
+    Some(with_hmac!(hash, key, parts, m => m.finalize().into_bytes().to_vec()))
+}
+
+/// `Some` when the HMAC of `parts` is `expected` (compared in constant time, nothing allocated:
+/// this runs for every CBC and NULL record).
+fn hmac_matches(hash: HmacHash, key: &[u8], parts: &[&[u8]], expected: &[u8]) -> Option<()> {
+    with_hmac!(hash, key, parts, m => m.verify_slice(expected).ok())
 }
 
 /// What a cipher suite needs for decryption; `None` for suites plainsight cannot decrypt (RC4,
-/// 3DES, CCM, Camellia, NULL…).
+/// 3DES, Camellia, ARIA…).
 pub fn suite(id: u16) -> Option<(CipherKind, HashKind)> {
     use CipherKind::{
         Aes128Cbc, Aes128Ccm, Aes128Ccm8, Aes128Gcm, Aes256Cbc, Aes256Ccm, Aes256Ccm8, Aes256Gcm,
@@ -342,7 +355,8 @@ impl CbcKeys {
         if self.key.is_empty() {
             // A NULL suite: the content, then its HMAC (encrypt-then-MAC is for CBC only).
             let (content, mac) = fragment.split_at_checked(fragment.len().checked_sub(mac_len)?)?;
-            return (self.hmac(seq, header, content)? == mac).then(|| content.to_vec());
+            self.mac_matches(seq, header, content, mac)?;
+            return Some(content.to_vec());
         }
         let (encrypted, trailing_mac) = if self.encrypt_then_mac {
             let (encrypted, mac) =
@@ -361,9 +375,7 @@ impl CbcKeys {
             return None;
         }
         if let Some(mac) = trailing_mac {
-            if self.hmac(seq, header, encrypted)? != mac {
-                return None;
-            }
+            self.mac_matches(seq, header, encrypted, mac)?;
         }
         let (iv, body) = match &self.chained_iv {
             Some(iv) => (iv.as_slice(), encrypted),
@@ -371,9 +383,6 @@ impl CbcKeys {
         };
         let mut buf = body.to_vec();
         self.decrypt_blocks(iv, &mut buf)?;
-        let last_block = encrypted
-            .get(encrypted.len() - Self::BLOCK..)
-            .and_then(|b| <[u8; 16]>::try_from(b).ok());
         // Padding: `pad` bytes of value `pad`, then `pad` itself.
         let pad = *buf.last()?;
         let unpadded = buf.len().checked_sub(usize::from(pad) + 1)?;
@@ -383,13 +392,16 @@ impl CbcKeys {
         buf.truncate(unpadded);
         if !self.encrypt_then_mac {
             let content_len = buf.len().checked_sub(mac_len)?;
-            let mac = buf.split_off(content_len);
-            if self.hmac(seq, header, &buf)? != mac {
-                return None;
-            }
+            let (content, mac) = buf.split_at(content_len);
+            self.mac_matches(seq, header, content, mac)?;
+            buf.truncate(content_len);
         }
         if self.chained_iv.is_some() {
-            self.chained_iv = last_block;
+            // TLS 1.0: the next record's IV is this one's last ciphertext block.
+            self.chained_iv = encrypted
+                .rchunks_exact(Self::BLOCK)
+                .next()
+                .and_then(|b| b.try_into().ok());
         }
         Some(buf)
     }
@@ -411,9 +423,9 @@ impl CbcKeys {
         Some(())
     }
 
-    /// HMAC(seq_num + type + version + length + data); `data` is the content (MAC-then-encrypt)
-    /// or the IV and ciphertext (encrypt-then-MAC).
-    fn hmac(&self, seq: u64, header: &[u8; 5], data: &[u8]) -> Option<Vec<u8>> {
+    /// `Some` when `mac` is HMAC(seq_num + type + version + length + data); `data` is the
+    /// content (MAC-then-encrypt) or the IV and ciphertext (encrypt-then-MAC).
+    fn mac_matches(&self, seq: u64, header: &[u8; 5], data: &[u8], mac: &[u8]) -> Option<()> {
         let len = u16::try_from(data.len()).ok()?.to_be_bytes();
         let parts: [&[u8]; 5] = [&seq.to_be_bytes(), &header[..1], &header[1..3], &len, data];
         let hash = match self.mac {
@@ -421,7 +433,7 @@ impl CbcKeys {
             MacKind::Sha256 => HmacHash::Sha256,
             MacKind::Sha384 => HmacHash::Sha384,
         };
-        hmac(hash, &self.mac_key, &parts)
+        hmac_matches(hash, &self.mac_key, &parts, mac)
     }
 }
 
@@ -835,7 +847,9 @@ mod tests {
         let header = [23, 3, 3, 0, 0];
         let content = b"password=hunter2";
         let mut plain = content.to_vec();
-        plain.extend(keys.hmac(5, &header, content).unwrap());
+        let len = (content.len() as u16).to_be_bytes();
+        let parts: [&[u8]; 5] = [&5u64.to_be_bytes(), &[23], &[3, 3], &len, content];
+        plain.extend(hmac(HmacHash::Sha1, &keys.mac_key, &parts).unwrap());
         let pad = 15 - plain.len() % 16;
         plain.extend(std::iter::repeat_n(pad as u8, pad + 1));
         let iv = [3u8; 16];

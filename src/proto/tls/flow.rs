@@ -12,6 +12,7 @@ use super::{DecryptionResult, MAX_RECORD};
 use crate::flow::Direction;
 use crate::proto::Framed;
 use crate::proto::{StreamContext, StreamParser};
+use tls_parser::{TlsCipherKx, TlsCipherSuite};
 
 const CHANGE_CIPHER_SPEC: u8 = 20;
 const HANDSHAKE: u8 = 22;
@@ -57,6 +58,14 @@ pub struct RecordSeen {
 
 /// Handshake bytes kept for the extended master secret at most (certificate chains included).
 const MAX_TRANSCRIPT: usize = 512 << 10;
+
+/// The `no_key` detail for a session the key log has nothing for.
+fn no_key(client_random: &[u8]) -> String {
+    format!(
+        "the key log has no secrets for this session (client random {}…)",
+        hex::encode(client_random.get(..8).unwrap_or_default())
+    )
+}
 
 /// Bytes of a record's body shown in its `tls_record` event.
 const RECORD_HEAD: usize = 16;
@@ -133,7 +142,6 @@ pub struct TlsFlow {
     client_random: Option<Vec<u8>>,
     server_random: Option<Vec<u8>>,
     cipher: u16,
-    tls13: bool,
     /// Records from this direction are encrypted (1.2: after ChangeCipherSpec; 1.3: after the
     /// ServerHello).
     encrypted: [bool; 2],
@@ -173,6 +181,11 @@ pub struct TlsFlow {
 }
 
 impl TlsFlow {
+    /// The ServerHello chose TLS 1.3.
+    fn tls13(&self) -> bool {
+        self.version == 0x0304
+    }
+
     /// An item, with the packet of what is being read now.
     fn push(&self, out: &mut Vec<Framed<TlsOutput>>, item: TlsOutput) {
         out.push(Framed {
@@ -224,7 +237,7 @@ impl TlsFlow {
         let content_type = header[0];
         if content_type == CHANGE_CIPHER_SPEC {
             // TLS 1.3 sends a dummy one for middleboxes; in 1.2 it turns encryption on.
-            if !self.tls13 {
+            if !self.tls13() {
                 self.encrypted[dir] = true;
             }
             return;
@@ -247,16 +260,19 @@ impl TlsFlow {
                 {
                     record.inner_type = Some(plain.content_type);
                 }
-                let with = if self.opened_with_server_key {
-                    "the server's private key (RSA key exchange: no forward secrecy)"
-                } else {
-                    "the key log"
-                };
-                self.report(
-                    DecryptionResult::Ok,
-                    format!("decrypted with {with} ({})", cipher_name(self.cipher)),
-                    out,
-                );
+                // Reported once, at the first record: not formatted for every record after.
+                if !self.reported {
+                    let with = if self.opened_with_server_key {
+                        "the server's private key (RSA key exchange: no forward secrecy)"
+                    } else {
+                        "the key log"
+                    };
+                    self.report(
+                        DecryptionResult::Ok,
+                        format!("decrypted with {with} ({})", cipher_name(self.cipher)),
+                        out,
+                    );
+                }
                 match plain.content_type {
                     HANDSHAKE => self.handshake_bytes(dir, &plain.data, keys, out),
                     APPLICATION_DATA if !plain.data.is_empty() => self.push(
@@ -322,19 +338,22 @@ impl TlsFlow {
         keys: Option<&KeyLog>,
         out: &mut Vec<Framed<TlsOutput>>,
     ) {
-        // TLS 1.2's extended master secret hashes the handshake up to the ClientKeyExchange.
-        if !self.tls13
+        // TLS 1.2's extended master secret hashes the handshake up to the ClientKeyExchange;
+        // kept only when there are keys to use it with, and dropped once that message is read.
+        if keys.is_some()
+            && !self.tls13()
             && !self.past_key_exchange
             && self.transcript.len() + msg.len() <= MAX_TRANSCRIPT
         {
             self.transcript.extend_from_slice(msg);
         }
         match (dir, msg_type) {
-            (0, CLIENT_KEY_EXCHANGE) if !self.tls13 => {
+            (0, CLIENT_KEY_EXCHANGE) if !self.tls13() => {
                 self.past_key_exchange = true;
                 if let (true, Some(keys)) = (self.awaiting_key_exchange, keys) {
                     self.key_exchange(msg, keys, out);
                 }
+                self.transcript = Vec::new();
             }
             (0, CLIENT_HELLO) => {
                 if let Some(ch) = client_hello(msg) {
@@ -349,7 +368,6 @@ impl TlsFlow {
                 self.encrypt_then_mac = sh.encrypt_then_mac;
                 self.version = sh.version;
                 self.cipher = sh.cipher;
-                self.tls13 = sh.version == 0x0304;
                 if !retry {
                     self.server_random = Some(sh.random.clone());
                 }
@@ -357,7 +375,7 @@ impl TlsFlow {
                 if retry {
                     return;
                 }
-                if self.tls13 {
+                if self.tls13() {
                     self.encrypted = [true, true];
                 }
                 if let Some(keys) = keys {
@@ -366,11 +384,11 @@ impl TlsFlow {
             }
             (1, CERTIFICATE) if !self.cert_seen => {
                 self.cert_seen = true;
-                if let Some(der) = leaf_certificate(msg, self.tls13) {
+                if let Some(der) = leaf_certificate(msg, self.tls13()) {
                     self.push(out, TlsOutput::Certificate(der.to_vec()));
                 }
             }
-            (_, FINISHED) if self.tls13 => {
+            (_, FINISHED) if self.tls13() => {
                 // After its Finished, each side switches to its application traffic keys. A key
                 // log that grows while the capture runs may only have them now.
                 let late = || {
@@ -387,7 +405,7 @@ impl TlsFlow {
                     self.application_secret[dir] = Some(secret);
                 }
             }
-            (_, KEY_UPDATE) if self.tls13 => {
+            (_, KEY_UPDATE) if self.tls13() => {
                 // The sender's next records use the next generation of its traffic secret
                 // (RFC 8446 7.2): derived from the current one, no key log needed.
                 let next = match (self.suite, self.application_secret[dir].take()) {
@@ -445,14 +463,8 @@ impl TlsFlow {
             );
             return;
         };
-        let no_key = |random: &[u8]| {
-            format!(
-                "the key log has no secrets for this session (client random {}…)",
-                hex::encode(&random[..random.len().min(8)])
-            )
-        };
         let Some(secrets) = keys.get(&client_random) else {
-            if !self.tls13 {
+            if !self.tls13() {
                 // RSA key exchange: an `RSA` line of the key log may match the ClientKeyExchange.
                 self.awaiting_key_exchange = true;
                 return;
@@ -460,7 +472,7 @@ impl TlsFlow {
             self.report(DecryptionResult::NoKey, no_key(&client_random), out);
             return;
         };
-        if self.tls13 {
+        if self.tls13() {
             match (&secrets.client_handshake, &secrets.server_handshake) {
                 (Some(c), Some(s)) => {
                     self.decryptors = [
@@ -511,7 +523,8 @@ impl TlsFlow {
         };
         // The body: a 2-byte length, then the pre-master secret encrypted to the server's key.
         let encrypted = msg.get(6..).unwrap_or_default();
-        let rsa_exchange = cipher_name(self.cipher).starts_with("TLS_RSA_");
+        let rsa_exchange =
+            TlsCipherSuite::from_id(self.cipher).is_some_and(|c| c.kx == TlsCipherKx::Rsa);
         let (pre_master, by_server_key) = match encrypted
             .get(..8)
             .and_then(|prefix| keys.pre_master(prefix))
@@ -533,10 +546,7 @@ impl TlsFlow {
             } else if keys.has_server_keys() {
                 "none of the server keys given opens this session's pre-master secret (another server's key?), and the key log has no secrets for it".to_string()
             } else {
-                format!(
-                    "the key log has no secrets for this session (client random {}…)",
-                    hex::encode(client_random.get(..8).unwrap_or_default())
-                )
+                no_key(&client_random)
             };
             self.report(DecryptionResult::NoKey, detail, out);
             return;
@@ -639,6 +649,7 @@ impl StreamParser for TlsFlow {
     fn buffered(&self) -> usize {
         self.records.iter().map(|r| r.buf.capacity()).sum::<usize>()
             + self.handshake.iter().map(|h| h.buffered()).sum::<usize>()
+            + self.transcript.capacity()
     }
 }
 
