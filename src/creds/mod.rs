@@ -75,6 +75,15 @@ pub fn sasl_plain(decoded: &[u8]) -> Option<(String, String)> {
     ))
 }
 
+/// A secret as shown: masked with [`redact`] when `redact` is on, else as it is.
+pub fn shown(secret: &str, redact: bool) -> String {
+    if redact {
+        self::redact(secret)
+    } else {
+        secret.to_string()
+    }
+}
+
 /// Masks a secret for a projector: first and last character kept, the rest as `*`.
 pub fn redact(secret: &str) -> String {
     let chars: Vec<char> = secret.chars().collect();

@@ -115,13 +115,44 @@ pub fn looks_like_server_h2(data: &[u8]) -> bool {
     data.len() >= 9 && data[3] == 0x4 && data[5..9] == [0, 0, 0, 0]
 }
 
+/// The 9-byte header every HTTP/2 frame starts with (RFC 9113 4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// The payload's length.
+    pub len: usize,
+    pub kind: u8,
+    pub flags: u8,
+    /// The stream identifier, reserved bit cleared.
+    pub stream: u32,
+}
+
+impl FrameHeader {
+    pub const LEN: usize = 9;
+
+    /// The frame header at the start of `bytes`, if all 9 bytes are there.
+    pub fn parse(bytes: &[u8]) -> Option<FrameHeader> {
+        let h: &[u8; 9] = bytes.get(..Self::LEN)?.try_into().ok()?;
+        Some(FrameHeader {
+            len: (usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]),
+            kind: h[3],
+            flags: h[4],
+            stream: u32::from_be_bytes([h[5] & 0x7f, h[6], h[7], h[8]]),
+        })
+    }
+}
+
 impl Http2Flow {
     /// Handles every whole frame at the start of `bytes`; returns how many bytes they took, or
     /// None once the direction failed.
     fn frames(&mut self, dir: usize, bytes: &[u8], out: &mut Vec<H2Item>) -> Option<usize> {
         let mut at = 0;
-        while let Some(h) = bytes.get(at..at + 9) {
-            let len = (usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]);
+        while let Some(FrameHeader {
+            len,
+            kind,
+            flags,
+            stream,
+        }) = bytes.get(at..).and_then(FrameHeader::parse)
+        {
             if len > MAX_FRAME {
                 self.fail(dir, HttpError::FrameTooLong(len), out);
                 return None;
@@ -129,8 +160,6 @@ impl Http2Flow {
             let Some(payload) = bytes.get(at + 9..at + 9 + len) else {
                 break;
             };
-            let (kind, flags) = (h[3], h[4]);
-            let stream = u32::from_be_bytes([h[5] & 0x7f, h[6], h[7], h[8]]);
             at += 9 + len;
             if let Err(e) = self.frame(dir, kind, flags, stream, payload, out) {
                 self.fail(dir, e, out);

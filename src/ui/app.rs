@@ -10,7 +10,6 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::keys::{self, Command};
 use super::lesson::Lesson;
 use super::wire::WireView;
-use crate::creds::redact;
 use crate::event::{
     Credential, Dir, Event, FlowClose, FlowId, FlowOpen, HttpRequest, HttpResponse, Payload,
     Protocol, Summary, Timestamp, TlsRecord,
@@ -276,11 +275,7 @@ impl App {
 
     /// A secret as shown: masked when redaction is on.
     pub fn show_secret(&self, secret: &str) -> String {
-        if self.redact {
-            redact(secret)
-        } else {
-            secret.to_string()
-        }
+        crate::creds::shown(secret, self.redact)
     }
 
     /// The flows that pass the filter, in order.
@@ -700,15 +695,10 @@ impl App {
             return false;
         };
         let lines = |app: &App| app.wire_view().map_or(0, |v| v.left.len());
-        let step = |scroll: usize, delta: i64, lines: usize| {
-            let last = lines.saturating_sub(1);
-            if delta < 0 {
-                scroll.saturating_sub(usize::try_from(delta.unsigned_abs()).unwrap_or(usize::MAX))
-            } else {
-                scroll
-                    .saturating_add(usize::try_from(delta).unwrap_or(usize::MAX))
-                    .min(last)
-            }
+        let step = |scroll: usize, delta: isize, lines: usize| {
+            scroll
+                .saturating_add_signed(delta)
+                .min(lines.saturating_sub(1))
         };
         match command {
             Command::Back => {
@@ -722,7 +712,7 @@ impl App {
             Command::PageDown => state.scroll = step(state.scroll, 20, lines(self)),
             Command::PageUp => state.scroll = step(state.scroll, -20, lines(self)),
             Command::Top => state.scroll = 0,
-            Command::Bottom => state.scroll = step(0, i64::MAX / 2, lines(self)),
+            Command::Bottom => state.scroll = step(0, isize::MAX, lines(self)),
             Command::Hex => {
                 state.hex = !state.hex;
                 state.scroll = 0;
@@ -730,11 +720,10 @@ impl App {
             }
             Command::NextSecret | Command::PreviousSecret => {
                 // The hex view is another layout: its secrets are found in it.
-                self.wire = Some(state);
-                let secrets = self
-                    .wire_view()
-                    .map(|v| v.secret_lines.clone())
-                    .unwrap_or_default();
+                let Some(view) = self.wire_view() else {
+                    return true;
+                };
+                let secrets = &view.secret_lines;
                 if secrets.is_empty() {
                     return true;
                 }
@@ -749,9 +738,6 @@ impl App {
                 // Lines of context above it: the request it is in, as a rule.
                 let line = secrets.get(i).copied().unwrap_or(0);
                 state.scroll = line.saturating_sub(WIRE_CONTEXT);
-            }
-            Command::Step | Command::NextAct | Command::PreviousAct | Command::Autoplay => {
-                return false
             }
             Command::OpenWire
             | Command::Explain

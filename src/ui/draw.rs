@@ -674,7 +674,7 @@ fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect)
     let title = if hidden > 0 {
         format!(
             " Leaked credentials ({}, {hidden} only with the keys) ",
-            app.credentials_total as usize - hidden.min(app.credentials_total as usize)
+            (app.credentials_total as usize).saturating_sub(hidden)
         )
     } else {
         format!(" Leaked credentials ({}) ", app.credentials_total)

@@ -195,13 +195,7 @@ fn needles(flow: &FlowView, redact: bool) -> Vec<Needle> {
     };
     for c in &flow.credentials {
         let secret = c.secret.as_bytes();
-        let shown = |s: &str| {
-            if redact {
-                crate::creds::redact(s)
-            } else {
-                s.to_string()
-            }
-        };
+        let shown = |s: &str| crate::creds::shown(s, redact);
         add(secret.to_vec(), None);
         // As a form sends it, and as JSON escapes it.
         let form: String = form_urlencoded::byte_serialize(secret).collect();
@@ -261,14 +255,14 @@ pub fn view(flow: &FlowView, options: WireOptions) -> WireView {
     );
     let mut view = if !flow.wire.records.is_empty() {
         tls_view(flow, &secrets, options)
-    } else if let Some(lines) = http2_lines(flow, false, &secrets, options) {
+    } else if let Some(lines) = http2_lines(flow, &secrets, options) {
         WireView {
             left: lines,
             ..WireView::default()
         }
     } else {
         WireView {
-            left: stream_lines(&flow.wire.pieces, false, &secrets, options),
+            left: stream_lines(&flow.wire.pieces, &secrets, options),
             ..WireView::default()
         }
     };
@@ -317,15 +311,11 @@ fn arrow(dir: Dir) -> &'static str {
     }
 }
 
-/// Every piece of the chosen kind, in arrival order, each under a faint packet line.
-fn stream_lines(
-    pieces: &[WirePiece],
-    decrypted: bool,
-    secrets: &Secrets,
-    options: WireOptions,
-) -> Vec<WireLine> {
+/// Every piece as it crossed the wire (none decrypted), in arrival order, each under a faint
+/// packet line.
+fn stream_lines(pieces: &[WirePiece], secrets: &Secrets, options: WireOptions) -> Vec<WireLine> {
     let mut lines = Vec::new();
-    for p in pieces.iter().filter(|p| p.decrypted == decrypted) {
+    for p in pieces.iter().filter(|p| !p.decrypted) {
         lines.push(vec![Seg {
             text: format!(
                 "── packet #{}  {}  {} byte{} at {} ──",
@@ -448,16 +438,20 @@ fn hex_lines(p: &WirePiece, secrets: &Secrets, options: WireOptions) -> Vec<Wire
         .enumerate()
         .map(|(row, chunk)| {
             let base = p.offset + (row * HEX_WIDTH) as u64;
+            // Which bytes of the row are secret: looked up once, for both columns.
+            let secret: Vec<bool> = (0..chunk.len())
+                .map(|i| secrets.covers(p.dir, p.decrypted, base + i as u64))
+                .collect();
             let mut b = LineBuilder::new(look);
             b.push_str(&format!("{base:08x}: "), Look::Faint);
-            for (i, &byte) in chunk.iter().enumerate() {
-                let secret = secrets.covers(p.dir, p.decrypted, base + i as u64);
-                let hex = if secret && options.redact {
-                    "**".to_string()
+            for (i, (&byte, &secret)) in chunk.iter().zip(&secret).enumerate() {
+                let digits = if secret && options.redact {
+                    ['*', '*']
                 } else {
-                    format!("{byte:02x}")
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    [byte >> 4, byte & 0xf].map(|d| char::from(HEX[usize::from(d)]))
                 };
-                for c in hex.chars() {
+                for c in digits {
                     b.push(c, secret);
                 }
                 if i % 2 == 1 {
@@ -469,8 +463,7 @@ fn hex_lines(p: &WirePiece, secrets: &Secrets, options: WireOptions) -> Vec<Wire
             let used = chunk.len() * 2 + chunk.len() / 2;
             b.push_str(&" ".repeat(width.saturating_sub(used) + 1), look);
             let mut text = LineBuilder::new(look);
-            for (i, &byte) in chunk.iter().enumerate() {
-                let secret = secrets.covers(p.dir, p.decrypted, base + i as u64);
+            for (&byte, &secret) in chunk.iter().zip(&secret) {
                 text.push(shown_byte(byte), secret);
             }
             let mut text = text.take();
@@ -526,7 +519,7 @@ fn tls_view(flow: &FlowView, secrets: &Secrets, options: WireOptions) -> WireVie
             .cloned()
             .collect();
         if !before.is_empty() {
-            let lines = stream_lines(&before, false, secrets, options);
+            let lines = stream_lines(&before, secrets, options);
             right.resize(left.len(), Vec::new());
             left.push(vec![Seg {
                 text: "In the clear, before TLS:".into(),
@@ -641,20 +634,15 @@ fn h2_frame_name(kind: u8) -> &'static str {
 /// A cleartext HTTP/2 connection (prior knowledge): every frame, its header list
 /// decoded (from the requests the engine read) beside the raw bytes. `None` when the client did
 /// not start with the HTTP/2 preface.
-fn http2_lines(
-    flow: &FlowView,
-    decrypted: bool,
-    secrets: &Secrets,
-    options: WireOptions,
-) -> Option<Vec<WireLine>> {
-    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let (client, _) = stream_of(&flow.wire.pieces, Dir::ClientToServer, decrypted);
+fn http2_lines(flow: &FlowView, secrets: &Secrets, options: WireOptions) -> Option<Vec<WireLine>> {
+    use crate::proto::http2::{FrameHeader, PREFACE};
+    let (client, _) = stream_of(&flow.wire.pieces, Dir::ClientToServer, false);
     if !client.starts_with(PREFACE) {
         return None;
     }
     let mut lines = Vec::new();
     for dir in Dir::ALL.iter().copied() {
-        let (stream, start) = stream_of(&flow.wire.pieces, dir, decrypted);
+        let (stream, start) = stream_of(&flow.wire.pieces, dir, false);
         let mut at = if dir == Dir::ClientToServer {
             PREFACE.len()
         } else {
@@ -664,11 +652,16 @@ fn http2_lines(
             text: format!("── HTTP/2 frames, {} ──", arrow(dir)),
             look: Look::Faint,
         }]);
-        while let Some(header) = stream.get(at..at + 9) {
-            let len =
-                usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
-            let (kind, flags) = (header[3], header[4]);
-            let id = u32::from_be_bytes([header[5] & 0x7f, header[6], header[7], header[8]]);
+        while let Some(header) = stream.get(at..at + FrameHeader::LEN) {
+            let Some(FrameHeader {
+                len,
+                kind,
+                flags,
+                stream: id,
+            }) = FrameHeader::parse(header)
+            else {
+                break;
+            };
             let payload = stream
                 .get(at + 9..(at + 9 + len).min(stream.len()))
                 .unwrap_or_default();
@@ -705,7 +698,7 @@ fn http2_lines(
                         dir,
                         offset: start + (at + 9) as u64,
                         frame: 0,
-                        decrypted,
+                        decrypted: false,
                         data: payload.to_vec(),
                     };
                     lines.extend(
