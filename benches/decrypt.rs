@@ -1,6 +1,7 @@
 //! `cargo bench --bench decrypt`: TLS 1.2 record decryption per cipher family, on 64 full-size
 //! (16 KiB) records sealed here with the keys plainsight derives from one master secret, so each
-//! figure is the record path alone: AEAD open, or CBC decryption with padding and HMAC checks.
+//! figure is the record path alone: AEAD open, CBC decryption with padding and HMAC checks, or
+//! RC4 with its HMAC check.
 
 // A failed unwrap here is a failed bench, not a crash on user data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,7 +11,9 @@ use aes_gcm::Aes128Gcm;
 use cbc::cipher::{BlockModeEncrypt, KeyIvInit};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hmac::{Hmac, Mac};
-use plainsight::proto::tls::decrypt::{prf, CipherKind, HashKind, MacKind, RecordDecryptor};
+use plainsight::proto::tls::decrypt::{
+    prf, BlockCipher, CipherKind, HashKind, MacKind, RecordDecryptor,
+};
 
 const RECORDS: u64 = 64;
 const RECORD_LEN: usize = 16 * 1024;
@@ -57,11 +60,26 @@ fn gcm_records() -> Vec<([u8; 5], Vec<u8>)> {
         .collect()
 }
 
-/// The client's records under AES-128-CBC with HMAC-SHA1, MAC-then-encrypt: IV, then the
-/// content, its HMAC and padding, encrypted.
-fn cbc_sha1_records() -> Vec<([u8; 5], Vec<u8>)> {
-    let block = key_block(2 * 20 + 2 * 16 + 2 * 16);
-    let (mac_key, key) = (&block[..20], &block[40..56]);
+/// How a family without an AEAD encrypts the content and its HMAC.
+#[derive(Clone, Copy)]
+enum Bulk {
+    Aes128Cbc,
+    TripleDesCbc,
+    Rc4,
+}
+
+/// The client's records with HMAC-SHA1, MAC-then-encrypt: for CBC an IV, then the content, its
+/// HMAC and padding, encrypted; for RC4 the content and its HMAC, encrypted with one running
+/// keystream.
+fn hmac_sha1_records(bulk: Bulk) -> Vec<([u8; 5], Vec<u8>)> {
+    let (key_len, iv_len) = match bulk {
+        Bulk::Aes128Cbc => (16, 16),
+        Bulk::TripleDesCbc => (24, 8),
+        Bulk::Rc4 => (16, 0),
+    };
+    let block = key_block(2 * 20 + 2 * key_len + 2 * iv_len);
+    let (mac_key, key) = (&block[..20], &block[40..40 + key_len]);
+    let mut rc4 = <rc4::Rc4 as cbc::cipher::KeyInit>::new_from_slice(key).unwrap();
     (0..RECORDS)
         .map(|seq| {
             let content = vec![b'a'; RECORD_LEN];
@@ -72,14 +90,31 @@ fn cbc_sha1_records() -> Vec<([u8; 5], Vec<u8>)> {
             mac.update(&content);
             let mut plain = content;
             plain.extend_from_slice(&mac.finalize().into_bytes());
-            let pad = 15 - plain.len() % 16;
+            if let Bulk::Rc4 = bulk {
+                use rc4::StreamCipher;
+                rc4.apply_keystream(&mut plain);
+                return (header(plain.len()), plain);
+            }
+            let pad = iv_len - 1 - plain.len() % iv_len;
             plain.extend(std::iter::repeat_n(pad as u8, pad + 1));
-            let iv = [seq as u8; 16];
-            let (blocks, _) = cbc::cipher::inout::InOutBuf::from(&mut plain[..]).into_chunks();
-            cbc::Encryptor::<aes::Aes128>::new_from_slices(key, &iv)
-                .unwrap()
-                .encrypt_blocks_inout(blocks);
-            let mut fragment = iv.to_vec();
+            let iv = vec![seq as u8; iv_len];
+            match bulk {
+                Bulk::Aes128Cbc => {
+                    let (blocks, _) =
+                        cbc::cipher::inout::InOutBuf::from(&mut plain[..]).into_chunks();
+                    cbc::Encryptor::<aes::Aes128>::new_from_slices(key, &iv)
+                        .unwrap()
+                        .encrypt_blocks_inout(blocks);
+                }
+                _ => {
+                    let (blocks, _) =
+                        cbc::cipher::inout::InOutBuf::from(&mut plain[..]).into_chunks();
+                    cbc::Encryptor::<des::TdesEde3>::new_from_slices(key, &iv)
+                        .unwrap()
+                        .encrypt_blocks_inout(blocks);
+                }
+            }
+            let mut fragment = iv;
             fragment.extend_from_slice(&plain);
             (header(fragment.len()), fragment)
         })
@@ -90,11 +125,25 @@ fn decrypt(c: &mut Criterion) {
     let mut group = c.benchmark_group("tls12 record decryption");
     group.throughput(Throughput::Bytes(RECORDS * RECORD_LEN as u64));
     let families = [
-        ("AES-128-GCM", CipherKind::Aes128Gcm, gcm_records()),
+        (
+            "AES-128-GCM",
+            CipherKind::Gcm(BlockCipher::Aes128),
+            gcm_records(),
+        ),
         (
             "AES-128-CBC-SHA1",
-            CipherKind::Aes128Cbc(MacKind::Sha1),
-            cbc_sha1_records(),
+            CipherKind::Cbc(BlockCipher::Aes128, MacKind::Sha1),
+            hmac_sha1_records(Bulk::Aes128Cbc),
+        ),
+        (
+            "3DES-CBC-SHA1",
+            CipherKind::Cbc(BlockCipher::TripleDes, MacKind::Sha1),
+            hmac_sha1_records(Bulk::TripleDesCbc),
+        ),
+        (
+            "RC4-128-SHA1",
+            CipherKind::Rc4(MacKind::Sha1),
+            hmac_sha1_records(Bulk::Rc4),
         ),
     ];
     for (name, kind, records) in families {

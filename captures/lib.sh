@@ -107,12 +107,13 @@ authorityKeyIdentifier = keyid
 EXT
 }
 
+# CERT_EXT names another extensions file (say, one whose key usage allows RSA key exchange).
 make_cert() {     # name serial key-options...: $PKI/NAME.key and NAME.pem, signed by the lab CA
     local name=$1 serial=$2; shift 2
     openssl req -new -nodes "$@" -subj /CN=login.plainsight.test \
         -keyout "$PKI/$name.key" -out "$PKI/$name.csr" 2>>"$WORK/pki.log"
     openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
-        -set_serial "$serial" -days 3650 -sha256 -extfile "$PKI/server.ext" \
+        -set_serial "$serial" -days 3650 -sha256 -extfile "${CERT_EXT:-$PKI/server.ext}" \
         -out "$PKI/$name.pem" 2>>"$WORK/pki.log"
     openssl verify -CAfile "$PKI/ca.pem" "$PKI/$name.pem" >/dev/null || die "$name.pem does not verify"
 }

@@ -1,24 +1,32 @@
 //! The TLS decryption record path: keys derived from fuzzer bytes (TLS 1.2 PRF and TLS 1.3
-//! HKDF-Expand-Label, every supported cipher, CBC with and without encrypt-then-MAC), then arbitrary records decrypted in sequence.
+//! HKDF-Expand-Label, every family of supported cipher: AEADs, CBC with and without encrypt-then-MAC and TLS 1.0's chained IVs, RC4, NULL), then arbitrary records decrypted in sequence.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use plainsight::proto::tls::decrypt::{CipherKind, HashKind, MacKind, RecordDecryptor};
+use plainsight::proto::tls::decrypt::{BlockCipher, CipherKind, HashKind, MacKind, RecordDecryptor};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&choice, rest)) = data.split_first() else { return };
-    let kind = [
-        CipherKind::Aes128Gcm,
-        CipherKind::Aes256Gcm,
+    let Some((&[which, choice], rest)) = data.split_first_chunk::<2>() else { return };
+    let kinds = [
+        CipherKind::Gcm(BlockCipher::Aes128),
+        CipherKind::Gcm(BlockCipher::Aes256),
+        CipherKind::Gcm(BlockCipher::Camellia128),
+        CipherKind::Gcm(BlockCipher::Aria256),
         CipherKind::ChaCha20Poly1305,
-        CipherKind::Aes128Cbc(MacKind::Sha1),
-        CipherKind::Aes256Cbc(MacKind::Sha256),
-        CipherKind::Aes256Cbc(MacKind::Sha384),
+        CipherKind::Cbc(BlockCipher::Aes128, MacKind::Sha1),
+        CipherKind::Cbc(BlockCipher::Aes256, MacKind::Sha256),
+        CipherKind::Cbc(BlockCipher::Aes256, MacKind::Sha384),
+        CipherKind::Cbc(BlockCipher::Camellia256, MacKind::Sha1),
+        CipherKind::Cbc(BlockCipher::TripleDes, MacKind::Sha1),
+        CipherKind::Rc4(MacKind::Md5),
+        CipherKind::Rc4(MacKind::Sha1),
         CipherKind::Aes128Ccm,
         CipherKind::Aes256Ccm8,
         CipherKind::Null(MacKind::Sha1),
-    ][usize::from(choice % 9)];
-    let hash = match (choice >> 3) & 3 {
+        CipherKind::Null(MacKind::Md5),
+    ];
+    let kind = kinds[usize::from(which) % kinds.len()];
+    let hash = match choice & 3 {
         0 => HashKind::Sha256,
         1 => HashKind::Sha384,
         _ => HashKind::Md5Sha1,

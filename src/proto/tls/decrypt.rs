@@ -1,18 +1,20 @@
 //! TLS decryption with an NSS key log (the `SSLKEYLOGFILE` format browsers and curl write):
 //! TLS 1.2 from `CLIENT_RANDOM` master secrets, TLS 1.3 from handshake and traffic secrets.
-//! AES-GCM, ChaCha20-Poly1305 and (TLS 1.2) AES-CBC with HMAC, from the RustCrypto crates; no
-//! cipher is written here.
+//! AES, Camellia and ARIA in GCM, AES-CCM and ChaCha20-Poly1305; and (TLS 1.0 to 1.2) AES,
+//! Camellia, ARIA and 3DES in CBC mode, RC4 and NULL, each with an HMAC. Every cipher comes from
+//! the RustCrypto crates; none is written here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes128Gcm, Aes256Gcm};
-use cbc::cipher::{BlockModeDecrypt, KeyIvInit};
+use cbc::cipher::BlockModeDecrypt;
 use ccm::consts::{U12, U16, U8};
 use chacha20poly1305::ChaCha20Poly1305;
 use hmac::{Hmac, Mac};
 use sha2::{Sha256, Sha384};
+use tls_parser::{TlsCipherEnc, TlsCipherEncMode, TlsCipherMac, TlsCipherSuite, TlsPRF};
 
 /// The secrets a key log holds for one client random.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -172,20 +174,65 @@ impl KeyLog {
     }
 }
 
-/// The record ciphers plainsight can decrypt: AEADs, and AES-CBC with an HMAC (TLS 1.2 and
-/// older).
+/// A block cipher of a TLS suite, under CBC (with an HMAC) or GCM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockCipher {
+    Aes128,
+    Aes256,
+    Camellia128,
+    Camellia256,
+    Aria128,
+    Aria256,
+    /// 3DES-EDE with three keys: 8-byte blocks.
+    TripleDes,
+}
+
+impl BlockCipher {
+    fn key_len(self) -> usize {
+        match self {
+            BlockCipher::Aes128 | BlockCipher::Camellia128 | BlockCipher::Aria128 => 16,
+            BlockCipher::TripleDes => 24,
+            BlockCipher::Aes256 | BlockCipher::Camellia256 | BlockCipher::Aria256 => 32,
+        }
+    }
+
+    fn block_len(self) -> usize {
+        match self {
+            BlockCipher::TripleDes => 8,
+            _ => 16,
+        }
+    }
+
+    /// From the suite table's cipher and key size; `None` for ciphers plainsight lacks.
+    fn from_table(enc: TlsCipherEnc, bits: u16) -> Option<BlockCipher> {
+        Some(match (enc, bits) {
+            (TlsCipherEnc::Aes, 128) => BlockCipher::Aes128,
+            (TlsCipherEnc::Aes, 256) => BlockCipher::Aes256,
+            (TlsCipherEnc::Camellia, 128) => BlockCipher::Camellia128,
+            (TlsCipherEnc::Camellia, 256) => BlockCipher::Camellia256,
+            (TlsCipherEnc::Aria, 128) => BlockCipher::Aria128,
+            (TlsCipherEnc::Aria, 256) => BlockCipher::Aria256,
+            (TlsCipherEnc::TripleDes, 168) => BlockCipher::TripleDes,
+            _ => return None,
+        })
+    }
+}
+
+/// The record protections plainsight can decrypt: AEADs, and (TLS 1.2 and older) a block cipher
+/// in CBC mode, RC4 or no cipher at all, each with an HMAC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CipherKind {
-    Aes128Gcm,
-    Aes256Gcm,
+    /// GCM over a 16-byte block cipher (AES, Camellia, ARIA).
+    Gcm(BlockCipher),
     ChaCha20Poly1305,
     /// AES-CCM with a 16-byte tag (RFC 6655), and with an 8-byte one (`_CCM_8`).
     Aes128Ccm,
     Aes256Ccm,
     Aes128Ccm8,
     Aes256Ccm8,
-    Aes128Cbc(MacKind),
-    Aes256Cbc(MacKind),
+    Cbc(BlockCipher, MacKind),
+    /// RC4-128: one keystream per direction, running on across records.
+    Rc4(MacKind),
     /// NULL suites: no encryption, the content in the clear followed by its HMAC.
     Null(MacKind),
 }
@@ -193,33 +240,27 @@ pub enum CipherKind {
 impl CipherKind {
     fn key_len(self) -> usize {
         match self {
-            CipherKind::Aes128Gcm
-            | CipherKind::Aes128Ccm
-            | CipherKind::Aes128Ccm8
-            | CipherKind::Aes128Cbc(_) => 16,
-            CipherKind::Aes256Gcm
-            | CipherKind::ChaCha20Poly1305
-            | CipherKind::Aes256Ccm
-            | CipherKind::Aes256Ccm8
-            | CipherKind::Aes256Cbc(_) => 32,
+            CipherKind::Gcm(block) | CipherKind::Cbc(block, _) => block.key_len(),
+            CipherKind::Aes128Ccm | CipherKind::Aes128Ccm8 | CipherKind::Rc4(_) => 16,
+            CipherKind::ChaCha20Poly1305 | CipherKind::Aes256Ccm | CipherKind::Aes256Ccm8 => 32,
             CipherKind::Null(_) => 0,
         }
     }
 
-    /// The HMAC of a CBC suite.
+    /// The HMAC of a suite that is not an AEAD.
     fn mac(self) -> Option<MacKind> {
         match self {
-            CipherKind::Aes128Cbc(mac) | CipherKind::Aes256Cbc(mac) | CipherKind::Null(mac) => {
-                Some(mac)
-            }
+            CipherKind::Cbc(_, mac) | CipherKind::Rc4(mac) | CipherKind::Null(mac) => Some(mac),
             _ => None,
         }
     }
 }
 
-/// The HMAC hash of a CBC suite (the `_SHA`, `_SHA256`, `_SHA384` ending of its name).
+/// The HMAC hash of a suite that is not an AEAD (the `_MD5`, `_SHA`, `_SHA256`, `_SHA384`
+/// ending of its name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MacKind {
+    Md5,
     Sha1,
     Sha256,
     Sha384,
@@ -228,9 +269,19 @@ pub enum MacKind {
 impl MacKind {
     fn len(self) -> usize {
         match self {
+            MacKind::Md5 => 16,
             MacKind::Sha1 => 20,
             MacKind::Sha256 => 32,
             MacKind::Sha384 => 48,
+        }
+    }
+
+    fn hmac(self) -> HmacHash {
+        match self {
+            MacKind::Md5 => HmacHash::Md5,
+            MacKind::Sha1 => HmacHash::Sha1,
+            MacKind::Sha256 => HmacHash::Sha256,
+            MacKind::Sha384 => HmacHash::Sha384,
         }
     }
 }
@@ -278,111 +329,229 @@ fn hmac(hash: HmacHash, key: &[u8], parts: &[&[u8]]) -> Option<Vec<u8>> {
 }
 
 /// `Some` when the HMAC of `parts` is `expected` (compared in constant time, nothing allocated:
-/// this runs for every CBC and NULL record).
+/// this runs for every record of a suite that is not an AEAD).
 fn hmac_matches(hash: HmacHash, key: &[u8], parts: &[&[u8]], expected: &[u8]) -> Option<()> {
     with_hmac!(hash, key, parts, m => m.verify_slice(expected).ok())
 }
 
-/// What a cipher suite needs for decryption; `None` for suites plainsight cannot decrypt (RC4,
-/// 3DES, Camellia, ARIA…).
+/// What a cipher suite needs for decryption, read from the one suite table (tls-parser's, made
+/// from IANA's registry): its cipher, mode, key size, MAC and PRF. `None` for what plainsight
+/// cannot decrypt (SEED, IDEA, DES, export suites, SM4, GOST…).
 pub fn suite(id: u16) -> Option<(CipherKind, HashKind)> {
-    use CipherKind::{
-        Aes128Cbc, Aes128Ccm, Aes128Ccm8, Aes128Gcm, Aes256Cbc, Aes256Ccm, Aes256Ccm8, Aes256Gcm,
-        ChaCha20Poly1305,
-    };
-    use HashKind::{Sha256, Sha384};
-    Some(match id {
-        0x1301 => (Aes128Gcm, Sha256),
-        0x1302 => (Aes256Gcm, Sha384),
-        0x1303 => (ChaCha20Poly1305, Sha256),
-        0x1304 => (Aes128Ccm, Sha256),
-        0x1305 => (Aes128Ccm8, Sha256),
-        // TLS 1.2: (EC)DHE and RSA key exchange with GCM.
-        0x009c | 0x009e | 0x00a2 | 0xc02b | 0xc02f | 0xc02d | 0xc031 => (Aes128Gcm, Sha256),
-        0x009d | 0x009f | 0x00a3 | 0xc02c | 0xc030 | 0xc02e | 0xc032 => (Aes256Gcm, Sha384),
-        // TLS 1.2: ChaCha20-Poly1305 (RFC 7905).
-        0xcca8..=0xccaa => (ChaCha20Poly1305, Sha256),
-        // TLS 1.2: AES-CCM (RFC 6655, RFC 7251), RSA, DHE and ECDHE-ECDSA.
-        0xc09c | 0xc09e | 0xc0ac => (Aes128Ccm, Sha256),
-        0xc09d | 0xc09f | 0xc0ad => (Aes256Ccm, Sha256),
-        0xc0a0 | 0xc0a2 | 0xc0ae => (Aes128Ccm8, Sha256),
-        0xc0a1 | 0xc0a3 | 0xc0af => (Aes256Ccm8, Sha256),
-        // TLS 1.2: AES-CBC with HMAC-SHA1 (RSA, DHE, ECDHE-ECDSA, ECDHE-RSA key exchange). The
-        // PRF of every suite without SHA384 in its name is SHA-256's.
-        0x002f | 0x0033 | 0xc009 | 0xc013 => (Aes128Cbc(MacKind::Sha1), Sha256),
-        0x0035 | 0x0039 | 0xc00a | 0xc014 => (Aes256Cbc(MacKind::Sha1), Sha256),
-        // TLS 1.2: AES-CBC with HMAC-SHA256 and HMAC-SHA384.
-        0x003c | 0x0067 | 0xc023 | 0xc027 => (Aes128Cbc(MacKind::Sha256), Sha256),
-        0x003d | 0x006b => (Aes256Cbc(MacKind::Sha256), Sha256),
-        0xc024 | 0xc028 => (Aes256Cbc(MacKind::Sha384), Sha384),
-        // NULL suites: authenticated, not encrypted (RSA, ECDHE-ECDSA, ECDHE-RSA).
-        0x0002 | 0xc006 | 0xc010 => (CipherKind::Null(MacKind::Sha1), Sha256),
-        0x003b => (CipherKind::Null(MacKind::Sha256), Sha256),
+    let entry = TlsCipherSuite::from_id(id)?;
+    let mac = match entry.mac {
+        TlsCipherMac::HmacMd5 => Some(MacKind::Md5),
+        TlsCipherMac::HmacSha1 => Some(MacKind::Sha1),
+        TlsCipherMac::HmacSha256 => Some(MacKind::Sha256),
+        TlsCipherMac::HmacSha384 => Some(MacKind::Sha384),
+        TlsCipherMac::Aead => None,
         _ => return None,
-    })
+    };
+    let block = || BlockCipher::from_table(entry.enc, entry.enc_size);
+    let kind = match (entry.enc, entry.enc_mode, mac) {
+        (TlsCipherEnc::Null, _, Some(mac)) => CipherKind::Null(mac),
+        (TlsCipherEnc::Rc4, _, Some(mac)) if entry.enc_size == 128 => CipherKind::Rc4(mac),
+        (_, TlsCipherEncMode::Cbc, Some(mac)) => CipherKind::Cbc(block()?, mac),
+        (_, TlsCipherEncMode::Gcm, None) => match block()? {
+            BlockCipher::TripleDes => return None,
+            block => CipherKind::Gcm(block),
+        },
+        (TlsCipherEnc::Aes, TlsCipherEncMode::Ccm, None) => {
+            // The table gives CCM_8 a 128-bit MAC too; only the name tells the short tag.
+            match (entry.enc_size, entry.name.ends_with("_8")) {
+                (128, false) => CipherKind::Aes128Ccm,
+                (256, false) => CipherKind::Aes256Ccm,
+                (128, true) => CipherKind::Aes128Ccm8,
+                (256, true) => CipherKind::Aes256Ccm8,
+                _ => return None,
+            }
+        }
+        (TlsCipherEnc::Chacha20_Poly1305, _, None) => CipherKind::ChaCha20Poly1305,
+        _ => return None,
+    };
+    // TLS 1.2's PRF is SHA-256's unless the suite names another (TLS 1.0 and 1.1 have their own
+    // whatever the suite; the caller decides that).
+    let hash = match entry.prf {
+        TlsPRF::Default | TlsPRF::Sha256 => HashKind::Sha256,
+        TlsPRF::Sha384 => HashKind::Sha384,
+        _ => return None,
+    };
+    Some((kind, hash))
 }
+
+type CamelliaGcm128 = aes_gcm::AesGcm<camellia::Camellia128, U12>;
+type CamelliaGcm256 = aes_gcm::AesGcm<camellia::Camellia256, U12>;
+type AriaGcm128 = aes_gcm::AesGcm<aria::Aria128, U12>;
+type AriaGcm256 = aes_gcm::AesGcm<aria::Aria256, U12>;
 
 enum Cipher {
     Aes128(Box<Aes128Gcm>),
     Aes256(Box<Aes256Gcm>),
+    Camellia128(Box<CamelliaGcm128>),
+    Camellia256(Box<CamelliaGcm256>),
+    Aria128(Box<AriaGcm128>),
+    Aria256(Box<AriaGcm256>),
     ChaCha(Box<ChaCha20Poly1305>),
     Ccm128(Box<ccm::Ccm<aes::Aes128, U16, U12>>),
     Ccm256(Box<ccm::Ccm<aes::Aes256, U16, U12>>),
     Ccm8128(Box<ccm::Ccm<aes::Aes128, U8, U12>>),
     Ccm8256(Box<ccm::Ccm<aes::Aes256, U8, U12>>),
-    Cbc(CbcKeys),
+    Hmac(HmacRecords),
 }
 
-/// One direction of a TLS 1.2 CBC suite (RFC 5246 6.2.3.2): each record is an explicit IV, then
-/// the content, its HMAC and padding, encrypted; or with encrypt-then-MAC (RFC 7366) the HMAC
-/// follows the ciphertext instead. With an empty key it is a NULL suite: content then HMAC.
-struct CbcKeys {
-    key: Vec<u8>,
+/// One direction of a suite with an HMAC (RFC 5246 6.2.3.1-2): CBC records are an explicit IV,
+/// then the content, its HMAC and padding, encrypted; or with encrypt-then-MAC (RFC 7366) the
+/// HMAC follows the ciphertext instead. RC4 records are the content and its HMAC, encrypted;
+/// NULL records the content and its HMAC in the clear.
+struct HmacRecords {
     mac_key: Vec<u8>,
     mac: MacKind,
     encrypt_then_mac: bool,
-    /// TLS 1.0: records carry no IV; the first comes from the key block, each next one is the
-    /// last ciphertext block of the record before.
-    chained_iv: Option<[u8; 16]>,
+    bulk: Bulk,
 }
 
-impl CbcKeys {
-    const BLOCK: usize = 16;
+/// The encryption under an HMAC.
+enum Bulk {
+    Null,
+    Rc4(Box<rc4::Rc4>),
+    Cbc {
+        keys: BlockKeys,
+        /// TLS 1.0: records carry no IV; the first comes from the key block, each next one is
+        /// the last ciphertext block of the record before.
+        chained_iv: Option<Vec<u8>>,
+    },
+}
 
+/// A block cipher with its key schedule done once per direction.
+enum BlockKeys {
+    Aes128(Box<aes::Aes128>),
+    Aes256(Box<aes::Aes256>),
+    Camellia128(Box<camellia::Camellia128>),
+    Camellia256(Box<camellia::Camellia256>),
+    Aria128(Box<aria::Aria128>),
+    Aria256(Box<aria::Aria256>),
+    TripleDes(Box<des::TdesEde3>),
+}
+
+/// Runs `$body` with `$c` bound to the block cipher inside `$keys`, whatever its type.
+macro_rules! with_block_keys {
+    ($keys:expr, $c:ident => $body:expr) => {
+        match $keys {
+            BlockKeys::Aes128($c) => $body,
+            BlockKeys::Aes256($c) => $body,
+            BlockKeys::Camellia128($c) => $body,
+            BlockKeys::Camellia256($c) => $body,
+            BlockKeys::Aria128($c) => $body,
+            BlockKeys::Aria256($c) => $body,
+            BlockKeys::TripleDes($c) => $body,
+        }
+    };
+}
+
+impl BlockKeys {
+    fn new(block: BlockCipher, key: &[u8]) -> Option<BlockKeys> {
+        use cbc::cipher::KeyInit as _;
+        Some(match block {
+            BlockCipher::Aes128 => {
+                BlockKeys::Aes128(Box::new(aes::Aes128::new_from_slice(key).ok()?))
+            }
+            BlockCipher::Aes256 => {
+                BlockKeys::Aes256(Box::new(aes::Aes256::new_from_slice(key).ok()?))
+            }
+            BlockCipher::Camellia128 => {
+                BlockKeys::Camellia128(Box::new(camellia::Camellia128::new_from_slice(key).ok()?))
+            }
+            BlockCipher::Camellia256 => {
+                BlockKeys::Camellia256(Box::new(camellia::Camellia256::new_from_slice(key).ok()?))
+            }
+            BlockCipher::Aria128 => {
+                BlockKeys::Aria128(Box::new(aria::Aria128::new_from_slice(key).ok()?))
+            }
+            BlockCipher::Aria256 => {
+                BlockKeys::Aria256(Box::new(aria::Aria256::new_from_slice(key).ok()?))
+            }
+            BlockCipher::TripleDes => {
+                BlockKeys::TripleDes(Box::new(des::TdesEde3::new_from_slice(key).ok()?))
+            }
+        })
+    }
+
+    fn block_len(&self) -> usize {
+        match self {
+            BlockKeys::TripleDes(_) => 8,
+            _ => 16,
+        }
+    }
+
+    /// CBC-decrypts whole blocks in place.
+    fn decrypt_cbc(&self, iv: &[u8], buf: &mut [u8]) -> Option<()> {
+        use cbc::cipher::InnerIvInit;
+        with_block_keys!(self, c => {
+            let (blocks, tail) = cbc::cipher::inout::InOutBuf::from(&mut *buf).into_chunks();
+            if !tail.is_empty() {
+                return None;
+            }
+            cbc::Decryptor::inner_iv_slice_init((**c).clone(), iv)
+                .ok()?
+                .decrypt_blocks_inout(blocks);
+        });
+        Some(())
+    }
+}
+
+impl HmacRecords {
     /// The record's plaintext, if its padding and HMAC check out.
     fn open(&mut self, seq: u64, header: &[u8; 5], fragment: &[u8]) -> Option<Vec<u8>> {
-        let mac_len = self.mac.len();
-        if self.key.is_empty() {
-            // A NULL suite: the content, then its HMAC (encrypt-then-MAC is for CBC only).
-            let (content, mac) = fragment.split_at_checked(fragment.len().checked_sub(mac_len)?)?;
-            self.mac_matches(seq, header, content, mac)?;
-            return Some(content.to_vec());
-        }
-        let (encrypted, trailing_mac) = if self.encrypt_then_mac {
-            let (encrypted, mac) =
+        let HmacRecords {
+            mac_key,
+            mac,
+            encrypt_then_mac,
+            bulk,
+        } = self;
+        let (mac, mac_key, mac_len) = (*mac, mac_key.as_slice(), mac.len());
+        let (keys, chained_iv) = match bulk {
+            Bulk::Null => {
+                // The content, then its HMAC (encrypt-then-MAC is for CBC only).
+                let (content, tag) =
+                    fragment.split_at_checked(fragment.len().checked_sub(mac_len)?)?;
+                mac_matches(mac, mac_key, seq, header, content, tag)?;
+                return Some(content.to_vec());
+            }
+            Bulk::Rc4(rc4) => {
+                // The keystream runs on whatever the MAC says: the next record follows it.
+                use rc4::StreamCipher;
+                let mut buf = fragment.to_vec();
+                rc4.apply_keystream(&mut buf);
+                let content_len = buf.len().checked_sub(mac_len)?;
+                let (content, tag) = buf.split_at(content_len);
+                mac_matches(mac, mac_key, seq, header, content, tag)?;
+                buf.truncate(content_len);
+                return Some(buf);
+            }
+            Bulk::Cbc { keys, chained_iv } => (&*keys, chained_iv),
+        };
+        let block = keys.block_len();
+        let (encrypted, trailing_mac) = if *encrypt_then_mac {
+            let (encrypted, tag) =
                 fragment.split_at_checked(fragment.len().checked_sub(mac_len)?)?;
-            (encrypted, Some(mac))
+            (encrypted, Some(tag))
         } else {
             (fragment, None)
         };
         // The IV (TLS 1.1 and later), then at least one whole block.
-        let iv_len = if self.chained_iv.is_some() {
-            0
-        } else {
-            Self::BLOCK
-        };
-        if encrypted.len() < iv_len + Self::BLOCK || encrypted.len() % Self::BLOCK != 0 {
+        let iv_len = if chained_iv.is_some() { 0 } else { block };
+        if encrypted.len() < iv_len + block || encrypted.len() % block != 0 {
             return None;
         }
-        if let Some(mac) = trailing_mac {
-            self.mac_matches(seq, header, encrypted, mac)?;
+        if let Some(tag) = trailing_mac {
+            mac_matches(mac, mac_key, seq, header, encrypted, tag)?;
         }
-        let (iv, body) = match &self.chained_iv {
-            Some(iv) => (iv.as_slice(), encrypted),
-            None => encrypted.split_at(Self::BLOCK),
+        let (iv, body) = match chained_iv.as_deref() {
+            Some(iv) => (iv, encrypted),
+            None => encrypted.split_at(block),
         };
         let mut buf = body.to_vec();
-        self.decrypt_blocks(iv, &mut buf)?;
+        keys.decrypt_cbc(iv, &mut buf)?;
         // Padding: `pad` bytes of value `pad`, then `pad` itself.
         let pad = *buf.last()?;
         let unpadded = buf.len().checked_sub(usize::from(pad) + 1)?;
@@ -390,51 +559,33 @@ impl CbcKeys {
             return None;
         }
         buf.truncate(unpadded);
-        if !self.encrypt_then_mac {
+        if !*encrypt_then_mac {
             let content_len = buf.len().checked_sub(mac_len)?;
-            let (content, mac) = buf.split_at(content_len);
-            self.mac_matches(seq, header, content, mac)?;
+            let (content, tag) = buf.split_at(content_len);
+            mac_matches(mac, mac_key, seq, header, content, tag)?;
             buf.truncate(content_len);
         }
-        if self.chained_iv.is_some() {
+        if let Some(iv) = chained_iv {
             // TLS 1.0: the next record's IV is this one's last ciphertext block.
-            self.chained_iv = encrypted
-                .rchunks_exact(Self::BLOCK)
-                .next()
-                .and_then(|b| b.try_into().ok());
+            iv.copy_from_slice(encrypted.get(encrypted.len() - block..)?);
         }
         Some(buf)
     }
+}
 
-    fn decrypt_blocks(&self, iv: &[u8], buf: &mut [u8]) -> Option<()> {
-        let blocks = cbc::cipher::inout::InOutBuf::from(buf);
-        let (blocks, tail) = blocks.into_chunks();
-        if !tail.is_empty() {
-            return None;
-        }
-        match self.key.len() {
-            16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(&self.key, iv)
-                .ok()?
-                .decrypt_blocks_inout(blocks),
-            _ => cbc::Decryptor::<aes::Aes256>::new_from_slices(&self.key, iv)
-                .ok()?
-                .decrypt_blocks_inout(blocks),
-        }
-        Some(())
-    }
-
-    /// `Some` when `mac` is HMAC(seq_num + type + version + length + data); `data` is the
-    /// content (MAC-then-encrypt) or the IV and ciphertext (encrypt-then-MAC).
-    fn mac_matches(&self, seq: u64, header: &[u8; 5], data: &[u8], mac: &[u8]) -> Option<()> {
-        let len = u16::try_from(data.len()).ok()?.to_be_bytes();
-        let parts: [&[u8]; 5] = [&seq.to_be_bytes(), &header[..1], &header[1..3], &len, data];
-        let hash = match self.mac {
-            MacKind::Sha1 => HmacHash::Sha1,
-            MacKind::Sha256 => HmacHash::Sha256,
-            MacKind::Sha384 => HmacHash::Sha384,
-        };
-        hmac_matches(hash, &self.mac_key, &parts, mac)
-    }
+/// `Some` when `tag` is HMAC(seq_num + type + version + length + data); `data` is the content
+/// (MAC-then-encrypt) or the IV and ciphertext (encrypt-then-MAC).
+fn mac_matches(
+    mac: MacKind,
+    key: &[u8],
+    seq: u64,
+    header: &[u8; 5],
+    data: &[u8],
+    tag: &[u8],
+) -> Option<()> {
+    let len = u16::try_from(data.len()).ok()?.to_be_bytes();
+    let parts: [&[u8]; 5] = [&seq.to_be_bytes(), &header[..1], &header[1..3], &len, data];
+    hmac_matches(mac.hmac(), key, &parts, tag)
 }
 
 impl std::fmt::Debug for Cipher {
@@ -442,22 +593,49 @@ impl std::fmt::Debug for Cipher {
         f.write_str(match self {
             Cipher::Aes128(_) => "AES-128-GCM",
             Cipher::Aes256(_) => "AES-256-GCM",
+            Cipher::Camellia128(_) => "Camellia-128-GCM",
+            Cipher::Camellia256(_) => "Camellia-256-GCM",
+            Cipher::Aria128(_) => "ARIA-128-GCM",
+            Cipher::Aria256(_) => "ARIA-256-GCM",
             Cipher::ChaCha(_) => "ChaCha20-Poly1305",
             Cipher::Ccm128(_) => "AES-128-CCM",
             Cipher::Ccm256(_) => "AES-256-CCM",
             Cipher::Ccm8128(_) => "AES-128-CCM-8",
             Cipher::Ccm8256(_) => "AES-256-CCM-8",
-            Cipher::Cbc(_) => "AES-CBC",
+            Cipher::Hmac(r) => match r.bulk {
+                Bulk::Null => "NULL",
+                Bulk::Rc4(_) => "RC4-128",
+                Bulk::Cbc { .. } => "CBC",
+            },
         })
     }
 }
 
 impl Cipher {
-    /// An AEAD; `None` for CBC suites, which need MAC keys too.
+    /// An AEAD; `None` for suites with an HMAC, which need MAC keys too.
     fn new(kind: CipherKind, key: &[u8]) -> Option<Cipher> {
         Some(match kind {
-            CipherKind::Aes128Gcm => Cipher::Aes128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
-            CipherKind::Aes256Gcm => Cipher::Aes256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
+            CipherKind::Gcm(block) => match block {
+                BlockCipher::Aes128 => {
+                    Cipher::Aes128(Box::new(Aes128Gcm::new_from_slice(key).ok()?))
+                }
+                BlockCipher::Aes256 => {
+                    Cipher::Aes256(Box::new(Aes256Gcm::new_from_slice(key).ok()?))
+                }
+                BlockCipher::Camellia128 => {
+                    Cipher::Camellia128(Box::new(CamelliaGcm128::new_from_slice(key).ok()?))
+                }
+                BlockCipher::Camellia256 => {
+                    Cipher::Camellia256(Box::new(CamelliaGcm256::new_from_slice(key).ok()?))
+                }
+                BlockCipher::Aria128 => {
+                    Cipher::Aria128(Box::new(AriaGcm128::new_from_slice(key).ok()?))
+                }
+                BlockCipher::Aria256 => {
+                    Cipher::Aria256(Box::new(AriaGcm256::new_from_slice(key).ok()?))
+                }
+                BlockCipher::TripleDes => return None,
+            },
             CipherKind::ChaCha20Poly1305 => {
                 Cipher::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?))
             }
@@ -469,9 +647,7 @@ impl Cipher {
             CipherKind::Aes256Ccm8 => {
                 Cipher::Ccm8256(Box::new(ccm::Ccm::new_from_slice(key).ok()?))
             }
-            CipherKind::Aes128Cbc(_) | CipherKind::Aes256Cbc(_) | CipherKind::Null(_) => {
-                return None
-            }
+            CipherKind::Cbc(..) | CipherKind::Rc4(_) | CipherKind::Null(_) => return None,
         })
     }
 
@@ -496,12 +672,16 @@ impl Cipher {
         let ok = match self {
             Cipher::Aes128(c) => open!(c),
             Cipher::Aes256(c) => open!(c),
+            Cipher::Camellia128(c) => open!(c),
+            Cipher::Camellia256(c) => open!(c),
+            Cipher::Aria128(c) => open!(c),
+            Cipher::Aria256(c) => open!(c),
             Cipher::ChaCha(c) => open!(c),
             Cipher::Ccm128(c) => open!(c),
             Cipher::Ccm256(c) => open!(c),
             Cipher::Ccm8128(c) => open!(c),
             Cipher::Ccm8256(c) => open!(c),
-            Cipher::Cbc(_) => false,
+            Cipher::Hmac(_) => false,
         };
         ok.then_some(len)
     }
@@ -556,36 +736,52 @@ impl RecordDecryptor {
         let mut seed = server_random.to_vec();
         seed.extend_from_slice(client_random);
         if let Some(mac) = kind.mac() {
-            // The key block: both MAC keys, both cipher keys, then both IVs (TLS 1.0's; later
-            // versions send one with each record).
+            // The key block: both MAC keys, both cipher keys, then both IVs (a block each for
+            // CBC: TLS 1.0's first IVs; later versions send one with each record).
+            let iv_len = match kind {
+                CipherKind::Cbc(block, _) => block.block_len(),
+                _ => 0,
+            };
             let block = prf(
                 hash,
                 master,
                 b"key expansion",
                 &seed,
-                2 * mac.len() + 2 * key_len + 2 * CbcKeys::BLOCK,
+                2 * mac.len() + 2 * key_len + 2 * iv_len,
             )?;
             let (client_mac, rest) = block.split_at(mac.len());
             let (server_mac, rest) = rest.split_at(mac.len());
             let (client_key, rest) = rest.split_at(key_len);
             let (server_key, ivs) = rest.split_at(key_len);
-            let (client_iv, server_iv) = ivs.split_at(CbcKeys::BLOCK);
-            let make = |key: &[u8], mac_key: &[u8], iv: &[u8]| RecordDecryptor {
-                cipher: Cipher::Cbc(CbcKeys {
-                    key: key.to_vec(),
-                    mac_key: mac_key.to_vec(),
-                    mac,
-                    encrypt_then_mac,
-                    chained_iv: implicit_iv.then(|| <[u8; 16]>::try_from(iv).ok()).flatten(),
-                }),
-                iv: [0; 12],
-                tls13: false,
-                explicit_nonce: false,
-                seq: 0,
+            let (client_iv, server_iv) = ivs.split_at(iv_len);
+            let make = |key: &[u8], mac_key: &[u8], iv: &[u8]| -> Option<RecordDecryptor> {
+                let bulk = match kind {
+                    CipherKind::Cbc(block, _) => Bulk::Cbc {
+                        keys: BlockKeys::new(block, key)?,
+                        chained_iv: implicit_iv.then(|| iv.to_vec()),
+                    },
+                    CipherKind::Rc4(_) => {
+                        Bulk::Rc4(Box::new(<rc4::Rc4 as KeyInit>::new_from_slice(key).ok()?))
+                    }
+                    _ => Bulk::Null,
+                };
+                Some(RecordDecryptor {
+                    cipher: Cipher::Hmac(HmacRecords {
+                        mac_key: mac_key.to_vec(),
+                        mac,
+                        // RFC 7366 3: encrypt-then-MAC is for block ciphers only.
+                        encrypt_then_mac: encrypt_then_mac && matches!(kind, CipherKind::Cbc(..)),
+                        bulk,
+                    }),
+                    iv: [0; 12],
+                    tls13: false,
+                    explicit_nonce: false,
+                    seq: 0,
+                })
             };
             return Some((
-                make(client_key, client_mac, client_iv),
-                make(server_key, server_mac, server_iv),
+                make(client_key, client_mac, client_iv)?,
+                make(server_key, server_mac, server_iv)?,
             ));
         }
         let iv_len = if kind == CipherKind::ChaCha20Poly1305 {
@@ -619,7 +815,7 @@ impl RecordDecryptor {
 
     /// Decrypts the next record of this direction (`header` is its 5-byte record header).
     pub fn decrypt(&mut self, header: &[u8; 5], fragment: &[u8]) -> Option<Plaintext> {
-        if let Cipher::Cbc(keys) = &mut self.cipher {
+        if let Cipher::Hmac(keys) = &mut self.cipher {
             let data = keys.open(self.seq, header, fragment)?;
             self.seq += 1;
             return Some(Plaintext {
@@ -837,12 +1033,14 @@ mod tests {
     #[test]
     fn cbc_records_check_their_padding_and_mac() {
         use cbc::cipher::BlockModeEncrypt;
-        let mut keys = CbcKeys {
-            key: vec![7; 16],
+        let mut keys = HmacRecords {
             mac_key: vec![9; 20],
             mac: MacKind::Sha1,
             encrypt_then_mac: false,
-            chained_iv: None,
+            bulk: Bulk::Cbc {
+                keys: BlockKeys::new(BlockCipher::Aes128, &[7; 16]).unwrap(),
+                chained_iv: None,
+            },
         };
         let header = [23, 3, 3, 0, 0];
         let content = b"password=hunter2";
@@ -855,7 +1053,8 @@ mod tests {
         let iv = [3u8; 16];
         let (blocks, tail) = cbc::cipher::inout::InOutBuf::from(&mut plain[..]).into_chunks();
         assert!(tail.is_empty());
-        cbc::Encryptor::<aes::Aes128>::new_from_slices(&keys.key, &iv)
+        use cbc::cipher::KeyIvInit;
+        cbc::Encryptor::<aes::Aes128>::new_from_slices(&[7; 16], &iv)
             .unwrap()
             .encrypt_blocks_inout(blocks);
         let mut record = iv.to_vec();
@@ -879,31 +1078,92 @@ mod tests {
         assert_eq!(keys.open(5, &header, &record), None, "a flipped bit");
     }
 
+    /// RC4 records: the keystream runs on from one record to the next, and a record whose
+    /// MAC fails gives nothing.
+    #[test]
+    fn rc4_records_share_one_keystream() {
+        use rc4::StreamCipher;
+        let key = [5u8; 16];
+        let mac_key = [6u8; 16];
+        let mut sender = <rc4::Rc4 as KeyInit>::new_from_slice(&key).unwrap();
+        let mut keys = HmacRecords {
+            mac_key: mac_key.to_vec(),
+            mac: MacKind::Md5,
+            encrypt_then_mac: true,
+            bulk: Bulk::Rc4(Box::new(
+                <rc4::Rc4 as KeyInit>::new_from_slice(&key).unwrap(),
+            )),
+        };
+        let header = [23, 3, 1, 0, 0];
+        for (seq, content) in [&b"GET / HTTP/1.1\r\n"[..], b"Authorization: Basic dGVzcw=="]
+            .into_iter()
+            .enumerate()
+        {
+            let len = (content.len() as u16).to_be_bytes();
+            let seq_bytes = (seq as u64).to_be_bytes();
+            let parts: [&[u8]; 5] = [&seq_bytes, &[23], &[3, 1], &len, content];
+            let mut record = content.to_vec();
+            record.extend(hmac(HmacHash::Md5, &mac_key, &parts).unwrap());
+            sender.apply_keystream(&mut record);
+            assert_eq!(
+                keys.open(seq as u64, &header, &record).as_deref(),
+                Some(content),
+                "record {seq}"
+            );
+        }
+        let mut record = b"one more, cut".to_vec();
+        sender.apply_keystream(&mut record);
+        assert_eq!(keys.open(2, &header, &record), None, "no MAC");
+    }
+
     #[test]
     fn suites() {
-        assert_eq!(
-            suite(0x1303),
-            Some((CipherKind::ChaCha20Poly1305, HashKind::Sha256))
-        );
-        assert_eq!(
-            suite(0xc030),
-            Some((CipherKind::Aes256Gcm, HashKind::Sha384))
-        );
-        assert_eq!(
-            suite(0x002f),
-            Some((CipherKind::Aes128Cbc(MacKind::Sha1), HashKind::Sha256))
-        );
-        assert_eq!(
-            suite(0xc028),
-            Some((CipherKind::Aes256Cbc(MacKind::Sha384), HashKind::Sha384))
-        );
-        assert_eq!(
-            suite(0xc0ae),
-            Some((CipherKind::Aes128Ccm8, HashKind::Sha256))
-        );
-        // RC4, 3DES, Camellia.
-        assert_eq!(suite(0x0005), None);
-        assert_eq!(suite(0x000a), None);
-        assert_eq!(suite(0x0041), None);
+        use BlockCipher::*;
+        for (id, kind, hash) in [
+            (0x1303, CipherKind::ChaCha20Poly1305, HashKind::Sha256),
+            (0x1302, CipherKind::Gcm(Aes256), HashKind::Sha384),
+            (0xc030, CipherKind::Gcm(Aes256), HashKind::Sha384),
+            (0xcca8, CipherKind::ChaCha20Poly1305, HashKind::Sha256),
+            (
+                0x002f,
+                CipherKind::Cbc(Aes128, MacKind::Sha1),
+                HashKind::Sha256,
+            ),
+            (
+                0xc028,
+                CipherKind::Cbc(Aes256, MacKind::Sha384),
+                HashKind::Sha384,
+            ),
+            (0xc0ae, CipherKind::Aes128Ccm8, HashKind::Sha256),
+            (0xc09d, CipherKind::Aes256Ccm, HashKind::Sha256),
+            (
+                0x000a,
+                CipherKind::Cbc(TripleDes, MacKind::Sha1),
+                HashKind::Sha256,
+            ),
+            (0x0004, CipherKind::Rc4(MacKind::Md5), HashKind::Sha256),
+            (0xc011, CipherKind::Rc4(MacKind::Sha1), HashKind::Sha256),
+            (
+                0x0041,
+                CipherKind::Cbc(Camellia128, MacKind::Sha1),
+                HashKind::Sha256,
+            ),
+            (
+                0xc077,
+                CipherKind::Cbc(Camellia256, MacKind::Sha384),
+                HashKind::Sha384,
+            ),
+            (0xc08a, CipherKind::Gcm(Camellia128), HashKind::Sha256),
+            (0xc061, CipherKind::Gcm(Aria256), HashKind::Sha384),
+            (0x0001, CipherKind::Null(MacKind::Md5), HashKind::Sha256),
+            (0xc0b5, CipherKind::Null(MacKind::Sha384), HashKind::Sha384),
+        ] {
+            assert_eq!(suite(id), Some((kind, hash)), "0x{id:04x}");
+        }
+        // SEED, DES, an export suite, IDEA, the renegotiation SCSV, NULL_WITH_NULL_NULL, an
+        // unassigned value.
+        for id in [0x0096, 0x0009, 0x0003, 0x0007, 0x00ff, 0x0000, 0x5a5a] {
+            assert_eq!(suite(id), None, "0x{id:04x}");
+        }
     }
 }

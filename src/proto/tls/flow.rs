@@ -441,7 +441,7 @@ impl TlsFlow {
         let Some((kind, hash)) = suite(self.cipher) else {
             self.report(
                 DecryptionResult::Unsupported,
-                format!("{name} cannot be decrypted: plainsight reads AES-GCM, AES-CCM, AES-CBC, ChaCha20-Poly1305 and NULL suites"),
+                format!("{name} cannot be decrypted: plainsight reads AES, Camellia and ARIA (GCM and CBC), AES-CCM, ChaCha20-Poly1305, 3DES-CBC, RC4 and NULL suites"),
                 out,
             );
             return;
