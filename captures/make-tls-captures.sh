@@ -71,7 +71,7 @@ curl --version | grep -q '^curl .* OpenSSL/' || die "this curl is not built with
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 unset SSLKEYLOGFILE
 
-TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457 9458 9459 9460 9461 9462 9463 9464 9465 9466 9467 9468 9469 9470)   # 9451 is in its own namespace
+TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457 9458 9459 9460 9461 9462 9463 9464 9465 9466 9467 9468 9469 9470 9471)   # 9451 is in its own namespace
 for p in "${TCP_PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
@@ -557,6 +557,56 @@ capture_gnutls tls12-rc4-md5.pcap 9468 1.2 0x0004 "$GNUTLS_BASE:+VERS-TLS1.2:+RS
 capture_gnutls tls11-rc4-sha.pcap 9469 1.1 0xc011 "$GNUTLS_BASE:+VERS-TLS1.1:+ECDHE-RSA:+ARCFOUR-128:+SHA1"
 # Camellia-256-GCM with the SHA-384 PRF (RFC 6367).
 capture_gnutls tls12-camellia-gcm.pcap 9470 1.2 0xc08b "$GNUTLS_BASE:+VERS-TLS1.2:+ECDHE-RSA:+CAMELLIA-256-GCM:+AEAD"
+
+# ---------------------------------------------------------------- 8l. TLS 1.3 resumption and 0-RTT
+# Two connections from openssl s_client to one s_server that accepts early data. The first is a
+# full handshake: the login (a GET with Basic credentials) goes as ordinary application data and
+# the server gives one session ticket, which s_client saves (-sess_out). The second resumes with
+# that ticket (a PSK: no Certificate) and sends the same login as 0-RTT early data (-early_data),
+# before the server has answered: readable with CLIENT_EARLY_TRAFFIC_SECRET, and, as the lesson
+# goes, replayable. s_client stays connected while its stdin is open (a sleep), then closes.
+F=$WORK/tls13-0rtt.pcap
+KEYS=$(keys_of "$F")
+log "tls13-0rtt.pcap (openssl s_server -early_data, rsa key, 127.0.0.1:9471)"
+printf '%s' "$BASIC_REQUEST" >"$WORK/early.http"
+start_server 9471 rsa -tls1_3 -early_data -num_tickets 1
+start_tcpdump "$F" "tcp port 9471"
+rm -f "$KEYS" "$WORK/session.pem"
+for i in 1 2; do
+    if [[ $i == 1 ]]; then
+        session=(-sess_out "$WORK/session.pem")
+        stdin_cmd=(bash -c 'cat "$1"; sleep 2' _ "$WORK/early.http")
+    else
+        session=(-sess_in "$WORK/session.pem" -early_data "$WORK/early.http")
+        stdin_cmd=(sleep 2)
+    fi
+    "${stdin_cmd[@]}" | openssl s_client -connect 127.0.0.1:9471 -servername login.plainsight.test \
+        -tls1_3 "${session[@]}" -keylogfile "$KEYS" >"$WORK/s_client-0rtt-$i.out" 2>&1 &
+    cpid=$!
+    PIDS+=("$cpid")
+    for t in $(seq 100); do
+        [[ $(grep -c '^Authorization: Basic' "$SRV_LOG") -ge $i ]] && break
+        sleep 0.1
+    done
+    [[ $t -lt 100 ]] || { cat "$SRV_LOG" >&2; die "the server did not receive login #$i"; }
+    cat "$WORK/response.http" >&"$SRV_FD"
+    wait "$cpid" || { cat "$WORK/s_client-0rtt-$i.out" >&2; die "s_client #$i failed"; }
+done
+stop_capture "$F"
+stop_server
+grep -q '^Early data was accepted' "$WORK/s_client-0rtt-2.out" || die "the server refused the early data"
+grep -q '^Reused, TLSv1.3' "$WORK/s_client-0rtt-2.out" || die "the second connection did not resume"
+expect_count 2 "$F" 'tls.handshake.type == 2 and tls.handshake.extensions.supported_version == 0x0304'
+expect_count 1 "$F" 'tls.handshake.type == 1 and tls.handshake.extension.type == 42'
+expect_count 1 "$F" 'tls.handshake.type == 11' -o "tls.keylog_file:$KEYS"
+expect_count 0 "$F" http
+expect_count 2 "$F" 'http.authorization == "Basic dGVzczpUbHMtU2VjcmV0LTk="' -o "tls.keylog_file:$KEYS"
+expect_count 1 "$F" 'tls.handshake.type == 5' -o "tls.keylog_file:$KEYS"
+expect_count 2 "$F" 'http.response.code == 200' -o "tls.keylog_file:$KEYS"
+[[ $(tshark -r "$F" -Y tcp.analysis.flags | wc -l) -eq 0 ]] || die "$F: tshark flags packets"
+install -m 0644 "$F" "$OUT/tls13-0rtt.pcap"
+install -m 0644 "$KEYS" "$OUT/tls13-0rtt.keys"
+log "wrote $OUT/tls13-0rtt.pcap and tls13-0rtt.keys"
 
 # ---------------------------------------------------------------- 9. Decryption Secrets Block
 log "tls13-dsb.pcapng (editcap --inject-secrets)"

@@ -686,3 +686,93 @@ fn an_unsupported_suite_is_named_and_nothing_is_claimed() {
     assert!(of(&ev, "http_request").is_empty());
     assert_eq!(ev.last().unwrap()["decrypted_flows"], 0);
 }
+
+/// TLS 1.3 resumption with 0-RTT (openssl s_client and s_server): the second connection resumes
+/// with a ticket (no certificate) and sends its login as early data, before the ServerHello.
+/// With `CLIENT_EARLY_TRAFFIC_SECRET` the login is read in the very packet that carried the
+/// ClientHello (frame 23, where tshark reads it too); without it, that login stays unread but
+/// the rest of the connection still decrypts.
+#[test]
+fn zero_rtt_early_data_decrypts_with_its_own_secret() {
+    let (_, ev) = events(&[
+        "--keylog",
+        "captures/tls13-0rtt.keys",
+        "captures/tls13-0rtt.pcap",
+    ]);
+    let logins: Vec<(u64, u64, bool)> = of(&ev, "credential")
+        .iter()
+        .map(|c| {
+            assert_eq!(
+                (c["username"].as_str(), c["secret"].as_str()),
+                (Some("tess"), Some("Tls-Secret-9"))
+            );
+            (
+                c["flow"].as_u64().unwrap(),
+                c["frame"].as_u64().unwrap(),
+                c["decrypted"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(logins, [(1, 9, true), (2, 23, true)]);
+    let hellos = of(&ev, "tls_server_hello");
+    assert_eq!(
+        hellos[1]["frame"], 25,
+        "the early login precedes the ServerHello"
+    );
+    assert_eq!(
+        of(&ev, "tls_certificate").len(),
+        1,
+        "the resumed connection sends no certificate"
+    );
+    let responses: Vec<(u64, u64)> = of(&ev, "http_response")
+        .iter()
+        .map(|r| (r["flow"].as_u64().unwrap(), r["status"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(responses, [(1, 200), (2, 200)]);
+    let dec = of(&ev, "tls_decryption");
+    assert!(dec.iter().all(|d| d["result"] == "ok"), "{dec:?}");
+    assert_eq!(ev.last().unwrap()["decrypted_flows"], 2);
+
+    // tshark reads the same two logins, the second in the same frame.
+    let out = Command::new("tshark")
+        .args(["-r", "captures/tls13-0rtt.pcap", "-o"])
+        .arg("tls.keylog_file:captures/tls13-0rtt.keys")
+        .args([
+            "-Y",
+            "http.authorization",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("tshark is installed by `make test`");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "9\n23\n");
+
+    // Without the early secret: the 0-RTT login is not claimed, and the connection still
+    // decrypts past it (the server's response, the client's Finished).
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("no-early.keys");
+    let text = std::fs::read_to_string(root().join("captures/tls13-0rtt.keys")).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("CLIENT_EARLY_TRAFFIC_SECRET"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(without.len() < text.len());
+    std::fs::write(&keys, without).unwrap();
+    let (_, ev) = events(&[
+        "--payloads",
+        "--keylog",
+        keys.to_str().unwrap(),
+        "captures/tls13-0rtt.pcap",
+    ]);
+    let creds = of(&ev, "credential");
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0]["flow"], 1);
+    assert_eq!(of(&ev, "http_response").len(), 2);
+    assert!(of(&ev, "tls_decryption")
+        .iter()
+        .all(|d| d["result"] == "ok"));
+}

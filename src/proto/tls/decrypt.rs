@@ -25,6 +25,8 @@ pub struct SessionSecrets {
     pub server_handshake: Option<Vec<u8>>,
     pub client_traffic: Option<Vec<u8>>,
     pub server_traffic: Option<Vec<u8>>,
+    /// TLS 1.3: the client's 0-RTT data (`CLIENT_EARLY_TRAFFIC_SECRET`).
+    pub client_early: Option<Vec<u8>>,
 }
 
 /// Secrets by client random. Clones share one table, so secrets added later (a lab server
@@ -131,7 +133,8 @@ impl KeyLog {
             "SERVER_HANDSHAKE_TRAFFIC_SECRET" => &mut entry.server_handshake,
             "CLIENT_TRAFFIC_SECRET_0" => &mut entry.client_traffic,
             "SERVER_TRAFFIC_SECRET_0" => &mut entry.server_traffic,
-            // Exporter and early-data secrets are not needed to read the traffic.
+            "CLIENT_EARLY_TRAFFIC_SECRET" => &mut entry.client_early,
+            // Exporter secrets are not needed to read the traffic.
             _ => return,
         };
         *slot = Some(secret);

@@ -2,11 +2,11 @@
 //! log — the decrypted application data.
 
 use super::decrypt::{master_secret, next_traffic_secret, transcript_hash};
-use super::decrypt::{suite, CipherKind, HashKind, KeyLog, RecordDecryptor};
+use super::decrypt::{suite, CipherKind, HashKind, KeyLog, Plaintext, RecordDecryptor};
 use super::handshake::{
     cipher_name, client_hello, leaf_certificate, server_hello, version_name, ClientHello,
-    HandshakeReader, ServerHello, CERTIFICATE, CLIENT_HELLO, CLIENT_KEY_EXCHANGE, FINISHED,
-    KEY_UPDATE, SERVER_HELLO,
+    HandshakeReader, ServerHello, CERTIFICATE, CLIENT_HELLO, CLIENT_KEY_EXCHANGE,
+    END_OF_EARLY_DATA, FINISHED, KEY_UPDATE, SERVER_HELLO,
 };
 use super::{DecryptionResult, MAX_RECORD};
 use crate::flow::Direction;
@@ -178,6 +178,14 @@ pub struct TlsFlow {
     past_key_exchange: bool,
     /// Record bytes (headers included) seen in each direction.
     record_offset: [u64; 2],
+    /// TLS 1.3 0-RTT: the client's early-data keys, one per suite it offered until a record
+    /// (or the ServerHello) tells which; emptied at EndOfEarlyData or the first client record
+    /// they do not open.
+    early: Vec<(u16, RecordDecryptor)>,
+    /// TLS 1.3: the client offered 0-RTT and has not sent its Finished: a client record that
+    /// does not open is early data without its keys, skipped as a server that refuses it does
+    /// (RFC 8446 4.2.10), not a failure.
+    early_offered: bool,
 }
 
 impl TlsFlow {
@@ -242,6 +250,13 @@ impl TlsFlow {
             }
             return;
         }
+        if dir == 0 && content_type == APPLICATION_DATA && !self.early.is_empty() {
+            // 0-RTT data, sent before the ServerHello and readable before it arrives.
+            if let Some((suite_id, plain)) = self.open_early(&header, body) {
+                self.plaintext(way, suite_id, plain, record_at, keys, out);
+                return;
+            }
+        }
         if !self.encrypted[dir] {
             if content_type == HANDSHAKE {
                 self.handshake_bytes(dir, body, keys, out);
@@ -252,39 +267,8 @@ impl TlsFlow {
             return;
         };
         match decryptor.decrypt(&header, body) {
-            Some(plain) => {
-                if let Some(Framed {
-                    item: TlsOutput::Record(record),
-                    ..
-                }) = record_at.and_then(|i| out.get_mut(i))
-                {
-                    record.inner_type = Some(plain.content_type);
-                }
-                // Reported once, at the first record: not formatted for every record after.
-                if !self.reported {
-                    let with = if self.opened_with_server_key {
-                        "the server's private key (RSA key exchange: no forward secrecy)"
-                    } else {
-                        "the key log"
-                    };
-                    self.report(
-                        DecryptionResult::Ok,
-                        format!("decrypted with {with} ({})", cipher_name(self.cipher)),
-                        out,
-                    );
-                }
-                match plain.content_type {
-                    HANDSHAKE => self.handshake_bytes(dir, &plain.data, keys, out),
-                    APPLICATION_DATA if !plain.data.is_empty() => self.push(
-                        out,
-                        TlsOutput::AppData {
-                            dir: way,
-                            data: plain.data,
-                        },
-                    ),
-                    _ => {}
-                }
-            }
+            Some(plain) => self.plaintext(way, self.cipher, plain, record_at, keys, out),
+            None if dir == 0 && self.early_offered => {}
             None => {
                 self.decryptors[dir] = None;
                 self.report(
@@ -296,6 +280,73 @@ impl TlsFlow {
                     out,
                 );
             }
+        }
+    }
+
+    /// A client record under the early traffic secret: the first suite whose keys open it
+    /// stays. A record none opens is the client's first under its handshake keys (or the
+    /// server refused 0-RTT): the early keys are done.
+    fn open_early(&mut self, header: &[u8; 5], body: &[u8]) -> Option<(u16, Plaintext)> {
+        let found = self
+            .early
+            .iter_mut()
+            .enumerate()
+            .find_map(|(i, (id, d))| Some((i, *id, d.decrypt(header, body)?)));
+        match found {
+            Some((i, id, plain)) => {
+                if self.early.len() > 1 {
+                    let kept = self.early.swap_remove(i);
+                    self.early = vec![kept];
+                }
+                Some((id, plain))
+            }
+            None => {
+                self.early.clear();
+                None
+            }
+        }
+    }
+
+    /// What a decrypted record carries, read like cleartext.
+    fn plaintext(
+        &mut self,
+        way: Direction,
+        suite_id: u16,
+        plain: Plaintext,
+        record_at: Option<usize>,
+        keys: Option<&KeyLog>,
+        out: &mut Vec<Framed<TlsOutput>>,
+    ) {
+        if let Some(Framed {
+            item: TlsOutput::Record(record),
+            ..
+        }) = record_at.and_then(|i| out.get_mut(i))
+        {
+            record.inner_type = Some(plain.content_type);
+        }
+        // Reported once, at the first record: not formatted for every record after.
+        if !self.reported {
+            let with = if self.opened_with_server_key {
+                "the server's private key (RSA key exchange: no forward secrecy)"
+            } else {
+                "the key log"
+            };
+            self.report(
+                DecryptionResult::Ok,
+                format!("decrypted with {with} ({})", cipher_name(suite_id)),
+                out,
+            );
+        }
+        match plain.content_type {
+            HANDSHAKE => self.handshake_bytes(way.index(), &plain.data, keys, out),
+            APPLICATION_DATA if !plain.data.is_empty() => self.push(
+                out,
+                TlsOutput::AppData {
+                    dir: way,
+                    data: plain.data,
+                },
+            ),
+            _ => {}
         }
     }
 
@@ -358,6 +409,10 @@ impl TlsFlow {
             (0, CLIENT_HELLO) => {
                 if let Some(ch) = client_hello(msg) {
                     self.client_random = Some(ch.random.clone());
+                    if ch.early_data {
+                        self.early_offered = true;
+                        self.early_keys(&ch, keys);
+                    }
                     self.push(out, TlsOutput::ClientHello(ch));
                 }
             }
@@ -377,6 +432,12 @@ impl TlsFlow {
                 }
                 if self.tls13() {
                     self.encrypted = [true, true];
+                    // 0-RTT data is under the suite the server resumes with.
+                    let cipher = self.cipher;
+                    self.early.retain(|(id, _)| *id == cipher);
+                } else {
+                    self.early.clear();
+                    self.early_offered = false;
                 }
                 if let Some(keys) = keys {
                     self.set_up_keys(keys, out);
@@ -389,6 +450,9 @@ impl TlsFlow {
                 }
             }
             (_, FINISHED) if self.tls13() => {
+                if dir == 0 {
+                    self.early_offered = false;
+                }
                 // After its Finished, each side switches to its application traffic keys. A key
                 // log that grows while the capture runs may only have them now.
                 let late = || {
@@ -405,6 +469,7 @@ impl TlsFlow {
                     self.application_secret[dir] = Some(secret);
                 }
             }
+            (0, END_OF_EARLY_DATA) => self.early.clear(),
             (_, KEY_UPDATE) if self.tls13() => {
                 // The sender's next records use the next generation of its traffic secret
                 // (RFC 8446 7.2): derived from the current one, no key log needed.
@@ -423,6 +488,25 @@ impl TlsFlow {
             }
             _ => {}
         }
+    }
+
+    /// A ClientHello offering 0-RTT: keys for the early data under each TLS 1.3 suite offered,
+    /// when the key log has the session's early traffic secret.
+    fn early_keys(&mut self, ch: &ClientHello, keys: Option<&KeyLog>) {
+        let Some(secret) = keys
+            .and_then(|k| k.get(&ch.random))
+            .and_then(|s| s.client_early)
+        else {
+            return;
+        };
+        self.early = ch
+            .tls13_suites
+            .iter()
+            .filter_map(|&id| {
+                let (kind, hash) = suite(id)?;
+                Some((id, RecordDecryptor::tls13(kind, hash, &secret)?))
+            })
+            .collect();
     }
 
     fn set_up_keys(&mut self, keys: &KeyLog, out: &mut Vec<Framed<TlsOutput>>) {

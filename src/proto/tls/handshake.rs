@@ -16,6 +16,8 @@ pub const SERVER_HELLO: u8 = 2;
 pub const CERTIFICATE: u8 = 11;
 pub const FINISHED: u8 = 20;
 pub const KEY_UPDATE: u8 = 24;
+/// TLS 1.3: the client's last message under its early (0-RTT) keys.
+pub const END_OF_EARLY_DATA: u8 = 5;
 pub const CLIENT_KEY_EXCHANGE: u8 = 16;
 
 /// The random of a HelloRetryRequest (RFC 8446 4.1.3): a ServerHello that is not one.
@@ -33,6 +35,11 @@ pub struct ClientHello {
     pub offered_versions: Vec<String>,
     pub cipher_suites: usize,
     pub ja4: String,
+    /// The TLS 1.3 suites offered, in order (the client's 0-RTT data uses one of them).
+    pub tls13_suites: Vec<u16>,
+    /// The early_data extension (42): TLS 1.3 application data may follow before the
+    /// ServerHello, under the client's early traffic secret.
+    pub early_data: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,8 +165,18 @@ pub fn client_hello(message: &[u8]) -> Option<ClientHello> {
             .filter(|c| !super::ja4::is_grease(**c))
             .count(),
         ja4: ja4(&input),
+        tls13_suites: input
+            .ciphers
+            .iter()
+            .copied()
+            .filter(|c| c >> 8 == 0x13)
+            .collect(),
+        early_data: input.extensions.contains(&EARLY_DATA_EXTENSION),
     })
 }
+
+/// The early_data extension's type (RFC 8446 4.2.10).
+const EARLY_DATA_EXTENSION: u16 = 42;
 
 /// A whole ServerHello message.
 pub fn server_hello(message: &[u8]) -> Option<ServerHello> {
