@@ -474,72 +474,132 @@ fn a_hello_retry_request_is_named_and_the_real_server_hello_used() {
     assert!(of(&opaque, "credential").is_empty());
 }
 
-/// SMTP with STARTTLS (aiosmtpd and smtplib): EHLO and STARTTLS in the clear, then TLS. Without
-/// the keys: the server name leaks, the login does not, the bytes after the switch count as
-/// encrypted (as many records and bytes as tshark finds). With them: the AUTH inside, decrypted.
+/// STARTTLS (STLS, AUTH TLS): the protocol's greeting and the switch in the clear, then TLS.
+/// Without the keys: the server name leaks, the login does not, the bytes after the switch count as
+/// encrypted (as many records and bytes as tshark finds). With them: the login inside, decrypted,
+/// in the packet where tshark finds it. SMTP (aiosmtpd), IMAP and POP3 (Dovecot), FTP (pyftpdlib).
 #[test]
-fn starttls_switches_an_smtp_flow_to_tls() {
-    let (_, opaque) = events(&["captures/smtp-starttls.pcap"]);
-    let close = of(&opaque, "flow_close")[0];
-    assert_eq!(
-        (close["protocol"].as_str(), close["starttls"].as_bool()),
-        (Some("smtp"), Some(true))
-    );
-    assert_eq!(
-        of(&opaque, "tls_client_hello")[0]["sni"],
-        "login.plainsight.test"
-    );
-    assert!(
-        of(&opaque, "credential").is_empty(),
-        "nothing is claimed from ciphertext"
-    );
-    let out = std::process::Command::new("tshark")
-        .args([
-            "-r",
-            "captures/smtp-starttls.pcap",
-            "-d",
-            "tcp.port==2526,smtp",
-        ])
-        .args(["-Y", "tls", "-T", "fields", "-e", "tls.record.length"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("tshark is installed by `make test`");
-    let lengths: Vec<u64> = String::from_utf8(out.stdout)
-        .unwrap()
-        .split(['\n', ','])
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse().unwrap())
-        .collect();
-    assert_eq!(close["tls_records"].as_u64(), Some(lengths.len() as u64));
-    let tls_bytes: u64 = lengths.iter().map(|l| l + 5).sum();
-    assert_eq!(close["tls_bytes"].as_u64(), Some(tls_bytes));
-    let summary = opaque.last().unwrap();
-    assert_eq!(summary["encrypted_bytes"].as_u64(), Some(tls_bytes));
-    let total = close["bytes_c2s"].as_u64().unwrap() + close["bytes_s2c"].as_u64().unwrap();
-    assert_eq!(summary["plaintext_bytes"].as_u64(), Some(total - tls_bytes));
-    let (text, keyed) = events(&[
-        "--keylog",
-        "captures/smtp-starttls.keys",
-        "captures/smtp-starttls.pcap",
-    ]);
-    golden("smtp-starttls.keyed", &text);
-    let creds = of(&keyed, "credential");
-    assert_eq!(creds.len(), 1);
-    assert_eq!(
+fn starttls_switches_mail_and_ftp_flows_to_tls() {
+    // (capture stem, protocol, port as tshark must be told, tshark's name, credential kind,
+    // tshark's filter for the login command)
+    for (stem, protocol, port, dissector, kind, login) in [
         (
-            creds[0]["kind"].as_str(),
-            creds[0]["username"].as_str(),
-            creds[0]["secret"].as_str(),
-            creds[0]["decrypted"].as_bool()
+            "smtp-starttls",
+            "smtp",
+            2526,
+            "smtp",
+            "smtp",
+            r#"smtp.req.command == "AUTH""#,
         ),
         (
-            Some("smtp"),
-            Some("ursula"),
-            Some("Starttls-Pass-7"),
-            Some(true)
-        )
-    );
-    assert_eq!(of(&keyed, "tls_decryption")[0]["result"], "ok");
+            "imap-starttls",
+            "imap",
+            1143,
+            "imap",
+            "imap",
+            r#"imap.request.command == "LOGIN""#,
+        ),
+        (
+            "pop3-starttls",
+            "pop3",
+            1110,
+            "pop",
+            "pop3",
+            r#"pop.request.command == "PASS""#,
+        ),
+        (
+            "ftp-auth-tls",
+            "ftp",
+            2121,
+            "ftp",
+            "ftp",
+            r#"ftp.request.command == "PASS""#,
+        ),
+    ] {
+        let pcap = format!("captures/{stem}.pcap");
+        let (_, opaque) = events(&[&pcap]);
+        let close = of(&opaque, "flow_close")[0];
+        assert_eq!(
+            (close["protocol"].as_str(), close["starttls"].as_bool()),
+            (Some(protocol), Some(true)),
+            "{stem}"
+        );
+        assert_eq!(
+            of(&opaque, "tls_client_hello")[0]["sni"],
+            "login.plainsight.test",
+            "{stem}"
+        );
+        assert!(
+            of(&opaque, "credential").is_empty(),
+            "{stem}: nothing is claimed from ciphertext"
+        );
+        let out = std::process::Command::new("tshark")
+            .args(["-r", &pcap, "-d", &format!("tcp.port=={port},{dissector}")])
+            .args(["-Y", "tls", "-T", "fields", "-e", "tls.record.length"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("tshark is installed by `make test`");
+        let lengths: Vec<u64> = String::from_utf8(out.stdout)
+            .unwrap()
+            .split(['\n', ','])
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().parse().unwrap())
+            .collect();
+        assert_eq!(
+            close["tls_records"].as_u64(),
+            Some(lengths.len() as u64),
+            "{stem}: the records tshark finds"
+        );
+        let tls_bytes: u64 = lengths.iter().map(|l| l + 5).sum();
+        assert_eq!(close["tls_bytes"].as_u64(), Some(tls_bytes), "{stem}");
+        let summary = opaque.last().unwrap();
+        assert_eq!(
+            summary["encrypted_bytes"].as_u64(),
+            Some(tls_bytes),
+            "{stem}"
+        );
+        let total = close["bytes_c2s"].as_u64().unwrap() + close["bytes_s2c"].as_u64().unwrap();
+        assert_eq!(
+            summary["plaintext_bytes"].as_u64(),
+            Some(total - tls_bytes),
+            "{stem}: only the exchange before the switch is plaintext"
+        );
+        let keys = format!("captures/{stem}.keys");
+        let (text, keyed) = events(&["--keylog", &keys, &pcap]);
+        golden(&format!("{stem}.keyed"), &text);
+        let creds = of(&keyed, "credential");
+        assert_eq!(creds.len(), 1, "{stem}");
+        assert_eq!(
+            (
+                creds[0]["kind"].as_str(),
+                creds[0]["username"].as_str(),
+                creds[0]["secret"].as_str(),
+                creds[0]["decrypted"].as_bool()
+            ),
+            (
+                Some(kind),
+                Some("ursula"),
+                Some("Starttls-Pass-7"),
+                Some(true)
+            ),
+            "{stem}"
+        );
+        assert_eq!(of(&keyed, "tls_decryption")[0]["result"], "ok", "{stem}");
+        // tshark, with the same key log, finds the login in the same packet.
+        let out = std::process::Command::new("tshark")
+            .args(["-r", &pcap, "-d", &format!("tcp.port=={port},{dissector}")])
+            .args(["-o", &format!("tls.keylog_file:{keys}")])
+            .args(["-Y", login])
+            .args(["-T", "fields", "-e", "frame.number"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("tshark is installed by `make test`");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            creds[0]["frame"].to_string(),
+            "{stem}: the login's packet"
+        );
+    }
     // A plain SMTP session never switched.
     let (_, plain) = events(&["captures/smtp.pcap"]);
     assert!(of(&plain, "flow_close")

@@ -177,6 +177,11 @@ pub fn detect(client: &[u8], server: &[u8], final_call: bool) -> Option<Protocol
             if FTP_COMMANDS.contains(&cmd.as_str()) && cmd != "AUTH" && cmd != "QUIT" {
                 return Some(Protocol::Ftp);
             }
+            // An SMTP client says EHLO before anything else; `AUTH TLS` first is FTPS (RFC 4217).
+            let line = String::from_utf8_lossy(first_line(client)).to_ascii_uppercase();
+            if matches!(line.trim_end(), "AUTH TLS" | "AUTH SSL" | "AUTH TLS-C") {
+                return Some(Protocol::Ftp);
+            }
         }
         let banner = String::from_utf8_lossy(first_line(server)).to_ascii_uppercase();
         if banner.contains("SMTP") || banner.contains("MAIL") {
@@ -421,6 +426,10 @@ mod tests {
         );
         assert_eq!(
             detect(b"USER bob\r\n", b"220 pyftpdlib ready\r\n", false),
+            Some(Protocol::Ftp)
+        );
+        assert_eq!(
+            detect(b"AUTH TLS\r\n", b"220 Welcome\r\n", false),
             Some(Protocol::Ftp)
         );
         assert_eq!(
