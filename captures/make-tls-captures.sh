@@ -71,7 +71,7 @@ curl --version | grep -q '^curl .* OpenSSL/' || die "this curl is not built with
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 unset SSLKEYLOGFILE
 
-TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457 9458 9459 9460 9461 9462 9463 9464 9465 9466 9467 9468 9469 9470 9471)   # 9451 is in its own namespace
+TCP_PORTS=(9443 9444 9445 9446 9447 9448 9449 9450 9452 9453 9454 9455 9456 9457 9458 9459 9460 9461 9462 9463 9464 9465 9466 9467 9468 9469 9470 9471 9472)   # 9451 is in its own namespace
 for p in "${TCP_PORTS[@]}"; do
     if [[ -n $(ss -Htln "sport = :$p") ]]; then die "tcp port $p already in use"; fi
 done
@@ -607,6 +607,57 @@ expect_count 2 "$F" 'http.response.code == 200' -o "tls.keylog_file:$KEYS"
 install -m 0644 "$F" "$OUT/tls13-0rtt.pcap"
 install -m 0644 "$KEYS" "$OUT/tls13-0rtt.keys"
 log "wrote $OUT/tls13-0rtt.pcap and tls13-0rtt.keys"
+
+# ---------------------------------------------------------------- 8m. TLS 1.2 renegotiation
+# One connection, two handshakes: openssl s_client sends the login (a GET with Basic
+# credentials), then "R" on its stdin renegotiates (a second ClientHello, inside the first
+# session's records; s_server allows it with -client_renegotiation), then sends the login again
+# under the new keys. The server answers each login. Two CLIENT_RANDOM lines.
+F=$WORK/tls12-renegotiation.pcap
+KEYS=$(keys_of "$F")
+log "tls12-renegotiation.pcap (openssl s_server -client_renegotiation, rsa key, 127.0.0.1:9472)"
+start_server 9472 rsa -tls1_2 -client_renegotiation
+start_tcpdump "$F" "tcp port 9472"
+rm -f "$KEYS"
+wait_logins() {   # n: until the server has logged n logins
+    local t
+    for t in $(seq 100); do
+        [[ $(grep -c '^Authorization: Basic' "$SRV_LOG") -ge $1 ]] && return 0
+        sleep 0.1
+    done
+    cat "$SRV_LOG" >&2
+    die "the server did not receive login #$1"
+}
+{
+    printf '%s' "$BASIC_REQUEST"
+    sleep 1
+    printf 'R\n'
+    sleep 1
+    printf '%s' "$BASIC_REQUEST"
+    sleep 2
+} | openssl s_client -connect 127.0.0.1:9472 -servername login.plainsight.test -tls1_2 \
+    -keylogfile "$KEYS" >"$WORK/s_client-reneg.out" 2>&1 &
+cpid=$!
+PIDS+=("$cpid")
+wait_logins 1
+cat "$WORK/response.http" >&"$SRV_FD"
+wait_logins 2
+cat "$WORK/response.http" >&"$SRV_FD"
+wait "$cpid" || { cat "$WORK/s_client-reneg.out" >&2; die "s_client failed"; }
+stop_capture "$F"
+stop_server
+grep -q '^RENEGOTIATING' "$WORK/s_client-reneg.out" || die "s_client did not renegotiate"
+[[ $(grep -c '^CLIENT_RANDOM' "$KEYS") -eq 2 ]] || die "$KEYS: want 2 CLIENT_RANDOM lines"
+expect_count 1 "$F" 'tls.handshake.type == 1'
+expect_count 2 "$F" 'tls.handshake.type == 1' -o "tls.keylog_file:$KEYS"
+expect_count 2 "$F" 'tls.handshake.type == 2' -o "tls.keylog_file:$KEYS"
+expect_count 0 "$F" http
+expect_count 2 "$F" 'http.authorization == "Basic dGVzczpUbHMtU2VjcmV0LTk="' -o "tls.keylog_file:$KEYS"
+expect_count 2 "$F" 'http.response.code == 200' -o "tls.keylog_file:$KEYS"
+[[ $(tshark -r "$F" -Y tcp.analysis.flags | wc -l) -eq 0 ]] || die "$F: tshark flags packets"
+install -m 0644 "$F" "$OUT/tls12-renegotiation.pcap"
+install -m 0644 "$KEYS" "$OUT/tls12-renegotiation.keys"
+log "wrote $OUT/tls12-renegotiation.pcap and tls12-renegotiation.keys"
 
 # ---------------------------------------------------------------- 9. Decryption Secrets Block
 log "tls13-dsb.pcapng (editcap --inject-secrets)"

@@ -836,3 +836,62 @@ fn zero_rtt_early_data_decrypts_with_its_own_secret() {
         .iter()
         .all(|d| d["result"] == "ok"));
 }
+
+/// TLS 1.2 renegotiation (openssl s_client's `R`): the second handshake travels inside the first
+/// session's records, and the login after it is under the new keys. Both logins come back, in
+/// the packets where tshark finds them; the second handshake's hellos are read once decrypted.
+/// Without the second session's key log line, the first login still comes back and nothing is
+/// claimed after the switch.
+#[test]
+fn renegotiation_takes_the_new_keys_at_change_cipher_spec() {
+    let pcap = "captures/tls12-renegotiation.pcap";
+    let keys = "captures/tls12-renegotiation.keys";
+    let (_, ev) = events(&["--keylog", keys, pcap]);
+    let frames: Vec<u64> = of(&ev, "credential")
+        .iter()
+        .map(|c| {
+            assert_eq!(c["secret"], "Tls-Secret-9");
+            c["frame"].as_u64().unwrap()
+        })
+        .collect();
+    let out = Command::new("tshark")
+        .args(["-r", pcap, "-o", &format!("tls.keylog_file:{keys}")])
+        .args([
+            "-Y",
+            "http.authorization",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("tshark is installed by `make test`");
+    let theirs: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(frames, theirs);
+    assert_eq!(frames.len(), 2);
+    assert_eq!(of(&ev, "tls_client_hello").len(), 2);
+    assert_eq!(of(&ev, "tls_server_hello").len(), 2);
+    assert_eq!(of(&ev, "http_response").len(), 2);
+    assert_eq!(of(&ev, "tls_decryption").len(), 1);
+    assert_eq!(ev.last().unwrap()["flows"], 1);
+
+    // Only the first session's secret.
+    let dir = tempfile::tempdir().unwrap();
+    let first_only = dir.path().join("first.keys");
+    let text = std::fs::read_to_string(root().join(keys)).unwrap();
+    let first = text
+        .lines()
+        .find(|l| l.starts_with("CLIENT_RANDOM"))
+        .unwrap();
+    std::fs::write(&first_only, format!("{first}\n")).unwrap();
+    let (_, ev) = events(&["--keylog", first_only.to_str().unwrap(), pcap]);
+    let creds = of(&ev, "credential");
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0]["frame"], frames[0]);
+    assert_eq!(of(&ev, "http_response").len(), 1);
+    assert_eq!(of(&ev, "tls_decryption")[0]["result"], "ok");
+}

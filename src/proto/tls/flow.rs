@@ -146,6 +146,9 @@ pub struct TlsFlow {
     /// ServerHello).
     encrypted: [bool; 2],
     decryptors: [Option<RecordDecryptor>; 2],
+    /// TLS 1.2 and older: the keys each direction takes at its next ChangeCipherSpec (the first
+    /// handshake's, or a renegotiation's while the old keys still protect it).
+    pending: [Option<RecordDecryptor>; 2],
     /// TLS 1.3: the application traffic secrets, used once each side's Finished is read.
     traffic: [Option<Vec<u8>>; 2],
     /// TLS 1.3: the traffic secret each direction uses now (KeyUpdate derives the next).
@@ -244,9 +247,11 @@ impl TlsFlow {
         });
         let content_type = header[0];
         if content_type == CHANGE_CIPHER_SPEC {
-            // TLS 1.3 sends a dummy one for middleboxes; in 1.2 it turns encryption on.
+            // TLS 1.3 sends a dummy one for middleboxes; in 1.2 it turns encryption on, under the
+            // keys just agreed (or none the key log could give).
             if !self.tls13() {
                 self.encrypted[dir] = true;
+                self.decryptors[dir] = self.pending[dir].take();
             }
             return;
         }
@@ -389,6 +394,11 @@ impl TlsFlow {
         keys: Option<&KeyLog>,
         out: &mut Vec<Framed<TlsOutput>>,
     ) {
+        if dir == 0 && msg_type == CLIENT_HELLO {
+            // A new handshake (a renegotiation, inside the old keys' records) hashes anew.
+            self.transcript.clear();
+            self.past_key_exchange = false;
+        }
         // TLS 1.2's extended master secret hashes the handshake up to the ClientKeyExchange;
         // kept only when there are keys to use it with, and dropped once that message is read.
         if keys.is_some()
@@ -581,7 +591,7 @@ impl TlsFlow {
                     self.encrypt_then_mac,
                     self.version == 0x0301,
                 ) {
-                    Some((c, s)) => self.decryptors = [Some(c), Some(s)],
+                    Some((c, s)) => self.pending = [Some(c), Some(s)],
                     None => self.report(
                         DecryptionResult::Failed,
                         "the master secret could not be expanded into keys".into(),
@@ -658,7 +668,7 @@ impl TlsFlow {
         });
         match pair {
             Some((c, s)) => {
-                self.decryptors = [Some(c), Some(s)];
+                self.pending = [Some(c), Some(s)];
                 self.opened_with_server_key = by_server_key;
             }
             None => self.report(
