@@ -31,6 +31,7 @@ fn loaded_app() -> App {
             server: Endpoint(server),
             handshake_seen: true,
             transport: plainsight::event::Transport::Tcp,
+            tunnel: None,
         }));
         app.apply(Event::HttpRequest(HttpRequest {
             frame: 0,
@@ -100,6 +101,7 @@ fn wire_app() -> App {
         server,
         handshake_seen: true,
         transport: plainsight::event::Transport::Tcp,
+        tunnel: None,
     }));
     let request = b"POST /login HTTP/1.1\r\nHost: lab\r\nContent-Length: 33\r\n\r\nusername=ada&password=Bench-Pass";
     app.apply(Event::Payload(Payload {

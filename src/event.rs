@@ -197,6 +197,10 @@ pub struct FlowOpen {
     pub server: Endpoint,
     pub handshake_seen: bool,
     pub transport: Transport,
+    /// The tunnel the flow travels in (`"VXLAN 10.0.0.1 > 10.0.0.2 VNI 42"`); only present
+    /// for tunnelled flows, so readers of untunnelled captures see nothing new.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<String>,
 }
 
 impl EventKind for FlowOpen {
@@ -664,6 +668,10 @@ pub struct Summary {
     pub encrypted_bytes: u64,
     pub decrypted_flows: u64,
     pub anomalies: u64,
+    /// Wi-Fi data frames protected by WEP or WPA (their bodies count in `encrypted_bytes`).
+    /// Written only when there were some: captures without Wi-Fi read as before.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub wifi_protected_frames: u64,
     /// Seconds between the first and the last packet's timestamps.
     pub duration: f64,
 }
@@ -675,6 +683,10 @@ impl EventKind for Summary {
 }
 
 impl Summary {
+    /// What protected Wi-Fi frames mean, for the text report and the UI.
+    pub const WIFI_LESSON: &'static str = "Wi-Fi encryption protects from outsiders, not from \
+        others who know the network's password";
+
     /// Adds another input's totals to these. `duration` is left alone: it comes from the run's
     /// first and last packet, which the caller knows.
     pub fn absorb(&mut self, other: &Summary) {
@@ -692,6 +704,7 @@ impl Summary {
         self.encrypted_bytes += other.encrypted_bytes;
         self.decrypted_flows += other.decrypted_flows;
         self.anomalies += other.anomalies;
+        self.wifi_protected_frames += other.wifi_protected_frames;
     }
 }
 
@@ -758,6 +771,10 @@ fn redact_target(target: &str) -> String {
         })
         .collect();
     format!("{path}?{}", fields.join("&"))
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -447,6 +447,7 @@ fn wire_views_stay_within_their_budget_under_a_flood() {
             server,
             handshake_seen: true,
             transport: plainsight::event::Transport::Tcp,
+            tunnel: None,
         }));
         for (dir, offset) in [(Dir::ClientToServer, 0), (Dir::ServerToClient, 0)] {
             app.apply(Event::Payload(Payload {

@@ -66,6 +66,18 @@ impl LinkType {
     pub const IPV4: LinkType = LinkType(228);
     pub const IPV6: LinkType = LinkType(229);
     pub const LINUX_SLL2: LinkType = LinkType(276);
+    pub const PPP: LinkType = LinkType(9);
+    /// PPP in HDLC-like framing (RFC 1662).
+    pub const PPP_HDLC: LinkType = LinkType(50);
+    pub const IEEE802_11: LinkType = LinkType(105);
+    /// Cisco HDLC.
+    pub const C_HDLC: LinkType = LinkType(104);
+    pub const IEEE802_11_RADIOTAP: LinkType = LinkType(127);
+    /// Per-Packet Information, then (usually) 802.11.
+    pub const PPI: LinkType = LinkType(192);
+    pub const PPP_WITH_DIR: LinkType = LinkType(204);
+    pub const C_HDLC_WITH_DIR: LinkType = LinkType(205);
+    pub const NFLOG: LinkType = LinkType(239);
 
     pub fn name(self) -> &'static str {
         match self {
@@ -77,6 +89,15 @@ impl LinkType {
             LinkType::IPV4 => "IPV4",
             LinkType::IPV6 => "IPV6",
             LinkType::LINUX_SLL2 => "LINUX_SLL2",
+            LinkType::PPP => "PPP",
+            LinkType::PPP_HDLC => "PPP_HDLC",
+            LinkType::IEEE802_11 => "IEEE802_11",
+            LinkType::C_HDLC => "C_HDLC",
+            LinkType::IEEE802_11_RADIOTAP => "IEEE802_11_RADIO",
+            LinkType::PPI => "PPI",
+            LinkType::PPP_WITH_DIR => "PPP_WITH_DIR",
+            LinkType::C_HDLC_WITH_DIR => "C_HDLC_WITH_DIR",
+            LinkType::NFLOG => "NFLOG",
             _ => "unknown",
         }
     }

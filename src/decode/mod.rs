@@ -4,6 +4,12 @@
 //! [`Body::Fragment`] for the bounded [`defrag::Defragmenter`] to put together.
 
 pub mod defrag;
+mod link;
+mod tunnel;
+mod wifi;
+
+#[cfg(test)]
+mod encapsulation_tests;
 
 use std::net::IpAddr;
 
@@ -11,6 +17,7 @@ use etherparse::err::ip::LaxHeaderSliceError;
 use etherparse::{IpFragOffset, IpNumber, LaxIpSlice, TcpSlice, UdpSlice};
 
 use crate::capture::LinkType;
+pub use tunnel::{Tunnel, TunnelKind};
 
 /// TCP header flags the flow table acts on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -65,66 +72,118 @@ pub struct Decoded<'a> {
     pub body: Body<'a>,
     /// The packet was cut short (snap length or a lying length field): its payload is partial.
     pub truncated: bool,
+    /// The tunnel(s) the packet came through, if any.
+    pub tunnel: Option<Tunnel>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    #[error("link type {} ({}) is not supported; supported: Ethernet, Linux cooked (SLL, SLL2), BSD NULL/LOOP, raw IP", .0.0, .0.name())]
+    #[error("link type {} ({}) is not supported; supported: {SUPPORTED_LINKS}", .0.0, .0.name())]
     UnsupportedLink(LinkType),
-    /// Not an IP packet (ARP, LLDP…): skipped without comment.
+    /// Not an IP packet (ARP, LLDP, Wi-Fi management…): skipped without comment.
     #[error("not an IP packet")]
     NotIp,
+    /// A Wi-Fi data frame protected by WEP or WPA: `bytes` of ciphertext, unreadable without
+    /// the network's keys.
+    #[error("Wi-Fi frame encrypted (WEP/WPA)")]
+    Protected { bytes: u64 },
+    /// The radio says the frame's checksum was wrong: its bytes cannot be trusted.
+    #[error("802.11 frame failed its FCS check; skipped")]
+    BadFcs,
+    /// An encapsulation plainsight cannot look inside.
+    #[error("{0}; packet skipped")]
+    UnknownEncapsulation(String),
     #[error("packet cut short: {0}")]
     Truncated(String),
     #[error("malformed packet: {0}")]
     Malformed(String),
 }
 
-/// Decodes one packet of the given link type down to its transport layer.
+/// For the unsupported-link message and the docs.
+pub const SUPPORTED_LINKS: &str = "Ethernet, Linux cooked (SLL, SLL2), BSD NULL/LOOP, raw IP, \
+    802.11 (plain, radiotap, PPI), PPP (plain, HDLC-framed, with direction), Cisco HDLC, NFLOG";
+
+/// Layers peeled at most (links, tags, tunnels): deeper nesting is hostile.
+const MAX_LAYERS: usize = 16;
+
+/// What a header says comes after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next<'a> {
+    /// A packet of a link type (PPI wraps one).
+    Link(LinkType, &'a [u8]),
+    /// An Ethernet frame.
+    Ethernet(&'a [u8]),
+    /// A payload named by an EtherType.
+    EtherType(u16, &'a [u8]),
+    /// An IPv4 or IPv6 header.
+    Ip(&'a [u8]),
+}
+
+/// Decodes one packet of the given link type down to its transport layer, through any tunnel.
 pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
-    let (ether_type, rest) = match link {
-        LinkType::ETHERNET => {
-            let (h, rest) = header::<{ link::ETHERNET_LEN }>(data, "Ethernet header")?;
-            (link::ethernet_type(h), rest)
-        }
-        LinkType::LINUX_SLL => {
-            // 16-byte cooked header; the protocol (an EtherType for IP) is its last two bytes.
-            let (h, rest) = header::<{ link::SLL_LEN }>(data, "Linux cooked header")?;
-            (link::sll_protocol(h), rest)
-        }
-        LinkType::LINUX_SLL2 => {
-            // 20-byte cooked v2 header, protocol first. etherparse does not slice SLL2 itself.
-            let (h, rest) = header::<{ link::SLL2_LEN }>(data, "Linux cooked v2 header")?;
-            (link::sll2_protocol(h), rest)
-        }
-        LinkType::NULL | LinkType::LOOP => {
-            // A 4-byte address family: host byte order for NULL, network order for LOOP. Writers
-            // disagree, so both orders are accepted; the values never collide.
-            let (h, rest) = header::<{ link::NULL_LEN }>(data, "loopback header")?;
-            let family = u32::from_le_bytes(*h).min(u32::from_be_bytes(*h));
-            let ether_type = match family {
-                2 => ETHERTYPE_IPV4,
-                10 | 24 | 28 | 30 => ETHERTYPE_IPV6,
-                _ => return Err(DecodeError::NotIp),
-            };
-            (ether_type, rest)
-        }
-        LinkType::RAW
-        | LinkType::RAW_LEGACY
-        | LinkType::RAW_OPENBSD
-        | LinkType::IPV4
-        | LinkType::IPV6 => match data.first().map(|b| b >> 4) {
-            Some(4) => (ETHERTYPE_IPV4, data),
-            Some(6) => (ETHERTYPE_IPV6, data),
-            Some(_) => return Err(DecodeError::Malformed("not an IPv4 or IPv6 header".into())),
-            None => return Err(short("IP header")),
-        },
-        other => return Err(DecodeError::UnsupportedLink(other)),
+    let mut next = Next::Link(link, data);
+    let mut tunnel = None;
+    for _ in 0..MAX_LAYERS {
+        next = match next {
+            Next::Link(link, data) => link::peel(link, data)?,
+            Next::Ethernet(data) => link::ethernet(data)?,
+            Next::EtherType(ether_type, data) => link::ether_type(ether_type, data)?,
+            Next::Ip(data) => match ip(data, &mut tunnel)? {
+                IpLayer::Done(decoded) => return Ok(decoded),
+                IpLayer::Inner(inner) => inner,
+            },
+        };
+    }
+    Err(too_deep())
+}
+
+/// Goes on from a reassembled IP datagram (its fragments have been put together).
+pub fn reassembled<'a>(
+    src: IpAddr,
+    dst: IpAddr,
+    ip_number: IpNumber,
+    payload: &'a [u8],
+    tunnel: Option<Tunnel>,
+) -> Result<Decoded<'a>, DecodeError> {
+    let mut tunnel = tunnel;
+    let mut next = match after_ip(src, dst, ip_number, payload, false, &mut tunnel)? {
+        IpLayer::Done(decoded) => return Ok(decoded),
+        IpLayer::Inner(inner) => inner,
     };
-    let ip_bytes = skip_vlan_tags(ether_type, rest)?;
-    // etherparse slices IP and its extension headers; the link layer above is simple enough that
-    // slicing it by hand avoids building etherparse's whole-packet structure on the hot path.
-    let (ip, _ext_err) = LaxIpSlice::from_slice(ip_bytes).map_err(|e| match e {
+    for _ in 0..MAX_LAYERS {
+        next = match next {
+            Next::Link(link, data) => link::peel(link, data)?,
+            Next::Ethernet(data) => link::ethernet(data)?,
+            Next::EtherType(ether_type, data) => link::ether_type(ether_type, data)?,
+            Next::Ip(data) => match ip(data, &mut tunnel)? {
+                IpLayer::Done(decoded) => return Ok(decoded),
+                IpLayer::Inner(inner) => inner,
+            },
+        };
+    }
+    Err(too_deep())
+}
+
+fn too_deep() -> DecodeError {
+    DecodeError::Malformed(format!("more than {MAX_LAYERS} nested headers"))
+}
+
+/// An IP layer's outcome: the packet's transport, or a tunnel's inner packet to go on with.
+enum IpLayer<'a> {
+    Done(Decoded<'a>),
+    Inner(Next<'a>),
+}
+
+/// An IPv4 or IPv6 header (with extension headers), then what it carries.
+fn ip<'a>(data: &'a [u8], tunnel: &mut Option<Tunnel>) -> Result<IpLayer<'a>, DecodeError> {
+    match data.first().map(|b| b >> 4) {
+        Some(4 | 6) => {}
+        Some(_) => return Err(DecodeError::Malformed("not an IPv4 or IPv6 header".into())),
+        None => return Err(short("IP header")),
+    }
+    // etherparse slices IP and its extension headers; the link layers are sliced by hand, which
+    // avoids building etherparse's whole-packet structure on the hot path.
+    let (ip, _ext_err) = LaxIpSlice::from_slice(data).map_err(|e| match e {
         LaxHeaderSliceError::Len(l) => DecodeError::Truncated(l.to_string()),
         LaxHeaderSliceError::Content(c) => DecodeError::Malformed(c.to_string()),
     })?;
@@ -170,7 +229,7 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     let truncated = payload.incomplete;
     if payload.fragmented {
         let (id, offset, more_fragments) = id;
-        return Ok(Decoded {
+        return Ok(IpLayer::Done(Decoded {
             src,
             dst,
             body: Body::Fragment(Fragment {
@@ -181,15 +240,65 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
                 payload: payload.payload,
             }),
             truncated,
-        });
+            tunnel: *tunnel,
+        }));
     }
-    let body = transport(payload.ip_number, payload.payload)?;
-    Ok(Decoded {
+    after_ip(
         src,
         dst,
-        body,
+        payload.ip_number,
+        payload.payload,
         truncated,
-    })
+        tunnel,
+    )
+}
+
+/// What a whole IP datagram carries: a tunnel's inner packet, or a transport.
+fn after_ip<'a>(
+    src: IpAddr,
+    dst: IpAddr,
+    ip_number: IpNumber,
+    payload: &'a [u8],
+    truncated: bool,
+    tunnel: &mut Option<Tunnel>,
+) -> Result<IpLayer<'a>, DecodeError> {
+    let mut enter = |kind, vni, next| {
+        *tunnel = Some(Tunnel::enter(*tunnel, kind, src, dst, vni));
+        Ok(IpLayer::Inner(next))
+    };
+    match ip_number {
+        IpNumber::IPV4 | IpNumber::IPV6 => enter(TunnelKind::IpInIp, None, Next::Ip(payload)),
+        IpNumber::GRE => {
+            let (next, kind, vni) = tunnel::gre(payload)?;
+            enter(kind, vni, next)
+        }
+        // MPLS in IP (RFC 4023) and EtherIP (RFC 3378, a 2-byte header, then Ethernet).
+        IpNumber(137) => enter(TunnelKind::IpInIp, None, Next::EtherType(0x8847, payload)),
+        IpNumber(97) => enter(
+            TunnelKind::IpInIp,
+            None,
+            Next::Ethernet(payload.get(2..).unwrap_or_default()),
+        ),
+        // L2TPv3, ENCAP and IP-within-IP (old): tunnels plainsight does not open.
+        IpNumber(n @ (94 | 98 | 115)) => Err(DecodeError::UnknownEncapsulation(format!(
+            "IP protocol {n} (a tunnel plainsight does not read)"
+        ))),
+        _ => {
+            let body = transport(ip_number, payload)?;
+            if let Body::Udp(udp) = body {
+                if let Some((next, kind, vni)) = tunnel::udp(udp.dst_port, udp.payload) {
+                    return enter(kind, vni, next);
+                }
+            }
+            Ok(IpLayer::Done(Decoded {
+                src,
+                dst,
+                body,
+                truncated,
+                tunnel: *tunnel,
+            }))
+        }
+    }
 }
 
 /// Decodes a transport header over a (possibly reassembled) IP payload.
@@ -229,74 +338,16 @@ pub fn transport(ip_number: IpNumber, payload: &[u8]) -> Result<Body<'_>, Decode
     }
 }
 
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_IPV6: u16 = 0x86dd;
-/// 802.1Q, 802.1ad (QinQ outer tag) and the old QinQ tag.
-const ETHERTYPE_VLAN_TAGS: [u16; 3] = [0x8100, 0x88a8, 0x9100];
-/// Tags skipped at most (QinQ is two; a third is tolerated).
-const MAX_VLAN_TAGS: usize = 3;
-
-/// Skips 802.1Q/QinQ tags and returns the IP header's bytes, or `NotIp`.
-fn skip_vlan_tags(mut ether_type: u16, mut rest: &[u8]) -> Result<&[u8], DecodeError> {
-    for _ in 0..=MAX_VLAN_TAGS {
-        match ether_type {
-            ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => return Ok(rest),
-            t if ETHERTYPE_VLAN_TAGS.contains(&t) => {
-                let (tag, after) = header::<{ link::VLAN_LEN }>(rest, "VLAN tag")?;
-                ether_type = link::vlan_inner_type(tag);
-                rest = after;
-            }
-            _ => return Err(DecodeError::NotIp),
-        }
-    }
-    Err(DecodeError::NotIp)
-}
-
 /// A fixed-length header and what follows it; its length is checked here, once, and its fields
 /// are then read from the array by the names in [`link`].
-fn header<'a, const N: usize>(
+pub(crate) fn header<'a, const N: usize>(
     data: &'a [u8],
     what: &str,
 ) -> Result<(&'a [u8; N], &'a [u8]), DecodeError> {
     data.split_first_chunk::<N>().ok_or_else(|| short(what))
 }
 
-/// The link-layer headers sliced by hand: their lengths and named fields (smoltcp's way). The
-/// field readers take whole headers, so no index can fall outside one.
-mod link {
-    pub const ETHERNET_LEN: usize = 14;
-    pub const SLL_LEN: usize = 16;
-    pub const SLL2_LEN: usize = 20;
-    pub const NULL_LEN: usize = 4;
-    pub const VLAN_LEN: usize = 4;
-
-    /// Ethernet II: destination (6), source (6), EtherType (2).
-    pub fn ethernet_type(h: &[u8; ETHERNET_LEN]) -> u16 {
-        let [.., hi, lo] = *h;
-        u16::from_be_bytes([hi, lo])
-    }
-
-    /// Linux cooked v1: packet type, ARPHRD, address length, address (8), protocol (2).
-    pub fn sll_protocol(h: &[u8; SLL_LEN]) -> u16 {
-        let [.., hi, lo] = *h;
-        u16::from_be_bytes([hi, lo])
-    }
-
-    /// Linux cooked v2: protocol (2) first, then reserved, interface index, ARPHRD, type,
-    /// address length and address (8).
-    pub fn sll2_protocol(h: &[u8; SLL2_LEN]) -> u16 {
-        let [hi, lo, ..] = *h;
-        u16::from_be_bytes([hi, lo])
-    }
-
-    /// An 802.1Q tag: tag control (2), then the inner EtherType (2).
-    pub fn vlan_inner_type(tag: &[u8; VLAN_LEN]) -> u16 {
-        let [_, _, hi, lo] = *tag;
-        u16::from_be_bytes([hi, lo])
-    }
-}
-
-fn short(what: &str) -> DecodeError {
+pub(crate) fn short(what: &str) -> DecodeError {
     DecodeError::Truncated(format!("{what} incomplete"))
 }
 

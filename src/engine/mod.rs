@@ -27,6 +27,9 @@ pub use record::MAX_ANOMALIES_SHOWN_PER_KIND;
 /// Default `--payload-bytes` (and what the UI keeps of each stream): 64 KiB.
 pub const DEFAULT_PAYLOAD_BYTES: usize = 64 << 10;
 
+/// Reassembled datagrams inside reassembled datagrams (through tunnels) followed at most.
+const MAX_REASSEMBLY_DEPTH: u8 = 3;
+
 /// Default `--memcap`: 256 MiB.
 pub const DEFAULT_MEMCAP: usize = 256 << 20;
 
@@ -131,9 +134,14 @@ impl Engine {
                     );
                     self.anomaly(out, AnomalyKind::TruncatedPacket, detail);
                 }
-                self.ip(ts, d.src, d.dst, d.body, out);
+                self.ip(ts, &d, 0, out);
             }
             Err(DecodeError::NotIp) => {}
+            Err(DecodeError::Protected { bytes }) => {
+                // Ciphertext on the air: it counts as encrypted, and the lesson says by whom.
+                self.record.summary.encrypted_bytes += bytes;
+                self.record.summary.wifi_protected_frames += 1;
+            }
             Err(e @ DecodeError::UnsupportedLink(link)) => {
                 if self.unsupported_links.insert(link) {
                     let detail = format!("{e}; its packets are skipped");
@@ -143,6 +151,7 @@ impl Engine {
             Err(e) => {
                 let kind = match e {
                     DecodeError::Truncated(_) => AnomalyKind::TruncatedPacket,
+                    DecodeError::BadFcs => AnomalyKind::BadChecksum,
                     _ => AnomalyKind::ParseError,
                 };
                 let detail = format!("packet {}: {e}", self.record.summary.packets);
@@ -184,19 +193,22 @@ impl Engine {
             .anomaly(out, now.ts, Some(now.frame), None, kind, detail);
     }
 
+    /// A decoded packet's transport. `depth` counts IP reassemblies on the way here: a
+    /// reassembled datagram may hold a tunnel whose inner packet is a fragment again.
     fn ip<F: FnMut(Event)>(
         &mut self,
         ts: Timestamp,
-        src: IpAddr,
-        dst: IpAddr,
-        body: Body<'_>,
+        d: &decode::Decoded<'_>,
+        depth: u8,
         out: &mut F,
     ) {
-        match body {
+        let (src, dst) = (d.src, d.dst);
+        match d.body {
             Body::Tcp(seg) => self.tcp.segment(
                 self.clock.now(),
                 SocketAddr::new(src, seg.src_port),
                 SocketAddr::new(dst, seg.dst_port),
+                d.tunnel,
                 &seg,
                 stream_base(&self.keylog, self.payloads),
                 &mut self.record,
@@ -204,14 +216,24 @@ impl Engine {
             ),
             Body::Fragment(frag) => match self.defrag.add(ts, src, dst, &frag) {
                 DefragOutcome::Pending => {}
-                DefragOutcome::Complete(ip_number, data) => match decode::transport(ip_number, &data) {
-                    Ok(inner) => self.ip(ts, src, dst, inner, out),
-                    Err(e) => self.anomaly(
-                        out,
-                        AnomalyKind::ParseError,
-                        format!("reassembled IP datagram from {src}: {e}"),
-                    ),
-                },
+                DefragOutcome::Complete(ip_number, data) => {
+                    match decode::reassembled(src, dst, ip_number, &data, d.tunnel) {
+                        Ok(inner) if depth < MAX_REASSEMBLY_DEPTH => {
+                            self.ip(ts, &inner, depth + 1, out);
+                        }
+                        Ok(_) => self.anomaly(
+                            out,
+                            AnomalyKind::ParseError,
+                            format!("IP fragments from {src} nested {MAX_REASSEMBLY_DEPTH} deep; datagram dropped"),
+                        ),
+                        Err(DecodeError::NotIp) => {}
+                        Err(e) => self.anomaly(
+                            out,
+                            AnomalyKind::ParseError,
+                            format!("reassembled IP datagram from {src}: {e}"),
+                        ),
+                    }
+                }
                 DefragOutcome::Invalid(e) => self.anomaly(
                     out,
                     AnomalyKind::ParseError,

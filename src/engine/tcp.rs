@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use super::record::{At, FlowContext, Recorder};
 use crate::base::{Endpoint, FlowId, Timestamp};
-use crate::decode::TcpSegment;
+use crate::decode::{TcpSegment, Tunnel};
 use crate::event::{AnomalyKind, CloseReason, Event, FlowClose, FlowOpen, Protocol, Transport};
 use crate::flow::{
     Chunk, Direction, Flow, FlowKey, FlowLimits, FlowState, FlowTable, MemoryBudget, Removed,
@@ -59,12 +59,13 @@ impl TcpTracker {
         at: At,
         src: SocketAddr,
         dst: SocketAddr,
+        tunnel: Option<Tunnel>,
         seg: &TcpSegment<'_>,
         base: StreamContext<'_>,
         rec: &mut Recorder,
         out: &mut F,
     ) {
-        let key = FlowKey::new(src, dst);
+        let key = FlowKey::new(src, dst, tunnel.map_or(0, |t| t.id));
         // One lookup on the common path: an existing flow is processed under the same borrow.
         let existing = match self.table.get_with_budget(&key) {
             Some((flow, budget)) => match classify(flow, seg) {
@@ -79,7 +80,7 @@ impl TcpTracker {
         let close = match existing {
             Some(close) => close,
             None => {
-                self.open_flow(key, at, src, dst, seg, base, rec, out);
+                self.open_flow(key, at, src, dst, tunnel, seg, base, rec, out);
                 let Some((flow, budget)) = self.table.get_with_budget(&key) else {
                     return;
                 };
@@ -103,6 +104,7 @@ impl TcpTracker {
         at: At,
         src: SocketAddr,
         dst: SocketAddr,
+        tunnel: Option<Tunnel>,
         seg: &TcpSegment<'_>,
         base: StreamContext<'_>,
         rec: &mut Recorder,
@@ -120,6 +122,7 @@ impl TcpTracker {
             server: Endpoint(server),
             handshake_seen,
             transport: Transport::Tcp,
+            tunnel: tunnel.map(|t| t.to_string()),
         }));
         let flow = Flow {
             id,

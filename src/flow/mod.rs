@@ -65,6 +65,8 @@ impl Direction {
 pub struct FlowKey {
     low: PackedEndpoint,
     high: PackedEndpoint,
+    /// The tunnel's identity (0: none): the same inner addresses in two tunnels are two flows.
+    tunnel: u64,
 }
 
 /// An endpoint as (IPv6 or IPv4-mapped address, port and family).
@@ -83,13 +85,10 @@ impl PackedEndpoint {
 }
 
 impl FlowKey {
-    pub fn new(a: SocketAddr, b: SocketAddr) -> FlowKey {
+    pub fn new(a: SocketAddr, b: SocketAddr, tunnel: u64) -> FlowKey {
         let (a, b) = (PackedEndpoint::new(a), PackedEndpoint::new(b));
-        if a <= b {
-            FlowKey { low: a, high: b }
-        } else {
-            FlowKey { low: b, high: a }
-        }
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        FlowKey { low, high, tunnel }
     }
 }
 

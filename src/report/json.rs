@@ -117,6 +117,10 @@ mod fast {
             boolean(buf, self.handshake_seen);
             key(buf, ",\"transport\":");
             string(buf, self.transport.as_str());
+            if let Some(tunnel) = &self.tunnel {
+                key(buf, ",\"tunnel\":");
+                string(buf, tunnel);
+            }
         }
     }
 
@@ -462,10 +466,14 @@ mod tests {
     fn any_event_without_frame() -> impl Strategy<Value = Event> {
         let flow_open = (
             (any::<u64>(), ts(), endpoint(), endpoint()),
-            (any::<bool>(), pick(Transport::ALL)),
+            (
+                any::<bool>(),
+                pick(Transport::ALL),
+                proptest::option::of(text()),
+            ),
         )
             .prop_map(
-                |((flow, ts, client, server), (handshake_seen, transport))| {
+                |((flow, ts, client, server), (handshake_seen, transport, tunnel))| {
                     Event::FlowOpen(FlowOpen {
                         frame: 0,
                         flow,
@@ -474,6 +482,7 @@ mod tests {
                         server,
                         handshake_seen,
                         transport,
+                        tunnel,
                     })
                 },
             );
@@ -677,7 +686,7 @@ mod tests {
                 })
             });
         let summary = (
-            proptest::array::uniform8(any::<u32>()),
+            proptest::array::uniform9(any::<u32>()),
             proptest::collection::btree_map(pick(Protocol::ALL), any::<u64>(), 0..4),
             proptest::collection::btree_map(text(), any::<u64>(), 0..4),
             0.0..1e9f64,
@@ -695,6 +704,7 @@ mod tests {
                     encrypted_bytes: n[5],
                     decrypted_flows: n[6],
                     anomalies: n[7],
+                    wifi_protected_frames: n[8] % 3,
                     duration,
                 })
             });
@@ -830,6 +840,7 @@ mod tests {
                 server: Endpoint("[::1]:443".parse().unwrap()),
                 handshake_seen: true,
                 transport: Transport::Tcp,
+                tunnel: None,
             }));
             w.flush();
         }

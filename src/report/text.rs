@@ -214,9 +214,21 @@ impl<W: Write> TextReport<W> {
             human_bytes(s.plaintext_bytes)
         ));
         self.line(&format!(
-            "  encrypted   {} (TLS)",
-            human_bytes(s.encrypted_bytes)
+            "  encrypted   {} (TLS{})",
+            human_bytes(s.encrypted_bytes),
+            if s.wifi_protected_frames > 0 {
+                ", and Wi-Fi frames under WEP/WPA"
+            } else {
+                ""
+            }
         ));
+        if s.wifi_protected_frames > 0 {
+            self.line(&format!(
+                "  Wi-Fi       {} frames encrypted (WEP/WPA): {}",
+                s.wifi_protected_frames,
+                Summary::WIFI_LESSON
+            ));
+        }
         self.line(&format!("  credentials {}", s.credentials));
         self.line(&format!("  anomalies   {}", s.anomalies));
         self.line(&format!("  duration    {:.3} s", s.duration));

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::app::{App, FlowView, Pane};
 use super::keys::BINDINGS;
 use super::wire;
-use crate::event::{Credential, Protocol};
+use crate::event::{Credential, Protocol, Summary};
 use crate::report::human_bytes;
 
 /// Colours for a dark or a light background; plain when colour is off (`NO_COLOR`).
@@ -724,6 +724,13 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
     );
     if packets > 0 {
         left.push_str(&format!(" │ {packets} packets"));
+    }
+    if let Some(s) = app.summary.as_ref().filter(|s| s.wifi_protected_frames > 0) {
+        left.push_str(&format!(
+            " │ {} Wi-Fi frames WEP/WPA: {}",
+            s.wifi_protected_frames,
+            Summary::WIFI_LESSON
+        ));
     }
     if let Some(d) = app.dropped_packets {
         left.push_str(&format!(" │ {d} dropped"));
