@@ -50,6 +50,7 @@ captures: deps-test
 	@bash scripts/deps.sh $$(cat captures/apt-packages.txt)
 	bash captures/make-captures.sh
 	bash captures/make-cred-captures.sh
+	bash captures/make-encap-captures.sh
 
 # Coverage-guided fuzzing (cargo-fuzz, libFuzzer). The machine has a stable toolchain only:
 # RUSTC_BOOTSTRAP lets it build the fuzz targets without a sanitizer. FUZZ_SECONDS per target.

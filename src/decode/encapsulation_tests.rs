@@ -115,8 +115,8 @@ fn wifi_protected_management_and_null_frames_are_not_read() {
     let protected = cat(&[&qos_data_header(0x41), &body]);
     assert_eq!(
         decode(LinkType::IEEE802_11, &protected),
-        Err(DecodeError::Protected { bytes: 42 }),
-        "the QoS field is inside the counted body: it is after the 24-byte header"
+        Err(DecodeError::Protected { bytes: 40 }),
+        "the counted body starts after the QoS field"
     );
     let mut beacon = vec![0x80, 0x00];
     beacon.extend_from_slice(&[0; 40]);

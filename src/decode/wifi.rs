@@ -49,14 +49,6 @@ pub fn frame(data: &[u8], fcs_at_end: bool) -> Result<Next<'_>, DecodeError> {
     if fc.kind != TYPE_DATA || fc.subtype & 0x04 != 0 {
         return Err(DecodeError::NotIp);
     }
-    if fc.flags & FLAG_PROTECTED != 0 {
-        return Err(DecodeError::Protected {
-            bytes: rest.len() as u64,
-        });
-    }
-    if fc.flags & FLAG_MORE_FRAGMENTS != 0 || sequence_fragment(h) != 0 {
-        return Err(DecodeError::NotIp);
-    }
     if fc.flags & FLAG_TO_DS != 0 && fc.flags & FLAG_FROM_DS != 0 {
         rest = header::<ADDR4_LEN>(rest, "802.11 fourth address")?.1;
     }
@@ -68,6 +60,15 @@ pub fn frame(data: &[u8], fcs_at_end: bool) -> Result<Next<'_>, DecodeError> {
         if fc.flags & FLAG_ORDER != 0 {
             rest = header::<HT_CONTROL_LEN>(rest, "802.11 HT control")?.1;
         }
+    }
+    if fc.flags & FLAG_PROTECTED != 0 {
+        // The body after the MAC header: security header, ciphertext and MIC.
+        return Err(DecodeError::Protected {
+            bytes: rest.len() as u64,
+        });
+    }
+    if fc.flags & FLAG_MORE_FRAGMENTS != 0 || sequence_fragment(h) != 0 {
+        return Err(DecodeError::NotIp);
     }
     if amsdu {
         // Several packets aggregated: the first subframe is read (each is its own LLC/SNAP).
