@@ -39,7 +39,7 @@ fn loaded_app() -> App {
             ts,
             method: "POST".into(),
             target: "/login".into(),
-            version: "HTTP/1.1",
+            version: "HTTP/1.1".into(),
             host: Some("lab".into()),
             headers: vec![("Host".into(), "lab".into())],
             body_len: 30,

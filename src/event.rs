@@ -5,6 +5,7 @@
 //! Each kind's behaviour (its flow id, its size, what `--redact` masks, what a terminal must not
 //! see raw) lives with its struct, in its [`EventKind`] implementation.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -253,7 +254,7 @@ pub struct HttpRequest {
     pub frame: u64,
     pub method: String,
     pub target: String,
-    pub version: &'static str,
+    pub version: Cow<'static, str>,
     pub host: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body_len: u64,
@@ -828,7 +829,7 @@ mod tests {
             ts: Timestamp(0),
             method: "GET".into(),
             target: "/login?user=alice&password=hunter2".into(),
-            version: "HTTP/1.1",
+            version: "HTTP/1.1".into(),
             host: None,
             headers: vec![
                 ("Authorization".into(), "Basic YWxpY2U6aHVudGVyMg==".into()),

@@ -17,24 +17,22 @@ pub struct RequestView<'a> {
 /// Cookie names that hold a session (and so log whoever holds them in).
 pub fn is_session_cookie(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    const EXACT: &[&str] = &[
-        "sid",
-        "phpsessid",
-        "jsessionid",
-        "connect.sid",
-        "asp.net_sessionid",
-        "aspsessionid",
-        "cfid",
-        "cftoken",
-        "laravel_session",
-        "_session_id",
-    ];
-    const PARTS: &[&str] = &["sess", "token", "auth", "jwt", "remember", "login", "sso"];
-    EXACT.contains(&n.as_str())
-        || PARTS.iter().any(|p| n.contains(p))
-        || n.starts_with("sid")
-        || n.ends_with("sid")
-        || n.ends_with("_id") && n.contains("user")
+    // The contract's words: a name that contains one of them is session-like. They cover the
+    // well-known ones too (PHPSESSID, JSESSIONID, connect.sid, ASP.NET_SessionId, .ASPXAUTH,
+    // laravel_session, CFTOKEN), but for these:
+    const PARTS: &[&str] = &["sess", "sid", "token", "auth", "jwt", "remember", "login"];
+    const WELL_KNOWN: &[&str] = &["cfid"];
+    const WELL_KNOWN_PREFIXES: &[&str] = &["wordpress_logged_in_", "wordpress_sec_"];
+    PARTS.iter().any(|p| n.contains(p))
+        || WELL_KNOWN.contains(&n.as_str())
+        || WELL_KNOWN_PREFIXES.iter().any(|p| n.starts_with(p))
+}
+
+/// A cookie value that is a switch, not a secret (the contract's list): `0`, `1`, `no`, `yes`,
+/// `true`, `false`, or empty (`remember_me=yes`, `login_ok=true`).
+pub fn is_flag(value: &str) -> bool {
+    const FLAGS: &[&str] = &["0", "1", "no", "yes", "true", "false", ""];
+    FLAGS.iter().any(|f| value.trim().eq_ignore_ascii_case(f))
 }
 
 /// Every credential the request carries, at most one per header or body.
@@ -130,7 +128,7 @@ fn cookies(value: &str) -> Vec<Found> {
         .filter_map(|pair| {
             let (name, val) = pair.trim().split_once('=')?;
             let val = val.trim().trim_matches('"');
-            (is_session_cookie(name.trim()) && !val.is_empty()).then(|| {
+            (is_session_cookie(name.trim()) && !is_flag(val)).then(|| {
                 Found::new(
                     CredentialKind::HttpCookie,
                     Some(name.trim().to_string()),
@@ -318,5 +316,30 @@ mod tests {
             h("Authorization", "Bearer"),
         ];
         assert!(from_request(&req("/", &weird, b"")).is_empty());
+    }
+
+    #[test]
+    fn session_cookies_by_the_words_in_their_names_and_flags_are_not_secrets() {
+        let names: Vec<String> = cookies(
+            "remember_me=yes; user_session=5f2b; theme=dark; sessionid=0; PHPSESSID=q8v3; \
+             login_ok=TRUE; csrftoken=abc; XSIDX=1a2b; Authorization_hint=x; my_jwt=e.y.z; \
+             CFID=77; wordpress_logged_in_1f2e=admin%7C17; lang=; remember=\"\"; userid=42",
+        )
+        .into_iter()
+        .map(|f| f.username.unwrap_or_default())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "user_session",
+                "PHPSESSID",
+                "csrftoken",
+                "XSIDX",
+                "Authorization_hint",
+                "my_jwt",
+                "CFID",
+                "wordpress_logged_in_1f2e"
+            ]
+        );
     }
 }

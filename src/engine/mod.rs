@@ -64,7 +64,17 @@ struct Clock {
     last_expiry_sec: u64,
     /// The packet being read.
     frame: u64,
+    /// The clock holds a believable time (false until an input's first packet).
+    started: bool,
+    /// A packet stamped far from the clock (its stamp and frame), until the next packet tells
+    /// whether the capture really jumped or one stamp was wrong.
+    suspect: Option<(Timestamp, u64)>,
 }
+
+/// A stamp further than this from the capture's clock is not believed at once: a broken clock
+/// stamps one packet decades off, and believing it would expire every flow (or keep one open
+/// forever). A real gap this long is confirmed by the packet after it.
+const IMPLAUSIBLE_JUMP_MICROS: u64 = 86_400 * 1_000_000;
 
 impl Clock {
     fn now(&self) -> At {
@@ -122,6 +132,7 @@ impl Engine {
         self.record.summary.packets += 1;
         self.record.summary.bytes += pkt.data.len() as u64;
         self.clock.frame = pkt.frame;
+        let ts = self.plausible(ts, out);
         self.tick(ts, out);
         match decode::decode(pkt.link, pkt.data) {
             Ok(d) => {
@@ -163,6 +174,63 @@ impl Engine {
             stream_base(&self.keylog, self.payloads),
             &mut self.record,
             out,
+        );
+    }
+
+    /// The time the packet is read at: its stamp, or the capture's clock when the stamp jumps
+    /// implausibly far (more than a day) from it. The next packet decides: back near the clock,
+    /// the odd stamp was wrong (a `parse_error` anomaly); near the odd stamp, the capture really
+    /// jumped and the clock follows.
+    fn plausible<F: FnMut(Event)>(&mut self, ts: Timestamp, out: &mut F) -> Timestamp {
+        let clock = &mut self.clock;
+        if !clock.started {
+            clock.started = true;
+            return ts;
+        }
+        let far = |a: Timestamp, b: Timestamp| a.0.abs_diff(b.0) > IMPLAUSIBLE_JUMP_MICROS;
+        if !far(ts, clock.last) {
+            self.odd_timestamp(out);
+            return ts;
+        }
+        match clock.suspect {
+            Some((odd, _)) if !far(ts, odd) => {
+                clock.suspect = None;
+                ts
+            }
+            _ => {
+                self.odd_timestamp(out);
+                self.clock.suspect = Some((ts, self.clock.frame));
+                self.clock.last
+            }
+        }
+    }
+
+    /// A suspect stamp turned out wrong: the anomaly says so.
+    fn odd_timestamp<F: FnMut(Event)>(&mut self, out: &mut F) {
+        let Some((odd, frame)) = self.clock.suspect.take() else {
+            return;
+        };
+        let clock = self.clock.last;
+        let days = odd.0.abs_diff(clock.0) / (86_400 * 1_000_000);
+        let (amount, unit) = if days >= 730 {
+            (days / 365, "years")
+        } else {
+            (days, "days")
+        };
+        let side = if odd > clock { "after" } else { "before" };
+        let stamp =
+            crate::proto::tls::handshake::rfc3339(i64::try_from(odd.secs()).unwrap_or(i64::MAX));
+        let detail = format!(
+            "packet {frame} is stamped {stamp}, {amount} {unit} {side} the capture's clock: \
+             read at the capture's time, so it neither splits nor expires flows"
+        );
+        self.record.anomaly(
+            out,
+            clock,
+            Some(frame),
+            None,
+            AnomalyKind::ParseError,
+            detail,
         );
     }
 
@@ -248,6 +316,8 @@ impl Engine {
     /// The end of one input: every open flow closes with `end_of_capture`. Flow ids keep counting
     /// across inputs.
     pub fn end_of_input<F: FnMut(Event)>(&mut self, out: &mut F) {
+        // A last packet far from the clock had nothing after it to confirm the jump.
+        self.odd_timestamp(out);
         self.tcp.end_of_input(
             stream_base(&self.keylog, self.payloads),
             &mut self.record,
@@ -256,6 +326,7 @@ impl Engine {
         self.defrag = Defragmenter::default();
         self.unsupported_links.clear();
         self.clock.last_expiry_sec = 0;
+        self.clock.started = false;
     }
 
     /// The input is damaged from here on (a truncated or garbled file).

@@ -8,6 +8,7 @@
 
 use crate::flow::Direction;
 use crate::proto::{StreamContext, StreamParser};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// A request or response head larger than this is an error (httparse needs it whole).
@@ -23,7 +24,8 @@ const MAX_CHUNK_LINE: usize = 1024;
 pub struct Request {
     pub method: String,
     pub target: String,
-    pub version: &'static str,
+    /// As seen on the wire: `HTTP/1.1`, `HTTP/1.0`, `HTTP/0.9`, or an odd token a device sent.
+    pub version: Cow<'static, str>,
     pub headers: Vec<(String, String)>,
     /// The body as kept (at most [`MAX_BODY_KEPT`] bytes).
     pub body: Vec<u8>,
@@ -50,7 +52,8 @@ impl Request {
 pub struct Response {
     pub status: u16,
     pub reason: String,
-    pub version: &'static str,
+    /// As seen on the wire: `HTTP/1.1`, `HTTP/1.0`, `HTTP/0.9`, or an odd token a device sent.
+    pub version: Cow<'static, str>,
     pub headers: Vec<(String, String)>,
     pub body_len: u64,
     /// The packet that carried the message's first byte.
@@ -128,6 +131,10 @@ enum Framing {
     Length(u64),
     Chunked(Chunk),
     UntilClose,
+    /// A request that may carry a body (POST, PUT, PATCH) but declares no length, as some
+    /// devices send: what follows is its body unless it starts the next request, and it ends
+    /// when the server answers.
+    Unframed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,6 +204,8 @@ struct MessageReader {
 struct Pending {
     head: bool,
     connect: bool,
+    /// An HTTP/0.9 request: its answer is the bare document, with no status line.
+    http09: bool,
 }
 
 /// Both directions of an HTTP/1.x connection.
@@ -383,9 +392,24 @@ impl MessageReader {
                 Some(data.len())
             }
             Err(e) => {
-                out.push(HttpItem::Error(e));
+                // An HTTP/0.9 document comes without a status line: not an error, not parsed.
+                let http09_answer =
+                    self.side == Side::Response && pending.front().is_some_and(|p| p.http09);
+                if !http09_answer {
+                    out.push(HttpItem::Error(e));
+                }
                 self.buf = Vec::new();
                 None
+            }
+        }
+    }
+
+    /// The server answers: a request without a declared length has all its body.
+    fn end_unframed(&mut self, out: &mut Vec<HttpItem>) {
+        if let State::Body(Framing::Unframed, _) = self.state {
+            if let State::Body(_, msg) = std::mem::replace(&mut self.state, State::Stopped) {
+                out.push(msg.into_item());
+                self.state = self.next_state();
             }
         }
     }
@@ -403,10 +427,12 @@ impl MessageReader {
                     pending.push_back(Pending {
                         head: r.method.eq_ignore_ascii_case("HEAD"),
                         connect: r.method.eq_ignore_ascii_case("CONNECT"),
+                        http09: r.version == "HTTP/0.9",
                     });
                 }
                 match declared_framing(&r.headers) {
                     Ok(Some(f)) => Ok(f),
+                    Ok(None) if carries_body(&r.method) => Ok(Framing::Unframed),
                     Ok(None) => Ok(Framing::Length(0)),
                     Err(e) => Err(e),
                 }
@@ -422,6 +448,7 @@ impl MessageReader {
                 .unwrap_or(Pending {
                     head: false,
                     connect: false,
+                    http09: false,
                 });
                 if request.connect && (200..300).contains(&r.status) {
                     self.tunnel_opened = true;
@@ -484,9 +511,9 @@ impl MessageReader {
                     self.state = State::Body(Framing::Length(rem - n), msg);
                 }
             }
-            State::Body(Framing::UntilClose, mut msg) => {
+            State::Body(framing @ (Framing::UntilClose | Framing::Unframed), mut msg) => {
                 msg.skip_body(n);
-                self.state = State::Body(Framing::UntilClose, msg);
+                self.state = State::Body(framing, msg);
             }
             State::Body(_, msg) => out.push(msg.into_item()),
             _ => {}
@@ -516,6 +543,24 @@ fn body(
             msg.add_body(&data[..n]);
             let left = rem - n as u64;
             (n, Ok((left > 0).then_some(Framing::Length(left))))
+        }
+        Framing::Unframed => {
+            // `line` holds the start of a chunk that could still begin a request ("GE"): it
+            // stays for the head parser if one follows, and is body otherwise.
+            let held = line.len();
+            line.extend_from_slice(&data[..data.len().min(MAX_METHOD + 1)]);
+            if starts_request(line) {
+                line.truncate(held);
+                return (0, Ok(None));
+            }
+            if line.len() == held + data.len() && could_start_request(line) {
+                return (data.len(), Ok(Some(Framing::Unframed)));
+            }
+            line.truncate(held);
+            msg.add_body(line);
+            line.clear();
+            msg.add_body(data);
+            (data.len(), Ok(Some(Framing::Unframed)))
         }
         Framing::UntilClose => {
             msg.add_body(data);
@@ -647,12 +692,16 @@ fn parse_head(side: Side, bytes: &[u8]) -> Result<Option<(usize, Message)>, Http
             })
             .collect()
     };
-    let version = |v: Option<u8>| if v == Some(0) { "HTTP/1.0" } else { "HTTP/1.1" };
+    let version = |v: Option<u8>| Cow::Borrowed(if v == Some(0) { "HTTP/1.0" } else { "HTTP/1.1" });
     let err = |e: httparse::Error| HttpError::Malformed(side, e);
     match side {
         Side::Request => {
             let mut req = httparse::Request::new(&mut headers);
-            match req.parse(bytes).map_err(err)? {
+            let status = match req.parse(bytes) {
+                Ok(status) => status,
+                Err(e) => return lenient_head(side, bytes).ok_or_else(|| err(e)),
+            };
+            match status {
                 httparse::Status::Partial => Ok(None),
                 httparse::Status::Complete(n) => Ok(Some((
                     n,
@@ -670,7 +719,11 @@ fn parse_head(side: Side, bytes: &[u8]) -> Result<Option<(usize, Message)>, Http
         }
         Side::Response => {
             let mut resp = httparse::Response::new(&mut headers);
-            match resp.parse(bytes).map_err(err)? {
+            let status = match resp.parse(bytes) {
+                Ok(status) => status,
+                Err(e) => return lenient_head(side, bytes).ok_or_else(|| err(e)),
+            };
+            match status {
                 httparse::Status::Partial => Ok(None),
                 httparse::Status::Complete(n) => Ok(Some((
                     n,
@@ -686,6 +739,226 @@ fn parse_head(side: Side, bytes: &[u8]) -> Result<Option<(usize, Message)>, Http
             }
         }
     }
+}
+
+/// Methods whose requests carry a body: without a declared length, the bytes after the head
+/// are taken as the body ([`Framing::Unframed`]).
+fn carries_body(method: &str) -> bool {
+    ["POST", "PUT", "PATCH"]
+        .iter()
+        .any(|m| method.eq_ignore_ascii_case(m))
+}
+
+/// The longest request method the lenient parser takes.
+const MAX_METHOD: usize = 24;
+
+/// A strict prefix of a request line's start (`GE`, `POST`): more bytes will tell.
+fn could_start_request(data: &[u8]) -> bool {
+    crate::proto::HTTP_METHODS
+        .iter()
+        .any(|m| m.len() > data.len() && m.starts_with(data))
+}
+
+/// Bytes that begin a request line (a method of the detector's list and a space): the end of an
+/// unframed body.
+fn starts_request(data: &[u8]) -> bool {
+    crate::proto::HTTP_METHODS
+        .iter()
+        .any(|m| data.starts_with(m))
+}
+
+/// A head that httparse refuses but devices send, or `None` when it is not HTTP after all (then
+/// httparse's error stands). Tried only after httparse fails, so the usual path costs nothing.
+/// It accepts a version token as seen (`HTTP/1.0.8`, `HTTP/1.2`), HTTP/0.9's `GET /path` with no
+/// version, spaces, tabs or NULs inside the target, folded header lines (joined with a space, as
+/// RFC 9112 §5.2 allows a recipient to do), and skips header lines that have no name. Line ends
+/// are CRLF or a bare LF. `Ok(None)`: more bytes are needed.
+fn lenient_head(side: Side, bytes: &[u8]) -> Option<Option<(usize, Message)>> {
+    let Some((first, mut used)) = line_at(bytes, 0) else {
+        return plausible_start(side, bytes).then_some(None);
+    };
+    let words = words(first);
+    let word = |i: usize| words.get(i).map(|r| &first[r.clone()]);
+    let mut msg = match side {
+        Side::Request => {
+            let method = word(0)?;
+            if method.len() > MAX_METHOD || !method.iter().all(|b| is_method_byte(*b)) {
+                return None;
+            }
+            let (version, target) = match words.len() {
+                // HTTP/0.9 (only GET existed): `GET /path`, no version, no headers.
+                2 if method == b"GET" => (Cow::Borrowed("HTTP/0.9"), word(1)?),
+                n if n >= 3 && http_version(word(n - 1)?) => {
+                    // The target runs from the first word after the method to the version.
+                    let (from, to) = (words.get(1)?.start, words.get(n - 2)?.end);
+                    // A NUL that ends it is a C string's terminator, written along.
+                    let target = trim_nul(first.get(from..to)?);
+                    (Cow::Owned(lossy(trim_nul(word(n - 1)?))), target)
+                }
+                _ => return None,
+            };
+            let http09 = version == "HTTP/0.9";
+            let request = Request {
+                method: lossy(method),
+                target: lossy(target),
+                version,
+                headers: Vec::new(),
+                body: Vec::new(),
+                body_len: 0,
+                frame: 0,
+            };
+            if http09 && !header_follows(bytes, used) {
+                return Some(Some((used, Message::Request(request))));
+            }
+            Message::Request(request)
+        }
+        Side::Response => {
+            let version = word(0)?;
+            let code = word(1)?;
+            if !http_version(version) || code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let reason = words
+                .get(1)
+                .and_then(|r| first.get(r.end..))
+                .unwrap_or_default();
+            Message::Response(Response {
+                status: lossy(code).parse().ok()?,
+                reason: lossy(trim_blank(reason)),
+                version: Cow::Owned(lossy(trim_nul(version))),
+                headers: Vec::new(),
+                body_len: 0,
+                frame: 0,
+            })
+        }
+    };
+    let headers = match &mut msg {
+        Message::Request(r) => &mut r.headers,
+        Message::Response(r) => &mut r.headers,
+    };
+    loop {
+        let Some((line, next)) = line_at(bytes, used) else {
+            return Some(None);
+        };
+        used = next;
+        if line.is_empty() {
+            return Some(Some((used, msg)));
+        }
+        if line.starts_with(b" ") || line.starts_with(b"\t") {
+            // A folded line continues the header before it.
+            if let Some((_, value)) = headers.last_mut() {
+                let more = lossy(trim_blank(line));
+                if !more.is_empty() {
+                    value.push(' ');
+                    value.push_str(&more);
+                }
+            }
+            continue;
+        }
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let name = trim_blank(&line[..colon]);
+        if name.is_empty() || !name.iter().all(|b| is_token(*b)) || headers.len() >= MAX_HEADERS {
+            continue;
+        }
+        headers.push((lossy(name), lossy(trim_blank(&line[colon + 1..]))));
+    }
+}
+
+/// The line starting at `from` (without its CR LF or bare LF) and where the next one starts;
+/// `None` while it is incomplete.
+fn line_at(bytes: &[u8], from: usize) -> Option<(&[u8], usize)> {
+    let rest = bytes.get(from..)?;
+    let lf = rest.iter().position(|b| *b == b'\n')?;
+    let line = &rest[..lf];
+    Some((line.strip_suffix(b"\r").unwrap_or(line), from + lf + 1))
+}
+
+/// Where the words of a line are: runs of bytes between spaces and tabs.
+fn words(line: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, b) in line.iter().enumerate() {
+        match (start, *b == b' ' || *b == b'\t') {
+            (None, false) => start = Some(i),
+            (Some(s), true) => {
+                out.push(s..i);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(s..line.len());
+    }
+    out
+}
+
+/// `HTTP/` and a version of digits and dots, as seen (`HTTP/1.0.8`); NULs after it are padding.
+fn http_version(word: &[u8]) -> bool {
+    let word = trim_nul(word);
+    word.len() <= 16
+        && word.strip_prefix(b"HTTP/").is_some_and(|v| {
+            v.first().is_some_and(u8::is_ascii_digit)
+                && v.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+        })
+}
+
+/// What a head could still become while its first line is incomplete.
+fn plausible_start(side: Side, bytes: &[u8]) -> bool {
+    let bytes = &bytes[..bytes.len().min(MAX_HEAD)];
+    match side {
+        Side::Request => {
+            let method_len = bytes.iter().take_while(|b| is_method_byte(**b)).count();
+            method_len > 0
+                && method_len <= MAX_METHOD
+                && bytes.get(method_len).is_none_or(|b| *b == b' ')
+        }
+        Side::Response => {
+            let n = bytes.len().min(5);
+            bytes[..n] == b"HTTP/"[..n]
+        }
+    }
+}
+
+/// After an HTTP/0.9-looking request line: does a header line follow (`Name:` before any
+/// space)? Then it is a request that forgot its version, read with its headers.
+fn header_follows(bytes: &[u8], from: usize) -> bool {
+    line_at(bytes, from).is_some_and(|(line, _)| {
+        let name_len = line.iter().take_while(|b| is_token(**b)).count();
+        name_len > 0 && line.get(name_len) == Some(&b':')
+    })
+}
+
+fn is_method_byte(b: u8) -> bool {
+    b.is_ascii_uppercase() || b == b'-' || b == b'_'
+}
+
+/// RFC 9110 `tchar`.
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn trim_blank(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| *c != b' ' && *c != b'\t')
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| *c != b' ' && *c != b'\t')
+        .map_or(start, |e| e + 1);
+    b.get(start..end).unwrap_or_default()
+}
+
+fn trim_nul(b: &[u8]) -> &[u8] {
+    let end = b.iter().rposition(|c| *c != 0).map_or(0, |e| e + 1);
+    &b[..end]
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }
 
 impl StreamParser for Http1Flow {
@@ -708,6 +981,7 @@ impl StreamParser for Http1Flow {
                 .feed(data, ctx.frame, &mut self.pending, false, out);
             return;
         }
+        self.requests.end_unframed(out);
         // While the client waits on a switch of protocols, responses are read one at a time so
         // the held requests resume in their place.
         while !data.is_empty() {
@@ -823,7 +1097,7 @@ GET /c HTTP/1.0\r\n\r\n";
     #[test]
     fn malformed_is_one_error_and_stops_that_direction() {
         let items = run(
-            b"GET / HTTP/1.1\r\nBad Header\r\n\r\nGET /x HTTP/1.1\r\n\r\n",
+            b"GET / SIP/2.0\r\nBad Header\r\n\r\nGET /x HTTP/1.1\r\n\r\n",
             b"",
             5,
         );
@@ -922,5 +1196,133 @@ GET /c HTTP/1.0\r\n\r\n";
             &mut out,
         );
         assert_eq!(summary(&out), ["200 OK body=10", "404 Not Found body=0"]);
+    }
+
+    /// Every split of the client's and the server's bytes gives `expected`.
+    fn every_split(client: &[u8], server: &[u8], expected: &[&str]) {
+        for cut in 0..=client.len().max(server.len()) {
+            assert_eq!(
+                summary(&run(client, server, cut)),
+                expected,
+                "cut at {cut} of {:?}",
+                String::from_utf8_lossy(client)
+            );
+        }
+    }
+
+    #[test]
+    fn odd_version_tokens_are_reported_as_seen() {
+        every_split(
+            b"GET /cam HTTP/1.0.8\r\nAuthorization: Basic YWRtaW46MTIzNA==\r\n\r\nGET /b HTTP/1.2\r\n\r\n",
+            b"HTTP/1.0.8 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 204 No Content\r\n\r\n",
+            &[
+                "GET /cam HTTP/1.0.8 body=0 kept=\"\"",
+                "GET /b HTTP/1.2 body=0 kept=\"\"",
+                "200 OK body=2",
+                "204 No Content body=0",
+            ],
+        );
+        let items = run(
+            b"GET /cam HTTP/1.0.8\r\nAuthorization: Basic YWRtaW46MTIzNA==\r\n\r\n",
+            b"",
+            0,
+        );
+        let HttpItem::Request(r) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(
+            header(&r.headers, "authorization"),
+            Some("Basic YWRtaW46MTIzNA==")
+        );
+    }
+
+    #[test]
+    fn http09_requests_and_their_bare_answers() {
+        every_split(
+            b"GET /secret.txt\r\n",
+            b"the whole document, no status line\n",
+            &["GET /secret.txt HTTP/0.9 body=0 kept=\"\""],
+        );
+        // No version but headers after it: read with its headers.
+        let items = run(b"GET /x\r\nAuthorization: Basic Ym9iOnB3\r\n\r\n", b"", 0);
+        assert_eq!(summary(&items), ["GET /x HTTP/0.9 body=0 kept=\"\""]);
+        let HttpItem::Request(r) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(header(&r.headers, "authorization"), Some("Basic Ym9iOnB3"));
+    }
+
+    #[test]
+    fn bare_lf_folding_and_nul_in_the_request_line() {
+        every_split(
+            b"GET /a HTTP/1.1\nHost: cam\n\nGET /cgi?x=1\0 HTTP/1.1\r\nAuthorization: Basic\r\n \t YWRtaW46YWRtaW4=\r\nX-Nameless\r\n\r\n",
+            b"",
+            &[
+                "GET /a HTTP/1.1 body=0 kept=\"\"",
+                "GET /cgi?x=1 HTTP/1.1 body=0 kept=\"\"",
+            ],
+        );
+        let items = run(
+            b"GET / HTTP/1.1\r\nAuthorization: Basic\r\n YWRtaW46YWRtaW4=\r\n\r\n",
+            b"",
+            0,
+        );
+        let HttpItem::Request(r) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(r.headers.len(), 1);
+        assert_eq!(
+            header(&r.headers, "authorization"),
+            Some("Basic YWRtaW46YWRtaW4=")
+        );
+    }
+
+    #[test]
+    fn a_post_without_content_length_keeps_its_body_until_the_answer() {
+        every_split(
+            b"POST /login HTTP/1.0\r\nHost: cam\r\n\r\nuser=admin&pass=1234",
+            b"HTTP/1.0 200 OK\r\n\r\nwelcome",
+            &[
+                "POST /login HTTP/1.0 body=20 kept=\"user=admin&pass=1234\"",
+                "200 OK body=7",
+            ],
+        );
+        // What follows is the next request, not a body.
+        every_split(
+            b"POST /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+            b"",
+            &[
+                "POST /a HTTP/1.1 body=0 kept=\"\"",
+                "GET /b HTTP/1.1 body=0 kept=\"\"",
+            ],
+        );
+        // A body cut by the end of the capture is reported with what was seen.
+        let items = run(b"PUT /cfg HTTP/1.1\r\n\r\npassword=x", b"", 3);
+        assert_eq!(
+            summary(&items),
+            ["PUT /cfg HTTP/1.1 body=10 kept=\"password=x\""]
+        );
+    }
+
+    #[test]
+    fn what_is_not_http_stays_an_error() {
+        for bad in [
+            &b"GET / RTSP/1.0\r\n\r\n"[..],
+            b"\x16\x03\x01\x00\x05hello\r\n\r\n",
+            b"get / HTTP/1.1 trailing\r\n\r\n",
+            b"POST /x HTTP/one\r\n\r\n",
+        ] {
+            let items = run(bad, b"", 0);
+            assert!(
+                matches!(items.as_slice(), [HttpItem::Error(_)]),
+                "{:?}: {items:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let items = run(b"", b"RTSP/1.0 200 OK\r\n\r\n", 0);
+        assert!(
+            matches!(items.as_slice(), [HttpItem::Error(_)]),
+            "{items:?}"
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::flow::Direction;
 use crate::proto::{StreamContext, StreamParser};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::hpack::HpackDecoder;
@@ -313,7 +314,7 @@ impl Http2Flow {
                     entry.request = Some(Request {
                         method: pseudo(":method").unwrap_or_default(),
                         target: pseudo(":path").unwrap_or_default(),
-                        version: "HTTP/2",
+                        version: Cow::Borrowed("HTTP/2"),
                         headers,
                         body: Vec::new(),
                         body_len: 0,
@@ -334,7 +335,7 @@ impl Http2Flow {
                     item: HttpItem::Response(Response {
                         status,
                         reason: String::new(),
-                        version: "HTTP/2",
+                        version: Cow::Borrowed("HTTP/2"),
                         headers,
                         body_len: 0,
                         frame: self.frame,
@@ -351,7 +352,7 @@ impl Http2Flow {
                     entry.response = Some(Response {
                         status,
                         reason: String::new(),
-                        version: "HTTP/2",
+                        version: Cow::Borrowed("HTTP/2"),
                         headers,
                         body_len: 0,
                         frame: self.frame,

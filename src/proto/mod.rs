@@ -90,7 +90,7 @@ impl Protocol {
 /// How many bytes of each direction the detector looks at.
 pub const DETECT_PREFIX: usize = 256;
 
-const HTTP_METHODS: &[&[u8]] = &[
+pub(crate) const HTTP_METHODS: &[&[u8]] = &[
     b"GET ",
     b"POST ",
     b"HEAD ",
@@ -149,10 +149,27 @@ pub fn detect(client: &[u8], server: &[u8], final_call: bool) -> Option<Protocol
     if is_telnet(client) || is_telnet(server) {
         return Some(Protocol::Telnet);
     }
-    if HTTP_METHODS.iter().any(|m| client.starts_with(m))
-        || client.starts_with(b"PRI * HTTP/2.0")
-        || server.starts_with(b"HTTP/1.")
+    // RTSP and SIP borrow HTTP's syntax (and OPTIONS): their version token or URI says which.
+    if [&b"RTSP/"[..], b"SIP/"]
+        .iter()
+        .any(|p| server.starts_with(p))
     {
+        return Some(Protocol::Unknown);
+    }
+    if HTTP_METHODS.iter().any(|m| client.starts_with(m)) {
+        if first_line_complete(client) {
+            return Some(if borrows_http_syntax(first_line(client)) {
+                Protocol::Unknown
+            } else {
+                Protocol::Http
+            });
+        }
+        if !final_call && client.len() < DETECT_PREFIX && !server.starts_with(b"HTTP/1.") {
+            return None;
+        }
+        return Some(Protocol::Http);
+    }
+    if client.starts_with(b"PRI * HTTP/2.0") || server.starts_with(b"HTTP/1.") {
         return Some(Protocol::Http);
     }
     if server.starts_with(b"+OK") {
@@ -263,6 +280,21 @@ fn imap_tagged_command(b: &[u8]) -> bool {
 fn first_line(b: &[u8]) -> &[u8] {
     let end = b.iter().position(|c| *c == b'\n').unwrap_or(b.len());
     &b[..end]
+}
+
+/// A request line of RTSP or SIP: `OPTIONS rtsp://cam/ RTSP/1.0`, `OPTIONS sip:bob@lab SIP/2.0`.
+fn borrows_http_syntax(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut words = line.split(|b| *b == b' ').filter(|w| !w.is_empty());
+    let target = words.nth(1).unwrap_or_default();
+    let version = words.next_back().unwrap_or_default();
+    let starts = |w: &[u8], p: &[u8]| w.len() >= p.len() && w[..p.len()].eq_ignore_ascii_case(p);
+    starts(version, b"RTSP/")
+        || starts(version, b"SIP/")
+        || starts(target, b"rtsp://")
+        || starts(target, b"rtsps://")
+        || starts(target, b"sip:")
+        || starts(target, b"sips:")
 }
 
 fn first_line_complete(b: &[u8]) -> bool {
@@ -455,6 +487,45 @@ mod tests {
             detect(b"hello\n", b"world\n", false),
             Some(Protocol::Unknown)
         );
+    }
+
+    #[test]
+    fn rtsp_and_sip_are_not_http() {
+        let cases: [(&[u8], &[u8], Option<Protocol>); 7] = [
+            (
+                b"OPTIONS rtsp://cam/live RTSP/1.0\r\nCSeq: 1\r\n\r\n",
+                b"",
+                Some(Protocol::Unknown),
+            ),
+            (
+                b"DESCRIBE rtsp://cam/live RTSP/1.0\r\n",
+                b"RTSP/1.0 200 OK\r\n",
+                Some(Protocol::Unknown),
+            ),
+            (
+                b"OPTIONS sip:bob@lab SIP/2.0\r\n",
+                b"",
+                Some(Protocol::Unknown),
+            ),
+            (
+                b"REGISTER sip:lab SIP/2.0\r\n",
+                b"SIP/2.0 401 Unauthorized\r\n",
+                Some(Protocol::Unknown),
+            ),
+            (b"OPTIONS * HTTP/1.1\r\n", b"", Some(Protocol::Http)),
+            // The first line is not complete yet: wait, unless the server already answered.
+            (b"OPTIONS rtsp://cam", b"", None),
+            (b"GET /a", b"HTTP/1.1 200 OK\r\n", Some(Protocol::Http)),
+        ];
+        for (client, server, want) in cases {
+            assert_eq!(
+                detect(client, server, false),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(client)
+            );
+        }
+        assert_eq!(detect(b"GET /a", b"", true), Some(Protocol::Http));
     }
 
     #[test]

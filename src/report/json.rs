@@ -157,7 +157,7 @@ mod fast {
             key(buf, ",\"target\":");
             string(buf, &self.target);
             key(buf, ",\"version\":");
-            string(buf, self.version);
+            string(buf, &self.version);
             key(buf, ",\"host\":");
             optional(buf, self.host.as_deref());
             message_tail(
@@ -516,7 +516,19 @@ mod tests {
         let request = (
             (any::<u64>(), ts(), text(), text()),
             (
-                pick(&["HTTP/1.0", "HTTP/1.1", "HTTP/2"]),
+                // The usual tokens, or what an odd device sent (HTTP/1.x versions are as seen).
+                (
+                    pick(&["HTTP/1.0", "HTTP/1.1", "HTTP/2"]),
+                    text(),
+                    any::<bool>(),
+                )
+                    .prop_map(|(usual, odd, is_usual)| {
+                        if is_usual {
+                            std::borrow::Cow::Borrowed(usual)
+                        } else {
+                            std::borrow::Cow::Owned(odd)
+                        }
+                    }),
                 proptest::option::of(text()),
                 headers(),
             ),
