@@ -51,6 +51,7 @@ captures: deps-test
 	bash captures/make-captures.sh
 	bash captures/make-cred-captures.sh
 	bash captures/make-encap-captures.sh
+	bash captures/make-device-captures.sh
 
 # Coverage-guided fuzzing (cargo-fuzz, libFuzzer). The machine has a stable toolchain only:
 # RUSTC_BOOTSTRAP lets it build the fuzz targets without a sanitizer. FUZZ_SECONDS per target.
