@@ -8,6 +8,9 @@
 # Python http.server in the other, over IPv4 and IPv6 inside the tunnel, and
 # tcpdump records the outer veth. Nothing leaves the namespaces.
 #
+# nflog-live.pcap is live too: the kernel's NFLOG (an nftables `log group` rule in one of those
+# namespaces) hands tcpdump a curl login on that namespace's loopback.
+#
 # The kernels this was made on have no GRE, IPIP, SIT, GENEVE, VLAN, PPP or
 # mac80211_hwsim support, so the other files are made by encap.py from the
 # real http-basic.pcap (see that script). tshark must read each file to the
@@ -22,7 +25,7 @@ source "$SCRIPT_DIR/lib.sh"
 die() { echo "make-encap-captures: $*" >&2; exit 1; }
 
 [[ $EUID -eq 0 ]] || die "must run as root (namespaces and tcpdump need it)"
-for t in ip tcpdump tshark curl /usr/bin/python3; do
+for t in ip nft tcpdump tshark curl /usr/bin/python3; do
     command -v "$t" >/dev/null || die "missing tool: $t"
 done
 
@@ -79,6 +82,36 @@ stop_capture "$F"
 expect_count 2 "$F" 'vxlan.vni == 42 and http.authorization'
 expect_count 1 "$F" 'vxlan and ipv6 and http.authorization'
 cp "$F" "$OUT/vxlan.pcap"
+
+log "nflog-live.pcap (namespace $NS_A, nftables 'log group 5')"
+# The kernel's NFLOG: an nftables rule in a namespace of our own copies each packet of the login
+# to netlink group 5, and tcpdump reads that group (link type 239).
+ip -n "$NS_A" link set lo up
+ip netns exec "$NS_A" nft -f - <<'NFT'
+table inet plainsight {
+    chain out {
+        type filter hook output priority 0;
+        tcp dport 8096 log group 5
+        tcp sport 8096 log group 5
+    }
+}
+NFT
+ip netns exec "$NS_A" /usr/bin/python3 -m http.server --directory "$WORK/www" --bind 127.0.0.1 8096 \
+    >"$WORK/http-8096.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+    [[ -n $(ip netns exec "$NS_A" ss -Htln "sport = :8096") ]] && break
+    sleep 0.1
+done
+F=$WORK/nflog-live.pcap
+ip netns exec "$NS_A" tcpdump -i nflog:5 -U -s 0 -w "$F" 2>"$F.err" &
+CAP_PID=$!
+PIDS+=("$CAP_PID")
+wait_grep "$F.err" "listening on"
+ip netns exec "$NS_A" curl -sS --fail -o /dev/null -u erin:nflog-Pass http://127.0.0.1:8096/
+stop_capture "$F"
+expect_count 1 "$F" 'http.authorization' -d tcp.port==8096,http
+cp "$F" "$OUT/nflog-live.pcap"
 
 log "encap.py: the other link layers and tunnels from http-basic.pcap"
 /usr/bin/python3 "$SCRIPT_DIR/encap.py" "$SCRIPT_DIR/http-basic.pcap" "$WORK" >"$WORK/encap.list"

@@ -158,3 +158,26 @@ fn a_live_vxlan_tunnel_keys_ipv4_and_ipv6_flows_by_their_inner_addresses() {
         assert_eq!(flow["reason"], "fin");
     }
 }
+
+#[test]
+fn a_live_nflog_capture_gives_the_login_where_tshark_finds_it() {
+    let (_, events) = common::run_json(&["report", "--json", "captures/nflog-live.pcap"]);
+    let found = logins(&events);
+    let theirs = common::tshark_frames(
+        "captures/nflog-live.pcap",
+        &["tcp.port==8096,http"],
+        "http.authorization",
+    );
+    assert_eq!(found.iter().map(|l| l.2).collect::<Vec<_>>(), theirs);
+    assert_eq!(
+        found
+            .iter()
+            .map(|l| (l.0.as_str(), l.1.as_str()))
+            .collect::<Vec<_>>(),
+        [("erin", "nflog-Pass")]
+    );
+    let summary = common::of(&events, "summary")[0];
+    assert_eq!(summary["packets"], 12);
+    assert_eq!(summary["anomalies"], 0);
+    assert_eq!(common::of(&events, "flow_close")[0]["reason"], "fin");
+}
