@@ -11,7 +11,7 @@ use plainsight::proto::dns::parse_query;
 use plainsight::proto::tls::handshake::{certificate, client_hello, server_hello};
 
 fuzz_target!(|data: &[u8]| {
-    for link in [0u32, 1, 9, 50, 101, 104, 105, 108, 113, 127, 192, 204, 205, 239, 276] {
+    for link in [0u32, 1, 9, 50, 101, 104, 105, 108, 113, 119, 127, 163, 192, 204, 205, 239, 276] {
         let _ = decode(LinkType(link), data);
     }
     let _ = parse_query(data);

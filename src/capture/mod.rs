@@ -70,6 +70,10 @@ impl LinkType {
     /// PPP in HDLC-like framing (RFC 1662).
     pub const PPP_HDLC: LinkType = LinkType(50);
     pub const IEEE802_11: LinkType = LinkType(105);
+    /// 802.11 behind a Prism monitoring header (old Linux drivers).
+    pub const PRISM_HEADER: LinkType = LinkType(119);
+    /// 802.11 behind an AVS monitoring header.
+    pub const IEEE802_11_AVS: LinkType = LinkType(163);
     /// Cisco HDLC.
     pub const C_HDLC: LinkType = LinkType(104);
     pub const IEEE802_11_RADIOTAP: LinkType = LinkType(127);
@@ -92,6 +96,8 @@ impl LinkType {
             LinkType::PPP => "PPP",
             LinkType::PPP_HDLC => "PPP_HDLC",
             LinkType::IEEE802_11 => "IEEE802_11",
+            LinkType::PRISM_HEADER => "PRISM_HEADER",
+            LinkType::IEEE802_11_AVS => "IEEE802_11_RADIO_AVS",
             LinkType::C_HDLC => "C_HDLC",
             LinkType::IEEE802_11_RADIOTAP => "IEEE802_11_RADIO",
             LinkType::PPI => "PPI",

@@ -162,6 +162,31 @@ fn radiotap_with_tsft_and_fcs_and_ppi() {
     let wifi_no_fcs = cat(&[&qos_data_header(0x02), &SNAP_IPV4, &ip]);
     let ppi = [0, 0, 8, 0, 105, 0, 0, 0];
     inner(LinkType::PPI, &cat(&[&ppi, &wifi_no_fcs]));
+    // PPI with an 802.11-Common field (type 2, 20 bytes) whose flags say "FCS present", and
+    // then "FCS bad".
+    let common = |flags: u16| {
+        let mut f = vec![0, 0, 32, 0, 105, 0, 0, 0, 2, 0, 20, 0];
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&flags.to_le_bytes());
+        f.extend_from_slice(&[0; 10]);
+        f
+    };
+    inner(LinkType::PPI, &cat(&[&common(0x0001), &wifi]));
+    assert_eq!(
+        decode(LinkType::PPI, &cat(&[&common(0x0005), &wifi])),
+        Err(DecodeError::BadFcs)
+    );
+
+    // AVS (64-byte header, big-endian) and Prism (144 bytes, length little-endian), also with
+    // an AVS header under Prism's link type.
+    let mut avs = vec![0x80, 0x21, 0x10, 0x01, 0, 0, 0, 64];
+    avs.resize(64, 0);
+    inner(LinkType::IEEE802_11_AVS, &cat(&[&avs, &wifi_no_fcs]));
+    inner(LinkType::PRISM_HEADER, &cat(&[&avs, &wifi_no_fcs]));
+    let mut prism = vec![0x44, 0, 0, 0, 144, 0, 0, 0];
+    prism.resize(144, 0);
+    inner(LinkType::PRISM_HEADER, &cat(&[&prism, &wifi_no_fcs]));
+    assert!(decode(LinkType::IEEE802_11_AVS, &[0x12; 70]).is_err());
 }
 
 #[test]
@@ -386,7 +411,8 @@ fn nesting_is_bounded() {
 #[test]
 fn every_link_survives_garbage() {
     for link in [
-        0u32, 1, 9, 12, 14, 50, 101, 104, 105, 108, 113, 127, 192, 204, 205, 228, 229, 239, 276,
+        0u32, 1, 9, 12, 14, 50, 101, 104, 105, 108, 113, 119, 127, 163, 192, 204, 205, 228, 229,
+        239, 276,
     ] {
         for len in 0..96 {
             for seed in 0..4u32 {

@@ -84,6 +84,8 @@ pub fn peel(link: LinkType, data: &[u8]) -> Result<Next<'_>, DecodeError> {
         LinkType::IEEE802_11 => wifi::frame(data, false)?,
         LinkType::IEEE802_11_RADIOTAP => wifi::radiotap(data)?,
         LinkType::PPI => wifi::ppi(data)?,
+        LinkType::PRISM_HEADER => wifi::prism(data)?,
+        LinkType::IEEE802_11_AVS => wifi::avs(data)?,
         other => return Err(DecodeError::UnsupportedLink(other)),
     })
 }

@@ -101,7 +101,7 @@ pub enum DecodeError {
 
 /// For the unsupported-link message and the docs.
 pub const SUPPORTED_LINKS: &str = "Ethernet, Linux cooked (SLL, SLL2), BSD NULL/LOOP, raw IP, \
-    802.11 (plain, radiotap, PPI), PPP (plain, HDLC-framed, with direction), Cisco HDLC, NFLOG";
+    802.11 (plain, radiotap, PPI, Prism, AVS), PPP (plain, HDLC-framed, with direction), Cisco HDLC, NFLOG";
 
 /// Layers peeled at most (links, tags, tunnels): deeper nesting is hostile.
 const MAX_LAYERS: usize = 16;

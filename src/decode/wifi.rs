@@ -138,9 +138,80 @@ pub fn ppi(data: &[u8]) -> Result<Next<'_>, DecodeError> {
     }
     let len = usize::from(u16::from_le_bytes([l0, l1]));
     let inner = LinkType(u32::from_le_bytes([d0, d1, d2, d3]));
-    match data.get(len..) {
-        Some(rest) if len >= PPI_LEN => Ok(Next::Link(inner, rest)),
-        _ => Err(short("PPI header")),
+    let (fields, rest) = match (data.get(PPI_LEN..len), data.get(len..)) {
+        (Some(fields), Some(rest)) => (fields, rest),
+        _ => return Err(short("PPI header")),
+    };
+    // The 802.11-Common field's flags say whether the frame ends in its FCS, and whether the
+    // FCS was wrong (Kismet writes both).
+    match ppi_common_flags(fields) {
+        Some(flags) if inner == LinkType::IEEE802_11 => {
+            if flags & PPI_FLAG_BAD_FCS != 0 {
+                return Err(DecodeError::BadFcs);
+            }
+            frame(rest, flags & PPI_FLAG_FCS_PRESENT != 0)
+        }
+        _ => Ok(Next::Link(inner, rest)),
+    }
+}
+
+const PPI_FIELD_80211_COMMON: u16 = 2;
+const PPI_FLAG_FCS_PRESENT: u16 = 0x0001;
+const PPI_FLAG_BAD_FCS: u16 = 0x0004;
+
+/// The flags of PPI's 802.11-Common field (type 2: TSF, 8 bytes, then the flags), if present.
+/// Fields are a type and a length (little-endian), then that many bytes.
+fn ppi_common_flags(mut fields: &[u8]) -> Option<u16> {
+    while let [t0, t1, l0, l1, rest @ ..] = fields {
+        let len = usize::from(u16::from_le_bytes([*l0, *l1]));
+        let data = rest.get(..len)?;
+        if u16::from_le_bytes([*t0, *t1]) == PPI_FIELD_80211_COMMON {
+            let flags = data.get(8..10)?;
+            return Some(u16::from_le_bytes([flags[0], flags[1]]));
+        }
+        fields = rest.get(len..)?;
+    }
+    None
+}
+
+/// The AVS capture header (version 1 or 2: a big-endian magic, then the header's length), as
+/// older Linux drivers wrote before radiotap; then an 802.11 frame without its FCS.
+pub fn avs(data: &[u8]) -> Result<Next<'_>, DecodeError> {
+    let (h, _) = header::<8>(data, "AVS header")?;
+    let [m0, m1, m2, m3, l0, l1, l2, l3] = *h;
+    if !matches!(
+        u32::from_be_bytes([m0, m1, m2, m3]),
+        AVS_MAGIC_V1 | AVS_MAGIC_V2
+    ) {
+        return Err(DecodeError::Malformed(
+            "AVS header without its magic".into(),
+        ));
+    }
+    let len = u32::from_be_bytes([l0, l1, l2, l3]);
+    match usize::try_from(len).ok().and_then(|len| data.get(len..)) {
+        Some(rest) if len >= 8 => frame(rest, false),
+        _ => Err(short("AVS header")),
+    }
+}
+
+const AVS_MAGIC_V1: u32 = 0x8021_1001;
+const AVS_MAGIC_V2: u32 = 0x8021_1002;
+
+/// The Prism monitoring header (a message code, then the message's length in the host's byte
+/// order, 144 in practice), or an AVS header written under the same link type, as Wireshark
+/// also accepts; then an 802.11 frame without its FCS.
+pub fn prism(data: &[u8]) -> Result<Next<'_>, DecodeError> {
+    let (h, _) = header::<8>(data, "Prism header")?;
+    let [m0, m1, m2, m3, l0, l1, l2, l3] = *h;
+    if u32::from_be_bytes([m0, m1, m2, m3]) & 0xffff_fff0 == 0x8021_1000 {
+        return avs(data);
+    }
+    let le = u32::from_le_bytes([l0, l1, l2, l3]);
+    let be = u32::from_be_bytes([l0, l1, l2, l3]);
+    let len = if le <= 1024 { le } else { be };
+    match usize::try_from(len).ok().and_then(|len| data.get(len..)) {
+        Some(rest) if len >= 8 => frame(rest, false),
+        _ => Err(short("Prism header")),
     }
 }
 
