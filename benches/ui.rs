@@ -32,6 +32,7 @@ fn loaded_app() -> App {
             handshake_seen: true,
             transport: plainsight::event::Transport::Tcp,
             tunnel: None,
+            input: None,
         }));
         app.apply(Event::HttpRequest(HttpRequest {
             frame: 0,
@@ -102,6 +103,7 @@ fn wire_app() -> App {
         handshake_seen: true,
         transport: plainsight::event::Transport::Tcp,
         tunnel: None,
+        input: None,
     }));
     let request = b"POST /login HTTP/1.1\r\nHost: lab\r\nContent-Length: 33\r\n\r\nusername=ada&password=Bench-Pass";
     app.apply(Event::Payload(Payload {

@@ -202,6 +202,9 @@ pub struct FlowOpen {
     /// for tunnelled flows, so readers of untunnelled captures see nothing new.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tunnel: Option<String>,
+    /// The input file, as given (`-` for stdin), when a run reads several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
 }
 
 impl EventKind for FlowOpen {

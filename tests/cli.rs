@@ -261,6 +261,21 @@ fn several_files_get_unique_flow_ids_and_one_summary() {
         .map(|e| e["flow"].as_u64().unwrap())
         .collect();
     assert_eq!(ids, [1, 2, 3, 4, 5]);
+    // Each flow names the file it came from, as given.
+    let inputs: Vec<&str> = of_type(&events, "flow_open")
+        .iter()
+        .map(|e| e["input"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        inputs,
+        [
+            "captures/http-ipv4.pcap",
+            "captures/http-ipv4.pcap",
+            "captures/http-ipv4.pcap",
+            "captures/cooked-sll.pcap",
+            "captures/cooked-sll2.pcap"
+        ]
+    );
     assert_eq!(of_type(&events, "summary").len(), 1);
     assert_eq!(events.last().unwrap()["flows"], 5);
     assert_eq!(events.last().unwrap()["packets"], 68 + 12 + 12);

@@ -448,6 +448,7 @@ fn wire_views_stay_within_their_budget_under_a_flood() {
             handshake_seen: true,
             transport: plainsight::event::Transport::Tcp,
             tunnel: None,
+            input: None,
         }));
         for (dir, offset) in [(Dir::ClientToServer, 0), (Dir::ServerToClient, 0)] {
             app.apply(Event::Payload(Payload {

@@ -123,6 +123,8 @@ impl TcpTracker {
             handshake_seen,
             transport: Transport::Tcp,
             tunnel: tunnel.map(|t| t.to_string()),
+            // The run names the input, when it reads several.
+            input: None,
         }));
         let flow = Flow {
             id,

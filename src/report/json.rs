@@ -121,6 +121,10 @@ mod fast {
                 key(buf, ",\"tunnel\":");
                 string(buf, tunnel);
             }
+            if let Some(input) = &self.input {
+                key(buf, ",\"input\":");
+                string(buf, input);
+            }
         }
     }
 
@@ -470,10 +474,11 @@ mod tests {
                 any::<bool>(),
                 pick(Transport::ALL),
                 proptest::option::of(text()),
+                proptest::option::of(text()),
             ),
         )
             .prop_map(
-                |((flow, ts, client, server), (handshake_seen, transport, tunnel))| {
+                |((flow, ts, client, server), (handshake_seen, transport, tunnel, input))| {
                     Event::FlowOpen(FlowOpen {
                         frame: 0,
                         flow,
@@ -483,6 +488,7 @@ mod tests {
                         handshake_seen,
                         transport,
                         tunnel,
+                        input,
                     })
                 },
             );
@@ -853,6 +859,7 @@ mod tests {
                 handshake_seen: true,
                 transport: Transport::Tcp,
                 tunnel: None,
+                input: None,
             }));
             w.flush();
         }

@@ -143,6 +143,7 @@ struct Shared<'a> {
 impl Shared<'_> {
     /// A worker: takes inputs one at a time and sends their events in batches.
     fn work(&self, senders: &[mpsc::Sender<WorkerMessage>]) {
+        let several = self.inputs.len() > 1;
         loop {
             let index = self.next.fetch_add(1, Ordering::Relaxed);
             let (Some(input), Some(tx)) = (self.inputs.get(index), senders.get(index)) else {
@@ -164,13 +165,20 @@ impl Shared<'_> {
             };
             // A panic must not leave the printing thread waiting for this input forever.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                analyse_input(input, index, self.opts, &mut pace, &mut |e: Event| {
-                    size += e.approx_size();
-                    batch.push(e);
-                    if batch.len() >= BATCH_EVENTS {
-                        send(&mut batch, &mut size);
-                    }
-                })
+                analyse_input(
+                    input,
+                    index,
+                    several,
+                    self.opts,
+                    &mut pace,
+                    &mut |e: Event| {
+                        size += e.approx_size();
+                        batch.push(e);
+                        if batch.len() >= BATCH_EVENTS {
+                            send(&mut batch, &mut size);
+                        }
+                    },
+                )
             }))
             .unwrap_or_else(|_| {
                 Err(format!(

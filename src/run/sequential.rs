@@ -23,9 +23,10 @@ pub fn analyse_inputs<F: FnMut(Event)>(
 ) -> Result<FilesOutcome, CaptureError> {
     check_filter(opts)?;
     let mut totals = RunTotals::default();
+    let several = inputs.len() > 1;
     for (index, input) in inputs.iter().enumerate() {
         let offset = totals.flow_offset;
-        let result = analyse_input(input, index, opts, pace, &mut |mut e: Event| {
+        let result = analyse_input(input, index, several, opts, pace, &mut |mut e: Event| {
             e.shift_flow(offset);
             out(e)
         });
@@ -53,14 +54,23 @@ pub(super) struct InputTotals {
     stopped: bool,
 }
 
-/// One input through an engine of its own.
+/// One input through an engine of its own. With `several` (the run reads more than one input),
+/// each `flow_open` names its input.
 pub(super) fn analyse_input<F: FnMut(Event)>(
     input: &Input,
     index: usize,
+    several: bool,
     opts: &AnalysisOptions,
     pace: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     out: &mut F,
 ) -> InputResult {
+    let label = several.then(|| input.name());
+    let out = &mut |mut e: Event| {
+        if let (Some(label), Event::FlowOpen(open)) = (&label, &mut e) {
+            open.input = Some(label.clone());
+        }
+        out(e)
+    };
     let mut config = opts.engine.clone();
     config.keylog = config.keylog.as_ref().map(KeyLog::detached);
     let mut engine = Engine::new(config);
