@@ -10,6 +10,8 @@
 #   sip-rtsp.pcap      a SIP REGISTER over TCP (port 5099) and RTSP OPTIONS/DESCRIBE (port 8554)
 #   clock-jump.pcap    http-ipv4.pcap with frame 20 stamped 60 years ahead and frame 50 stamped
 #                      at the epoch (restamp.py), as a capture with a broken clock
+#   clock-gap.pcap     http-ipv4.pcap with its second and third connections three days later
+#                      (editcap, mergecap -a): a real gap, not a broken clock
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,7 +22,7 @@ source "$SCRIPT_DIR/lib.sh"
 die() { echo "make-device-captures: $*" >&2; exit 1; }
 
 [[ $EUID -eq 0 ]] || die "must run as root (tcpdump needs CAP_NET_RAW)"
-for t in tcpdump tshark ss /usr/bin/python3; do
+for t in tcpdump tshark editcap mergecap ss /usr/bin/python3; do
     command -v "$t" >/dev/null || die "missing tool: $t"
 done
 PY=/usr/bin/python3
@@ -57,4 +59,11 @@ log "clock-jump.pcap (from http-ipv4.pcap)"
 first=$(tshark -r "$SCRIPT_DIR/http-ipv4.pcap" -c 1 -T fields -e frame.time_epoch | cut -d. -f1)
 "$PY" "$SCRIPT_DIR/restamp.py" "$SCRIPT_DIR/http-ipv4.pcap" "$OUT/clock-jump.pcap" \
     "20=$((first + 60 * 365 * 86400))" "50=0"
+log "clock-gap.pcap (from http-ipv4.pcap)"
+# A real gap, as mergecap -a makes of two captures taken days apart: connection 2 onwards
+# (frame 13, its SYN) three days later.
+editcap -r "$SCRIPT_DIR/http-ipv4.pcap" "$WORK/day1.pcap" 1-12 2>/dev/null
+editcap -r "$SCRIPT_DIR/http-ipv4.pcap" "$WORK/day4-early.pcap" 13-68 2>/dev/null
+editcap -t $((3 * 86400)) "$WORK/day4-early.pcap" "$WORK/day4.pcap"
+mergecap -a -F pcap -w "$OUT/clock-gap.pcap" "$WORK/day1.pcap" "$WORK/day4.pcap"
 log "done"

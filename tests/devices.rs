@@ -150,3 +150,37 @@ fn one_packet_stamped_decades_off_neither_splits_nor_expires_flows() {
     let duration = |events: &[Value]| common::of(events, "summary")[0]["duration"].as_f64();
     assert_eq!(duration(&odd), duration(&plain));
 }
+
+#[test]
+fn a_real_gap_of_days_is_believed_and_splits_nothing() {
+    let (_, plain) = common::run_json(&["report", "--json", "captures/http-ipv4.pcap"]);
+    let (_, gap) = common::run_json(&["report", "--json", "captures/clock-gap.pcap"]);
+    let flows = |events: &[Value]| -> Vec<(String, u64)> {
+        common::of(events, "flow_close")
+            .iter()
+            .map(|f| {
+                (
+                    field(f, "reason").to_string(),
+                    f["packets"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // The SYN after the gap is not believed at once; the SYN-ACK after it proves the jump real,
+    // and the flow the SYN opened is not expired by it.
+    assert_eq!(flows(&gap), flows(&plain));
+    assert!(common::of(&gap, "anomaly").is_empty());
+    let opens = common::of(&gap, "flow_open");
+    let day = 86_400.0;
+    let first = opens[0]["ts"].as_f64().unwrap();
+    assert!(
+        opens[1]["ts"].as_f64().unwrap() - first < 1.0,
+        "the SYN read at the clock's time"
+    );
+    assert!(opens[2]["ts"].as_f64().unwrap() - first > 3.0 * day);
+    let duration = common::of(&gap, "summary")[0]["duration"].as_f64().unwrap();
+    assert!(
+        (duration - (3.0 * day + 0.025262)).abs() < 1e-3,
+        "{duration}"
+    );
+}

@@ -15,7 +15,7 @@ use crate::capture::{LinkType, Packet};
 use crate::decode::defrag::{DefragOutcome, Defragmenter};
 use crate::decode::{self, Body, DecodeError, UdpDatagram};
 use crate::event::{AnomalyKind, DnsQuery, Endpoint, Event, Summary};
-use crate::flow::FlowLimits;
+use crate::flow::{FlowKey, FlowLimits};
 use crate::proto::dns;
 use crate::proto::tls::decrypt::KeyLog;
 use crate::proto::StreamContext;
@@ -69,6 +69,9 @@ struct Clock {
     /// A packet stamped far from the clock (its stamp and frame), until the next packet tells
     /// whether the capture really jumped or one stamp was wrong.
     suspect: Option<(Timestamp, u64)>,
+    /// The TCP flow that packet went to: if the jump was real, its activity is moved to the
+    /// packet's own stamp, so the jump does not expire it (a SYN just after a long gap).
+    suspect_flow: Option<FlowKey>,
 }
 
 /// A stamp further than this from the capture's clock is not believed at once: a broken clock
@@ -169,6 +172,13 @@ impl Engine {
                 self.anomaly(out, kind, detail);
             }
         }
+        if self
+            .clock
+            .suspect
+            .is_some_and(|(_, frame)| frame == pkt.frame)
+        {
+            self.clock.suspect_flow = self.tcp.take_last_key();
+        }
         self.tcp.enforce_memcap(
             self.clock.now(),
             stream_base(&self.keylog, self.payloads),
@@ -195,11 +205,15 @@ impl Engine {
         match clock.suspect {
             Some((odd, _)) if !far(ts, odd) => {
                 clock.suspect = None;
+                if let Some(key) = clock.suspect_flow.take() {
+                    self.tcp.retime(&key, odd);
+                }
                 ts
             }
             _ => {
                 self.odd_timestamp(out);
                 self.clock.suspect = Some((ts, self.clock.frame));
+                self.tcp.take_last_key();
                 self.clock.last
             }
         }
@@ -207,6 +221,7 @@ impl Engine {
 
     /// A suspect stamp turned out wrong: the anomaly says so.
     fn odd_timestamp<F: FnMut(Event)>(&mut self, out: &mut F) {
+        self.clock.suspect_flow = None;
         let Some((odd, frame)) = self.clock.suspect.take() else {
             return;
         };

@@ -21,6 +21,8 @@ pub(crate) struct TcpTracker {
     next_flow_id: FlowId,
     /// The capture second of the last `memory_limit` anomaly: at most one a second.
     last_memory_anomaly_sec: Option<u64>,
+    /// The flow the latest segment went to (for the engine's clock, see `retime`).
+    last_key: Option<FlowKey>,
 }
 
 /// How a segment relates to the flow already on its 5-tuple.
@@ -39,6 +41,7 @@ impl TcpTracker {
             table: FlowTable::new(limits),
             next_flow_id: 1,
             last_memory_anomaly_sec: None,
+            last_key: None,
         }
     }
 
@@ -66,6 +69,7 @@ impl TcpTracker {
         out: &mut F,
     ) {
         let key = FlowKey::new(src, dst, tunnel.map_or(0, |t| t.id));
+        self.last_key = Some(key);
         // One lookup on the common path: an existing flow is processed under the same borrow.
         let existing = match self.table.get_with_budget(&key) {
             Some((flow, budget)) => match classify(flow, seg) {
@@ -150,6 +154,19 @@ impl TcpTracker {
     }
 
     /// Flows idle past their timeout (capture time) end with `timeout`.
+    /// The flow the latest segment went to, forgotten once asked.
+    pub fn take_last_key(&mut self) -> Option<FlowKey> {
+        self.last_key.take()
+    }
+
+    /// A flow's last activity moves on to `ts`: a packet it got was read at the capture's time
+    /// because its stamp looked wrong, and the capture then proved the stamp right.
+    pub fn retime(&mut self, key: &FlowKey, ts: Timestamp) {
+        if let Some((flow, _)) = self.table.get_with_budget(key) {
+            flow.last_ts = flow.last_ts.max(ts);
+        }
+    }
+
     pub fn expire<F: FnMut(Event)>(
         &mut self,
         now: Timestamp,
