@@ -24,6 +24,9 @@ struct DatagramKey {
     dst: IpAddr,
     id: u32,
     ip_number: u8,
+    /// The tunnel the fragments travel in (0: none): the same inner addresses in two tunnels
+    /// are two hosts.
+    tunnel: u64,
 }
 
 /// What adding a fragment did.
@@ -52,6 +55,7 @@ impl Defragmenter {
         ts: Timestamp,
         src: IpAddr,
         dst: IpAddr,
+        tunnel: u64,
         frag: &Fragment<'_>,
     ) -> DefragOutcome {
         self.expire(ts);
@@ -60,6 +64,7 @@ impl Defragmenter {
             dst,
             id: frag.id,
             ip_number: frag.ip_number,
+            tunnel,
         };
         if !self.pending.contains_key(&key) {
             if self.pending.len() >= MAX_PENDING {
@@ -143,10 +148,10 @@ mod tests {
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         let ts = Timestamp(1);
         assert_eq!(
-            d.add(ts, a, b, &frag(1, false, b"tail")),
+            d.add(ts, a, b, 0, &frag(1, false, b"tail")),
             DefragOutcome::Pending
         );
-        match d.add(ts, a, b, &frag(0, true, b"12345678")) {
+        match d.add(ts, a, b, 0, &frag(0, true, b"12345678")) {
             DefragOutcome::Complete(n, data) => {
                 assert_eq!(n, IpNumber::UDP);
                 assert_eq!(data, b"12345678tail");
@@ -164,7 +169,7 @@ mod tests {
                 id: i,
                 ..frag(0, true, b"12345678")
             };
-            d.add(Timestamp(0), a, a, &f);
+            d.add(Timestamp(0), a, a, 0, &f);
         }
         assert_eq!(d.pending.len(), MAX_PENDING);
         assert_eq!(d.dropped, 10);
@@ -172,8 +177,29 @@ mod tests {
             Timestamp(FRAGMENT_TIMEOUT_MICROS + 1),
             a,
             a,
+            0,
             &frag(0, true, b"12345678"),
         );
         assert_eq!(d.pending.len(), 1);
+    }
+
+    #[test]
+    fn fragments_in_two_tunnels_are_two_datagrams() {
+        let mut d = Defragmenter::default();
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let ts = Timestamp(1);
+        assert_eq!(
+            d.add(ts, a, b, 7, &frag(0, true, b"12345678")),
+            DefragOutcome::Pending
+        );
+        // The tail in another tunnel does not complete the head from the first.
+        assert_eq!(
+            d.add(ts, a, b, 9, &frag(1, false, b"tail")),
+            DefragOutcome::Pending
+        );
+        assert!(matches!(
+            d.add(ts, a, b, 7, &frag(1, false, b"tail")),
+            DefragOutcome::Complete(_, data) if data == b"12345678tail"
+        ));
     }
 }

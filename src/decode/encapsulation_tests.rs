@@ -158,6 +158,16 @@ fn radiotap_with_tsft_and_fcs_and_ppi() {
     extended.extend_from_slice(&[0; 4 + 8]);
     extended.push(0x10);
     inner(LinkType::IEEE802_11_RADIOTAP, &cat(&[&extended, &wifi]));
+    // Data Pad (0x20): the 26-byte QoS header padded to 28.
+    let mut padded_radiotap = radiotap.clone();
+    padded_radiotap[16] = 0x30;
+    let header = qos_data_header(0x02);
+    assert_eq!(header.len(), 26);
+    let padded = cat(&[&header, &[0, 0], &SNAP_IPV4, &ip, &[0xde, 0xad, 0xbe, 0xef]]);
+    inner(
+        LinkType::IEEE802_11_RADIOTAP,
+        &cat(&[&padded_radiotap, &padded]),
+    );
 
     let wifi_no_fcs = cat(&[&qos_data_header(0x02), &SNAP_IPV4, &ip]);
     let ppi = [0, 0, 8, 0, 105, 0, 0, 0];
@@ -233,6 +243,17 @@ fn ppp_hdlc_and_nflog() {
     nflog.extend_from_slice(&9u16.to_le_bytes());
     nflog.extend_from_slice(&ip);
     inner(LinkType::NFLOG, &nflog);
+    // The same from a big-endian host: a prefix of 8 bytes would read as 2048 little-endian.
+    let mut big = vec![2, 0, 0, 1];
+    big.extend_from_slice(&[0, 8, 0, 10, b'l', b'a', b'b', 0]);
+    big.extend_from_slice(&len.to_be_bytes());
+    big.extend_from_slice(&9u16.to_be_bytes());
+    big.extend_from_slice(&ip);
+    big.extend_from_slice(&[0; 2048]);
+    inner(LinkType::NFLOG, &big);
+    // Cut by the snap length inside the payload: decoded as far as it goes.
+    let cut = &nflog[..nflog.len() - 5];
+    assert!(decode(LinkType::NFLOG, cut).unwrap().truncated);
 }
 
 #[test]
@@ -315,10 +336,32 @@ fn gre_plain_keyed_bridged_and_erspan() {
         ],
         &ip,
     ]);
-    inner(
-        LinkType::RAW,
-        &outer_ipv4(47, [10, 9, 0, 1], [10, 9, 0, 2], &pptp),
-    );
+    let pptp_id = |length: u8, call: u8| {
+        let mut p = pptp.clone();
+        p[5] = length;
+        p[7] = call;
+        let d = inner(
+            LinkType::RAW,
+            &outer_ipv4(47, [10, 9, 0, 1], [10, 9, 0, 2], &p),
+        );
+        d.tunnel.unwrap()
+    };
+    // Its "key" holds the payload length and the peer's call id: one flow whatever they are.
+    assert_eq!(pptp_id(40, 1).id, pptp_id(52, 2).id);
+    assert_eq!(pptp_id(40, 1).vni, None);
+    // A GRE key may differ by direction: it does not split the flow either.
+    let keyed = |key: u8| {
+        let mut g = vec![0x20, 0x00, 0x08, 0x00, 0, 0, 0, key];
+        g.extend_from_slice(&ip);
+        inner(
+            LinkType::RAW,
+            &outer_ipv4(47, [10, 9, 0, 1], [10, 9, 0, 2], &g),
+        )
+        .tunnel
+        .unwrap()
+        .id
+    };
+    assert_eq!(keyed(7), keyed(8));
 
     // ERSPAN type II (sequenced GRE): 8-byte header with session 5.
     let erspan2 = cat(&[
@@ -381,8 +424,11 @@ fn vxlan_and_geneve() {
         d.tunnel.unwrap().to_string(),
         "VXLAN 10.9.0.1 > 10.9.0.2 VNI 42"
     );
-    // Not a VXLAN header (reserved bits set): an ordinary datagram.
-    let odd = cat(&[&[0x08, 1, 0, 0, 0, 0, 42, 0], &frame]);
+    // VXLAN-GBP: the G flag and a group policy id in the reserved bits, ignored.
+    let gbp = cat(&[&[0x88, 0, 0x12, 0x34, 0, 0, 42, 0], &frame]);
+    inner(LinkType::RAW, &outer_udp(4789, &gbp));
+    // Not a VXLAN header (no I flag): an ordinary datagram.
+    let odd = cat(&[&[0x00, 1, 0, 0, 0, 0, 42, 0], &frame]);
     assert!(matches!(
         decode(LinkType::RAW, &outer_udp(4789, &odd)).unwrap().body,
         Body::Udp(u) if u.dst_port == 4789

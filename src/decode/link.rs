@@ -208,25 +208,43 @@ fn nflog(data: &[u8]) -> Result<Next<'_>, DecodeError> {
     if family != 2 && family != 10 {
         return Err(DecodeError::NotIp);
     }
+    // Lengths and types are in the capturing host's byte order: the first attribute's type (a
+    // small number) tells which, once for the whole packet.
+    let little = match rest {
+        [l0, l1, t0, t1, ..] => {
+            let le = usize::from(u16::from_le_bytes([*l0, *l1]));
+            *t1 & 0x7f == 0 && (*t0 != 0 || (4..=rest.len()).contains(&le))
+        }
+        _ => return Err(short("NFLOG attribute")),
+    };
+    let u16_in = |a: u8, b: u8| {
+        if little {
+            u16::from_le_bytes([a, b])
+        } else {
+            u16::from_be_bytes([a, b])
+        }
+    };
     while !rest.is_empty() {
         let (tlv, _) = header::<4>(rest, "NFLOG attribute")?;
         let [l0, l1, t0, t1] = *tlv;
-        // Host byte order: little-endian unless that length cannot be right.
-        let (len, kind) = match usize::from(u16::from_le_bytes([l0, l1])) {
-            n if (4..=rest.len()).contains(&n) => (n, u16::from_le_bytes([t0, t1])),
-            _ => (
-                usize::from(u16::from_be_bytes([l0, l1])),
-                u16::from_be_bytes([t0, t1]),
-            ),
-        };
-        let value = rest
-            .get(4..len)
-            .ok_or_else(|| short("NFLOG attribute value"))?;
+        let len = usize::from(u16_in(l0, l1));
+        let kind = u16_in(t0, t1);
+        if len < 4 {
+            return Err(DecodeError::Malformed(format!(
+                "NFLOG attribute of length {len}"
+            )));
+        }
         if kind & 0x7fff == NFULA_PAYLOAD {
-            return Ok(Next::Ip(value));
+            // A snap length may have cut the packet: what was captured is decoded (and the IP
+            // layer marks it truncated).
+            return Ok(Next::Ip(
+                rest.get(4..len.min(rest.len())).unwrap_or_default(),
+            ));
         }
         let padded = len.div_ceil(4) * 4;
-        rest = rest.get(padded..).unwrap_or_default();
+        rest = rest
+            .get(padded..)
+            .ok_or_else(|| short("NFLOG attribute value"))?;
     }
     Err(DecodeError::NotIp)
 }

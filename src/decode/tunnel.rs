@@ -77,11 +77,14 @@ impl Tunnel {
     ) -> Tunnel {
         let (low, high) = if src <= dst { (src, dst) } else { (dst, src) };
         let mut id = outer.map_or(0x243f_6a88_85a3_08d3, |t| t.id);
+        // A GRE key may differ by direction (Linux's ikey/okey), so it names the tunnel but does
+        // not key its flows; a VNI or an ERSPAN session is one value for both directions.
+        let keyed = if kind == TunnelKind::Gre { None } else { vni };
         for word in [
             fold(low),
             fold(high),
             kind as u64,
-            vni.map_or(u64::MAX, u64::from),
+            keyed.map_or(u64::MAX, u64::from),
         ] {
             id = (id ^ word)
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15)
@@ -143,7 +146,9 @@ pub fn gre(data: &[u8]) -> Result<(Next<'_>, TunnelKind, Option<u32>), DecodeErr
     let mut key = None;
     if flags & GRE_KEY != 0 {
         let (k, after) = header::<4>(rest, "GRE key")?;
-        key = Some(u32::from_be_bytes(*k));
+        // Version 1 (PPTP, RFC 2637) puts the payload length and the peer's call id there,
+        // different in every packet and each direction: not a key.
+        key = (version == 0).then(|| u32::from_be_bytes(*k));
         rest = after;
     }
     let sequenced = flags & GRE_SEQUENCE != 0;
@@ -204,8 +209,10 @@ pub fn udp(dst_port: u16, data: &[u8]) -> Option<(Next<'_>, TunnelKind, Option<u
     if VXLAN_PORTS.contains(&dst_port) {
         let (h, rest) = header::<VXLAN_LEN>(data, "VXLAN header").ok()?;
         let [flags, r0, r1, r2, v0, v1, v2, r3] = *h;
-        // Only the I flag, and reserved bytes zero (as RFC 7348 sends them).
-        if flags != 0x08 || (r0 | r1 | r2 | r3) != 0 {
+        // The I flag must be set; the other bits are ignored on receipt (RFC 7348), and
+        // VXLAN-GBP (draft-smith-vxlan-group-policy) uses some of them.
+        let _ = (r0, r1, r2, r3);
+        if flags & 0x08 == 0 {
             return None;
         }
         let vni = u32::from_be_bytes([0, v0, v1, v2]);

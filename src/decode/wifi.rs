@@ -27,10 +27,17 @@ const FLAG_ORDER: u8 = 0x80;
 /// Radiotap flags: the frame ends with its 4-byte FCS, and the FCS was wrong.
 const RADIOTAP_FLAG_FCS_AT_END: u8 = 0x10;
 const RADIOTAP_FLAG_BAD_FCS: u8 = 0x40;
+const RADIOTAP_FLAG_DATA_PAD: u8 = 0x20;
 
 /// An 802.11 frame. Data frames lead to LLC/SNAP and on to IP; management and control frames,
 /// null data and fragments are not IP; protected ones are [`DecodeError::Protected`].
 pub fn frame(data: &[u8], fcs_at_end: bool) -> Result<Next<'_>, DecodeError> {
+    frame_padded(data, fcs_at_end, false)
+}
+
+/// An 802.11 frame; with `padded` (radiotap's Data Pad flag) the driver padded the MAC header
+/// to a multiple of 4 bytes.
+fn frame_padded(data: &[u8], fcs_at_end: bool, padded: bool) -> Result<Next<'_>, DecodeError> {
     let data = if fcs_at_end {
         data.get(..data.len().saturating_sub(4))
             .ok_or_else(|| short("802.11 frame"))?
@@ -60,6 +67,12 @@ pub fn frame(data: &[u8], fcs_at_end: bool) -> Result<Next<'_>, DecodeError> {
         if fc.flags & FLAG_ORDER != 0 {
             rest = header::<HT_CONTROL_LEN>(rest, "802.11 HT control")?.1;
         }
+    }
+    if padded {
+        let header_len = data.len().saturating_sub(rest.len());
+        rest = rest
+            .get(header_len.next_multiple_of(4) - header_len..)
+            .unwrap_or_default();
     }
     if fc.flags & FLAG_PROTECTED != 0 {
         // The body after the MAC header: security header, ciphertext and MIC.
@@ -99,7 +112,11 @@ pub fn radiotap(data: &[u8]) -> Result<Next<'_>, DecodeError> {
     if flags & RADIOTAP_FLAG_BAD_FCS != 0 {
         return Err(DecodeError::BadFcs);
     }
-    frame(frame_bytes, flags & RADIOTAP_FLAG_FCS_AT_END != 0)
+    frame_padded(
+        frame_bytes,
+        flags & RADIOTAP_FLAG_FCS_AT_END != 0,
+        flags & RADIOTAP_FLAG_DATA_PAD != 0,
+    )
 }
 
 /// The radiotap Flags field, if present: after the present words, and after the TSFT field
@@ -166,8 +183,8 @@ fn ppi_common_flags(mut fields: &[u8]) -> Option<u16> {
         let len = usize::from(u16::from_le_bytes([*l0, *l1]));
         let data = rest.get(..len)?;
         if u16::from_le_bytes([*t0, *t1]) == PPI_FIELD_80211_COMMON {
-            let flags = data.get(8..10)?;
-            return Some(u16::from_le_bytes([flags[0], flags[1]]));
+            let flags = data.get(8..10)?.first_chunk::<2>()?;
+            return Some(u16::from_le_bytes(*flags));
         }
         fields = rest.get(len..)?;
     }

@@ -297,7 +297,7 @@ impl Engine {
                 &mut self.record,
                 out,
             ),
-            Body::Fragment(frag) => match self.defrag.add(ts, src, dst, &frag) {
+            Body::Fragment(frag) => match self.defrag.add(ts, src, dst, d.tunnel.map_or(0, |t| t.id), &frag) {
                 DefragOutcome::Pending => {}
                 DefragOutcome::Complete(ip_number, data) => {
                     match decode::reassembled(src, dst, ip_number, &data, d.tunnel) {

@@ -512,6 +512,8 @@ impl MessageReader {
                 }
             }
             State::Body(framing @ (Framing::UntilClose | Framing::Unframed), mut msg) => {
+                // Bytes held in case they began a request were body after all.
+                msg.add_body(&self.buf);
                 msg.skip_body(n);
                 self.state = State::Body(framing, msg);
             }
@@ -522,7 +524,11 @@ impl MessageReader {
     }
 
     fn end(&mut self, out: &mut Vec<HttpItem>) {
-        if let State::Body(_, msg) = std::mem::replace(&mut self.state, State::Stopped) {
+        if let State::Body(framing, mut msg) = std::mem::replace(&mut self.state, State::Stopped) {
+            if framing == Framing::Unframed {
+                // Bytes held in case they began a request were body after all.
+                msg.add_body(&self.buf);
+            }
             out.push(msg.into_item());
         }
         self.buf = Vec::new();
@@ -807,8 +813,12 @@ fn lenient_head(side: Side, bytes: &[u8]) -> Option<Option<(usize, Message)>> {
                 body_len: 0,
                 frame: 0,
             };
-            if http09 && !header_follows(bytes, used) {
-                return Some(Some((used, Message::Request(request))));
+            if http09 {
+                match header_follows(bytes, used) {
+                    Some(true) => {}
+                    Some(false) => return Some(Some((used, Message::Request(request)))),
+                    None => return Some(None),
+                }
             }
             Message::Request(request)
         }
@@ -855,14 +865,18 @@ fn lenient_head(side: Side, bytes: &[u8]) -> Option<Option<(usize, Message)>> {
             }
             continue;
         }
-        let Some(colon) = line.iter().position(|b| *b == b':') else {
+        let Some((name, value)) = line
+            .iter()
+            .position(|b| *b == b':')
+            .and_then(|colon| Some((line.get(..colon)?, line.get(colon + 1..)?)))
+        else {
             continue;
         };
-        let name = trim_blank(&line[..colon]);
+        let name = trim_blank(name);
         if name.is_empty() || !name.iter().all(|b| is_token(*b)) || headers.len() >= MAX_HEADERS {
             continue;
         }
-        headers.push((lossy(name), lossy(trim_blank(&line[colon + 1..]))));
+        headers.push((lossy(name), lossy(trim_blank(value))));
     }
 }
 
@@ -871,7 +885,7 @@ fn lenient_head(side: Side, bytes: &[u8]) -> Option<Option<(usize, Message)>> {
 fn line_at(bytes: &[u8], from: usize) -> Option<(&[u8], usize)> {
     let rest = bytes.get(from..)?;
     let lf = rest.iter().position(|b| *b == b'\n')?;
-    let line = &rest[..lf];
+    let line = rest.get(..lf)?;
     Some((line.strip_suffix(b"\r").unwrap_or(line), from + lf + 1))
 }
 
@@ -907,7 +921,7 @@ fn http_version(word: &[u8]) -> bool {
 
 /// What a head could still become while its first line is incomplete.
 fn plausible_start(side: Side, bytes: &[u8]) -> bool {
-    let bytes = &bytes[..bytes.len().min(MAX_HEAD)];
+    let bytes = bytes.get(..MAX_HEAD).unwrap_or(bytes);
     match side {
         Side::Request => {
             let method_len = bytes.iter().take_while(|b| is_method_byte(**b)).count();
@@ -917,18 +931,21 @@ fn plausible_start(side: Side, bytes: &[u8]) -> bool {
         }
         Side::Response => {
             let n = bytes.len().min(5);
-            bytes[..n] == b"HTTP/"[..n]
+            bytes.get(..n) == b"HTTP/".get(..n)
         }
     }
 }
 
 /// After an HTTP/0.9-looking request line: does a header line follow (`Name:` before any
-/// space)? Then it is a request that forgot its version, read with its headers.
-fn header_follows(bytes: &[u8], from: usize) -> bool {
-    line_at(bytes, from).is_some_and(|(line, _)| {
-        let name_len = line.iter().take_while(|b| is_token(**b)).count();
-        name_len > 0 && line.get(name_len) == Some(&b':')
-    })
+/// space)? Then it is a request that forgot its version, read with its headers. `Some(false)`
+/// when nothing follows yet or the next line is no header; `None` while that line is incomplete.
+fn header_follows(bytes: &[u8], from: usize) -> Option<bool> {
+    if bytes.len() <= from {
+        return Some(false);
+    }
+    let (line, _) = line_at(bytes, from)?;
+    let name_len = line.iter().take_while(|b| is_token(**b)).count();
+    Some(name_len > 0 && line.get(name_len) == Some(&b':'))
 }
 
 fn is_method_byte(b: u8) -> bool {
@@ -954,7 +971,7 @@ fn trim_blank(b: &[u8]) -> &[u8] {
 
 fn trim_nul(b: &[u8]) -> &[u8] {
     let end = b.iter().rposition(|c| *c != 0).map_or(0, |e| e + 1);
-    &b[..end]
+    b.get(..end).unwrap_or_default()
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -1243,13 +1260,25 @@ GET /c HTTP/1.0\r\n\r\n";
             b"the whole document, no status line\n",
             &["GET /secret.txt HTTP/0.9 body=0 kept=\"\""],
         );
-        // No version but headers after it: read with its headers.
-        let items = run(b"GET /x\r\nAuthorization: Basic Ym9iOnB3\r\n\r\n", b"", 0);
-        assert_eq!(summary(&items), ["GET /x HTTP/0.9 body=0 kept=\"\""]);
-        let HttpItem::Request(r) = &items[0] else {
-            panic!()
-        };
-        assert_eq!(header(&r.headers, "authorization"), Some("Basic Ym9iOnB3"));
+        // No version but headers after it: read with its headers, however the bytes are cut
+        // (only a cut right after the first line leaves it a bare HTTP/0.9 request).
+        let client = b"GET /x\r\nAuthorization: Basic Ym9iOnB3\r\n\r\n";
+        for cut in (0..=client.len()).filter(|c| *c != 8) {
+            let items = run(client, b"", cut);
+            assert_eq!(
+                summary(&items),
+                ["GET /x HTTP/0.9 body=0 kept=\"\""],
+                "cut {cut}"
+            );
+            let HttpItem::Request(r) = &items[0] else {
+                panic!()
+            };
+            assert_eq!(
+                header(&r.headers, "authorization"),
+                Some("Basic Ym9iOnB3"),
+                "cut {cut}"
+            );
+        }
     }
 
     #[test]
@@ -1302,6 +1331,17 @@ GET /c HTTP/1.0\r\n\r\n";
             summary(&items),
             ["PUT /cfg HTTP/1.1 body=10 kept=\"password=x\""]
         );
+        // A last segment that could have begun a request ("P") was body.
+        let mut flow = Http1Flow::default();
+        let mut out = Vec::new();
+        flow.feed(
+            Direction::ClientToServer,
+            b"POST /a HTTP/1.0\r\n\r\nx=1&y=",
+            &mut out,
+        );
+        flow.feed(Direction::ClientToServer, b"P", &mut out);
+        flow.on_end(&mut out);
+        assert_eq!(summary(&out), ["POST /a HTTP/1.0 body=7 kept=\"x=1&y=P\""]);
     }
 
     #[test]
