@@ -205,6 +205,10 @@ impl Engine {
         match clock.suspect {
             Some((odd, _)) if !far(ts, odd) => {
                 clock.suspect = None;
+                if odd < clock.last {
+                    self.tcp.cap_activity(odd);
+                }
+                let clock = &mut self.clock;
                 if let Some(key) = clock.suspect_flow.take() {
                     self.tcp.retime(&key, odd);
                 }

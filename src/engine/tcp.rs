@@ -167,6 +167,11 @@ impl TcpTracker {
         }
     }
 
+    /// See [`FlowTable::cap_activity`].
+    pub fn cap_activity(&mut self, ts: Timestamp) {
+        self.table.cap_activity(ts);
+    }
+
     pub fn expire<F: FnMut(Event)>(
         &mut self,
         now: Timestamp,

@@ -285,6 +285,17 @@ impl<A> FlowTable<A> {
         None
     }
 
+    /// The capture's clock went back for good (captures joined out of order): no flow's last
+    /// activity may stay in its future, or it would never idle out and hold up those behind it.
+    pub fn cap_activity(&mut self, ts: Timestamp) {
+        for flow in self.flows.values_mut() {
+            flow.last_ts = flow.last_ts.min(ts);
+        }
+        for entry in &mut self.by_age {
+            entry.2 = entry.2.min(ts);
+        }
+    }
+
     /// Removes flows idle for longer than their timeout. Open ones are returned, buffers intact,
     /// for the caller to flush and release.
     pub fn expire(&mut self, now: Timestamp) -> Vec<Removed<A>> {
