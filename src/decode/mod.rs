@@ -121,8 +121,11 @@ pub enum Next<'a> {
 
 /// Decodes one packet of the given link type down to its transport layer, through any tunnel.
 pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
-    let mut next = Next::Link(link, data);
-    let mut tunnel = None;
+    walk(Next::Link(link, data), None)
+}
+
+/// Peels layers from `next` down to a transport, at most [`MAX_LAYERS`] of them.
+fn walk(mut next: Next<'_>, mut tunnel: Option<Tunnel>) -> Result<Decoded<'_>, DecodeError> {
     for _ in 0..MAX_LAYERS {
         next = match next {
             Next::Link(link, data) => link::peel(link, data)?,
@@ -146,22 +149,10 @@ pub fn reassembled<'a>(
     tunnel: Option<Tunnel>,
 ) -> Result<Decoded<'a>, DecodeError> {
     let mut tunnel = tunnel;
-    let mut next = match after_ip(src, dst, ip_number, payload, false, &mut tunnel)? {
-        IpLayer::Done(decoded) => return Ok(decoded),
-        IpLayer::Inner(inner) => inner,
-    };
-    for _ in 0..MAX_LAYERS {
-        next = match next {
-            Next::Link(link, data) => link::peel(link, data)?,
-            Next::Ethernet(data) => link::ethernet(data)?,
-            Next::EtherType(ether_type, data) => link::ether_type(ether_type, data)?,
-            Next::Ip(data) => match ip(data, &mut tunnel)? {
-                IpLayer::Done(decoded) => return Ok(decoded),
-                IpLayer::Inner(inner) => inner,
-            },
-        };
+    match after_ip(src, dst, ip_number, payload, false, &mut tunnel)? {
+        IpLayer::Done(decoded) => Ok(decoded),
+        IpLayer::Inner(inner) => walk(inner, tunnel),
     }
-    Err(too_deep())
 }
 
 fn too_deep() -> DecodeError {
