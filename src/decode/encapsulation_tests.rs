@@ -394,6 +394,16 @@ fn gre_plain_keyed_bridged_and_erspan() {
         LinkType::RAW,
         &outer_ipv4(47, [10, 9, 0, 1], [10, 9, 0, 2], &erspan3),
     );
+    // Type III with frame type 2: the mirrored packet is IP, with no Ethernet header.
+    let erspan3_ip = cat(&[
+        &[0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 9],
+        &[0x20, 0x00, 0x00, 0x06, 0, 0, 0, 0, 0, 0, 0x08, 0x00],
+        &ip,
+    ]);
+    inner(
+        LinkType::RAW,
+        &outer_ipv4(47, [10, 9, 0, 1], [10, 9, 0, 2], &erspan3_ip),
+    );
 }
 
 #[test]

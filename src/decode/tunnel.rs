@@ -173,14 +173,23 @@ pub fn gre(data: &[u8]) -> Result<(Next<'_>, TunnelKind, Option<u32>), DecodeErr
         }
         ETHERTYPE_ERSPAN_III => {
             let (e, mut frame) = header::<ERSPAN_III_LEN>(rest, "ERSPAN type III header")?;
-            let [.., last] = *e;
+            let [a, b, c, d, .., ft_hi, last] = *e;
             // The O bit: an 8-byte platform-specific subheader follows.
             if last & 0x01 != 0 {
                 frame = header::<ERSPAN_III_PLATFORM_LEN>(frame, "ERSPAN platform subheader")?.1;
             }
-            let [a, b, c, d, ..] = *e;
+            // FT, the frame type (5 bits before the hardware id): 0 Ethernet, 2 an IP packet.
+            let next = match (u16::from_be_bytes([ft_hi, last]) >> 10) & 0x1f {
+                0 => Next::Ethernet(frame),
+                2 => Next::Ip(frame),
+                other => {
+                    return Err(DecodeError::UnknownEncapsulation(format!(
+                        "ERSPAN type III frame type {other} is not read"
+                    )))
+                }
+            };
             Ok((
-                Next::Ethernet(frame),
+                next,
                 TunnelKind::Erspan,
                 Some(erspan_session(&[a, b, c, d])),
             ))
