@@ -25,6 +25,25 @@ fn logins(events: &[Value]) -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// The capture's logins are `expected` (user, secret), at the packets where tshark finds them.
+fn assert_logins_where_tshark_finds_them(
+    events: &[Value],
+    capture: &str,
+    decode_as: &[&str],
+    expected: &[(&str, &str)],
+) {
+    let found = logins(events);
+    let theirs = common::tshark_frames(capture, decode_as, "http.authorization");
+    assert_eq!(found.iter().map(|l| l.2).collect::<Vec<_>>(), theirs);
+    assert_eq!(
+        found
+            .iter()
+            .map(|l| (l.0.as_str(), l.1.as_str()))
+            .collect::<Vec<_>>(),
+        expected
+    );
+}
+
 /// Each file, and the tunnel its flows are in (None: a link layer, no tunnel).
 const FILES: &[(&str, Option<&str>)] = &[
     ("encap-ipip.pcap", Some("IP-in-IP 10.20.0.1 > 10.20.0.2")),
@@ -144,15 +163,11 @@ fn a_live_vxlan_tunnel_keys_ipv4_and_ipv6_flows_by_their_inner_addresses() {
     for end in &ends {
         assert_eq!(end.2, "VXLAN 10.9.0.1 > 10.9.0.2 VNI 42");
     }
-    let found = logins(&events);
-    let theirs = common::tshark_frames("captures/vxlan.pcap", &[], "http.authorization");
-    assert_eq!(found.iter().map(|l| l.2).collect::<Vec<_>>(), theirs);
-    assert_eq!(
-        found
-            .iter()
-            .map(|l| (l.0.as_str(), l.1.as_str()))
-            .collect::<Vec<_>>(),
-        [("carol", "Vx1an-Secret"), ("dave", "six-in-vxlan")]
+    assert_logins_where_tshark_finds_them(
+        &events,
+        "captures/vxlan.pcap",
+        &[],
+        &[("carol", "Vx1an-Secret"), ("dave", "six-in-vxlan")],
     );
     for flow in common::of(&events, "flow_close") {
         assert_eq!(flow["reason"], "fin");
@@ -162,19 +177,11 @@ fn a_live_vxlan_tunnel_keys_ipv4_and_ipv6_flows_by_their_inner_addresses() {
 #[test]
 fn a_live_nflog_capture_gives_the_login_where_tshark_finds_it() {
     let (_, events) = common::run_json(&["report", "--json", "captures/nflog-live.pcap"]);
-    let found = logins(&events);
-    let theirs = common::tshark_frames(
+    assert_logins_where_tshark_finds_them(
+        &events,
         "captures/nflog-live.pcap",
         &["tcp.port==8096,http"],
-        "http.authorization",
-    );
-    assert_eq!(found.iter().map(|l| l.2).collect::<Vec<_>>(), theirs);
-    assert_eq!(
-        found
-            .iter()
-            .map(|l| (l.0.as_str(), l.1.as_str()))
-            .collect::<Vec<_>>(),
-        [("erin", "nflog-Pass")]
+        &[("erin", "nflog-Pass")],
     );
     let summary = common::of(&events, "summary")[0];
     assert_eq!(summary["packets"], 12);

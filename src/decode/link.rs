@@ -37,18 +37,21 @@ pub const ETHERTYPE_PPP: u16 = 0x880b;
 const MAX_MPLS_LABELS: usize = 8;
 
 /// Peels the header of a packet of the given link type.
+///
+/// The common links go straight on to their EtherType's layer: on the per-packet path an
+/// Ethernet frame of IP is one step of the walk, not three.
 pub fn peel(link: LinkType, data: &[u8]) -> Result<Next<'_>, DecodeError> {
     Ok(match link {
-        LinkType::ETHERNET => Next::Ethernet(data),
+        LinkType::ETHERNET => ethernet(data)?,
         LinkType::LINUX_SLL => {
             // 16-byte cooked header (`tcpdump -i any` before libpcap 1.10); the protocol (an
             // EtherType for IP) is its last two bytes.
             let (h, rest) = header::<SLL_LEN>(data, "Linux cooked header")?;
-            Next::EtherType(sll_protocol(h), rest)
+            ether_type(sll_protocol(h), rest)?
         }
         LinkType::LINUX_SLL2 => {
             let (h, rest) = header::<SLL2_LEN>(data, "Linux cooked v2 header")?;
-            Next::EtherType(sll2_protocol(h), rest)
+            ether_type(sll2_protocol(h), rest)?
         }
         LinkType::NULL | LinkType::LOOP => {
             // A 4-byte address family: host byte order for NULL, network order for LOOP. Writers
@@ -95,7 +98,7 @@ pub fn ethernet(data: &[u8]) -> Result<Next<'_>, DecodeError> {
     let (h, rest) = header::<ETHERNET_LEN>(data, "Ethernet header")?;
     let type_or_len = ethernet_type(h);
     if type_or_len >= 0x0600 {
-        return Ok(Next::EtherType(type_or_len, rest));
+        return ether_type(type_or_len, rest);
     }
     // 802.3: a length, then LLC; IP rides on SNAP only.
     llc_snap(rest)

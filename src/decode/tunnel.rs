@@ -217,10 +217,9 @@ fn erspan_session(e: &[u8]) -> u32 {
 pub fn udp(dst_port: u16, data: &[u8]) -> Option<(Next<'_>, TunnelKind, Option<u32>)> {
     if VXLAN_PORTS.contains(&dst_port) {
         let (h, rest) = header::<VXLAN_LEN>(data, "VXLAN header").ok()?;
-        let [flags, r0, r1, r2, v0, v1, v2, r3] = *h;
         // The I flag must be set; the other bits are ignored on receipt (RFC 7348), and
         // VXLAN-GBP (draft-smith-vxlan-group-policy) uses some of them.
-        let _ = (r0, r1, r2, r3);
+        let [flags, _, _, _, v0, v1, v2, _] = *h;
         if flags & 0x08 == 0 {
             return None;
         }
