@@ -6,6 +6,7 @@
 
 mod record;
 mod tcp;
+mod udp;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
@@ -20,7 +21,7 @@ use crate::proto::dns;
 use crate::proto::tls::decrypt::KeyLog;
 use crate::proto::StreamContext;
 use record::{At, Recorder};
-use tcp::TcpTracker;
+use tcp::FlowTracker;
 
 pub use record::MAX_ANOMALIES_SHOWN_PER_KIND;
 
@@ -90,7 +91,7 @@ impl Clock {
 
 /// Packets in, events out.
 pub struct Engine {
-    tcp: TcpTracker,
+    tcp: FlowTracker,
     record: Recorder,
     defrag: Defragmenter,
     clock: Clock,
@@ -103,7 +104,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(config: EngineConfig) -> Engine {
         Engine {
-            tcp: TcpTracker::new(FlowLimits::from_memcap(config.memcap)),
+            tcp: FlowTracker::new(FlowLimits::from_memcap(config.memcap)),
             record: Recorder::default(),
             defrag: Defragmenter::default(),
             clock: Clock::default(),
@@ -327,7 +328,21 @@ impl Engine {
                     format!("IP fragments from {src} to {dst} contradict each other ({e}); datagram dropped"),
                 ),
             },
-            Body::Udp(udp) => udp_datagram(self.clock.now(), src, dst, &udp, out),
+            Body::Udp(udp) => {
+                let quic = self.tcp.datagram(
+                    self.clock.now(),
+                    SocketAddr::new(src, udp.src_port),
+                    SocketAddr::new(dst, udp.dst_port),
+                    d.tunnel,
+                    &udp,
+                    stream_base(&self.keylog, self.payloads),
+                    &mut self.record,
+                    out,
+                );
+                if !quic {
+                    udp_datagram(self.clock.now(), src, dst, &udp, out);
+                }
+            }
             Body::OtherIp => {}
         }
     }
@@ -394,7 +409,7 @@ fn stream_base(keylog: &Option<KeyLog>, payloads: Option<usize>) -> StreamContex
     }
 }
 
-/// A UDP datagram: DNS questions are reported; the rest is not looked at yet.
+/// A UDP datagram outside QUIC: DNS questions are reported; the rest is not looked at.
 fn udp_datagram<F: FnMut(Event)>(
     at: At,
     src: IpAddr,

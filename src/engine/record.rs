@@ -239,7 +239,7 @@ impl Recorder {
             .flows_by_protocol
             .entry(close.protocol)
             .or_insert(0) += 1;
-        if close.protocol == Protocol::Tls {
+        if matches!(close.protocol, Protocol::Tls | Protocol::Quic) {
             self.summary.encrypted_bytes += bytes;
         } else if close.starttls {
             // In the clear up to the switch, TLS records from it on.

@@ -15,14 +15,14 @@ use crate::proto::analysis::{FlowAnalysis, Output};
 use crate::proto::dns;
 use crate::proto::StreamContext;
 
-/// The TCP flows of one input.
-pub(crate) struct TcpTracker {
-    table: FlowTable<FlowAnalysis>,
-    next_flow_id: FlowId,
+/// The flows of one input: TCP connections, and QUIC connections over UDP (`udp.rs`).
+pub(crate) struct FlowTracker {
+    pub(super) table: FlowTable<FlowAnalysis>,
+    pub(super) next_flow_id: FlowId,
     /// The capture second of the last `memory_limit` anomaly: at most one a second.
     last_memory_anomaly_sec: Option<u64>,
     /// The flow the latest segment went to (for the engine's clock, see `retime`).
-    last_key: Option<FlowKey>,
+    pub(super) last_key: Option<FlowKey>,
 }
 
 /// How a segment relates to the flow already on its 5-tuple.
@@ -35,9 +35,9 @@ enum Segment {
     Straggler,
 }
 
-impl TcpTracker {
-    pub fn new(limits: FlowLimits) -> TcpTracker {
-        TcpTracker {
+impl FlowTracker {
+    pub fn new(limits: FlowLimits) -> FlowTracker {
+        FlowTracker {
             table: FlowTable::new(limits),
             next_flow_id: 1,
             last_memory_anomaly_sec: None,
@@ -205,7 +205,7 @@ impl TcpTracker {
         self.close_removed(removed, base, rec, out);
     }
 
-    fn report_evictions<F: FnMut(Event)>(
+    pub(super) fn report_evictions<F: FnMut(Event)>(
         &mut self,
         count: usize,
         why: &str,
@@ -239,7 +239,7 @@ impl TcpTracker {
     }
 
     /// Closes flows already taken out of the table.
-    fn close_removed<F: FnMut(Event)>(
+    pub(super) fn close_removed<F: FnMut(Event)>(
         &mut self,
         removed: Vec<Removed<FlowAnalysis>>,
         base: StreamContext<'_>,
@@ -356,7 +356,7 @@ fn report_gaps<F: FnMut(Event)>(
     }
 }
 
-fn context_of<A>(flow: &Flow<A>, at: At) -> FlowContext {
+pub(super) fn context_of<A>(flow: &Flow<A>, at: At) -> FlowContext {
     FlowContext {
         id: flow.id,
         at,
@@ -489,19 +489,30 @@ fn finish_flow<F: FnMut(Event)>(
         (0, 0)
     };
     flow.state = FlowState::Closed;
+    // A QUIC flow counts its datagrams' payloads; a TCP flow, its streams.
+    let (bytes, transport) = match flow.app.datagram_bytes() {
+        Some(bytes) => (bytes, Transport::Udp),
+        None => (
+            [
+                flow.streams[0].delivered_bytes(),
+                flow.streams[1].delivered_bytes(),
+            ],
+            Transport::Tcp,
+        ),
+    };
     let close = FlowClose {
         flow: flow.id,
         ts: flow.last_ts,
         frame: flow.last_frame,
         reason,
         protocol,
-        bytes_c2s: flow.streams[0].delivered_bytes(),
-        bytes_s2c: flow.streams[1].delivered_bytes(),
+        bytes_c2s: bytes[0],
+        bytes_s2c: bytes[1],
         packets: flow.packets,
         missing_bytes: flow.missing_bytes(),
         tls_records,
         tls_bytes,
-        transport: Transport::Tcp,
+        transport,
         starttls,
     };
     rec.flow_closed(&close);

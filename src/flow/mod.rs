@@ -85,10 +85,19 @@ impl PackedEndpoint {
 }
 
 impl FlowKey {
+    /// A TCP flow's key.
     pub fn new(a: SocketAddr, b: SocketAddr, tunnel: u64) -> FlowKey {
         let (a, b) = (PackedEndpoint::new(a), PackedEndpoint::new(b));
         let (low, high) = if a <= b { (a, b) } else { (b, a) };
         FlowKey { low, high, tunnel }
+    }
+
+    /// A UDP flow's key (QUIC): never the same as a TCP flow's on the same ports.
+    pub fn udp(a: SocketAddr, b: SocketAddr, tunnel: u64) -> FlowKey {
+        let mut key = FlowKey::new(a, b, tunnel);
+        key.low.1 |= 1 << 17;
+        key.high.1 |= 1 << 17;
+        key
     }
 }
 

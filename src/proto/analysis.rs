@@ -5,6 +5,7 @@ use super::dns::{DnsQuestion, DnsTcpReader};
 use super::http::{Http1Flow, HttpItem, Request, Response};
 use super::http2::{looks_like_server_h2, H2Item, Http2Flow, PREFACE};
 use super::mail::{LineFlow, LineProtocol};
+use super::quic::QuicConnection;
 use super::telnet::TelnetFlow;
 use super::tls::flow::{TlsFlow, TlsOutput};
 use super::tls::handshake::{ClientHello, ServerHello};
@@ -271,7 +272,7 @@ impl Parser {
             Protocol::Smtp => Parser::Lines(Box::new(LineFlow::new(LineProtocol::Smtp))),
             Protocol::Telnet => Parser::Telnet(Box::default()),
             Protocol::Tls => Parser::Tls(Box::default(), None, PayloadTap::default()),
-            Protocol::Unknown => Parser::None,
+            Protocol::Quic | Protocol::Unknown => Parser::None,
         }
     }
 
@@ -374,7 +375,7 @@ fn tls_outputs(
 /// HTTP messages (with their HTTP/2 stream) as outputs; each request is followed by the
 /// credentials it carries — one path for both versions.
 /// `frame` is the packet being read, for errors; messages carry their own.
-fn http_outputs(
+pub(crate) fn http_outputs(
     items: impl IntoIterator<Item = (Option<u32>, HttpItem)>,
     frame: u64,
     decrypted: bool,
@@ -430,6 +431,8 @@ pub struct FlowAnalysis {
     wire: PayloadTap,
     /// The flow switched to TLS inside its protocol (STARTTLS, STLS, AUTH TLS).
     starttls: bool,
+    /// A QUIC connection (a UDP flow): read datagram by datagram, none of the above is used.
+    quic: Option<Box<QuicConnection>>,
 }
 
 impl FlowAnalysis {
@@ -437,6 +440,32 @@ impl FlowAnalysis {
         FlowAnalysis {
             dns_tcp: dns_over_tcp.then(Box::default),
             ..Default::default()
+        }
+    }
+
+    /// The application layer of a QUIC connection.
+    pub fn quic() -> FlowAnalysis {
+        FlowAnalysis {
+            quic: Some(Box::default()),
+            ..Default::default()
+        }
+    }
+
+    /// UDP payload bytes of each direction, for a QUIC flow.
+    pub fn datagram_bytes(&self) -> Option<[u64; 2]> {
+        self.quic.as_ref().map(|q| q.bytes())
+    }
+
+    /// One UDP datagram of a QUIC flow, read while reading packet `ctx.frame`.
+    pub fn on_datagram(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Output>,
+    ) {
+        if let Some(q) = self.quic.as_mut() {
+            q.on_datagram(dir, data, ctx, out);
         }
     }
 
@@ -450,6 +479,7 @@ impl FlowAnalysis {
     pub fn held(&self) -> usize {
         self.detector.held_bytes()
             + self.parser.held()
+            + self.quic.as_ref().map_or(0, |q| q.held())
             + self.dns_tcp.as_ref().map_or(0, |d| d.buffered())
     }
 
@@ -523,6 +553,10 @@ impl FlowAnalysis {
     /// The flow is over (its last packet was `ctx.frame`): the verdict is settled and the parser
     /// told.
     pub fn on_end(&mut self, ctx: &StreamContext<'_>, out: &mut Vec<Output>) -> Protocol {
+        if let Some(q) = self.quic.as_mut() {
+            q.on_end(ctx, out);
+            return Protocol::Quic;
+        }
         if self.detector.verdict().is_none() {
             let p = self.detector.finish();
             self.start_parser(p, ctx, out);

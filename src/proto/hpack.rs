@@ -162,7 +162,7 @@ impl HpackDecoder {
 
 /// An integer with an N-bit prefix (RFC 7541 §5.1), starting at `block[*at]`. Values past 2^32
 /// are refused: no real header block needs them and they would only be used to overflow.
-fn read_integer(block: &[u8], at: &mut usize, prefix: u8) -> Result<usize, HpackError> {
+pub(crate) fn read_integer(block: &[u8], at: &mut usize, prefix: u8) -> Result<usize, HpackError> {
     let mask = (1u8 << prefix) - 1;
     let first = *block.get(*at).ok_or(HpackError::Truncated)?;
     *at += 1;
@@ -233,7 +233,7 @@ fn huffman_tree() -> &'static [[u16; 2]] {
 
 /// Decodes a Huffman-coded string (RFC 7541 §5.2): the padding must be fewer than 8 bits, all
 /// ones (a prefix of EOS), and EOS itself must not appear.
-fn huffman_decode(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), HpackError> {
+pub(crate) fn huffman_decode(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), HpackError> {
     let tree = huffman_tree();
     let mut node = 0usize;
     let mut depth = 0u32;

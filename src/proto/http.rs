@@ -91,6 +91,8 @@ pub enum HttpError {
     Hpack(crate::proto::hpack::HpackError),
     #[error("an HTTP/2 header block decodes to more than {0} KiB")]
     HeadersTooLarge(usize),
+    #[error("HTTP/3 {0}")]
+    Qpack(crate::proto::qpack::QpackError),
 }
 
 /// The first value of a header, by case-insensitive name.

@@ -8,7 +8,10 @@ pub mod dns;
 pub mod hpack;
 pub mod http;
 pub mod http2;
+pub mod http3;
 pub mod mail;
+pub mod qpack;
+pub mod quic;
 pub mod telnet;
 pub mod tls;
 
@@ -24,6 +27,8 @@ crate::base::wire_names! {
         Imap = "imap",
         Smtp = "smtp",
         Telnet = "telnet",
+        /// QUIC (UDP): TLS 1.3 inside, HTTP/3 on top.
+        Quic = "quic",
         Unknown = "unknown",
     }
 }
@@ -83,7 +88,7 @@ pub trait StreamParser {
 impl Protocol {
     /// Protocols whose bytes an eavesdropper reads as they are.
     pub fn is_plaintext(self) -> bool {
-        !matches!(self, Protocol::Tls | Protocol::Unknown)
+        !matches!(self, Protocol::Tls | Protocol::Quic | Protocol::Unknown)
     }
 }
 

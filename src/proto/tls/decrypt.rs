@@ -387,7 +387,7 @@ type CamelliaGcm256 = aes_gcm::AesGcm<camellia::Camellia256, U12>;
 type AriaGcm128 = aes_gcm::AesGcm<aria::Aria128, U12>;
 type AriaGcm256 = aes_gcm::AesGcm<aria::Aria256, U12>;
 
-enum Cipher {
+pub(crate) enum Cipher {
     Aes128(Box<Aes128Gcm>),
     Aes256(Box<Aes256Gcm>),
     Camellia128(Box<CamelliaGcm128>),
@@ -406,7 +406,7 @@ enum Cipher {
 /// then the content, its HMAC and padding, encrypted; or with encrypt-then-MAC (RFC 7366) the
 /// HMAC follows the ciphertext instead. RC4 records are the content and its HMAC, encrypted;
 /// NULL records the content and its HMAC in the clear.
-struct HmacRecords {
+pub(crate) struct HmacRecords {
     mac_key: Vec<u8>,
     mac: MacKind,
     encrypt_then_mac: bool,
@@ -616,7 +616,7 @@ impl std::fmt::Debug for Cipher {
 
 impl Cipher {
     /// An AEAD; `None` for suites with an HMAC, which need MAC keys too.
-    fn new(kind: CipherKind, key: &[u8]) -> Option<Cipher> {
+    pub(crate) fn new(kind: CipherKind, key: &[u8]) -> Option<Cipher> {
         Some(match kind {
             CipherKind::Gcm(block) => match block {
                 BlockCipher::Aes128 => {
@@ -663,7 +663,7 @@ impl Cipher {
     }
 
     /// Decrypts `buf` (ciphertext then tag) in place; returns the plaintext length.
-    fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Option<usize> {
+    pub(crate) fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Option<usize> {
         let len = buf.len().checked_sub(self.tag_len())?;
         let (data, tag) = buf.split_at_mut(len);
         macro_rules! open {

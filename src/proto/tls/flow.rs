@@ -60,7 +60,7 @@ pub struct RecordSeen {
 const MAX_TRANSCRIPT: usize = 512 << 10;
 
 /// The `no_key` detail for a session the key log has nothing for.
-fn no_key(client_random: &[u8]) -> String {
+pub(crate) fn no_key(client_random: &[u8]) -> String {
     format!(
         "the key log has no secrets for this session (client random {}…)",
         hex::encode(client_random.get(..8).unwrap_or_default())

@@ -1,0 +1,116 @@
+//! UDP flows: QUIC connections. A datagram joins the flow on its 5-tuple; one that starts a
+//! QUIC connection (a long header of a version plainsight reads) opens a flow. The client is the
+//! side whose Initial opens with the keys of its own connection ID; failing that, the side with
+//! the higher port. QUIC flows share the flow table (ids, idle timeout, memcap, flow cap) with
+//! TCP; they end by idle timeout, at the end of the capture, or evicted.
+
+use std::net::SocketAddr;
+
+use super::record::{At, Recorder};
+use super::tcp::{context_of, FlowTracker};
+use crate::base::Endpoint;
+use crate::decode::{Tunnel, UdpDatagram};
+use crate::event::{CloseReason, Event, FlowOpen, Transport};
+use crate::flow::{Flow, FlowKey, FlowState};
+use crate::proto::analysis::FlowAnalysis;
+use crate::proto::quic;
+use crate::proto::StreamContext;
+
+impl FlowTracker {
+    /// One UDP datagram from `src` to `dst`. Returns whether it belonged to a QUIC flow (a
+    /// datagram that did not is left to the DNS reader).
+    #[allow(clippy::too_many_arguments)]
+    pub fn datagram<F: FnMut(Event)>(
+        &mut self,
+        at: At,
+        src: SocketAddr,
+        dst: SocketAddr,
+        tunnel: Option<Tunnel>,
+        udp: &UdpDatagram<'_>,
+        base: StreamContext<'_>,
+        rec: &mut Recorder,
+        out: &mut F,
+    ) -> bool {
+        let key = FlowKey::udp(src, dst, tunnel.map_or(0, |t| t.id));
+        if self.table.get_with_budget(&key).is_none() {
+            let Some(client_initial) = quic::opens_connection(udp.payload) else {
+                return false;
+            };
+            self.open_quic(key, at, src, dst, tunnel, client_initial, base, rec, out);
+        }
+        self.last_key = Some(key);
+        let Some((flow, budget)) = self.table.get_with_budget(&key) else {
+            return true;
+        };
+        flow.packets += 1;
+        flow.last_ts = at.ts;
+        flow.last_frame = at.frame;
+        let dir = flow.direction_of(src);
+        let ctx = context_of(flow, at);
+        let stream_ctx = StreamContext {
+            frame: at.frame,
+            ..base
+        };
+        flow.app
+            .on_datagram(dir, udp.payload, &stream_ctx, &mut rec.pending);
+        let held = flow.app.held();
+        flow.charge_app(held, budget);
+        rec.emit_pending(&ctx, out);
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_quic<F: FnMut(Event)>(
+        &mut self,
+        key: FlowKey,
+        at: At,
+        src: SocketAddr,
+        dst: SocketAddr,
+        tunnel: Option<Tunnel>,
+        client_initial: bool,
+        base: StreamContext<'_>,
+        rec: &mut Recorder,
+        out: &mut F,
+    ) {
+        let (client, server) = if client_initial || src.port() > dst.port() {
+            (src, dst)
+        } else {
+            (dst, src)
+        };
+        let id = self.next_flow_id;
+        self.next_flow_id += 1;
+        rec.summary.flows += 1;
+        out(Event::FlowOpen(FlowOpen {
+            flow: id,
+            ts: at.ts,
+            frame: at.frame,
+            client: Endpoint(client),
+            server: Endpoint(server),
+            handshake_seen: client_initial,
+            transport: Transport::Udp,
+            tunnel: tunnel.map(|t| t.to_string()),
+            input: None,
+        }));
+        let flow = Flow {
+            id,
+            client,
+            server,
+            handshake_seen: client_initial,
+            first_ts: at.ts,
+            last_ts: at.ts,
+            last_frame: at.frame,
+            packets: 0,
+            state: FlowState::Open,
+            streams: Default::default(),
+            app: FlowAnalysis::quic(),
+            app_memory: 0,
+        };
+        let removed = self.table.insert(key, flow);
+        let evicted = removed
+            .iter()
+            .filter(|r| r.reason == CloseReason::Evicted)
+            .count();
+        self.report_evictions(evicted, "flow table full", at, rec, out);
+        self.close_removed(removed, base, rec, out);
+    }
+}

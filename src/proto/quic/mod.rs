@@ -1,0 +1,755 @@
+//! QUIC (RFC 9000, 9001; v2: RFC 9369; drafts 23 to 34): one connection's packets, as an
+//! eavesdropper reads them.
+//!
+//! Without keys, the Initial packets open anyway: their keys come from the client's first
+//! Destination Connection ID, which travels in the clear (RFC 9001 §5.2). So the ClientHello and
+//! ServerHello are read as in TLS over TCP: this first exchange is only obfuscated. With the
+//! session's TLS 1.3 secrets (`--keylog`, or a pcapng's), the Handshake, 0-RTT and 1-RTT
+//! packets open too (key updates followed), their STREAM frames are reassembled per stream,
+//! and HTTP/3 is read from them.
+
+pub mod frame;
+pub mod packet;
+
+use std::collections::HashMap;
+
+use frame::{Frame, Frames};
+use packet::{HeaderKey, Keys, LongType, Packet, PacketError, Suite, Version};
+
+use super::analysis::{http_outputs, AppOutput, Output};
+use super::http3::Http3Flow;
+use super::tls::flow::no_key;
+use super::tls::handshake::{
+    cipher_name, client_hello, leaf_certificate, server_hello, HandshakeReader, CERTIFICATE,
+    CLIENT_HELLO, SERVER_HELLO,
+};
+use super::tls::DecryptionResult;
+use super::{Framed, StreamContext};
+use crate::flow::{Chunk, Direction, MemoryBudget, TcpReassembler};
+
+/// Streams (each direction apart) reassembled at once per connection.
+const MAX_STREAMS: usize = 512;
+/// CRYPTO data beyond this offset is not read (a handshake is a few KiB, a chain tens).
+const MAX_CRYPTO_OFFSET: u64 = 1 << 20;
+/// Packets whose AEAD fails under the key log's secrets before the flow says `failed`.
+const FAILURES_BEFORE_VERDICT: u32 = 3;
+
+/// Encryption levels, each with its keys and its crypto stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Initial = 0,
+    Handshake = 1,
+    Application = 2,
+}
+
+/// A direction's 1-RTT keys, through key updates.
+#[derive(Debug)]
+struct AppKeys {
+    version: Version,
+    suite: Suite,
+    /// The secret of the current phase.
+    secret: Vec<u8>,
+    /// Header protection: the first phase's, for good.
+    header: HeaderKey,
+    current: Keys,
+    /// The phase before (packets reordered across an update).
+    previous: Option<Keys>,
+}
+
+/// One level's handshake bytes of one direction: reassembled, then split into messages.
+#[derive(Debug, Default)]
+struct CryptoStream {
+    reassembler: TcpReassembler,
+    reader: HandshakeReader,
+}
+
+/// Where decryption with the key log stands.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum KeyState {
+    /// No key log, or no ServerHello yet.
+    #[default]
+    NotYet,
+    /// Keys set up from the key log: the first packet under them says whether they are right.
+    Set,
+    /// The `tls_decryption` event is out.
+    Reported,
+}
+
+/// The state of one QUIC connection (a UDP flow).
+#[derive(Debug, Default)]
+pub struct QuicConnection {
+    version: Option<Version>,
+    /// The Initial keys (client, server) and the connection ID they come from.
+    initial: Option<(Vec<u8>, [Keys; 2])>,
+    handshake: [Option<Keys>; 2],
+    /// 0-RTT keys under each TLS 1.3 suite the client offered (the one in use opens).
+    early: Vec<Keys>,
+    app: [Option<AppKeys>; 2],
+    /// Largest packet number opened, by direction and packet number space.
+    largest: [[Option<u64>; 3]; 2],
+    /// The connection ID length of short headers sent in each direction.
+    short_cid_len: [Option<usize>; 2],
+    crypto: [[Option<Box<CryptoStream>>; 3]; 2],
+    client_random: Option<Vec<u8>>,
+    /// The server chose an ALPN: HTTP/3 (`h3`, `h3-29`…) or not.
+    http3: Option<bool>,
+    keys: KeyState,
+    failures: u32,
+    streams: HashMap<(u64, usize), TcpReassembler, ahash::RandomState>,
+    h3: Http3Flow,
+    /// Memory held by this connection's reassemblers.
+    budget: MemoryBudget,
+    /// UDP payload bytes of each direction.
+    bytes: [u64; 2],
+    /// Payload offsets as reported: each direction's datagrams, and its decrypted stream bytes.
+    wire_offset: [u64; 2],
+    plain_offset: [u64; 2],
+    /// One `parse_error` per connection is enough to say its packets stopped making sense.
+    error_reported: bool,
+    stream_cap_reported: bool,
+    /// A buffer packets are opened in, kept between packets.
+    scratch: Vec<u8>,
+}
+
+/// Whether a UDP payload starts a QUIC connection: a long header of a version plainsight reads.
+/// `Some(true)` when it is a client's Initial (its keys, from its own connection ID, open it):
+/// the sender is the client.
+pub fn opens_connection(payload: &[u8]) -> Option<bool> {
+    let Ok((
+        Packet::Protected {
+            long: Some((version, kind)),
+            dcid,
+            bytes,
+            pn_offset,
+            ..
+        },
+        _,
+    )) = packet::parse(payload, None)
+    else {
+        return None;
+    };
+    if kind != LongType::Initial {
+        return Some(false);
+    }
+    let keys = packet::initial_keys(version, dcid)?;
+    let mut copy = bytes.to_vec();
+    Some(packet::open(&mut copy, pn_offset, &keys[0], None).is_some())
+}
+
+impl QuicConnection {
+    /// UDP payload bytes of each direction (client to server first).
+    pub fn bytes(&self) -> [u64; 2] {
+        self.bytes
+    }
+
+    /// Bytes held: reassembly, HTTP/3 state, handshake messages in pieces.
+    pub fn held(&self) -> usize {
+        let crypto: usize = self
+            .crypto
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|c| c.reader.buffered() + 256)
+            .sum();
+        self.budget.used
+            + self.h3.buffered()
+            + crypto
+            + self.streams.len() * 256
+            + self.scratch.capacity()
+    }
+
+    /// One UDP datagram of the connection (it may hold several coalesced packets).
+    pub fn on_datagram(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Output>,
+    ) {
+        let d = dir.index();
+        self.bytes[d] += data.len() as u64;
+        if let Some(limit) = ctx.payloads {
+            let offset = self.wire_offset[d];
+            let room = (limit as u64).saturating_sub(offset);
+            let take = data.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+            if take > 0 {
+                out.push(Framed {
+                    frame: ctx.frame,
+                    item: AppOutput::Payload {
+                        dir,
+                        offset,
+                        data: data[..take].to_vec(),
+                        decrypted: false,
+                    },
+                });
+            }
+        }
+        self.wire_offset[d] += data.len() as u64;
+        let mut rest = data;
+        while !rest.is_empty() {
+            match packet::parse(rest, self.short_cid_len[d]) {
+                Ok((packet, used)) => {
+                    self.packet(dir, packet, ctx, out);
+                    rest = rest.get(used..).unwrap_or_default();
+                }
+                // Zeros after the packets, or a short header before the handshake was seen.
+                Err(PacketError::Padding | PacketError::UnknownShortHeader) => break,
+                Err(e) => {
+                    self.parse_error(e.to_string(), ctx.frame, out);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn parse_error(&mut self, detail: String, frame: u64, out: &mut Vec<Output>) {
+        if std::mem::replace(&mut self.error_reported, true) {
+            return;
+        }
+        out.push(Framed {
+            frame,
+            item: AppOutput::ParseError(detail),
+        });
+    }
+
+    fn packet(
+        &mut self,
+        dir: Direction,
+        packet: Packet<'_>,
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Output>,
+    ) {
+        let d = dir.index();
+        match packet {
+            Packet::VersionNegotiation { .. } | Packet::UnknownVersion(_) => {}
+            Packet::Retry { version, scid, .. } => {
+                // The client's next Initial goes to the Retry's connection ID, and its keys with it.
+                if dir == Direction::ServerToClient {
+                    if let Some(keys) = packet::initial_keys(version, scid) {
+                        self.initial = Some((scid.to_vec(), keys));
+                    }
+                }
+            }
+            Packet::Protected {
+                long,
+                dcid,
+                scid,
+                bytes,
+                pn_offset,
+            } => {
+                let level = match long {
+                    Some((version, kind)) => {
+                        self.version.get_or_insert(version);
+                        // Short headers sent back to this side carry the ID it names itself by;
+                        // a Handshake packet names the peer's.
+                        self.short_cid_len[dir.reverse().index()] = Some(scid.len());
+                        if kind == LongType::Handshake {
+                            self.short_cid_len[d].get_or_insert(dcid.len());
+                        }
+                        match kind {
+                            LongType::Initial => {
+                                if dir == Direction::ClientToServer {
+                                    self.client_initial_keys(version, dcid, bytes, pn_offset);
+                                }
+                                Level::Initial
+                            }
+                            LongType::Handshake => Level::Handshake,
+                            LongType::ZeroRtt => {
+                                self.zero_rtt(bytes, pn_offset, ctx, out);
+                                return;
+                            }
+                            LongType::Retry => return,
+                        }
+                    }
+                    None => Level::Application,
+                };
+                self.protected(dir, level, bytes, pn_offset, ctx, out);
+            }
+        }
+    }
+
+    /// The Initial keys for a client Initial: those in use, or (a Retry, or a capture that
+    /// missed the first Initial) those of this packet's own connection ID when they open it.
+    fn client_initial_keys(
+        &mut self,
+        version: Version,
+        dcid: &[u8],
+        bytes: &[u8],
+        pn_offset: usize,
+    ) {
+        if self.initial.as_ref().is_some_and(|(cid, _)| cid == dcid) {
+            return;
+        }
+        let Some(keys) = packet::initial_keys(version, dcid) else {
+            return;
+        };
+        if self.initial.is_some() {
+            let mut copy = bytes.to_vec();
+            if packet::open(&mut copy, pn_offset, &keys[0], None).is_none() {
+                return;
+            }
+        }
+        self.initial = Some((dcid.to_vec(), keys));
+    }
+
+    /// Opens a packet at `level` and reads its frames.
+    fn protected(
+        &mut self,
+        dir: Direction,
+        level: Level,
+        bytes: &[u8],
+        pn_offset: usize,
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Output>,
+    ) {
+        let d = dir.index();
+        let largest = self.largest[d][level as usize];
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        buf.extend_from_slice(bytes);
+        let opened = match level {
+            Level::Initial => self
+                .initial
+                .as_ref()
+                .and_then(|(_, keys)| packet::open(&mut buf, pn_offset, &keys[d], largest)),
+            Level::Handshake => match &self.handshake[d] {
+                Some(keys) => {
+                    let opened = packet::open(&mut buf, pn_offset, keys, largest);
+                    self.keyed_result(opened.is_some(), ctx, out);
+                    opened
+                }
+                None => None,
+            },
+            Level::Application => match self.app[d].as_mut() {
+                Some(app) => {
+                    let opened = open_app(app, &mut buf, bytes, pn_offset, largest);
+                    self.keyed_result(opened.is_some(), ctx, out);
+                    opened
+                }
+                None => None,
+            },
+        };
+        if let Some(opened) = opened {
+            let slot = &mut self.largest[d][level as usize];
+            *slot = Some(slot.map_or(opened.number, |l| l.max(opened.number)));
+            let payload = buf
+                .get(opened.payload.0..opened.payload.1)
+                .unwrap_or_default();
+            self.frames(dir, level, payload, ctx, out);
+        }
+        self.scratch = buf;
+    }
+
+    /// A 0-RTT packet: opened with the early keys of whichever suite the client uses.
+    fn zero_rtt(
+        &mut self,
+        bytes: &[u8],
+        pn_offset: usize,
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Output>,
+    ) {
+        let dir = Direction::ClientToServer;
+        let largest = self.largest[0][Level::Application as usize];
+        let mut buf = std::mem::take(&mut self.scratch);
+        let mut found = None;
+        for (i, keys) in self.early.iter().enumerate() {
+            buf.clear();
+            buf.extend_from_slice(bytes);
+            if let Some(opened) = packet::open(&mut buf, pn_offset, keys, largest) {
+                found = Some((i, opened));
+                break;
+            }
+        }
+        if let Some((i, opened)) = found {
+            // The suite in use is known now: keep its keys only.
+            let keys = self.early.swap_remove(i);
+            self.early = vec![keys];
+            let slot = &mut self.largest[0][Level::Application as usize];
+            *slot = Some(slot.map_or(opened.number, |l| l.max(opened.number)));
+            let payload = buf
+                .get(opened.payload.0..opened.payload.1)
+                .unwrap_or_default();
+            self.frames(dir, Level::Application, payload, ctx, out);
+        }
+        self.scratch = buf;
+    }
+
+    /// A packet under the key log's keys opened or not: the first success is the verdict `ok`;
+    /// a few failures and no success, `failed`.
+    fn keyed_result(&mut self, ok: bool, ctx: &StreamContext<'_>, out: &mut Vec<Output>) {
+        if self.keys != KeyState::Set {
+            return;
+        }
+        if ok {
+            let cipher = self
+                .app
+                .iter()
+                .flatten()
+                .map(|a| a.suite.id)
+                .next()
+                .map_or_else(String::new, |id| format!(" ({})", cipher_name(id)));
+            self.report(
+                DecryptionResult::Ok,
+                format!("decrypted with the key log{cipher}"),
+                ctx.frame,
+                out,
+            );
+        } else {
+            self.failures += 1;
+            if self.failures >= FAILURES_BEFORE_VERDICT {
+                self.report(
+                    DecryptionResult::Failed,
+                    "the key log's secrets for this session do not open its QUIC packets".into(),
+                    ctx.frame,
+                    out,
+                );
+            }
+        }
+    }
+
+    fn report(
+        &mut self,
+        result: DecryptionResult,
+        detail: String,
+        frame: u64,
+        out: &mut Vec<Output>,
+    ) {
+        if self.keys == KeyState::Reported {
+            return;
+        }
+        self.keys = KeyState::Reported;
+        out.push(Framed {
+            frame,
+            item: AppOutput::Decryption { result, detail },
+        });
+    }
+
+    fn frames(
+        &mut self,
+        dir: Direction,
+        level: Level,
+        payload: &[u8],
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Output>,
+    ) {
+        for frame in Frames::new(payload) {
+            match frame {
+                Ok(Frame::Crypto { offset, data }) => {
+                    self.crypto(dir, level, offset, data, ctx, out)
+                }
+                Ok(Frame::Stream {
+                    id,
+                    offset,
+                    data,
+                    fin,
+                }) if level == Level::Application => {
+                    self.stream(dir, id, offset, data, fin, ctx, out)
+                }
+                Ok(Frame::ResetStream { id }) if level == Level::Application => {
+                    // The sender gave up on its side of the stream: what was read of it stands.
+                    if let Some(mut s) = self.streams.remove(&(id, dir.index())) {
+                        s.release(&mut self.budget);
+                    }
+                    let mut items = Vec::new();
+                    self.h3.on_fin(dir, id, &mut items);
+                    http_outputs(items, ctx.frame, true, out);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.parse_error(e.to_string(), ctx.frame, out);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Handshake bytes at `offset` of one level's crypto stream.
+    fn crypto(
+        &mut self,
+        dir: Direction,
+        level: Level,
+        offset: u64,
+        data: &[u8],
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Output>,
+    ) {
+        if offset.saturating_add(data.len() as u64) > MAX_CRYPTO_OFFSET {
+            return;
+        }
+        let stream = self.crypto[dir.index()][level as usize].get_or_insert_with(|| {
+            let mut s = Box::<CryptoStream>::default();
+            // Offset 0 is sequence number 0.
+            s.reassembler.syn(u32::MAX);
+            s
+        });
+        let CryptoStream {
+            reassembler,
+            reader,
+        } = &mut **stream;
+        let mut messages = Vec::new();
+        let mut failed = None;
+        reassembler.segment(offset as u32, data, false, &mut self.budget, &mut |chunk| {
+            if let Chunk::Data(bytes) = chunk {
+                if let Err(e) = reader.feed(bytes, |ty, msg| messages.push((ty, msg.to_vec()))) {
+                    failed = Some(e);
+                }
+            }
+        });
+        if let Some(e) = failed {
+            self.parse_error(e.to_string(), ctx.frame, out);
+        }
+        for (ty, msg) in messages {
+            self.handshake_message(dir, ty, &msg, ctx, out);
+        }
+    }
+
+    fn handshake_message(
+        &mut self,
+        dir: Direction,
+        ty: u8,
+        msg: &[u8],
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Output>,
+    ) {
+        let item = match (ty, dir) {
+            (CLIENT_HELLO, Direction::ClientToServer) => {
+                let Some(mut hello) = client_hello(msg) else {
+                    return;
+                };
+                // JA4 names the transport first: `q` for QUIC.
+                if hello.ja4.starts_with('t') {
+                    hello.ja4.replace_range(..1, "q");
+                }
+                self.client_random = Some(hello.random.clone());
+                self.early_keys(&hello.random, &hello.tls13_suites, ctx);
+                AppOutput::ClientHello(hello)
+            }
+            (SERVER_HELLO, Direction::ServerToClient) => {
+                let Some(hello) = server_hello(msg) else {
+                    return;
+                };
+                if let Some(alpn) = &hello.alpn {
+                    self.http3 = Some(alpn.starts_with("h3"));
+                }
+                if !hello.retry {
+                    self.set_up_keys(hello.cipher, ctx, out);
+                }
+                AppOutput::ServerHello(hello)
+            }
+            (CERTIFICATE, Direction::ServerToClient) => match leaf_certificate(msg, true) {
+                Some(der) => AppOutput::Certificate(der.to_vec()),
+                None => return,
+            },
+            _ => return,
+        };
+        out.push(Framed {
+            frame: ctx.frame,
+            item,
+        });
+    }
+
+    fn early_keys(&mut self, random: &[u8], suites: &[u16], ctx: &StreamContext<'_>) {
+        let (Some(version), Some(secret)) = (
+            self.version,
+            ctx.keys
+                .and_then(|k| k.get(random))
+                .and_then(|s| s.client_early),
+        ) else {
+            return;
+        };
+        self.early = suites
+            .iter()
+            .filter_map(|&id| Keys::from_secret(version, Suite::from_id(id)?, &secret))
+            .collect();
+    }
+
+    /// The ServerHello chose the suite: the Handshake and 1-RTT keys from the key log.
+    fn set_up_keys(&mut self, cipher: u16, ctx: &StreamContext<'_>, out: &mut Vec<Output>) {
+        let Some(keylog) = ctx.keys else {
+            return;
+        };
+        let Some(version) = self.version else {
+            return;
+        };
+        let Some(suite) = Suite::from_id(cipher) else {
+            self.report(
+                DecryptionResult::Unsupported,
+                format!(
+                    "{} cannot be decrypted in QUIC: plainsight reads AES-GCM, AES-CCM and ChaCha20-Poly1305",
+                    cipher_name(cipher)
+                ),
+                ctx.frame,
+                out,
+            );
+            return;
+        };
+        let Some(random) = self.client_random.clone() else {
+            self.report(
+                DecryptionResult::NoKey,
+                "the ClientHello is not in the capture".into(),
+                ctx.frame,
+                out,
+            );
+            return;
+        };
+        let secrets = keylog.get(&random).unwrap_or_default();
+        let keys = |secret: &Option<Vec<u8>>| {
+            secret
+                .as_deref()
+                .and_then(|s| Keys::from_secret(version, suite, s))
+        };
+        self.handshake = [
+            keys(&secrets.client_handshake),
+            keys(&secrets.server_handshake),
+        ];
+        let app = |secret: &Option<Vec<u8>>| {
+            let secret = secret.clone()?;
+            Some(AppKeys {
+                version,
+                suite,
+                header: HeaderKey::from_secret(version, suite, &secret)?,
+                current: Keys::from_secret(version, suite, &secret)?,
+                secret,
+                previous: None,
+            })
+        };
+        self.app = [app(&secrets.client_traffic), app(&secrets.server_traffic)];
+        if self.handshake.iter().all(Option::is_none) && self.app.iter().all(Option::is_none) {
+            self.report(DecryptionResult::NoKey, no_key(&random), ctx.frame, out);
+        } else {
+            self.keys = KeyState::Set;
+        }
+    }
+
+    /// STREAM frame data of stream `id`, sent in `dir`.
+    #[allow(clippy::too_many_arguments)]
+    fn stream(
+        &mut self,
+        dir: Direction,
+        id: u64,
+        offset: u64,
+        data: &[u8],
+        fin: bool,
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Output>,
+    ) {
+        if self.http3 == Some(false) {
+            return;
+        }
+        let key = (id, dir.index());
+        if !self.streams.contains_key(&key) {
+            if self.streams.len() >= MAX_STREAMS {
+                if !std::mem::replace(&mut self.stream_cap_reported, true) {
+                    out.push(Framed {
+                        frame: ctx.frame,
+                        item: AppOutput::ParseError(format!(
+                            "more than {MAX_STREAMS} QUIC streams open at once; later ones are not read"
+                        )),
+                    });
+                }
+                return;
+            }
+            let mut r = TcpReassembler::new();
+            r.syn(u32::MAX);
+            self.streams.insert(key, r);
+        }
+        let Self {
+            streams,
+            h3,
+            budget,
+            plain_offset,
+            ..
+        } = self;
+        let Some(reassembler) = streams.get_mut(&key) else {
+            return;
+        };
+        let mut items = Vec::new();
+        let d = dir.index();
+        reassembler.segment(offset as u32, data, fin, budget, &mut |chunk| match chunk {
+            Chunk::Data(bytes) => {
+                if let Some(limit) = ctx.payloads {
+                    let room = (limit as u64).saturating_sub(plain_offset[d]);
+                    let take = bytes.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+                    if take > 0 {
+                        out.push(Framed {
+                            frame: ctx.frame,
+                            item: AppOutput::Payload {
+                                dir,
+                                offset: plain_offset[d],
+                                data: bytes[..take].to_vec(),
+                                decrypted: true,
+                            },
+                        });
+                    }
+                }
+                plain_offset[d] += bytes.len() as u64;
+                h3.on_data(dir, id, bytes, ctx.frame, &mut items);
+            }
+            Chunk::Gap(_) => h3.on_gap(dir, id),
+        });
+        if reassembler.is_finished() {
+            if let Some(mut r) = streams.remove(&key) {
+                r.release(budget);
+            }
+            h3.on_fin(dir, id, &mut items);
+        }
+        http_outputs(items, ctx.frame, true, out);
+    }
+
+    /// The connection is over: what streams hold is read, and the key log's verdict given.
+    pub fn on_end(&mut self, ctx: &StreamContext<'_>, out: &mut Vec<Output>) {
+        let mut items = Vec::new();
+        self.h3.on_end(&mut items);
+        http_outputs(items, ctx.frame, true, out);
+        for (_, mut s) in self.streams.drain() {
+            s.release(&mut self.budget);
+        }
+        if ctx.keys.is_none() || self.keys == KeyState::Reported {
+            return;
+        }
+        let (result, detail) = match (&self.client_random, self.keys) {
+            (None, _) => (
+                DecryptionResult::NoKey,
+                "the ClientHello is not in the capture".to_string(),
+            ),
+            (Some(_), KeyState::Set) => (
+                DecryptionResult::Failed,
+                "the key log has this session's secrets, but no packet under them is in the capture"
+                    .to_string(),
+            ),
+            (Some(_), _) => (
+                DecryptionResult::NoKey,
+                "the ServerHello is not in the capture".to_string(),
+            ),
+        };
+        self.report(result, detail, ctx.frame, out);
+    }
+}
+
+/// A 1-RTT packet under the current keys, the next phase's (a key update: they become current),
+/// or the previous phase's (a packet from before the update, late).
+fn open_app(
+    app: &mut AppKeys,
+    buf: &mut Vec<u8>,
+    bytes: &[u8],
+    pn_offset: usize,
+    largest: Option<u64>,
+) -> Option<packet::Opened> {
+    if let Some(opened) = packet::open_with(buf, pn_offset, &app.header, &app.current, largest) {
+        return Some(opened);
+    }
+    let next_secret = Keys::next_secret(app.version, app.suite, &app.secret)?;
+    let next = Keys::from_secret(app.version, app.suite, &next_secret)?;
+    buf.clear();
+    buf.extend_from_slice(bytes);
+    if let Some(opened) = packet::open_with(buf, pn_offset, &app.header, &next, largest) {
+        let old = std::mem::replace(&mut app.current, next);
+        app.previous = Some(old);
+        app.secret = next_secret;
+        return Some(opened);
+    }
+    let previous = app.previous.as_ref()?;
+    buf.clear();
+    buf.extend_from_slice(bytes);
+    packet::open_with(buf, pn_offset, &app.header, previous, largest)
+}
