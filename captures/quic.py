@@ -3,8 +3,8 @@
     quic.py serve PORT CERT KEY [--retry] [--v2] [--chacha]
     quic.py client PORT SECRETS_LOG SCENARIO [--v2] [--chacha]
 
-The server answers every request on a stream with 200, a short text body and a session cookie
-(a login page's answer). The client runs one scenario on one connection and writes its TLS
+The server answers GET / with a login page that posts itself (for a browser), and every other
+request with 200, a short text body and a session cookie (a login's answer). The client runs one scenario on one connection and writes its TLS
 secrets (NSS key log) to SECRETS_LOG. Only 127.0.0.1 is used.
 
 Scenarios:
@@ -31,10 +31,18 @@ HOST = "127.0.0.1"
 SERVER_NAME = "quic.plainsight.test"
 
 
+LOGIN_PAGE = b"""<!doctype html><title>login</title>
+<form method="post" action="/login">
+<input name="username" value="chris"><input type="password" name="password" value="Chromium-H3-Secret">
+</form><script>document.forms[0].submit()</script>
+"""
+
+
 class Server(QuicConnectionProtocol):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.h3 = None
+        self.paths = {}
 
     def quic_event_received(self, event):
         if isinstance(event, ProtocolNegotiated):
@@ -42,14 +50,19 @@ class Server(QuicConnectionProtocol):
         if self.h3 is None:
             return
         for ev in self.h3.handle_event(event):
+            if isinstance(ev, HeadersReceived):
+                self.paths[ev.stream_id] = dict(ev.headers).get(b":path", b"")
             ended = isinstance(ev, (HeadersReceived, DataReceived)) and ev.stream_ended
             if ended:
-                body = b"welcome back\n"
+                body, kind = b"welcome back\n", b"text/plain"
+                if self.paths.pop(ev.stream_id, b"") == b"/":
+                    # A login page that submits itself (a browser posting a form over HTTP/3).
+                    body, kind = LOGIN_PAGE, b"text/html"
                 self.h3.send_headers(
                     ev.stream_id,
                     [
                         (b":status", b"200"),
-                        (b"content-type", b"text/plain"),
+                        (b"content-type", kind),
                         (b"set-cookie", b"sessionid=h3-session-7; Secure; HttpOnly"),
                         (b"content-length", str(len(body)).encode()),
                     ],

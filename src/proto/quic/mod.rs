@@ -61,6 +61,8 @@ struct AppKeys {
 struct CryptoStream {
     reassembler: TcpReassembler,
     reader: HandshakeReader,
+    /// The packet that carried the first byte of the message the reader holds part of.
+    started: u64,
 }
 
 /// Where decryption with the key log stands.
@@ -107,6 +109,8 @@ pub struct QuicConnection {
     /// One `parse_error` per connection is enough to say its packets stopped making sense.
     error_reported: bool,
     stream_cap_reported: bool,
+    /// A Retry was taken.
+    retried: bool,
     /// A buffer packets are opened in, kept between packets.
     scratch: Vec<u8>,
 }
@@ -223,10 +227,17 @@ impl QuicConnection {
         match packet {
             Packet::VersionNegotiation { .. } | Packet::UnknownVersion(_) => {}
             Packet::Retry { version, scid, .. } => {
-                // The client's next Initial goes to the Retry's connection ID, and its keys with it.
-                if dir == Direction::ServerToClient {
+                // The client's next Initial goes to the Retry's connection ID, and its keys with
+                // it. A client takes one Retry per connection and ignores any other.
+                if dir == Direction::ServerToClient && !std::mem::replace(&mut self.retried, true) {
                     if let Some(keys) = packet::initial_keys(version, scid) {
                         self.initial = Some((scid.to_vec(), keys));
+                    }
+                    // The client starts its handshake again (some clients with a new
+                    // ClientHello): its Initial crypto stream starts over at offset 0.
+                    let stream = &mut self.crypto[0][Level::Initial as usize];
+                    if let Some(mut old) = stream.take() {
+                        old.reassembler.release(&mut self.budget);
                     }
                 }
             }
@@ -485,12 +496,24 @@ impl QuicConnection {
         let CryptoStream {
             reassembler,
             reader,
+            started,
         } = &mut **stream;
         let mut messages = Vec::new();
         let mut failed = None;
         reassembler.segment(offset as u32, data, false, &mut self.budget, &mut |chunk| {
             if let Chunk::Data(bytes) = chunk {
-                if let Err(e) = reader.feed(bytes, |ty, msg| messages.push((ty, msg.to_vec()))) {
+                // A message under way began in an earlier packet; any other, in this one.
+                let mut first = if reader.is_empty() {
+                    ctx.frame
+                } else {
+                    *started
+                };
+                let fed = reader.feed(bytes, |ty, msg| {
+                    messages.push((ty, msg.to_vec(), first));
+                    first = ctx.frame;
+                });
+                *started = first;
+                if let Err(e) = fed {
                     failed = Some(e);
                 }
             }
@@ -498,8 +521,9 @@ impl QuicConnection {
         if let Some(e) = failed {
             self.parse_error(e.to_string(), ctx.frame, out);
         }
-        for (ty, msg) in messages {
-            self.handshake_message(dir, ty, &msg, ctx, out);
+        for (ty, msg, frame) in messages {
+            let ctx = StreamContext { frame, ..*ctx };
+            self.handshake_message(dir, ty, &msg, &ctx, out);
         }
     }
 
@@ -519,6 +543,10 @@ impl QuicConnection {
                 // JA4 names the transport first: `q` for QUIC.
                 if hello.ja4.starts_with('t') {
                     hello.ja4.replace_range(..1, "q");
+                }
+                if self.client_random.as_ref() == Some(&hello.random) {
+                    // The same ClientHello again, after a Retry.
+                    return;
                 }
                 self.client_random = Some(hello.random.clone());
                 self.early_keys(&hello.random, &hello.tls13_suites, ctx);
