@@ -15,8 +15,11 @@ use serde_json::Value;
 mod common;
 use common::{of, root, run_json};
 
-/// (capture stem, QUIC version offered, cipher the server chose, requests with their stream).
-const CAPTURES: &[(&str, &str, &[(&str, &str, u64)])] = &[
+/// A request: method, target, QUIC stream.
+type Request = (&'static str, &'static str, u64);
+
+/// (capture stem, the cipher the server chose, the requests).
+const CAPTURES: &[(&str, &str, &[Request])] = &[
     (
         "quic-h3-login",
         "TLS_AES_256_GCM_SHA384",
