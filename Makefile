@@ -58,6 +58,6 @@ captures: deps-test
 FUZZ_SECONDS ?= 20
 fuzz-smoke:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	for t in packets streams reassembly decrypt pipeline wire; do \
+	for t in packets streams reassembly decrypt pipeline wire quic; do \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 || exit 1; \
 	done

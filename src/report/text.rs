@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::human_bytes;
-use crate::event::{Anomaly, Credential, Endpoint, Event, FlowClose, FlowId, Summary};
+use crate::event::{Anomaly, Credential, Endpoint, Event, FlowClose, FlowId, Protocol, Summary};
 
 /// Anomalies listed in full; the rest are counted by kind.
 const ANOMALIES_LISTED: usize = 50;
@@ -214,8 +214,13 @@ impl<W: Write> TextReport<W> {
             human_bytes(s.plaintext_bytes)
         ));
         self.line(&format!(
-            "  encrypted   {} (TLS{})",
+            "  encrypted   {} ({}{})",
             human_bytes(s.encrypted_bytes),
+            if s.flows_by_protocol.contains_key(&Protocol::Quic) {
+                "TLS and QUIC"
+            } else {
+                "TLS"
+            },
             if s.wifi_protected_frames > 0 {
                 ", and Wi-Fi frames under WEP/WPA"
             } else {

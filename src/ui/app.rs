@@ -12,7 +12,7 @@ use super::lesson::Lesson;
 use super::wire::WireView;
 use crate::event::{
     Credential, Dir, Event, FlowClose, FlowId, FlowOpen, HttpRequest, HttpResponse, Payload,
-    Protocol, Summary, Timestamp, TlsRecord,
+    Protocol, Summary, Timestamp, TlsRecord, Transport,
 };
 
 /// Flows kept for display; older closed ones are summarised in a count.
@@ -106,13 +106,17 @@ pub struct FlowView {
     pub wire: Wire,
     /// Its wire view was given back to stay within [`MAX_WIRE_BYTES`].
     pub wire_trimmed: bool,
+    /// A UDP flow (QUIC): its wire view holds datagrams, not a byte stream.
+    pub udp: bool,
 }
 
 impl FlowView {
     /// The protocol as far as known: from the close, else from what the flow has shown.
     pub fn protocol_guess(&self) -> Option<Protocol> {
         self.protocol.or_else(|| {
-            if self.tls.is_some() {
+            if self.udp {
+                Some(Protocol::Quic)
+            } else if self.tls.is_some() {
                 Some(Protocol::Tls)
             } else if !self.requests.is_empty() {
                 Some(Protocol::Http)
@@ -437,12 +441,13 @@ impl App {
             tls: None,
             wire: Wire::default(),
             wire_trimmed: false,
+            udp: e.transport == Transport::Udp,
         });
     }
 
     fn flow_close(&mut self, e: FlowClose) {
         let bytes = e.bytes_c2s + e.bytes_s2c;
-        if e.protocol == Protocol::Tls {
+        if matches!(e.protocol, Protocol::Tls | Protocol::Quic) {
             self.encrypted_bytes += bytes;
         } else if e.starttls {
             // In the clear up to the switch, TLS records from it on (as the summary counts).

@@ -82,6 +82,7 @@ impl Theme {
 fn protocol_badge(p: Option<Protocol>, theme: &Theme) -> Span<'static> {
     match p {
         Some(Protocol::Tls) => Span::styled("TLS ", theme.safe()),
+        Some(Protocol::Quic) => Span::styled("QUIC", theme.safe()),
         Some(Protocol::Unknown) | None => Span::styled("··· ", theme.dim()),
         Some(other) => Span::styled(
             format!("{:<4}", other.as_str().to_uppercase()),
@@ -592,6 +593,7 @@ fn explanation<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> {
         lines.push(Line::raw(""));
         let why = match flow.protocol_guess() {
             Some(Protocol::Tls) => "It was sent inside TLS, and the key log given to plainsight decrypted the session: anyone holding those keys (a browser's SSLKEYLOGFILE, a TLS-inspecting proxy) reads it like plain text.",
+            Some(Protocol::Quic) => "It was sent over HTTP/3 inside QUIC, encrypted with TLS 1.3, and the key log given to plainsight decrypted the connection: anyone holding those keys (a browser's SSLKEYLOGFILE) reads it like plain text.",
             Some(Protocol::Http) => "It was sent over plain HTTP: every router, Wi-Fi access point and anyone on the same network can read the request as it passes, exactly as shown here.",
             _ => "This protocol sends its login in the clear: anyone on the path reads the user name and password as they are typed.",
         };
@@ -625,6 +627,13 @@ fn explanation<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> {
             ),
             theme.text(),
         ));
+        if flow.udp {
+            lines.push(Line::styled(
+                "QUIC's first packet (the Initial) is only obfuscated: its keys come from a connection ID sent in the clear, so anyone on the path can open it and read the server name. Everything after it is encrypted."
+                    .to_string(),
+                theme.text(),
+            ));
+        }
         lines.push(Line::styled(
             "With the session keys (a key log), all of it becomes readable again.".to_string(),
             theme.dim(),

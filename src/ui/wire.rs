@@ -749,6 +749,7 @@ mod tests {
             },
             wire_trimmed: false,
             first_ts: Timestamp(0),
+            udp: false,
         }
     }
 
