@@ -195,8 +195,11 @@ fn quic_packets(secret: &[u8]) -> Vec<Vec<u8>> {
             let header_len = packet.len();
             // STREAM, offset and length present: id 0, offset, length (2-byte varint), data.
             let mut payload = vec![0x0e, 0x00];
-            payload.extend_from_slice(&(0x8000_0000u32 | u32::try_from(pn).unwrap() * 1300).to_be_bytes());
-            payload.extend_from_slice(&(0x4000u16 | u16::try_from(QUIC_DATA).unwrap()).to_be_bytes());
+            payload.extend_from_slice(
+                &(0x8000_0000u32 | (u32::try_from(pn).unwrap() * 1300)).to_be_bytes(),
+            );
+            payload
+                .extend_from_slice(&(0x4000u16 | u16::try_from(QUIC_DATA).unwrap()).to_be_bytes());
             payload.extend(std::iter::repeat_n(b'q', QUIC_DATA));
             let mut nonce: [u8; 12] = iv.as_slice().try_into().unwrap();
             for (n, b) in nonce[4..].iter_mut().zip(pn.to_be_bytes()) {

@@ -17,7 +17,8 @@ fn chromium(profile: &std::path::Path, extra: &[&str], url: &str) -> String {
     chromium_with_keys(profile, extra, url, None)
 }
 
-/// Chromium, writing its TLS session keys to `keylog` when given (SSLKEYLOGFILE).
+/// Chromium, writing its TLS session keys to `keylog` when given (SSLKEYLOGFILE). QUIC is off
+/// unless `extra` forces it on for an origin.
 fn chromium_with_keys(
     profile: &std::path::Path,
     extra: &[&str],
@@ -28,12 +29,17 @@ fn chromium_with_keys(
     if let Some(keylog) = keylog {
         command.env("SSLKEYLOGFILE", keylog);
     }
+    if !extra
+        .iter()
+        .any(|a| a.starts_with("--origin-to-force-quic-on"))
+    {
+        command.arg("--disable-quic");
+    }
     let out = command
         .args([
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
-            "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
             "--disable-component-update",
@@ -228,4 +234,116 @@ fn a_browsers_logins_captured_live_http_read_https_only_with_its_keys() {
                 .windows(15)
                 .any(|w| w == b"Chromium-Pass-2")
     }));
+}
+
+/// The base64 SHA-256 of a certificate's public key, as Chromium's
+/// `--ignore-certificate-errors-spki-list` takes it (QUIC ignores `--ignore-certificate-errors`).
+fn spki_hash(der: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    use x509_parser::prelude::FromDer as _;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(cert.public_key().raw))
+}
+
+/// Chromium logs in to the lab over HTTP/3 (QUIC forced on for the lab's origin) while plainsight
+/// captures `lo`: without the key log, only the server name from the Initial; with the key log
+/// Chromium wrote, the form it posted over HTTP/3.
+#[test]
+fn a_browser_logs_in_over_http3_captured_live() {
+    assert!(
+        std::path::Path::new(CHROMIUM).exists(),
+        "Debian's chromium is missing: `make test` installs it"
+    );
+    common::require_root("capturing the browser on lo");
+    let lab = Lab::start(&LabConfig {
+        http_port: 0,
+        https_port: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(lab.h3.port(), lab.https.port());
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("chromium.keys");
+    let saved = dir.path().join("browser-h3.pcap");
+    let filter = format!("udp port {}", lab.h3.port());
+    let capture = common::LiveRun::start(&[
+        "report".as_ref(),
+        "--json".as_ref(),
+        "-i".as_ref(),
+        "lo".as_ref(),
+        "--duration".as_ref(),
+        "10".as_ref(),
+        "-f".as_ref(),
+        filter.as_ref(),
+        "-w".as_ref(),
+        saved.as_os_str(),
+    ]);
+    let profile = tempfile::tempdir().unwrap();
+    let force = format!("--origin-to-force-quic-on={}", lab.https);
+    let spki = format!(
+        "--ignore-certificate-errors-spki-list={}",
+        spki_hash(&lab.certificate)
+    );
+    let welcome = chromium_with_keys(
+        profile.path(),
+        &["--dump-dom", &force, &spki],
+        &login_page("https", lab.https, "gwen", "Chromium-H3-Pass"),
+        Some(&keys),
+    );
+    assert!(welcome.contains("<h1>Welcome, gwen!</h1>"), "{welcome}");
+    let (status, live, stderr) = capture.finish();
+    assert!(status.success(), "{stderr}");
+    lab.stop();
+    // Live, without keys: a QUIC flow, the lab's name, no credential.
+    let live: Vec<serde_json::Value> = live
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let closes = common::of(&live, "flow_close");
+    assert!(
+        closes
+            .iter()
+            .any(|c| c["protocol"] == "quic" && c["transport"] == "udp"),
+        "{closes:?}"
+    );
+    assert!(common::of(&live, "credential").is_empty());
+    // With Chromium's key log: the HTTP/3 POST and the password in it.
+    let (_, events) = common::run_json(&[
+        "report",
+        "--json",
+        "--keylog",
+        keys.to_str().unwrap(),
+        saved.to_str().unwrap(),
+    ]);
+    let posts: Vec<_> = common::of(&events, "http_request")
+        .into_iter()
+        .filter(|r| r["method"] == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1, "{events:?}");
+    assert_eq!(posts[0]["version"], "HTTP/3");
+    assert_eq!(posts[0]["target"], "/login");
+    let creds: Vec<(String, String, bool)> = common::of(&events, "credential")
+        .iter()
+        .map(|c| {
+            (
+                c["username"].as_str().unwrap_or("").to_string(),
+                c["secret"].as_str().unwrap().to_string(),
+                c["decrypted"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        creds,
+        [("gwen".to_string(), "Chromium-H3-Pass".to_string(), true)]
+    );
+    // The answer to the POST, on the same QUIC stream.
+    let responses = common::of(&events, "http_response");
+    assert!(
+        responses
+            .iter()
+            .any(|r| r["status"] == 200 && r["stream"] == posts[0]["stream"]),
+        "{responses:?}"
+    );
 }

@@ -1,13 +1,15 @@
 //! The lab: a small login site over HTTP and the same site over HTTPS (rustls, with a
-//! certificate made at start by rcgen), on 127.0.0.1 unless told otherwise. Its made-up logins
+//! certificate made at start by rcgen) and HTTP/3 (QUIC, on the HTTPS port number over UDP), on
+//! 127.0.0.1 unless told otherwise. Its made-up logins
 //! are what the classroom captures. [`demo`] tells the same story from built-in captures.
 
 pub mod client;
 pub mod demo;
+mod h3;
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -70,6 +72,8 @@ pub enum LabError {
 pub struct Lab {
     pub http: SocketAddr,
     pub https: SocketAddr,
+    /// HTTP/3: the HTTPS port number, over UDP.
+    pub h3: SocketAddr,
     /// The certificate the HTTPS site presents (DER), for clients that want to trust it.
     pub certificate: Vec<u8>,
     stop: Arc<AtomicBool>,
@@ -155,6 +159,7 @@ impl Lab {
                 shared: config.shared_keys.clone(),
             });
         }
+        let h3_tls = tls.clone();
         let tls = Arc::new(tls);
         let stop = Arc::new(AtomicBool::new(false));
         let http = http_listener
@@ -169,23 +174,36 @@ impl Lab {
                 addr: SocketAddr::new(config.bind, config.https_port),
                 source,
             })?;
+        // HTTP/3 on the HTTPS port number, over UDP.
+        let h3_socket = UdpSocket::bind(https).map_err(|source| LabError::Bind {
+            addr: https,
+            source,
+        })?;
+        let h3 = h3_socket.local_addr().map_err(|source| LabError::Bind {
+            addr: https,
+            source,
+        })?;
         let mut threads = Vec::new();
+        threads.push(h3::start(h3_socket, h3_tls, stop.clone())?);
         threads.push(serve(http_listener, stop.clone(), |stream| {
             let mut stream = stream;
-            handle(&mut stream, "http")
+            handle(&mut stream, "http", "")
         }));
+        // Real sites tell browsers where their HTTP/3 is: Alt-Svc on the HTTPS answers.
+        let alt_svc = format!("Alt-Svc: h3=\":{}\"; ma=3600\r\n", h3.port());
         threads.push(serve(https_listener, stop.clone(), move |stream| {
             let Ok(conn) = ServerConnection::new(tls.clone()) else {
                 return;
             };
             let mut tls_stream = StreamOwned::new(conn, stream);
-            handle(&mut tls_stream, "https");
+            handle(&mut tls_stream, "https", &alt_svc);
             tls_stream.conn.send_close_notify();
             let _ = tls_stream.flush();
         }));
         Ok(Lab {
             http,
             https,
+            h3,
             certificate: cert_der.to_vec(),
             stop,
             threads,
@@ -232,14 +250,14 @@ fn serve(
     })
 }
 
-/// One request, one response, then the connection closes.
-fn handle<S: Read + Write>(stream: &mut S, scheme: &str) {
+/// One request, one response (with `extra` header lines), then the connection closes.
+fn handle<S: Read + Write>(stream: &mut S, scheme: &str, extra: &str) {
     let Some((method, path, body)) = read_request(stream) else {
         return;
     };
     let (status, page) = route(&method, &path, &body, scheme);
     let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{page}",
         page.len()
     );
     let _ = stream.write_all(response.as_bytes());
@@ -384,6 +402,11 @@ pub fn run_until(
         "  HTTPS  https://{}/   (self-signed certificate for {LAB_HOST}: accept it, or curl -k)",
         lab.https
     );
+    println!(
+        "  HTTP/3 https://{}/ over QUIC (UDP port {}; announced with Alt-Svc)",
+        lab.https,
+        lab.h3.port()
+    );
     match &keylog {
         Some(k) => println!("  TLS session keys are written to {}", k.display()),
         None => println!("  (add --keylog FILE to write the TLS session keys, for decryption)"),
@@ -391,7 +414,7 @@ pub fn run_until(
     println!();
     println!("Watch it in another terminal:");
     println!(
-        "  sudo plainsight live -i lo -f 'tcp port {} or tcp port {}'{}",
+        "  sudo plainsight live -i lo -f 'tcp port {} or port {}'{}",
         lab.http.port(),
         lab.https.port(),
         keylog

@@ -111,6 +111,8 @@ pub struct QuicConnection {
     stream_cap_reported: bool,
     /// A Retry was taken.
     retried: bool,
+    /// The cipher suite the ServerHello chose.
+    suite: Option<u16>,
     /// A buffer packets are opened in, kept between packets.
     scratch: Vec<u8>,
 }
@@ -393,11 +395,7 @@ impl QuicConnection {
         }
         if ok {
             let cipher = self
-                .app
-                .iter()
-                .flatten()
-                .map(|a| a.suite.id)
-                .next()
+                .suite
                 .map_or_else(String::new, |id| format!(" ({})", cipher_name(id)));
             self.report(
                 DecryptionResult::Ok,
@@ -560,9 +558,18 @@ impl QuicConnection {
                     self.http3 = Some(alpn.starts_with("h3"));
                 }
                 if !hello.retry {
+                    self.suite = Some(hello.cipher);
                     self.set_up_keys(hello.cipher, ctx, out);
                 }
                 AppOutput::ServerHello(hello)
+            }
+            (ENCRYPTED_EXTENSIONS, Direction::ServerToClient) => {
+                // TLS 1.3 sends the chosen ALPN here, under the Handshake keys: only a key log
+                // shows whether the streams are HTTP/3 (or DNS over QUIC, or something else).
+                if let Some(alpn) = encrypted_extensions_alpn(msg) {
+                    self.http3 = Some(alpn.starts_with(b"h3"));
+                }
+                return;
             }
             (CERTIFICATE, Direction::ServerToClient) => match leaf_certificate(msg, true) {
                 Some(der) => AppOutput::Certificate(der.to_vec()),
@@ -754,6 +761,30 @@ impl QuicConnection {
     }
 }
 
+/// TLS 1.3's EncryptedExtensions message type.
+const ENCRYPTED_EXTENSIONS: u8 = 8;
+/// The ALPN extension (RFC 7301).
+const ALPN_EXTENSION: u16 = 16;
+
+/// The protocol an EncryptedExtensions message (header included) says the server chose.
+fn encrypted_extensions_alpn(msg: &[u8]) -> Option<&[u8]> {
+    let mut r = packet::Reader::new(msg.get(4..)?);
+    let total = r.bytes(2)?;
+    let mut r =
+        packet::Reader::new(r.bytes(usize::from(u16::from_be_bytes([total[0], total[1]])))?);
+    while !r.is_empty() {
+        let head = r.bytes(4)?;
+        let ty = u16::from_be_bytes([head[0], head[1]]);
+        let body = r.bytes(usize::from(u16::from_be_bytes([head[2], head[3]])))?;
+        if ty == ALPN_EXTENSION {
+            // A 2-byte list length, then one length-prefixed name.
+            let len = usize::from(*body.get(2)?);
+            return body.get(3..3 + len);
+        }
+    }
+    None
+}
+
 /// A 1-RTT packet under the current keys, the next phase's (a key update: they become current),
 /// or the previous phase's (a packet from before the update, late).
 fn open_app(
@@ -780,4 +811,20 @@ fn open_app(
     buf.clear();
     buf.extend_from_slice(bytes);
     packet::open_with(buf, pn_offset, &app.header, previous, largest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_alpn_of_encrypted_extensions() {
+        // EncryptedExtensions: ALPN h3, then QUIC transport parameters (57).
+        let msg = [
+            8, 0, 0, 15, 0, 13, 0, 16, 0, 5, 0, 3, 2, b'h', b'3', 0, 57, 0, 0,
+        ];
+        assert_eq!(encrypted_extensions_alpn(&msg), Some(&b"h3"[..]));
+        assert_eq!(encrypted_extensions_alpn(&msg[..12]), None);
+        assert_eq!(encrypted_extensions_alpn(&[8, 0, 0, 2, 0, 0]), None);
+    }
 }
