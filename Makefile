@@ -7,7 +7,11 @@ CARGO ?= cargo
 # (the oracle; editcap, capinfos), python3 and GNU time (the benchmark), tmux (the terminal
 # tests), curl and openssl (real clients), and chromium (headless, the browser test).
 DEMO_PACKAGES := libpcap-dev pkg-config
-TEST_PACKAGES := $(DEMO_PACKAGES) tcpdump tshark python3 tmux curl openssl time chromium
+TEST_PACKAGES := $(DEMO_PACKAGES) tcpdump tshark python3 python3-venv tmux curl openssl time chromium
+# Python packages for the tests and the QUIC captures, in a venv under target/: aioquic (the
+# QUIC captures' client and server) and pylsqpack (the QPACK encoder the decoder is checked against).
+PY_VENV := target/quic-venv
+PY_PACKAGES := aioquic==1.7.2 pylsqpack==1.0.0
 BIN := target/release/plainsight
 
 .PHONY: all deps deps-test build demo test bench clean fmt lint captures fuzz-smoke
@@ -27,7 +31,12 @@ build: deps
 demo: build
 	$(BIN) demo
 
-test: deps-test
+$(PY_VENV)/.installed:
+	python3 -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install -q $(PY_PACKAGES)
+	touch $@
+
+test: deps-test $(PY_VENV)/.installed
 	$(CARGO) test --locked
 
 bench: deps-test build

@@ -12,7 +12,11 @@ use plainsight::proto::analysis::FlowAnalysis;
 use plainsight::proto::dns::{parse_query, DnsTcpReader};
 use plainsight::proto::http::Http1Flow;
 use plainsight::proto::http2::Http2Flow;
+use plainsight::proto::http3::Http3Flow;
 use plainsight::proto::mail::{LineFlow, LineProtocol};
+use plainsight::proto::qpack::QpackDecoder;
+use plainsight::proto::quic::frame::Frames;
+use plainsight::proto::quic::QuicConnection;
 use plainsight::proto::telnet::TelnetFlow;
 use plainsight::proto::{StreamContext, StreamParser};
 use proptest::prelude::*;
@@ -108,5 +112,34 @@ proptest! {
         let _ = from_request(&RequestView { target: &text, headers: &headers, body: &bytes });
         let json = [("Content-Type".to_string(), "application/json".to_string())];
         let _ = from_request(&RequestView { target: "/", headers: &json, body: &bytes });
+    }
+
+    /// QUIC datagrams (starting like long headers of known versions), frames, QPACK and HTTP/3
+    /// streams on arbitrary bytes.
+    #[test]
+    fn quic_parsers_never_panic(pieces in chunks(), version in prop_oneof![Just(1u32), Just(0x6b33_43cf), Just(0xff00_001d), Just(0), any::<u32>()]) {
+        let mut conn = QuicConnection::default();
+        let mut h3 = Http3Flow::default();
+        let mut qpack = QpackDecoder::default();
+        qpack.set_max_capacity(4096);
+        let ctx = StreamContext { frame: 1, payloads: Some(256), ..Default::default() };
+        let mut out = Vec::new();
+        let mut items = Vec::new();
+        for (i, (dir, bytes)) in pieces.iter().enumerate() {
+            let mut datagram = vec![0xc0 | (bytes.first().copied().unwrap_or(0) & 0x3f)];
+            datagram.extend_from_slice(&version.to_be_bytes());
+            datagram.extend_from_slice(bytes);
+            conn.on_datagram(*dir, &datagram, &ctx, &mut out);
+            conn.on_datagram(*dir, bytes, &ctx, &mut out);
+            for _ in Frames::new(bytes) {}
+            let _ = qpack.encoder_stream(bytes);
+            let _ = qpack.decode(bytes, |_, _| {});
+            h3.on_data(*dir, (i % 4) as u64, bytes, 1, &mut items);
+            if i % 3 == 2 {
+                h3.on_fin(*dir, (i % 4) as u64, &mut items);
+            }
+        }
+        conn.on_end(&ctx, &mut out);
+        h3.on_end(&mut items);
     }
 }
