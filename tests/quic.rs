@@ -238,7 +238,8 @@ fn server_names_match_tshark() {
 }
 
 /// The decrypted STREAM bytes of each direction, in order, are the bytes tshark decrypts with
-/// the same key log (QUIC v1 captures: tshark 4.0 does not read v2).
+/// the same key log (QUIC v1 captures: tshark 4.0 does not read v2). Before them come the
+/// Initial's hellos, which plainsight shows opened with or without keys.
 #[test]
 fn decrypted_stream_bytes_equal_tsharks() {
     for stem in ["quic-h3-login", "quic-bighello", "quic-chromium"] {
@@ -269,6 +270,27 @@ fn decrypted_stream_bytes_equal_tsharks() {
                     .extend(hex::decode(piece).unwrap());
             }
         }
+        // The Initial's ClientHello and ServerHello come first in plainsight's decrypted bytes
+        // (anyone can open them); tshark's stream data leaves them out.
+        let hellos = tshark(&[
+            "-r",
+            &pcap,
+            "-Y",
+            "tls.handshake.type == 1 || tls.handshake.type == 2",
+            "-T",
+            "fields",
+            "-e",
+            "tls.handshake.type",
+            "-e",
+            "tls.handshake.length",
+        ]);
+        let mut skip: BTreeMap<&str, usize> = BTreeMap::new();
+        for line in hellos.lines() {
+            let (ty, len) = line.split_once('\t').unwrap();
+            let len: usize = len.split(',').next().unwrap().parse().unwrap();
+            let dir = if ty.starts_with('1') { "c2s" } else { "s2c" };
+            skip.insert(dir, len + 4);
+        }
         let events = report(stem, true, &["--payloads"]);
         let mut ours: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
         for p in of(&events, "payload") {
@@ -281,18 +303,37 @@ fn decrypted_stream_bytes_equal_tsharks() {
             }
         }
         assert!(theirs["c2s"].len() > 40, "{stem}");
+        for (dir, bytes) in ours.iter_mut() {
+            let hello = skip[dir];
+            // The hello itself, as tshark reads it.
+            assert_eq!(bytes[0], if *dir == "c2s" { 1 } else { 2 }, "{stem} {dir}");
+            bytes.drain(..hello);
+        }
         assert_eq!(ours, theirs, "{stem}");
     }
 }
 
-/// Without keys, the wire view still gets every datagram, as it crossed the wire.
+/// Without keys, the wire view still gets every datagram, as it crossed the wire, and the
+/// Initial's handshake bytes opened.
 #[test]
 fn datagrams_are_payloads_as_they_crossed_the_wire() {
     let events = report("quic-h3-login", false, &["--payloads"]);
-    let payloads = of(&events, "payload");
+    let all = of(&events, "payload");
+    let payloads: Vec<_> = all.iter().filter(|p| p["decrypted"] == false).collect();
     let close = &of(&events, "flow_close")[0];
     assert_eq!(payloads.len() as u64, close["packets"].as_u64().unwrap());
-    assert!(payloads.iter().all(|p| p["decrypted"] == false));
+    // The Initial is readable without keys: the ClientHello, with the server name in it.
+    let opened: Vec<u8> = all
+        .iter()
+        .filter(|p| p["decrypted"] == true && p["dir"] == "c2s")
+        .flat_map(|p| {
+            base64::engine::general_purpose::STANDARD
+                .decode(p["data"].as_str().unwrap())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(opened.first(), Some(&1), "a ClientHello");
+    assert!(opened.windows(20).any(|w| w == b"quic.plainsight.test"));
     let c2s: u64 = payloads
         .iter()
         .filter(|p| p["dir"] == "c2s")

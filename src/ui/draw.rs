@@ -484,18 +484,23 @@ fn tls_lines<'a>(
     if let Some(ja4) = &tls.ja4 {
         field("JA4", ja4.clone());
     }
+    // QUIC has no TLS records: its packets are what an eavesdropper counts.
+    let (units, count) = if flow.udp {
+        ("QUIC packets", flow.packets)
+    } else {
+        ("records", tls.records)
+    };
     field(
         "sizes",
         format!(
-            "{} sent, {} received in {} records",
+            "{} sent, {} received in {count} {units}",
             human_bytes(flow.bytes_c2s),
             human_bytes(flow.bytes_s2c),
-            tls.records
         ),
     );
     lines.extend(rows);
     // The band: how much of the flow is opaque, as the eavesdropper sees it.
-    let blocks = (tls.records.min(40)) as usize;
+    let blocks = (count.min(40)) as usize;
     if blocks > 0 {
         lines.push(Line::styled(
             format!("  {}", "▒".repeat(blocks)),

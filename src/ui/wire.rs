@@ -253,7 +253,9 @@ pub fn view(flow: &FlowView, options: WireOptions) -> WireView {
         " The wire: flow {}  {} → {} ",
         flow.id, flow.client, flow.server
     );
-    let mut view = if !flow.wire.records.is_empty() {
+    let mut view = if flow.udp {
+        quic_view(flow, &secrets, options)
+    } else if !flow.wire.records.is_empty() {
         tls_view(flow, &secrets, options)
     } else if let Some(lines) = http2_lines(flow, &secrets, options) {
         WireView {
@@ -585,6 +587,71 @@ fn tls_view(flow: &FlowView, secrets: &Secrets, options: WireOptions) -> WireVie
     }
 }
 
+/// A QUIC flow: each datagram as it crossed the wire on the left (its first bytes, opaque), and
+/// on the right what opened in that packet: the Initial's handshake (anyone can open it), and
+/// with the key log the HTTP/3 streams.
+fn quic_view(flow: &FlowView, secrets: &Secrets, options: WireOptions) -> WireView {
+    let mut left = vec![vec![Seg {
+        text: "On the wire: QUIC packets".into(),
+        look: Look::Faint,
+    }]];
+    let mut right = vec![vec![Seg {
+        text: "Opened: the Initial by anyone, the rest with the key log".into(),
+        look: Look::Note,
+    }]];
+    for p in flow.wire.pieces.iter().filter(|p| !p.decrypted) {
+        let mut l = vec![
+            vec![
+                Seg {
+                    text: format!("#{} {} ", p.frame, arrow_short(p.dir)),
+                    look: Look::Faint,
+                },
+                Seg {
+                    text: format!("datagram {} B", p.data.len()),
+                    look: dir_look(p.dir),
+                },
+            ],
+            vec![Seg {
+                text: format!(
+                    "  {}",
+                    spaced_hex(
+                        &hex::encode(p.data.iter().take(16).copied().collect::<Vec<u8>>()),
+                        p.data.len() as u64
+                    )
+                ),
+                look: Look::Opaque,
+            }],
+        ];
+        let mut rl: Vec<WireLine> = Vec::new();
+        for plain in flow
+            .wire
+            .pieces
+            .iter()
+            .filter(|q| q.decrypted && q.frame == p.frame && q.dir == p.dir)
+        {
+            rl.extend(piece_lines(plain, secrets, options));
+        }
+        let more = rl.len().saturating_sub(RECORD_TEXT_LINES);
+        rl.truncate(RECORD_TEXT_LINES);
+        if more > 0 {
+            rl.push(vec![Seg {
+                text: format!("  … {more} more lines"),
+                look: Look::Faint,
+            }]);
+        }
+        let rows = l.len().max(rl.len());
+        l.resize(rows, Vec::new());
+        rl.resize(rows, Vec::new());
+        left.extend(l);
+        right.extend(rl);
+    }
+    WireView {
+        left,
+        right: Some(right),
+        ..WireView::default()
+    }
+}
+
 fn dir_index(dir: Dir) -> usize {
     match dir {
         Dir::ClientToServer => 0,
@@ -808,6 +875,56 @@ mod tests {
             },
         );
         assert_eq!(secret_texts(&masked), ["S********x"]);
+    }
+
+    /// A QUIC flow: datagrams opaque on the left; beside each, what opened in that packet (the
+    /// form body of an HTTP/3 request, its password marked); without the keys, nothing beside.
+    #[test]
+    fn quic_datagrams_sit_beside_what_opened_in_them() {
+        let mut sealed = piece(Dir::ClientToServer, 0, &[0x41; 300]);
+        sealed.frame = 9;
+        let mut opened = piece(
+            Dir::ClientToServer,
+            0,
+            b"\x00\x2ausername=alice&password=S3cret-h3",
+        );
+        opened.frame = 9;
+        opened.decrypted = true;
+        let mut f = flow(
+            vec![sealed, opened],
+            vec![Credential {
+                decrypted: true,
+                ..cred(CredentialKind::HttpForm, "alice", "S3cret-h3")
+            }],
+        );
+        f.udp = true;
+        let v = view(&f, WireOptions::default());
+        let left: String = v.left.iter().flatten().map(|s| s.text.as_str()).collect();
+        assert!(left.contains("#9 → datagram 300 B"), "{left}");
+        assert!(left.contains("41 41 41"), "{left}");
+        let right = v.right.as_ref().unwrap();
+        assert_eq!(right.len(), v.left.len());
+        let marked: Vec<&str> = right
+            .iter()
+            .flatten()
+            .filter(|s| s.look == Look::Secret)
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(marked, ["S3cret-h3"]);
+        assert!(!v.secret_lines.is_empty());
+        let hidden = view(
+            &f,
+            WireOptions {
+                hide_keys: true,
+                ..Default::default()
+            },
+        );
+        assert!(hidden
+            .right
+            .iter()
+            .flatten()
+            .flatten()
+            .all(|s| s.look != Look::Secret));
     }
 
     #[test]

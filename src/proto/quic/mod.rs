@@ -498,8 +498,14 @@ impl QuicConnection {
         } = &mut **stream;
         let mut messages = Vec::new();
         let mut failed = None;
+        // The Initial's handshake bytes are shown as read: anyone on the path reads them so.
+        let show = level == Level::Initial && ctx.payloads.is_some();
+        let mut shown = Vec::new();
         reassembler.segment(offset as u32, data, false, &mut self.budget, &mut |chunk| {
             if let Chunk::Data(bytes) = chunk {
+                if show {
+                    shown.push(bytes.to_vec());
+                }
                 // A message under way began in an earlier packet; any other, in this one.
                 let mut first = if reader.is_empty() {
                     ctx.frame
@@ -516,6 +522,9 @@ impl QuicConnection {
                 }
             }
         });
+        for bytes in shown {
+            self.plain_payload(dir, &bytes, ctx, out);
+        }
         if let Some(e) = failed {
             self.parse_error(e.to_string(), ctx.frame, out);
         }
@@ -523,6 +532,33 @@ impl QuicConnection {
             let ctx = StreamContext { frame, ..*ctx };
             self.handshake_message(dir, ty, &msg, &ctx, out);
         }
+    }
+
+    /// Plaintext of one direction (`payload` events with `decrypted` true), within the limit.
+    fn plain_payload(
+        &mut self,
+        dir: Direction,
+        bytes: &[u8],
+        ctx: &StreamContext<'_>,
+        out: &mut Vec<Output>,
+    ) {
+        let d = dir.index();
+        if let Some(limit) = ctx.payloads {
+            let room = (limit as u64).saturating_sub(self.plain_offset[d]);
+            let take = bytes.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+            if take > 0 {
+                out.push(Framed {
+                    frame: ctx.frame,
+                    item: AppOutput::Payload {
+                        dir,
+                        offset: self.plain_offset[d],
+                        data: bytes[..take].to_vec(),
+                        decrypted: true,
+                    },
+                });
+            }
+        }
+        self.plain_offset[d] += bytes.len() as u64;
     }
 
     fn handshake_message(
