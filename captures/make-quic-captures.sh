@@ -16,6 +16,8 @@
 #       QPACK encoder puts :authority and other fields into the dynamic table.
 #   quic-v2-keyupdate.pcap + .keys QUIC v2 (RFC 9369), TLS_CHACHA20_POLY1305_SHA256, the same
 #       two requests with a key update (key phase 1) between them.
+#   quic-draft29.pcap + .keys      IETF draft-29 (0xff00001d, its own Initial salt), ALPN h3-29,
+#       aioquic 0.9.25 on both sides: the login scenario's two requests.
 #   quic-bighello.pcap + .keys      The ClientHello offers 61 ALPN values, so its CRYPTO data
 #       spans two Initial packets. GET /hello.
 #   quic-retry.pcap + .keys         The server answers the first Initial with a Retry (aioquic's
@@ -55,6 +57,13 @@ if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c 'import aioquic' 2>/de
     "$VENV/bin/pip" install -q "$AIOQUIC"
 fi
 PY="$VENV/bin/python"
+# aioquic 0.9, the last release that speaks the IETF drafts, for the draft-29 capture.
+VENV_DRAFTS="$SCRIPT_DIR/../target/quic-venv-drafts"
+if [[ ! -x $VENV_DRAFTS/bin/python ]]; then
+    log "installing aioquic==0.9.25 into $VENV_DRAFTS"
+    python3 -m venv "$VENV_DRAFTS"
+    "$VENV_DRAFTS/bin/pip" install -q aioquic==0.9.25
+fi
 
 make_workdir quic
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
@@ -127,6 +136,7 @@ capture_chromium() {  # name
 capture quic-h3-login login "" ""
 capture quic-v2-keyupdate keyupdate "--chacha" "--v2 --chacha"
 capture quic-bighello bighello "" ""
+PY="$VENV_DRAFTS/bin/python" capture quic-draft29 login "--draft29" "--draft29"
 # tshark 4.0 does not follow the client's new ClientHello after a Retry: no decryption check.
 capture quic-retry login "--retry" "" tshark-cannot-decrypt
 capture_chromium quic-chromium

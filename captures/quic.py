@@ -1,7 +1,9 @@
 """HTTP/3 over QUIC on loopback with aioquic (PyPI), for the bundled QUIC captures.
 
-    quic.py serve PORT CERT KEY [--retry] [--v2] [--chacha]
-    quic.py client PORT SECRETS_LOG SCENARIO [--v2] [--chacha]
+    quic.py serve PORT CERT KEY [--retry] [--v2] [--chacha] [--draft29]
+    quic.py client PORT SECRETS_LOG SCENARIO [--v2] [--chacha] [--draft29]
+
+--draft29 needs aioquic 0.9 (the last release that speaks the IETF drafts).
 
 The server answers GET / with a login page that posts itself (for a browser), and every other
 request with 200, a short text body and a session cookie (a login's answer). The client runs one scenario on one connection and writes its TLS
@@ -105,6 +107,9 @@ class Client(QuicConnectionProtocol):
 def versions(args):
     if "--v2" in args:
         return [QuicProtocolVersion.VERSION_2]
+    if "--draft29" in args:
+        # aioquic 0.9 (the last with the drafts).
+        return [QuicProtocolVersion.DRAFT_29]
     return [QuicProtocolVersion.VERSION_1]
 
 
@@ -117,7 +122,11 @@ def suites(args):
 async def run_server(port, cert, key, args):
     config = QuicConfiguration(is_client=False, alpn_protocols=H3_ALPN)
     config.load_cert_chain(cert, key)
-    config.supported_versions = [QuicProtocolVersion.VERSION_2, QuicProtocolVersion.VERSION_1]
+    if "--draft29" in args:
+        config.supported_versions = versions(args)
+        config.alpn_protocols = ["h3-29"]
+    else:
+        config.supported_versions = [QuicProtocolVersion.VERSION_2, QuicProtocolVersion.VERSION_1]
     if suites(args):
         config.cipher_suites = suites(args)
     await serve(HOST, port, configuration=config, create_protocol=Server, retry="--retry" in args)
@@ -126,7 +135,7 @@ async def run_server(port, cert, key, args):
 
 
 async def run_client(port, secrets, scenario, args):
-    alpn = list(H3_ALPN)
+    alpn = ["h3-29"] if "--draft29" in args else ["h3"]
     if scenario == "bighello":
         # Made-up protocol names after h3: the ClientHello outgrows one Initial packet.
         alpn += [f"x-plainsight-padding-{i:03d}" for i in range(60)]

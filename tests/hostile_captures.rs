@@ -70,6 +70,21 @@ impl PcapWriter {
         self.out.write_all(&pkt).unwrap();
     }
 
+    /// A raw IPv4 UDP packet.
+    fn udp(&mut self, src: ([u8; 4], u16), dst: ([u8; 4], u16), payload: &[u8]) {
+        let b = PacketBuilder::ipv4(src.0, dst.0, 64).udp(src.1, dst.1);
+        let mut pkt = Vec::with_capacity(28 + payload.len());
+        b.write(&mut pkt, payload).unwrap();
+        self.out.write_all(&self.ts.to_le_bytes()).unwrap();
+        self.out.write_all(&0u32.to_le_bytes()).unwrap();
+        for _ in 0..2 {
+            self.out
+                .write_all(&(pkt.len() as u32).to_le_bytes())
+                .unwrap();
+        }
+        self.out.write_all(&pkt).unwrap();
+    }
+
     /// A whole TCP connection sending `data` from client to server in `mss`-byte segments.
     fn connection(
         &mut self,
@@ -213,6 +228,49 @@ fn syn_flood_evicts_within_the_memory_cap() {
     assert_eq!(summary["flows"], 1_000_001);
     assert_eq!(analysis.opens, 1_000_001);
     assert!(analysis.evicted > 900_000, "evicted {}", analysis.evicted);
+    assert!(anomaly_kinds(events).contains(&"memory_limit".to_string()));
+}
+
+/// 200 000 datagrams that look like QUIC Initials (version 1, fresh connection IDs, each from
+/// its own port) but open with no key: each is a QUIC flow, and the flow table's caps hold.
+#[test]
+fn quic_initial_flood_evicts_within_the_memory_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quicflood.pcap");
+    let mut w = PcapWriter::create(&path);
+    honest_login(&mut w);
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..200_000u32 {
+        // Long header, Initial, version 1, 8-byte IDs, no token, a 100-byte protected rest.
+        let mut d = vec![0xc3, 0, 0, 0, 1, 8];
+        d.extend_from_slice(&next().to_be_bytes());
+        d.push(8);
+        d.extend_from_slice(&next().to_be_bytes());
+        d.extend_from_slice(&[0x00, 0x40, 100]);
+        for _ in 0..13 {
+            d.extend_from_slice(&next().to_be_bytes());
+        }
+        d.truncate(d.len() - 4);
+        w.udp(
+            ([10, 1, (i >> 8) as u8, i as u8], 1024 + (i % 60_000) as u16),
+            (SERVER, 443),
+            &d,
+        );
+    }
+    w.finish();
+    let (analysis, rss) = analyse(&path);
+    let events = &analysis.events;
+    check("QUIC Initial flood of 200 000 flows", events, rss);
+    let summary = events.last().unwrap();
+    assert_eq!(summary["flows"], 200_001);
+    assert_eq!(summary["flows_by_protocol"]["quic"], 200_000);
+    assert!(analysis.evicted > 150_000, "evicted {}", analysis.evicted);
     assert!(anomaly_kinds(events).contains(&"memory_limit".to_string()));
 }
 

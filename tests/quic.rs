@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use base64::Engine as _;
+use plainsight::flow::Direction;
+use plainsight::proto::quic::QuicConnection;
+use plainsight::proto::tls::decrypt::KeyLog;
+use plainsight::proto::StreamContext;
 use serde_json::Value;
 
 mod common;
@@ -39,6 +43,11 @@ const CAPTURES: &[(&str, &str, &[Request])] = &[
         "quic-bighello",
         "TLS_AES_256_GCM_SHA384",
         &[("GET", "/hello", 0)],
+    ),
+    (
+        "quic-draft29",
+        "TLS_AES_256_GCM_SHA384",
+        &[("POST", "/login", 0), ("GET", "/account", 4)],
     ),
 ];
 
@@ -70,7 +79,12 @@ fn without_keys_the_initial_still_names_the_server() {
         assert_eq!(hellos.len(), want, "{stem}: {hellos:?}");
         for hello in &hellos {
             assert_eq!(hello["sni"], "quic.plainsight.test", "{stem}");
-            assert_eq!(hello["alpn"][0], "h3", "{stem}");
+            let want = if *stem == "quic-draft29" {
+                "h3-29"
+            } else {
+                "h3"
+            };
+            assert_eq!(hello["alpn"][0], want, "{stem}");
             assert_eq!(hello["offered_versions"], serde_json::json!(["TLS1.3"]));
             assert!(hello["ja4"].as_str().unwrap().starts_with("q13d"), "{stem}");
         }
@@ -213,6 +227,7 @@ fn server_names_match_tshark() {
         "quic-bighello",
         "quic-retry",
         "quic-chromium",
+        "quic-draft29",
     ] {
         let pcap = format!("captures/{stem}.pcap");
         let theirs = tshark(&[
@@ -242,7 +257,12 @@ fn server_names_match_tshark() {
 /// Initial's hellos, which plainsight shows opened with or without keys.
 #[test]
 fn decrypted_stream_bytes_equal_tsharks() {
-    for stem in ["quic-h3-login", "quic-bighello", "quic-chromium"] {
+    for stem in [
+        "quic-h3-login",
+        "quic-bighello",
+        "quic-chromium",
+        "quic-draft29",
+    ] {
         let pcap = format!("captures/{stem}.pcap");
         let keylog = format!("tls.keylog_file:captures/{stem}.keys");
         let lines = tshark(&[
@@ -395,4 +415,79 @@ fn chromium_posts_a_login_over_http3() {
         ]
     );
     assert_eq!(of(&events, "summary")[0]["anomalies"], 0);
+}
+
+/// The UDP payloads of a bundled capture (Ethernet, IPv4, UDP; pcap), with their direction
+/// (towards port 4433: client to server).
+fn datagrams(stem: &str) -> Vec<(Direction, Vec<u8>)> {
+    let bytes = std::fs::read(root().join(format!("captures/{stem}.pcap"))).unwrap();
+    let mut at = 24;
+    let mut out = Vec::new();
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        let packet = &bytes[at + 16..at + 16 + len];
+        let dst_port = u16::from_be_bytes([packet[36], packet[37]]);
+        let dir = if dst_port == 4433 {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
+        out.push((dir, packet[42..].to_vec()));
+        at += 16 + len;
+    }
+    out
+}
+
+/// The v2 capture's key update is followed in both directions: the request after it is read
+/// (above), on the next phase's keys.
+#[test]
+fn key_updates_are_followed_both_ways() {
+    let mut updates = Vec::new();
+    for stem in ["quic-v2-keyupdate", "quic-h3-login"] {
+        let keys = std::fs::read_to_string(root().join(format!("captures/{stem}.keys"))).unwrap();
+        let (keylog, warnings) = KeyLog::parse(&keys);
+        assert!(warnings.is_empty());
+        let ctx = StreamContext {
+            keys: Some(&keylog),
+            frame: 1,
+            payloads: None,
+        };
+        let mut out = Vec::new();
+        let mut conn = QuicConnection::default();
+        for (dir, datagram) in datagrams(stem) {
+            conn.on_datagram(dir, &datagram, &ctx, &mut out);
+        }
+        updates.push(conn.key_updates());
+    }
+    assert_eq!(updates, [[1, 1], [0, 0]]);
+}
+
+/// Secrets carried inside a pcapng (a Decryption Secrets Block, as `editcap --inject-secrets`
+/// and Wireshark write them) open QUIC as `--keylog` does.
+#[test]
+fn secrets_inside_a_pcapng_open_quic() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_keys = dir.path().join("quic-with-keys.pcapng");
+    let out = Command::new("editcap")
+        .current_dir(root())
+        .args([
+            "--inject-secrets",
+            "tls,captures/quic-h3-login.keys",
+            "captures/quic-h3-login.pcap",
+        ])
+        .arg(&with_keys)
+        .output()
+        .expect("editcap is installed by `make test` (wireshark-common)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, events) = run_json(&["report", "--json", with_keys.to_str().unwrap()]);
+    let secrets: Vec<&str> = of(&events, "credential")
+        .iter()
+        .map(|c| c["secret"].as_str().unwrap())
+        .collect();
+    assert_eq!(secrets, ["H3-Form-Secret", "H3-Basic-Secret"]);
+    assert_eq!(of(&events, "tls_decryption")[0]["result"], "ok");
 }

@@ -31,6 +31,8 @@ use crate::flow::{Chunk, Direction, MemoryBudget, TcpReassembler};
 const MAX_STREAMS: usize = 512;
 /// CRYPTO data beyond this offset is not read (a handshake is a few KiB, a chain tens).
 const MAX_CRYPTO_OFFSET: u64 = 1 << 20;
+/// Memory charged per set of packet keys (the AEAD's and header protection's key schedules).
+const KEYS_BYTES: usize = 1024;
 /// Packets whose AEAD fails under the key log's secrets before the flow says `failed`.
 const FAILURES_BEFORE_VERDICT: u32 = 3;
 
@@ -113,6 +115,8 @@ pub struct QuicConnection {
     retried: bool,
     /// The cipher suite the ServerHello chose.
     suite: Option<u16>,
+    /// Key updates followed, each direction.
+    key_updates: [u32; 2],
     /// A buffer packets are opened in, kept between packets.
     scratch: Vec<u8>,
 }
@@ -148,6 +152,11 @@ impl QuicConnection {
         self.bytes
     }
 
+    /// Key updates followed so far in each direction (client to server first).
+    pub fn key_updates(&self) -> [u32; 2] {
+        self.key_updates
+    }
+
     /// Bytes held: reassembly, HTTP/3 state, handshake messages in pieces.
     pub fn held(&self) -> usize {
         let crypto: usize = self
@@ -157,7 +166,18 @@ impl QuicConnection {
             .flatten()
             .map(|c| c.reader.buffered() + 256)
             .sum();
-        self.budget.used
+        let keys = 2 * usize::from(self.initial.is_some())
+            + self.handshake.iter().flatten().count()
+            + self.early.len()
+            + self
+                .app
+                .iter()
+                .flatten()
+                .map(|a| 2 + usize::from(a.previous.is_some()))
+                .sum::<usize>();
+        std::mem::size_of::<Self>()
+            + keys * KEYS_BYTES
+            + self.budget.used
             + self.h3.buffered()
             + crypto
             + self.streams.len() * 256
@@ -335,7 +355,12 @@ impl QuicConnection {
             },
             Level::Application => match self.app[d].as_mut() {
                 Some(app) => {
-                    let opened = open_app(app, &mut buf, bytes, pn_offset, largest);
+                    let opened = open_app(app, &mut buf, bytes, pn_offset, largest).map(
+                        |(opened, updated)| {
+                            self.key_updates[d] += u32::from(updated);
+                            opened
+                        },
+                    );
                     self.keyed_result(opened.is_some(), ctx, out);
                     opened
                 }
@@ -821,17 +846,17 @@ fn encrypted_extensions_alpn(msg: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// A 1-RTT packet under the current keys, the next phase's (a key update: they become current),
-/// or the previous phase's (a packet from before the update, late).
+/// A 1-RTT packet under the current keys, the next phase's (a key update: they become current,
+/// and the flag says so), or the previous phase's (a packet from before the update, late).
 fn open_app(
     app: &mut AppKeys,
     buf: &mut Vec<u8>,
     bytes: &[u8],
     pn_offset: usize,
     largest: Option<u64>,
-) -> Option<packet::Opened> {
+) -> Option<(packet::Opened, bool)> {
     if let Some(opened) = packet::open_with(buf, pn_offset, &app.header, &app.current, largest) {
-        return Some(opened);
+        return Some((opened, false));
     }
     let next_secret = Keys::next_secret(app.version, app.suite, &app.secret)?;
     let next = Keys::from_secret(app.version, app.suite, &next_secret)?;
@@ -841,12 +866,12 @@ fn open_app(
         let old = std::mem::replace(&mut app.current, next);
         app.previous = Some(old);
         app.secret = next_secret;
-        return Some(opened);
+        return Some((opened, true));
     }
     let previous = app.previous.as_ref()?;
     buf.clear();
     buf.extend_from_slice(bytes);
-    packet::open_with(buf, pn_offset, &app.header, previous, largest)
+    packet::open_with(buf, pn_offset, &app.header, previous, largest).map(|o| (o, false))
 }
 
 #[cfg(test)]
