@@ -8,10 +8,10 @@ CARGO ?= cargo
 # tests), curl and openssl (real clients), and chromium (headless, the browser test).
 DEMO_PACKAGES := libpcap-dev pkg-config
 TEST_PACKAGES := $(DEMO_PACKAGES) tcpdump tshark python3 python3-venv tmux curl openssl time chromium
-# Python packages for the tests and the QUIC captures, in a venv under target/: aioquic (the
-# QUIC captures' client and server) and pylsqpack (the QPACK encoder the decoder is checked against).
+# Python packages for the tests, in a venv under target/: pylsqpack, the QPACK encoder the decoder
+# is checked against (captures/make-quic-captures.sh adds aioquic to the same venv).
 PY_VENV := target/quic-venv
-PY_PACKAGES := aioquic==1.7.2 pylsqpack==1.0.0
+PY_PACKAGES := pylsqpack==1.0.0
 BIN := target/release/plainsight
 
 .PHONY: all deps deps-test build demo test bench clean fmt lint captures fuzz-smoke
