@@ -25,6 +25,15 @@ pub(crate) struct FlowTracker {
     pub(super) last_key: Option<FlowKey>,
 }
 
+/// Who a new flow's endpoints are, and how it travels.
+pub(super) struct Opening {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub handshake_seen: bool,
+    pub tunnel: Option<Tunnel>,
+    pub transport: Transport,
+}
+
 /// How a segment relates to the flow already on its 5-tuple.
 enum Segment {
     Existing,
@@ -115,6 +124,37 @@ impl FlowTracker {
         out: &mut F,
     ) {
         let (client, server, handshake_seen) = guess_client(src, dst, seg);
+        let app = FlowAnalysis::new(dns::is_dns_port(server.port()));
+        let opening = Opening {
+            client,
+            server,
+            handshake_seen,
+            tunnel,
+            transport: Transport::Tcp,
+        };
+        self.open(key, at, opening, app, base, rec, out);
+    }
+
+    /// A new flow: its id, its `flow_open` event, its place in the table (which may evict
+    /// others, closed here).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn open<F: FnMut(Event)>(
+        &mut self,
+        key: FlowKey,
+        at: At,
+        opening: Opening,
+        app: FlowAnalysis,
+        base: StreamContext<'_>,
+        rec: &mut Recorder,
+        out: &mut F,
+    ) {
+        let Opening {
+            client,
+            server,
+            handshake_seen,
+            tunnel,
+            transport,
+        } = opening;
         let id = self.next_flow_id;
         self.next_flow_id += 1;
         rec.summary.flows += 1;
@@ -125,7 +165,7 @@ impl FlowTracker {
             client: Endpoint(client),
             server: Endpoint(server),
             handshake_seen,
-            transport: Transport::Tcp,
+            transport,
             tunnel: tunnel.map(|t| t.to_string()),
             // The run names the input, when it reads several.
             input: None,
@@ -141,7 +181,7 @@ impl FlowTracker {
             packets: 0,
             state: FlowState::Open,
             streams: Default::default(),
-            app: FlowAnalysis::new(dns::is_dns_port(server.port())),
+            app,
             app_memory: 0,
         };
         let removed = self.table.insert(key, flow);

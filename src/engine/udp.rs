@@ -7,11 +7,10 @@
 use std::net::SocketAddr;
 
 use super::record::{At, Recorder};
-use super::tcp::{context_of, FlowTracker};
-use crate::base::Endpoint;
+use super::tcp::{context_of, FlowTracker, Opening};
 use crate::decode::{Tunnel, UdpDatagram};
-use crate::event::{CloseReason, Event, FlowOpen, Transport};
-use crate::flow::{Flow, FlowKey, FlowState};
+use crate::event::{Event, Transport};
+use crate::flow::FlowKey;
 use crate::proto::analysis::FlowAnalysis;
 use crate::proto::quic;
 use crate::proto::StreamContext;
@@ -77,40 +76,13 @@ impl FlowTracker {
         } else {
             (dst, src)
         };
-        let id = self.next_flow_id;
-        self.next_flow_id += 1;
-        rec.summary.flows += 1;
-        out(Event::FlowOpen(FlowOpen {
-            flow: id,
-            ts: at.ts,
-            frame: at.frame,
-            client: Endpoint(client),
-            server: Endpoint(server),
-            handshake_seen: client_initial,
-            transport: Transport::Udp,
-            tunnel: tunnel.map(|t| t.to_string()),
-            input: None,
-        }));
-        let flow = Flow {
-            id,
+        let opening = Opening {
             client,
             server,
             handshake_seen: client_initial,
-            first_ts: at.ts,
-            last_ts: at.ts,
-            last_frame: at.frame,
-            packets: 0,
-            state: FlowState::Open,
-            streams: Default::default(),
-            app: FlowAnalysis::quic(),
-            app_memory: 0,
+            tunnel,
+            transport: Transport::Udp,
         };
-        let removed = self.table.insert(key, flow);
-        let evicted = removed
-            .iter()
-            .filter(|r| r.reason == CloseReason::Evicted)
-            .count();
-        self.report_evictions(evicted, "flow table full", at, rec, out);
-        self.close_removed(removed, base, rec, out);
+        self.open(key, at, opening, FlowAnalysis::quic(), base, rec, out);
     }
 }

@@ -58,14 +58,14 @@ pub enum AppOutput {
 
 /// Where each direction's stream stands, to report its first bytes as payloads.
 #[derive(Debug, Default, Clone, Copy)]
-struct PayloadTap {
+pub(crate) struct PayloadTap {
     /// Bytes of each direction so far (holes included).
     offset: [u64; 2],
 }
 
 impl PayloadTap {
     /// Reports what of `data` falls within the first `limit` bytes, and moves on past it.
-    fn data(
+    pub(crate) fn data(
         &mut self,
         dir: Direction,
         data: &[u8],

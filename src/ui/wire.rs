@@ -571,11 +571,7 @@ fn tls_view(flow: &FlowView, secrets: &Secrets, options: WireOptions) -> WireVie
                 look: Look::Faint,
             }]);
         }
-        let rows = l.len().max(rl.len());
-        l.resize(rows, Vec::new());
-        rl.resize(rows, Vec::new());
-        left.extend(l);
-        right.extend(rl);
+        side_by_side(&mut left, &mut right, l, rl);
     }
     let rows = left.len().max(right.len());
     left.resize(rows, Vec::new());
@@ -600,7 +596,7 @@ fn quic_view(flow: &FlowView, secrets: &Secrets, options: WireOptions) -> WireVi
         look: Look::Note,
     }]];
     for p in flow.wire.pieces.iter().filter(|p| !p.decrypted) {
-        let mut l = vec![
+        let l = vec![
             vec![
                 Seg {
                     text: format!("#{} {} ", p.frame, arrow_short(p.dir)),
@@ -639,17 +635,27 @@ fn quic_view(flow: &FlowView, secrets: &Secrets, options: WireOptions) -> WireVi
                 look: Look::Faint,
             }]);
         }
-        let rows = l.len().max(rl.len());
-        l.resize(rows, Vec::new());
-        rl.resize(rows, Vec::new());
-        left.extend(l);
-        right.extend(rl);
+        side_by_side(&mut left, &mut right, l, rl);
     }
     WireView {
         left,
         right: Some(right),
         ..WireView::default()
     }
+}
+
+/// Appends two blocks of lines side by side, the shorter padded to the longer.
+fn side_by_side(
+    left: &mut Vec<WireLine>,
+    right: &mut Vec<WireLine>,
+    mut l: Vec<WireLine>,
+    mut r: Vec<WireLine>,
+) {
+    let rows = l.len().max(r.len());
+    l.resize(rows, Vec::new());
+    r.resize(rows, Vec::new());
+    left.extend(l);
+    right.extend(r);
 }
 
 fn dir_index(dir: Dir) -> usize {

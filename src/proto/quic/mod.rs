@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use frame::{Frame, Frames};
 use packet::{HeaderKey, Keys, LongType, Packet, PacketError, Suite, Version};
 
-use super::analysis::{http_outputs, AppOutput, Output};
+use super::analysis::{http_outputs, AppOutput, Output, PayloadTap};
 use super::http3::Http3Flow;
 use super::tls::flow::no_key;
 use super::tls::handshake::{
@@ -105,9 +105,9 @@ pub struct QuicConnection {
     budget: MemoryBudget,
     /// UDP payload bytes of each direction.
     bytes: [u64; 2],
-    /// Payload offsets as reported: each direction's datagrams, and its decrypted stream bytes.
-    wire_offset: [u64; 2],
-    plain_offset: [u64; 2],
+    /// Payloads reported: each direction's datagrams, and what opened of them.
+    wire: PayloadTap,
+    plain: PayloadTap,
     /// One `parse_error` per connection is enough to say its packets stopped making sense.
     error_reported: bool,
     stream_cap_reported: bool,
@@ -194,23 +194,8 @@ impl QuicConnection {
     ) {
         let d = dir.index();
         self.bytes[d] += data.len() as u64;
-        if let Some(limit) = ctx.payloads {
-            let offset = self.wire_offset[d];
-            let room = (limit as u64).saturating_sub(offset);
-            let take = data.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-            if take > 0 {
-                out.push(Framed {
-                    frame: ctx.frame,
-                    item: AppOutput::Payload {
-                        dir,
-                        offset,
-                        data: data[..take].to_vec(),
-                        decrypted: false,
-                    },
-                });
-            }
-        }
-        self.wire_offset[d] += data.len() as u64;
+        self.wire
+            .data(dir, data, ctx.frame, ctx.payloads, false, out);
         let mut rest = data;
         while !rest.is_empty() {
             match packet::parse(rest, self.short_cid_len[d]) {
@@ -548,7 +533,8 @@ impl QuicConnection {
             }
         });
         for bytes in shown {
-            self.plain_payload(dir, &bytes, ctx, out);
+            self.plain
+                .data(dir, &bytes, ctx.frame, ctx.payloads, true, out);
         }
         if let Some(e) = failed {
             self.parse_error(e.to_string(), ctx.frame, out);
@@ -557,33 +543,6 @@ impl QuicConnection {
             let ctx = StreamContext { frame, ..*ctx };
             self.handshake_message(dir, ty, &msg, &ctx, out);
         }
-    }
-
-    /// Plaintext of one direction (`payload` events with `decrypted` true), within the limit.
-    fn plain_payload(
-        &mut self,
-        dir: Direction,
-        bytes: &[u8],
-        ctx: &StreamContext<'_>,
-        out: &mut Vec<Output>,
-    ) {
-        let d = dir.index();
-        if let Some(limit) = ctx.payloads {
-            let room = (limit as u64).saturating_sub(self.plain_offset[d]);
-            let take = bytes.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-            if take > 0 {
-                out.push(Framed {
-                    frame: ctx.frame,
-                    item: AppOutput::Payload {
-                        dir,
-                        offset: self.plain_offset[d],
-                        data: bytes[..take].to_vec(),
-                        decrypted: true,
-                    },
-                });
-            }
-        }
-        self.plain_offset[d] += bytes.len() as u64;
     }
 
     fn handshake_message(
@@ -753,32 +712,16 @@ impl QuicConnection {
             streams,
             h3,
             budget,
-            plain_offset,
+            plain,
             ..
         } = self;
         let Some(reassembler) = streams.get_mut(&key) else {
             return;
         };
         let mut items = Vec::new();
-        let d = dir.index();
         reassembler.segment(offset as u32, data, fin, budget, &mut |chunk| match chunk {
             Chunk::Data(bytes) => {
-                if let Some(limit) = ctx.payloads {
-                    let room = (limit as u64).saturating_sub(plain_offset[d]);
-                    let take = bytes.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-                    if take > 0 {
-                        out.push(Framed {
-                            frame: ctx.frame,
-                            item: AppOutput::Payload {
-                                dir,
-                                offset: plain_offset[d],
-                                data: bytes[..take].to_vec(),
-                                decrypted: true,
-                            },
-                        });
-                    }
-                }
-                plain_offset[d] += bytes.len() as u64;
+                plain.data(dir, bytes, ctx.frame, ctx.payloads, true, out);
                 h3.on_data(dir, id, bytes, ctx.frame, &mut items);
             }
             Chunk::Gap(_) => h3.on_gap(dir, id),
