@@ -11,6 +11,7 @@ use std::process::Command;
 
 use base64::Engine as _;
 use plainsight::flow::Direction;
+use plainsight::proto::analysis::AppOutput;
 use plainsight::proto::quic::QuicConnection;
 use plainsight::proto::tls::decrypt::KeyLog;
 use plainsight::proto::StreamContext;
@@ -490,4 +491,30 @@ fn secrets_inside_a_pcapng_open_quic() {
         .collect();
     assert_eq!(secrets, ["H3-Form-Secret", "H3-Basic-Secret"]);
     assert_eq!(of(&events, "tls_decryption")[0]["result"], "ok");
+}
+
+/// Every datagram seen twice (retransmissions, or a capture that holds copies): each request,
+/// response and credential is still reported once.
+#[test]
+fn copies_of_packets_do_not_repeat_requests() {
+    let keys = std::fs::read_to_string(root().join("captures/quic-h3-login.keys")).unwrap();
+    let (keylog, _) = KeyLog::parse(&keys);
+    let ctx = StreamContext {
+        keys: Some(&keylog),
+        frame: 1,
+        payloads: None,
+    };
+    let mut out = Vec::new();
+    let mut conn = QuicConnection::default();
+    for (dir, datagram) in datagrams("quic-h3-login") {
+        conn.on_datagram(dir, &datagram, &ctx, &mut out);
+        conn.on_datagram(dir, &datagram, &ctx, &mut out);
+    }
+    conn.on_end(&ctx, &mut out);
+    let count = |f: fn(&AppOutput) -> bool| out.iter().filter(|o| f(&o.item)).count();
+    assert_eq!(count(|o| matches!(o, AppOutput::Request { .. })), 2);
+    assert_eq!(count(|o| matches!(o, AppOutput::Response { .. })), 2);
+    assert_eq!(count(|o| matches!(o, AppOutput::Credential { .. })), 2);
+    assert_eq!(count(|o| matches!(o, AppOutput::ClientHello(_))), 1);
+    assert_eq!(count(|o| matches!(o, AppOutput::ParseError(_))), 0);
 }

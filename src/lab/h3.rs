@@ -55,6 +55,8 @@ pub fn start(
                 }
             }
             endpoint.close(0u32.into(), b"lab stopped");
+            // Let the CONNECTION_CLOSE frames go out before the runtime goes.
+            let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
         });
     }))
 }

@@ -28,8 +28,11 @@ const MAX_HEADERS: usize = 256;
 const MAX_STREAMS: usize = 1024;
 /// Header sections waiting for QPACK inserts at once.
 const MAX_BLOCKED: usize = 64;
-/// Encoder-stream bytes held while an instruction is incomplete.
-const MAX_ENCODER_HELD: usize = 64 << 10;
+/// Encoder-stream bytes held while an instruction is incomplete (one insert may be as large as
+/// the table).
+const MAX_ENCODER_HELD: usize = super::qpack::MAX_TABLE + (64 << 10);
+/// Bytes a stream holds behind a header section that waits for QPACK inserts.
+const MAX_HELD_WHILE_BLOCKED: usize = 1 << 20;
 /// The QPACK table capacity assumed while the decoder's SETTINGS are not in the capture.
 const UNKNOWN_MAX_TABLE: u64 = 64 << 10;
 
@@ -278,6 +281,16 @@ impl Http3Flow {
             Kind::Request | Kind::Control | Kind::Untyped => {}
         }
         let mut step = Step::Wait;
+        // A section waiting for table inserts holds the rest of its stream back (RFC 9204
+        // §2.1.2): the DATA after it belongs to the message it starts.
+        if stream.blocked > 0 {
+            if stream.buf.len() > MAX_HELD_WHILE_BLOCKED {
+                return Err(HttpError::Framing(
+                    "an HTTP/3 stream waits for QPACK inserts with too much data behind it",
+                ));
+            }
+            return Ok(Step::Wait);
+        }
         loop {
             let rest = stream.buf.get(at..).unwrap_or_default();
             if rest.is_empty() {
@@ -394,7 +407,17 @@ impl Http3Flow {
                 s.blocked = s.blocked.saturating_sub(1);
             }
             let id = b.key.0;
-            if let Err(e) = self.header_section(b.key, dir, b.block, b.frame, out) {
+            let mut result = self.header_section(b.key, dir, b.block, b.frame, out);
+            let unblocked = self.streams.get(&b.key).is_some_and(|s| s.blocked == 0);
+            if result.is_ok() && unblocked {
+                // What the stream held back behind the section.
+                result = self.read_stream(b.key, dir, out);
+            }
+            if let Err(e) = result {
+                if let Some(s) = self.streams.get_mut(&b.key) {
+                    s.dead = true;
+                    s.buf = Vec::new();
+                }
                 out.push((stream_number(id), HttpItem::Error(e)));
             }
             // A stream that ended while it waited is complete now.
@@ -583,5 +606,20 @@ mod tests {
             panic!("{out:?}");
         };
         assert_eq!((r.method.as_str(), r.target.as_str()), ("GET", "/a"));
+        // Stream 4: a blocked POST whose body follows; the body stays with its request.
+        out.clear();
+        let mut bytes = frame(0x01, &[0x03, 0x00, 0x80, 0xd4]);
+        bytes.extend(frame(0x00, b"password=kept"));
+        h3.on_data(Direction::ClientToServer, 4, &bytes, 4, &mut out);
+        h3.on_fin(Direction::ClientToServer, 4, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        let mut insert = vec![0xc1, 0x02];
+        insert.extend_from_slice(b"/b");
+        h3.on_data(Direction::ClientToServer, 2, &insert, 5, &mut out);
+        let [(Some(4), HttpItem::Request(r))] = out.as_slice() else {
+            panic!("{out:?}");
+        };
+        assert_eq!((r.method.as_str(), r.target.as_str()), ("POST", "/b"));
+        assert_eq!(r.body, b"password=kept");
     }
 }

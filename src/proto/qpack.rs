@@ -184,7 +184,7 @@ impl QpackDecoder {
             } else {
                 let absolute = self
                     .inserted
-                    .checked_sub(1 + index)
+                    .checked_sub(index.saturating_add(1))
                     .ok_or(QpackError::BadDynamicIndex(index))?;
                 self.dynamic(absolute)?.0.to_vec()
             };
@@ -205,7 +205,7 @@ impl QpackDecoder {
             let index = int(buf, at, 5)?;
             let absolute = self
                 .inserted
-                .checked_sub(1 + index)
+                .checked_sub(index.saturating_add(1))
                 .ok_or(QpackError::BadDynamicIndex(index))?;
             let (n, v) = self.dynamic(absolute)?;
             name = n.to_vec();
@@ -239,7 +239,8 @@ impl QpackDecoder {
     fn dynamic(&self, absolute: u64) -> Result<(&[u8], &[u8]), QpackError> {
         let position = self
             .inserted
-            .checked_sub(1 + absolute)
+            .checked_sub(absolute)
+            .and_then(|p| p.checked_sub(1))
             .and_then(|p| usize::try_from(p).ok())
             .ok_or(QpackError::BadDynamicIndex(absolute))?;
         self.entries
@@ -288,21 +289,28 @@ impl QpackDecoder {
         let sign = block.get(at).ok_or(QpackError::Truncated)? & 0x80 != 0;
         let delta = int(block, &mut at, 7)?;
         let base = if sign {
-            required
-                .checked_sub(delta + 1)
+            delta
+                .checked_add(1)
+                .and_then(|d| required.checked_sub(d))
                 .ok_or(QpackError::BadInsertCount)?
         } else {
             required
                 .checked_add(delta)
                 .ok_or(QpackError::BadInsertCount)?
         };
-        // Relative (before the base) and post-base indices, as absolute ones.
+        // Relative (before the base) and post-base indices, as absolute ones; a section may
+        // refer only to entries below its Required Insert Count (RFC 9204 §4.5.2-4.5.6).
+        let within = |absolute: u64| (absolute < required).then_some(absolute);
         let before = |index: u64| {
-            base.checked_sub(1 + index)
+            index
+                .checked_add(1)
+                .and_then(|i| base.checked_sub(i))
+                .and_then(within)
                 .ok_or(QpackError::BadDynamicIndex(index))
         };
         let after = |index: u64| {
             base.checked_add(index)
+                .and_then(within)
                 .ok_or(QpackError::BadDynamicIndex(index))
         };
         let mut value = Vec::new();
@@ -443,6 +451,8 @@ mod tests {
             Err(QpackError::BadDynamicIndex(0))
         );
         assert_eq!(fields(&d, &unhex("0000 51")), Err(QpackError::Truncated));
+        // A post-base index that sums with a huge base to 2^64 - 1 (found in review).
+        assert!(fields(&d, &unhex("007fffffffffffffffff7f1ff2feffffffffffff7f")).is_err());
         let mut d = QpackDecoder::default();
         assert!(d.encoder_stream(&unhex("3fffffffffffffffffff7f")).is_err());
     }

@@ -188,6 +188,12 @@ fn frame<'a>(r: &mut Reader<'a>) -> Result<Frame<'a>, FrameError> {
             r.bytes_u64(len).ok_or(short)?;
             Frame::Other
         }
+        // RESET_STREAM_AT (reliable stream resets): id, error, final size, reliable size.
+        0x24 => {
+            let id = r.varint().ok_or(short)?;
+            skip(r, 3)?;
+            Frame::ResetStream { id }
+        }
         // ACK_FREQUENCY: sequence, threshold, max ack delay, reordering threshold.
         0xaf => {
             skip(r, 4)?;
@@ -246,5 +252,10 @@ mod tests {
         assert_eq!(frames, vec![Err(FrameError::Truncated(0x06))]);
         let frames: Vec<_> = Frames::new(&[0x40, 0x21, 0x00]).collect();
         assert_eq!(frames, vec![Err(FrameError::UnknownType(0x21))]);
+        let frames: Vec<_> = Frames::new(&[0x24, 0x04, 0x00, 0x05, 0x02, 0x01]).collect();
+        assert_eq!(
+            frames,
+            vec![Ok(Frame::ResetStream { id: 4 }), Ok(Frame::Ping)]
+        );
     }
 }

@@ -29,6 +29,8 @@ use crate::flow::{Chunk, Direction, MemoryBudget, TcpReassembler};
 
 /// Streams (each direction apart) reassembled at once per connection.
 const MAX_STREAMS: usize = 512;
+/// Ended streams remembered per connection, to ignore their retransmitted frames.
+const MAX_CLOSED_STREAMS: usize = 4096;
 /// CRYPTO data beyond this offset is not read (a handshake is a few KiB, a chain tens).
 const MAX_CRYPTO_OFFSET: u64 = 1 << 20;
 /// Memory charged per set of packet keys (the AEAD's and header protection's key schedules).
@@ -83,8 +85,16 @@ enum KeyState {
 #[derive(Debug, Default)]
 pub struct QuicConnection {
     version: Option<Version>,
-    /// The Initial keys (client, server) and the connection ID they come from.
-    initial: Option<(Vec<u8>, [Keys; 2])>,
+    /// The Initial keys (client, server), the connection ID they come from and their version.
+    initial: Option<(Vec<u8>, Version, [Keys; 2])>,
+    /// The Destination Connection ID of the client's first Initial (a Retry's tag covers it).
+    original_dcid: Option<Vec<u8>>,
+    /// The client's Source Connection ID (a Retry is sent to it).
+    client_scid: Option<Vec<u8>>,
+    /// Streams (id, direction) that ended, and the order they ended in: retransmitted frames of
+    /// them are not read again.
+    closed: std::collections::HashSet<(u64, usize), ahash::RandomState>,
+    closed_order: std::collections::VecDeque<(u64, usize)>,
     handshake: [Option<Keys>; 2],
     /// 0-RTT keys under each TLS 1.3 suite the client offered (the one in use opens).
     early: Vec<Keys>,
@@ -177,6 +187,7 @@ impl QuicConnection {
                 .sum::<usize>();
         std::mem::size_of::<Self>()
             + keys * KEYS_BYTES
+            + self.closed_order.len() * 48
             + self.budget.used
             + self.h3.buffered()
             + crypto
@@ -233,12 +244,27 @@ impl QuicConnection {
         let d = dir.index();
         match packet {
             Packet::VersionNegotiation { .. } | Packet::UnknownVersion(_) => {}
-            Packet::Retry { version, scid, .. } => {
+            Packet::Retry {
+                version,
+                dcid,
+                scid,
+                bytes,
+            } => {
                 // The client's next Initial goes to the Retry's connection ID, and its keys with
-                // it. A client takes one Retry per connection and ignores any other.
-                if dir == Direction::ServerToClient && !std::mem::replace(&mut self.retried, true) {
+                // it. A client takes one Retry, sent to it before any server Initial, whose
+                // integrity tag holds, and ignores any other (RFC 9000 §17.2.5.2).
+                let genuine = dir == Direction::ServerToClient
+                    && !self.retried
+                    && self.largest[1][Level::Initial as usize].is_none()
+                    && self.client_scid.as_deref().is_none_or(|c| c == dcid)
+                    && self
+                        .original_dcid
+                        .as_deref()
+                        .is_none_or(|o| packet::retry_is_genuine(version, o, bytes));
+                if genuine {
+                    self.retried = true;
                     if let Some(keys) = packet::initial_keys(version, scid) {
-                        self.initial = Some((scid.to_vec(), keys));
+                        self.initial = Some((scid.to_vec(), version, keys));
                     }
                     // The client starts its handshake again (some clients with a new
                     // ClientHello): its Initial crypto stream starts over at offset 0.
@@ -257,7 +283,13 @@ impl QuicConnection {
             } => {
                 let level = match long {
                     Some((version, kind)) => {
-                        self.version.get_or_insert(version);
+                        // The server's version is the connection's (compatible version
+                        // negotiation may move a v1 ClientHello to v2, RFC 9368).
+                        if dir == Direction::ServerToClient {
+                            self.version = Some(version);
+                        } else {
+                            self.version.get_or_insert(version);
+                        }
                         // Short headers sent back to this side carry the ID it names itself by;
                         // a Handshake packet names the peer's.
                         self.short_cid_len[dir.reverse().index()] = Some(scid.len());
@@ -267,8 +299,10 @@ impl QuicConnection {
                         match kind {
                             LongType::Initial => {
                                 if dir == Direction::ClientToServer {
+                                    self.client_scid.get_or_insert_with(|| scid.to_vec());
                                     self.client_initial_keys(version, dcid, bytes, pn_offset);
                                 }
+                                self.initial_version(version);
                                 Level::Initial
                             }
                             LongType::Handshake => Level::Handshake,
@@ -295,19 +329,33 @@ impl QuicConnection {
         bytes: &[u8],
         pn_offset: usize,
     ) {
-        if self.initial.as_ref().is_some_and(|(cid, _)| cid == dcid) {
+        if self.initial.as_ref().is_some_and(|(cid, _, _)| cid == dcid) {
             return;
         }
         let Some(keys) = packet::initial_keys(version, dcid) else {
             return;
         };
-        if self.initial.is_some() {
-            let mut copy = bytes.to_vec();
-            if packet::open(&mut copy, pn_offset, &keys[0], None).is_none() {
-                return;
-            }
+        let mut copy = bytes.to_vec();
+        if packet::open(&mut copy, pn_offset, &keys[0], None).is_none() {
+            return;
         }
-        self.initial = Some((dcid.to_vec(), keys));
+        self.original_dcid.get_or_insert_with(|| dcid.to_vec());
+        self.initial = Some((dcid.to_vec(), version, keys));
+    }
+
+    /// Initial packets of another version than the keys' (the server answering a v1 ClientHello
+    /// in v2): the same connection ID, that version's salt.
+    fn initial_version(&mut self, version: Version) {
+        let Some((cid, current, _)) = &self.initial else {
+            return;
+        };
+        if *current == version {
+            return;
+        }
+        if let Some(keys) = packet::initial_keys(version, cid) {
+            let cid = cid.clone();
+            self.initial = Some((cid, version, keys));
+        }
     }
 
     /// Opens a packet at `level` and reads its frames.
@@ -329,7 +377,7 @@ impl QuicConnection {
             Level::Initial => self
                 .initial
                 .as_ref()
-                .and_then(|(_, keys)| packet::open(&mut buf, pn_offset, &keys[d], largest)),
+                .and_then(|(_, _, keys)| packet::open(&mut buf, pn_offset, &keys[d], largest)),
             Level::Handshake => match &self.handshake[d] {
                 Some(keys) => {
                     let opened = packet::open(&mut buf, pn_offset, keys, largest);
@@ -466,12 +514,14 @@ impl QuicConnection {
                 }
                 Ok(Frame::ResetStream { id }) if level == Level::Application => {
                     // The sender gave up on its side of the stream: what was read of it stands.
-                    if let Some(mut s) = self.streams.remove(&(id, dir.index())) {
+                    let key = (id, dir.index());
+                    if let Some(mut s) = self.streams.remove(&key) {
                         s.release(&mut self.budget);
                     }
                     let mut items = Vec::new();
                     self.h3.on_fin(dir, id, &mut items);
                     http_outputs(items, ctx.frame, true, out);
+                    self.close_stream(key);
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -692,6 +742,10 @@ impl QuicConnection {
             return;
         }
         let key = (id, dir.index());
+        if self.closed.contains(&key) {
+            // A retransmission of a stream already read to its end.
+            return;
+        }
         if !self.streams.contains_key(&key) {
             if self.streams.len() >= MAX_STREAMS {
                 if !std::mem::replace(&mut self.stream_cap_reported, true) {
@@ -726,13 +780,29 @@ impl QuicConnection {
             }
             Chunk::Gap(_) => h3.on_gap(dir, id),
         });
-        if reassembler.is_finished() {
+        let finished = reassembler.is_finished();
+        if finished {
             if let Some(mut r) = streams.remove(&key) {
                 r.release(budget);
             }
             h3.on_fin(dir, id, &mut items);
         }
         http_outputs(items, ctx.frame, true, out);
+        if finished {
+            self.close_stream(key);
+        }
+    }
+
+    /// A stream ended in one direction: later copies of its frames are not read again.
+    fn close_stream(&mut self, key: (u64, usize)) {
+        if self.closed.insert(key) {
+            self.closed_order.push_back(key);
+            if self.closed_order.len() > MAX_CLOSED_STREAMS {
+                if let Some(old) = self.closed_order.pop_front() {
+                    self.closed.remove(&old);
+                }
+            }
+        }
     }
 
     /// The connection is over: what streams hold is read, and the key log's verdict given.

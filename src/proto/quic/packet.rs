@@ -187,6 +187,8 @@ pub enum Packet<'a> {
         version: Version,
         dcid: &'a [u8],
         scid: &'a [u8],
+        /// The whole packet, its 16-byte integrity tag last.
+        bytes: &'a [u8],
     },
     /// The server speaks none of the client's versions: the ones it does.
     VersionNegotiation { versions: Vec<u32> },
@@ -238,8 +240,12 @@ pub fn parse(
         ));
     }
     let wire_version = r.u32().ok_or(PacketError::Truncated)?;
-    let dcid = connection_id(&mut r)?;
-    let scid = connection_id(&mut r)?;
+    let version = Version::from_wire(wire_version);
+    // Connection IDs longer than 20 bytes are allowed to other versions and to Version
+    // Negotiation (RFC 8999 §5.1), not to the versions read here.
+    let limit = if version.is_some() { 20 } else { 255 };
+    let dcid = connection_id(&mut r, limit)?;
+    let scid = connection_id(&mut r, limit)?;
     if wire_version == 0 {
         let mut versions = Vec::new();
         while let Some(v) = r.u32() {
@@ -247,7 +253,7 @@ pub fn parse(
         }
         return Ok((Packet::VersionNegotiation { versions }, buf.len()));
     }
-    let Some(version) = Version::from_wire(wire_version) else {
+    let Some(version) = version else {
         return Ok((Packet::UnknownVersion(wire_version), buf.len()));
     };
     let kind = version.long_type(first >> 4);
@@ -258,6 +264,7 @@ pub fn parse(
                     version,
                     dcid,
                     scid,
+                    bytes: buf,
                 },
                 buf.len(),
             ))
@@ -287,9 +294,9 @@ pub fn parse(
     ))
 }
 
-fn connection_id<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], PacketError> {
+fn connection_id<'a>(r: &mut Reader<'a>, limit: usize) -> Result<&'a [u8], PacketError> {
     let len = usize::from(r.u8().ok_or(PacketError::Truncated)?);
-    if len > 20 {
+    if len > limit {
         return Err(PacketError::ConnectionIdTooLong(len));
     }
     r.bytes(len).ok_or(PacketError::Truncated)
@@ -432,6 +439,54 @@ pub fn initial_secrets(version: Version, dcid: &[u8]) -> Option<(Vec<u8>, Vec<u8
     let server = hkdf_expand_label(HashKind::Sha256, &prk, b"server in", 32)?;
     Some((client, server))
 }
+
+/// Whether a Retry packet is the server's: its integrity tag (RFC 9001 §5.8, RFC 9369 §3.3.3)
+/// is AES-128-GCM under a key every implementation knows, over the client's original
+/// Destination Connection ID and the packet. Drafts before 29 used other keys: not checked.
+pub fn retry_is_genuine(version: Version, original_dcid: &[u8], retry: &[u8]) -> bool {
+    let (key, nonce) = match version {
+        Version::V1 | Version::Draft(33..) => (RETRY_KEY_V1, RETRY_NONCE_V1),
+        Version::V2 => (RETRY_KEY_V2, RETRY_NONCE_V2),
+        Version::Draft(29..) => (RETRY_KEY_DRAFT_29, RETRY_NONCE_DRAFT_29),
+        Version::Draft(_) => return true,
+    };
+    let Some(split) = retry.len().checked_sub(16) else {
+        return false;
+    };
+    let (packet, tag) = retry.split_at(split);
+    let Ok(len) = u8::try_from(original_dcid.len()) else {
+        return false;
+    };
+    let mut pseudo = Vec::with_capacity(1 + original_dcid.len() + packet.len());
+    pseudo.push(len);
+    pseudo.extend_from_slice(original_dcid);
+    pseudo.extend_from_slice(packet);
+    let Some(aead) = Cipher::new(CipherKind::Gcm(BlockCipher::Aes128), &key) else {
+        return false;
+    };
+    let mut tag = tag.to_vec();
+    aead.open(&nonce, &pseudo, &mut tag) == Some(0)
+}
+
+/// The Retry integrity keys and nonces (RFC 9001 §5.8, RFC 9369 §3.3.3, draft-29 §5.8).
+const RETRY_KEY_V1: [u8; 16] = [
+    0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a, 0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8, 0x4e,
+];
+const RETRY_NONCE_V1: [u8; 12] = [
+    0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63, 0x2b, 0xf2, 0x23, 0x98, 0x25, 0xbb,
+];
+const RETRY_KEY_V2: [u8; 16] = [
+    0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2, 0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc, 0x92,
+];
+const RETRY_NONCE_V2: [u8; 12] = [
+    0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c, 0x6d, 0x99, 0x90, 0xef, 0xb0, 0x4a,
+];
+const RETRY_KEY_DRAFT_29: [u8; 16] = [
+    0xcc, 0xce, 0x18, 0x7e, 0xd0, 0x9a, 0x09, 0xd0, 0x57, 0x28, 0x15, 0x5a, 0x6c, 0xb9, 0x6b, 0xe1,
+];
+const RETRY_NONCE_DRAFT_29: [u8; 12] = [
+    0xe5, 0x49, 0x30, 0xf9, 0x7f, 0x21, 0x36, 0xf0, 0x53, 0x0a, 0x8c, 0x1c,
+];
 
 /// The Initial keys of both sides.
 pub fn initial_keys(version: Version, dcid: &[u8]) -> Option<[Keys; 2]> {
@@ -612,6 +667,22 @@ mod tests {
         assert_eq!(c.iv.to_vec(), unhex("91f73e2351d8fa91660e909f"));
     }
 
+    /// RFC 9001 Appendix A.4: a Retry for the client's DCID 0x8394c8f03e515708.
+    #[test]
+    fn rfc9001_retry_integrity() {
+        let retry =
+            unhex("ff000000010008f067a5502a4262b5746f6b656e04a265ba2eff4d829058fb3f0f2496ba");
+        let odcid = unhex("8394c8f03e515708");
+        assert!(retry_is_genuine(Version::V1, &odcid, &retry));
+        assert!(!retry_is_genuine(
+            Version::V1,
+            &unhex("8394c8f03e515709"),
+            &retry
+        ));
+        let (p, _) = parse(&retry, None).unwrap();
+        assert!(matches!(p, Packet::Retry { scid, .. } if scid == unhex("f067a5502a4262b5")));
+    }
+
     #[test]
     fn headers_are_read_against_their_bytes() {
         // A Version Negotiation packet: version 0, empty IDs, two versions.
@@ -632,6 +703,14 @@ mod tests {
         assert_eq!(
             parse(&long_cid, None).unwrap_err(),
             PacketError::ConnectionIdTooLong(21)
+        );
+        // Another version may use longer IDs: the packet is that version's, not an error.
+        let mut other = unhex("c0 0a0a0a0a 15");
+        other.extend([7; 21]);
+        other.push(0);
+        assert_eq!(
+            parse(&other, None).unwrap().0,
+            Packet::UnknownVersion(0x0a0a0a0a)
         );
         assert_eq!(
             parse(&[0x40, 1, 2], None).unwrap_err(),
