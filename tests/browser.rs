@@ -280,15 +280,23 @@ fn a_browser_logs_in_over_http3_captured_live() {
         saved.as_os_str(),
     ]);
     let profile = tempfile::tempdir().unwrap();
-    let force = format!("--origin-to-force-quic-on={}", lab.https);
+    // The lab by its name (so the ClientHello carries it), resolved to loopback.
+    let port = lab.https.port();
+    let force = format!("--origin-to-force-quic-on=lab.plainsight.test:{port}");
+    let resolve = "--host-resolver-rules=MAP lab.plainsight.test 127.0.0.1".to_string();
     let spki = format!(
         "--ignore-certificate-errors-spki-list={}",
         spki_hash(&lab.certificate)
     );
+    let form = format!(
+        "data:text/html,<form method=post action=https://lab.plainsight.test:{port}/login>\
+         <input name=username value=gwen><input name=password type=password value=Chromium-H3-Pass>\
+         </form><script>document.forms[0].submit()</script>"
+    );
     let welcome = chromium_with_keys(
         profile.path(),
-        &["--dump-dom", &force, &spki],
-        &login_page("https", lab.https, "gwen", "Chromium-H3-Pass"),
+        &["--dump-dom", &force, &resolve, &spki],
+        &form,
         Some(&keys),
     );
     assert!(welcome.contains("<h1>Welcome, gwen!</h1>"), "{welcome}");
@@ -309,6 +317,17 @@ fn a_browser_logs_in_over_http3_captured_live() {
         "{closes:?}"
     );
     assert!(common::of(&live, "credential").is_empty());
+    assert!(common::of(&live, "http_request").is_empty());
+    // What the Initial gives away to anyone: the server's name.
+    let hellos = common::of(&live, "tls_client_hello");
+    assert!(!hellos.is_empty());
+    assert!(
+        hellos
+            .iter()
+            .all(|h| h["sni"] == "lab.plainsight.test"
+                && h["ja4"].as_str().unwrap().starts_with('q')),
+        "{hellos:?}"
+    );
     // With Chromium's key log: the HTTP/3 POST and the password in it.
     let (_, events) = common::run_json(&[
         "report",
