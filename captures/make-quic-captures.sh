@@ -18,6 +18,8 @@
 #       two requests with a key update (key phase 1) between them.
 #   quic-draft29.pcap + .keys      IETF draft-29 (0xff00001d, its own Initial salt), ALPN h3-29,
 #       aioquic 0.9.25 on both sides: the login scenario's two requests.
+#   quic-hq-interop.pcap + .keys   ALPN hq-interop (HTTP/0.9 over QUIC, the interop runner's):
+#       stream 0 GET /login?user=quinn&password=Hq-Query-Secret, stream 4 GET /hello.
 #   quic-bighello.pcap + .keys      The ClientHello offers 61 ALPN values, so its CRYPTO data
 #       spans two Initial packets. GET /hello.
 #   quic-retry.pcap + .keys         The server answers the first Initial with a Retry (aioquic's
@@ -137,6 +139,7 @@ capture quic-h3-login login "" ""
 capture quic-v2-keyupdate keyupdate "--chacha" "--v2 --chacha"
 capture quic-bighello bighello "" ""
 PY="$VENV_DRAFTS/bin/python" capture quic-draft29 login "--draft29" "--draft29"
+capture quic-hq-interop hq "" "--hq"
 # tshark 4.0 does not follow the client's new ClientHello after a Retry: no decryption check.
 capture quic-retry login "--retry" "" tshark-cannot-decrypt
 capture_chromium quic-chromium

@@ -1,7 +1,9 @@
 """HTTP/3 over QUIC on loopback with aioquic (PyPI), for the bundled QUIC captures.
 
     quic.py serve PORT CERT KEY [--retry] [--v2] [--chacha] [--draft29]
-    quic.py client PORT SECRETS_LOG SCENARIO [--v2] [--chacha] [--draft29]
+    quic.py client PORT SECRETS_LOG SCENARIO [--v2] [--chacha] [--draft29] [--hq]
+
+--hq speaks HTTP/0.9 over QUIC (ALPN hq-interop), as the QUIC interop runner does.
 
 --draft29 needs aioquic 0.9 (the last release that speaks the IETF drafts).
 
@@ -12,6 +14,7 @@ secrets (NSS key log) to SECRETS_LOG. Only 127.0.0.1 is used.
 Scenarios:
   login      POST /login (form body), then GET /account with HTTP Basic credentials
   keyupdate  POST /login, a key update, then GET /account (Basic), on new 1-RTT keys
+  hq         (with --hq) GET /login?user=...&password=... then GET /hello, HTTP/0.9
   bighello   a ClientHello with many ALPN values (longer than one packet: CRYPTO frames over
              two Initial packets), then GET /hello
 """
@@ -23,6 +26,11 @@ import sys
 
 from aioquic.asyncio import QuicConnectionProtocol, connect, serve
 from aioquic.h3.connection import H3_ALPN, H3Connection
+
+try:
+    from aioquic.h0.connection import H0_ALPN, H0Connection
+except ImportError:  # aioquic 0.9 keeps it too, but be safe
+    H0_ALPN, H0Connection = [], None
 from aioquic.h3.events import DataReceived, HeadersReceived
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import ProtocolNegotiated
@@ -48,7 +56,10 @@ class Server(QuicConnectionProtocol):
 
     def quic_event_received(self, event):
         if isinstance(event, ProtocolNegotiated):
-            self.h3 = H3Connection(self._quic)
+            if event.alpn_protocol in H0_ALPN:
+                self.h3 = H0Connection(self._quic)
+            else:
+                self.h3 = H3Connection(self._quic)
         if self.h3 is None:
             return
         for ev in self.h3.handle_event(event):
@@ -76,7 +87,10 @@ class Server(QuicConnectionProtocol):
 class Client(QuicConnectionProtocol):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.h3 = H3Connection(self._quic)
+        if self._quic.configuration.alpn_protocols == H0_ALPN:
+            self.h3 = H0Connection(self._quic)
+        else:
+            self.h3 = H3Connection(self._quic)
         self.waiting = {}
 
     def quic_event_received(self, event):
@@ -120,7 +134,7 @@ def suites(args):
 
 
 async def run_server(port, cert, key, args):
-    config = QuicConfiguration(is_client=False, alpn_protocols=H3_ALPN)
+    config = QuicConfiguration(is_client=False, alpn_protocols=H3_ALPN + H0_ALPN)
     config.load_cert_chain(cert, key)
     if "--draft29" in args:
         config.supported_versions = versions(args)
@@ -136,6 +150,8 @@ async def run_server(port, cert, key, args):
 
 async def run_client(port, secrets, scenario, args):
     alpn = ["h3-29"] if "--draft29" in args else ["h3"]
+    if "--hq" in args:
+        alpn = list(H0_ALPN)
     if scenario == "bighello":
         # Made-up protocol names after h3: the ClientHello outgrows one Initial packet.
         alpn += [f"x-plainsight-padding-{i:03d}" for i in range(60)]
@@ -162,6 +178,10 @@ async def run_client(port, secrets, scenario, args):
                 client.transmit()
             await client.request("GET", "/account", [("authorization", f"Basic {basic}")])
         elif scenario == "bighello":
+            await client.request("GET", "/hello")
+        elif scenario == "hq":
+            # HTTP/0.9 has a request line only: a token in the query is all a login can send.
+            await client.request("GET", "/login?user=quinn&password=Hq-Query-Secret")
             await client.request("GET", "/hello")
         else:
             raise SystemExit(f"unknown scenario {scenario}")

@@ -518,3 +518,32 @@ fn copies_of_packets_do_not_repeat_requests() {
     assert_eq!(count(|o| matches!(o, AppOutput::ClientHello(_))), 1);
     assert_eq!(count(|o| matches!(o, AppOutput::ParseError(_))), 0);
 }
+
+/// HTTP/0.9 over QUIC (ALPN `hq-interop`, what the QUIC interop runner's captures speak): each
+/// request stream's `GET` line is a request, and a token in its query a credential.
+#[test]
+fn http09_over_quic_is_read_too() {
+    let events = report("quic-hq-interop", true, &[]);
+    let requests: Vec<(&str, &str, u64)> = of(&events, "http_request")
+        .iter()
+        .map(|r| {
+            (
+                r["target"].as_str().unwrap(),
+                r["version"].as_str().unwrap(),
+                r["stream"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        requests,
+        [
+            ("/login?user=quinn&password=Hq-Query-Secret", "HTTP/0.9", 0),
+            ("/hello", "HTTP/0.9", 4)
+        ]
+    );
+    let creds = of(&events, "credential");
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0]["kind"], "http-query");
+    assert_eq!(creds[0]["secret"], "Hq-Query-Secret");
+    assert_eq!(creds[0]["decrypted"], true);
+}

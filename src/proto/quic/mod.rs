@@ -17,6 +17,7 @@ use frame::{Frame, Frames};
 use packet::{HeaderKey, Keys, LongType, Packet, PacketError, Suite, Version};
 
 use super::analysis::{http_outputs, AppOutput, Output, PayloadTap};
+use super::http::{Http1Flow, HttpItem};
 use super::http3::Http3Flow;
 use super::tls::flow::no_key;
 use super::tls::handshake::{
@@ -24,7 +25,7 @@ use super::tls::handshake::{
     CLIENT_HELLO, SERVER_HELLO,
 };
 use super::tls::DecryptionResult;
-use super::{Framed, StreamContext};
+use super::{Framed, StreamContext, StreamParser};
 use crate::flow::{Chunk, Direction, MemoryBudget, TcpReassembler};
 
 /// Streams (each direction apart) reassembled at once per connection.
@@ -105,8 +106,10 @@ pub struct QuicConnection {
     short_cid_len: [Option<usize>; 2],
     crypto: [[Option<Box<CryptoStream>>; 3]; 2],
     client_random: Option<Vec<u8>>,
-    /// The server chose an ALPN: HTTP/3 (`h3`, `h3-29`…) or not.
-    http3: Option<bool>,
+    /// What the streams carry, from the ALPN the server chose.
+    carries: AppProtocol,
+    /// HTTP/0.9 over QUIC (`hq-interop`): each request stream's bytes until its end.
+    hq: HashMap<u64, Vec<u8>, ahash::RandomState>,
     keys: KeyState,
     failures: u32,
     streams: HashMap<(u64, usize), TcpReassembler, ahash::RandomState>,
@@ -625,7 +628,7 @@ impl QuicConnection {
                     return;
                 };
                 if let Some(alpn) = &hello.alpn {
-                    self.http3 = Some(alpn.starts_with("h3"));
+                    self.carries = AppProtocol::from_alpn(alpn.as_bytes());
                 }
                 if !hello.retry {
                     self.suite = Some(hello.cipher);
@@ -637,7 +640,7 @@ impl QuicConnection {
                 // TLS 1.3 sends the chosen ALPN here, under the Handshake keys: only a key log
                 // shows whether the streams are HTTP/3 (or DNS over QUIC, or something else).
                 if let Some(alpn) = encrypted_extensions_alpn(msg) {
-                    self.http3 = Some(alpn.starts_with(b"h3"));
+                    self.carries = AppProtocol::from_alpn(alpn);
                 }
                 return;
             }
@@ -738,7 +741,7 @@ impl QuicConnection {
         ctx: &StreamContext<'_>,
         out: &mut Vec<Output>,
     ) {
-        if self.http3 == Some(false) {
+        if self.carries == AppProtocol::Other {
             return;
         }
         let key = (id, dir.index());
@@ -765,6 +768,8 @@ impl QuicConnection {
         let Self {
             streams,
             h3,
+            hq,
+            carries,
             budget,
             plain,
             ..
@@ -773,10 +778,21 @@ impl QuicConnection {
             return;
         };
         let mut items = Vec::new();
+        // HTTP/0.9 requests: what the client sends on its bidirectional streams.
+        let hq_request =
+            *carries == AppProtocol::Hq && dir == Direction::ClientToServer && id & 3 == 0;
         reassembler.segment(offset as u32, data, fin, budget, &mut |chunk| match chunk {
             Chunk::Data(bytes) => {
                 plain.data(dir, bytes, ctx.frame, ctx.payloads, true, out);
-                h3.on_data(dir, id, bytes, ctx.frame, &mut items);
+                if *carries == AppProtocol::Hq {
+                    if hq_request {
+                        let kept = hq.entry(id).or_default();
+                        let room = MAX_HQ_REQUEST.saturating_sub(kept.len());
+                        kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                    }
+                } else {
+                    h3.on_data(dir, id, bytes, ctx.frame, &mut items);
+                }
             }
             Chunk::Gap(_) => h3.on_gap(dir, id),
         });
@@ -785,7 +801,11 @@ impl QuicConnection {
             if let Some(mut r) = streams.remove(&key) {
                 r.release(budget);
             }
-            h3.on_fin(dir, id, &mut items);
+            if let Some(request) = hq.remove(&id).filter(|_| hq_request) {
+                items.extend(hq_items(id, &request, ctx.frame));
+            } else {
+                h3.on_fin(dir, id, &mut items);
+            }
         }
         http_outputs(items, ctx.frame, true, out);
         if finished {
@@ -833,6 +853,51 @@ impl QuicConnection {
         };
         self.report(result, detail, ctx.frame, out);
     }
+}
+
+/// What a QUIC connection's streams carry, by the ALPN the server chose.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum AppProtocol {
+    /// HTTP/3 (`h3`, `h3-29`…), and what is assumed until the ALPN is known.
+    #[default]
+    H3,
+    /// HTTP/0.9 over QUIC (`hq-interop`, `hq-29`…), as the QUIC interop runner speaks it.
+    Hq,
+    /// DNS over QUIC, SMB, and the rest: not read.
+    Other,
+}
+
+impl AppProtocol {
+    fn from_alpn(alpn: &[u8]) -> AppProtocol {
+        if alpn.starts_with(b"h3") {
+            AppProtocol::H3
+        } else if alpn.starts_with(b"hq") {
+            AppProtocol::Hq
+        } else {
+            AppProtocol::Other
+        }
+    }
+}
+
+/// Bytes of an HTTP/0.9 request kept (a request line, and whatever a client adds).
+const MAX_HQ_REQUEST: usize = 8 << 10;
+
+/// An HTTP/0.9 request stream's bytes (`GET /path`), as the HTTP/1.x parser reads them.
+fn hq_items(id: u64, request: &[u8], frame: u64) -> Vec<(Option<u32>, HttpItem)> {
+    let ctx = StreamContext {
+        frame,
+        ..StreamContext::default()
+    };
+    let mut parser = Http1Flow::default();
+    let mut items = Vec::new();
+    parser.on_data(Direction::ClientToServer, request, &ctx, &mut items);
+    parser.on_end(&mut items);
+    let stream = u32::try_from(id).ok();
+    items
+        .into_iter()
+        .filter(|i| matches!(i, HttpItem::Request(_)))
+        .map(|i| (stream, i))
+        .collect()
 }
 
 /// TLS 1.3's EncryptedExtensions message type.
