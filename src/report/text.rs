@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::human_bytes;
-use crate::event::{Anomaly, Credential, Endpoint, Event, FlowClose, FlowId, Protocol, Summary};
+use crate::event::{
+    Anomaly, Credential, Endpoint, Event, FlowClose, FlowId, Protocol, Summary, Transport,
+};
 
 /// Anomalies listed in full; the rest are counted by kind.
 const ANOMALIES_LISTED: usize = 50;
@@ -23,12 +25,15 @@ struct TlsSeen {
     cipher: Option<String>,
     certificate: Option<String>,
     decryption: Option<String>,
+    /// QUIC: its first packets open without keys.
+    quic: bool,
 }
 
 pub struct TextReport<W: Write> {
     out: W,
     header_done: bool,
-    open: HashMap<FlowId, (Endpoint, Endpoint)>,
+    /// Open flows: client, server, and whether it is QUIC (over UDP).
+    open: HashMap<FlowId, (Endpoint, Endpoint, bool)>,
     anomalies: Vec<String>,
     anomalies_unlisted: u64,
     credentials: Vec<Credential>,
@@ -66,7 +71,8 @@ impl<W: Write> TextReport<W> {
     pub fn write(&mut self, event: &Event) {
         match event {
             Event::FlowOpen(e) => {
-                self.open.insert(e.flow, (e.client, e.server));
+                self.open
+                    .insert(e.flow, (e.client, e.server, e.transport == Transport::Udp));
             }
             Event::FlowClose(e) => self.flow_close(e),
             Event::Anomaly(e) => self.anomaly(e),
@@ -129,7 +135,7 @@ impl<W: Write> TextReport<W> {
         let (client, server) = self
             .open
             .remove(&e.flow)
-            .map(|(c, s)| (c.to_string(), s.to_string()))
+            .map(|(c, s, _)| (c.to_string(), s.to_string()))
             .unwrap_or_default();
         self.line(&format!(
             "{:>5}  {:<8} {:<40} {:<40} {:>7} {:>11} {:>11} {:>8}  {}",
@@ -165,15 +171,16 @@ impl<W: Write> TextReport<W> {
                 self.tls_unlisted += 1;
                 return None;
             }
-            let server = self
+            let (server, quic) = self
                 .open
                 .get(&flow)
-                .map(|(_, s)| s.to_string())
+                .map(|(_, s, quic)| (s.to_string(), *quic))
                 .unwrap_or_default();
             self.tls_index.insert(flow, self.tls.len());
             self.tls.push(TlsSeen {
                 flow,
                 server,
+                quic,
                 ..Default::default()
             });
         }
@@ -281,6 +288,9 @@ impl<W: Write> TextReport<W> {
                     "server name {}",
                     t.sni.as_deref().unwrap_or("(none sent)")
                 )];
+                if t.quic {
+                    parts.insert(0, "QUIC, whose Initial packets anyone can open".to_string());
+                }
                 if let (Some(v), Some(c)) = (&t.version, &t.cipher) {
                     parts.push(format!("{v} {c}"));
                 }
