@@ -280,10 +280,7 @@ fn u24(b: &[u8]) -> Option<usize> {
 pub fn describe_certificate(der: &[u8]) -> Option<Certificate> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;
     let cn = |name: &x509_parser::x509::X509Name<'_>| {
-        name.iter_common_name()
-            .next()
-            .and_then(|c| c.as_str().ok())
-            .map(str::to_string)
+        name.iter_common_name().next().and_then(attribute_text)
     };
     let san = cert
         .subject_alternative_name()
@@ -312,6 +309,39 @@ pub fn describe_certificate(der: &[u8]) -> Option<Certificate> {
         san,
         issuer_cn: cn(cert.issuer()).unwrap_or_default(),
         not_after: rfc3339(cert.validity().not_after.timestamp()),
+    })
+}
+
+/// An attribute of a name as text, in every string type X.509 allows: UTF8String,
+/// PrintableString, IA5String, NumericString, VisibleString, T61String (read as Latin-1, as
+/// browsers and OpenSSL do), BMPString (UTF-16) and UniversalString (UTF-32). Real public
+/// certificates still carry T61String and BMPString names.
+pub fn attribute_text(attr: &x509_parser::x509::AttributeTypeAndValue<'_>) -> Option<String> {
+    use x509_parser::der_parser::asn1_rs::Tag;
+    let value = attr.attr_value();
+    let data = value.data;
+    Some(match value.tag() {
+        Tag::Utf8String
+        | Tag::PrintableString
+        | Tag::Ia5String
+        | Tag::NumericString
+        | Tag::VisibleString => String::from_utf8_lossy(data).into_owned(),
+        Tag::TeletexString => data.iter().map(|&b| char::from(b)).collect(),
+        Tag::BmpString => {
+            let units: Vec<u16> = data
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16_lossy(&units)
+        }
+        Tag::UniversalString => data
+            .chunks_exact(4)
+            .map(|c| {
+                char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                    .unwrap_or(char::REPLACEMENT_CHARACTER)
+            })
+            .collect(),
+        _ => return None,
     })
 }
 
@@ -385,6 +415,54 @@ impl HandshakeReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Common names in every string type a CA may have used (rcgen writes each as asked).
+    #[test]
+    fn names_in_every_string_type() {
+        use rcgen::{CertificateParams, DnType, DnValue, KeyPair};
+        let key = KeyPair::generate().unwrap();
+        let bmp = "Zürich – 東京"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        let universal = "Ünïcode ✓"
+            .chars()
+            .flat_map(|c| u32::from(c).to_be_bytes())
+            .collect();
+        let cases: [(DnValue, &str); 5] = [
+            (DnValue::Utf8String("utf8 ✓".into()), "utf8 ✓"),
+            (
+                DnValue::PrintableString("Printable CA".try_into().unwrap()),
+                "Printable CA",
+            ),
+            (
+                DnValue::TeletexString("Teletex CA".try_into().unwrap()),
+                "Teletex CA",
+            ),
+            (DnValue::BmpString(bmp_to(bmp)), "Zürich – 東京"),
+            (
+                DnValue::UniversalString(universal_to(universal)),
+                "Ünïcode ✓",
+            ),
+        ];
+        for (value, want) in cases {
+            let mut params = CertificateParams::new(vec!["x.test".to_string()]).unwrap();
+            params.distinguished_name = rcgen::DistinguishedName::new();
+            params.distinguished_name.push(DnType::CommonName, value);
+            let cert = params.self_signed(&key).unwrap();
+            let described = describe_certificate(cert.der()).unwrap();
+            assert_eq!(described.subject_cn.as_deref(), Some(want));
+            assert_eq!(described.issuer_cn, want);
+        }
+    }
+
+    fn bmp_to(bytes: Vec<u8>) -> rcgen::string::BmpString {
+        rcgen::string::BmpString::from_utf16be(bytes).unwrap()
+    }
+
+    fn universal_to(bytes: Vec<u8>) -> rcgen::string::UniversalString {
+        rcgen::string::UniversalString::from_utf32be(bytes).unwrap()
+    }
 
     #[test]
     fn dates() {
