@@ -432,7 +432,8 @@ impl EventKind for TlsServerHello {
     }
 }
 
-/// The server's leaf certificate, where it travelled in the clear or was decrypted.
+/// The server's certificates, where they travelled in the clear or were decrypted: the leaf's
+/// names and expiry, the whole chain as sent, and whether a browser would trust it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TlsCertificate {
     pub flow: FlowId,
@@ -444,6 +445,75 @@ pub struct TlsCertificate {
     pub san: Vec<String>,
     pub issuer_cn: String,
     pub not_after: String,
+    /// Every certificate of the message, leaf first, as sent.
+    pub chain: Vec<ChainCertificate>,
+    pub trust: Trust,
+}
+
+/// One certificate of a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainCertificate {
+    /// RFC 4514 strings.
+    pub subject: String,
+    pub issuer: String,
+    pub subject_cn: Option<String>,
+    pub issuer_cn: Option<String>,
+    pub san: Vec<String>,
+    pub not_before: String,
+    pub not_after: String,
+    /// `RSA 2048`, `EC P-256`, `Ed25519`…
+    pub key: String,
+    /// `sha256WithRSAEncryption`, `ecdsa-with-SHA256`…
+    pub signature: String,
+    /// SHA-256 of the DER, hex.
+    pub sha256: String,
+    pub is_ca: bool,
+}
+
+wire_names! {
+    /// Whether a browser would trust a chain, judged at the capture's time.
+    pub enum TrustResult {
+        Trusted = "trusted",
+        UnknownIssuer = "unknown_issuer",
+        SelfSigned = "self_signed",
+        Expired = "expired",
+        NotYetValid = "not_yet_valid",
+        NameMismatch = "name_mismatch",
+        BadSignature = "bad_signature",
+        NotChecked = "not_checked",
+    }
+}
+
+/// The trust verdict on a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trust {
+    pub result: TrustResult,
+    /// The CN of the root that vouches for the chain, when one does.
+    pub anchor: Option<String>,
+    pub detail: String,
+}
+
+impl ChainCertificate {
+    fn heap_size(&self) -> usize {
+        self.subject.len()
+            + self.issuer.len()
+            + optional_len(&self.subject_cn)
+            + optional_len(&self.issuer_cn)
+            + strings_len(&self.san)
+            + self.not_before.len()
+            + self.not_after.len()
+            + self.key.len()
+            + self.signature.len()
+            + self.sha256.len()
+    }
+
+    fn make_printable(&mut self) {
+        clean(&mut self.subject);
+        clean(&mut self.issuer);
+        self.subject_cn.iter_mut().for_each(clean);
+        self.issuer_cn.iter_mut().for_each(clean);
+        self.san.iter_mut().for_each(clean);
+    }
 }
 
 impl EventKind for TlsCertificate {
@@ -458,11 +528,22 @@ impl EventKind for TlsCertificate {
             + strings_len(&self.san)
             + self.issuer_cn.len()
             + self.not_after.len()
+            + self
+                .chain
+                .iter()
+                .map(ChainCertificate::heap_size)
+                .sum::<usize>()
+            + self.trust.detail.len()
+            + optional_len(&self.trust.anchor)
     }
     fn make_printable(&mut self) {
         self.subject_cn.iter_mut().for_each(clean);
         self.san.iter_mut().for_each(clean);
         clean(&mut self.issuer_cn);
+        self.chain
+            .iter_mut()
+            .for_each(ChainCertificate::make_printable);
+        self.trust.anchor.iter_mut().for_each(clean);
     }
 }
 

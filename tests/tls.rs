@@ -895,3 +895,98 @@ fn renegotiation_takes_the_new_keys_at_change_cipher_spec() {
     assert_eq!(of(&ev, "http_response").len(), 1);
     assert_eq!(of(&ev, "tls_decryption")[0]["result"], "ok");
 }
+
+/// Each certificate of a chain as sent, described as OpenSSL describes the same DER (taken from
+/// the packets by tshark): RFC 4514 subject and issuer, validity, SHA-256 fingerprint.
+#[test]
+fn chain_entries_match_openssl() {
+    for capture in [
+        "captures/tls-openssl.pcapng",
+        "captures/tls12-aes128.pcap",
+        "captures/tls12-aes256.pcap",
+        "captures/tls12-rsa.pcap",
+    ] {
+        let out = Command::new("tshark")
+            .current_dir(root())
+            .args([
+                "-r",
+                capture,
+                "-Y",
+                "tls.handshake.type == 11",
+                "-T",
+                "fields",
+            ])
+            .args(["-e", "tls.handshake.certificate"])
+            .output()
+            .expect("tshark is installed by `make test`");
+        let first = String::from_utf8(out.stdout).unwrap();
+        let ders: Vec<Vec<u8>> = first
+            .lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .map(|h| hex::decode(h).unwrap())
+            .collect();
+        let (_, events) = events(&[capture]);
+        let cert = &of(&events, "tls_certificate")[0];
+        let chain = cert["chain"].as_array().unwrap();
+        assert_eq!(chain.len(), ders.len(), "{capture}");
+        assert_eq!(cert["trust"]["result"], "not_checked");
+        for (entry, der) in chain.iter().zip(&ders) {
+            let mut openssl = Command::new("openssl")
+                .args(["x509", "-inform", "DER", "-noout", "-nameopt", "RFC2253"])
+                .args([
+                    "-subject",
+                    "-issuer",
+                    "-fingerprint",
+                    "-sha256",
+                    "-startdate",
+                    "-enddate",
+                ])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write as _;
+            openssl.stdin.take().unwrap().write_all(der).unwrap();
+            let text = String::from_utf8(openssl.wait_with_output().unwrap().stdout).unwrap();
+            let field = |name: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .unwrap()
+                    .to_string()
+            };
+            assert_eq!(entry["subject"], field("subject="), "{capture}");
+            assert_eq!(entry["issuer"], field("issuer="), "{capture}");
+            let fingerprint = field("sha256 Fingerprint=").replace(':', "").to_lowercase();
+            assert_eq!(entry["sha256"], fingerprint, "{capture}");
+            // OpenSSL: `Nov 22 03:22:40 2036 GMT`; plainsight: RFC 3339.
+            let month = |m: &str| {
+                [
+                    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                    "Dec",
+                ]
+                .iter()
+                .position(|x| *x == m)
+                .unwrap()
+                    + 1
+            };
+            let date = |s: String| {
+                let w: Vec<&str> = s.split_whitespace().collect();
+                format!(
+                    "{}-{:02}-{:02}T{}Z",
+                    w[3],
+                    month(w[0]),
+                    w[1].parse::<u32>().unwrap(),
+                    w[2]
+                )
+            };
+            assert_eq!(entry["not_before"], date(field("notBefore=")), "{capture}");
+            assert_eq!(entry["not_after"], date(field("notAfter=")), "{capture}");
+            assert!(
+                entry["key"].as_str().unwrap().starts_with("EC P-")
+                    || entry["key"].as_str().unwrap().starts_with("RSA ")
+            );
+        }
+    }
+}

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use crate::base::{Endpoint, FlowId, Timestamp};
 use crate::creds::Found;
 use crate::event::{
-    Anomaly, AnomalyKind, Credential, DecryptionResult, DnsQuery, Event, FlowClose, HttpRequest,
-    HttpResponse, Payload, Protocol, RecordType, Summary, TlsCertificate, TlsClientHello,
-    TlsDecryption, TlsRecord, TlsServerHello,
+    Anomaly, AnomalyKind, ChainCertificate, Credential, DecryptionResult, DnsQuery, Event,
+    FlowClose, HttpRequest, HttpResponse, Payload, Protocol, RecordType, Summary, TlsCertificate,
+    TlsClientHello, TlsDecryption, TlsRecord, TlsServerHello, Trust, TrustResult,
 };
 use crate::proto::analysis::{AppOutput, Output};
 use crate::proto::http::{Request, Response};
-use crate::proto::tls::handshake::{cipher_name, version_name, CertificateCache};
+use crate::proto::tls::handshake::{cipher_name, version_name, Certificate, CertificateCache};
 
 /// At most this many anomalies of one kind are written out per run; all are counted.
 pub const MAX_ANOMALIES_SHOWN_PER_KIND: u64 = 1000;
@@ -134,16 +134,34 @@ impl Recorder {
                 alpn: s.alpn,
                 hello_retry: s.retry,
             })),
-            AppOutput::Certificate(der) => {
-                if let Some(c) = self.certificates.describe(&der) {
+            AppOutput::Certificate(ders) => {
+                // The leaf must read; a certificate further up that does not is left out.
+                let chain: Vec<ChainCertificate> = ders
+                    .iter()
+                    .enumerate()
+                    .map_while(|(i, der)| match self.certificates.describe(der) {
+                        Some(c) => Some(Some(c)),
+                        None if i > 0 => Some(None),
+                        None => None,
+                    })
+                    .flatten()
+                    .map(chain_certificate)
+                    .collect();
+                if let Some(leaf) = chain.first() {
                     out(Event::TlsCertificate(TlsCertificate {
                         flow,
                         ts,
                         frame,
-                        subject_cn: c.subject_cn,
-                        san: c.san,
-                        issuer_cn: c.issuer_cn,
-                        not_after: c.not_after,
+                        subject_cn: leaf.subject_cn.clone(),
+                        san: leaf.san.clone(),
+                        issuer_cn: leaf.issuer_cn.clone().unwrap_or_default(),
+                        not_after: leaf.not_after.clone(),
+                        chain,
+                        trust: Trust {
+                            result: TrustResult::NotChecked,
+                            anchor: None,
+                            detail: "trust is not judged yet: the chain is shown as sent".into(),
+                        },
                     }));
                 }
             }
@@ -249,6 +267,22 @@ impl Recorder {
         } else if close.protocol.is_plaintext() {
             self.summary.plaintext_bytes += bytes;
         }
+    }
+}
+
+fn chain_certificate(c: Certificate) -> ChainCertificate {
+    ChainCertificate {
+        subject: c.subject,
+        issuer: c.issuer,
+        subject_cn: c.subject_cn,
+        issuer_cn: Some(c.issuer_cn).filter(|cn| !cn.is_empty()),
+        san: c.san,
+        not_before: c.not_before,
+        not_after: c.not_after,
+        key: c.key,
+        signature: c.signature,
+        sha256: c.sha256,
+        is_ca: c.is_ca,
     }
 }
 

@@ -37,8 +37,8 @@ pub enum AppOutput {
     Dns(DnsQuestion),
     ClientHello(ClientHello),
     ServerHello(ServerHello),
-    /// A leaf certificate's DER bytes.
-    Certificate(Vec<u8>),
+    /// A Certificate message's certificates (DER), leaf first, as sent.
+    Certificate(Vec<Vec<u8>>),
     Decryption {
         result: super::tls::DecryptionResult,
         detail: String,

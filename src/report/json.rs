@@ -250,6 +250,42 @@ mod fast {
             string(buf, &self.issuer_cn);
             key(buf, ",\"not_after\":");
             string(buf, &self.not_after);
+            key(buf, ",\"chain\":[");
+            for (i, c) in self.chain.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                key(buf, "{\"subject\":");
+                string(buf, &c.subject);
+                key(buf, ",\"issuer\":");
+                string(buf, &c.issuer);
+                key(buf, ",\"subject_cn\":");
+                optional(buf, c.subject_cn.as_deref());
+                key(buf, ",\"issuer_cn\":");
+                optional(buf, c.issuer_cn.as_deref());
+                key(buf, ",\"san\":");
+                list(buf, &c.san);
+                key(buf, ",\"not_before\":");
+                string(buf, &c.not_before);
+                key(buf, ",\"not_after\":");
+                string(buf, &c.not_after);
+                key(buf, ",\"key\":");
+                string(buf, &c.key);
+                key(buf, ",\"signature\":");
+                string(buf, &c.signature);
+                key(buf, ",\"sha256\":");
+                string(buf, &c.sha256);
+                key(buf, ",\"is_ca\":");
+                boolean(buf, c.is_ca);
+                buf.push(b'}');
+            }
+            key(buf, "],\"trust\":{\"result\":");
+            string(buf, self.trust.result.as_str());
+            key(buf, ",\"anchor\":");
+            optional(buf, self.trust.anchor.as_deref());
+            key(buf, ",\"detail\":");
+            string(buf, &self.trust.detail);
+            buf.push(b'}');
         }
     }
 
@@ -646,25 +682,62 @@ mod tests {
                     hello_retry,
                 })
             });
-        let certificate = (
-            any::<u64>(),
-            ts(),
-            proptest::option::of(text()),
-            strings(),
-            text(),
-            text(),
+        let chain_entry = (
+            (
+                text(),
+                text(),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+            ),
+            (strings(), text(), text(), text()),
+            (text(), text(), any::<bool>()),
         )
-            .prop_map(|(flow, ts, subject_cn, san, issuer_cn, not_after)| {
-                Event::TlsCertificate(TlsCertificate {
-                    frame: 0,
-                    flow,
-                    ts,
+            .prop_map(
+                |(
+                    (subject, issuer, subject_cn, issuer_cn),
+                    (san, not_before, not_after, key),
+                    (signature, sha256, is_ca),
+                )| ChainCertificate {
+                    subject,
+                    issuer,
                     subject_cn,
-                    san,
                     issuer_cn,
+                    san,
+                    not_before,
                     not_after,
-                })
-            });
+                    key,
+                    signature,
+                    sha256,
+                    is_ca,
+                },
+            );
+        let trust = (pick(TrustResult::ALL), proptest::option::of(text()), text()).prop_map(
+            |(result, anchor, detail)| Trust {
+                result,
+                anchor,
+                detail,
+            },
+        );
+        let certificate = (
+            (any::<u64>(), ts(), proptest::option::of(text()), strings()),
+            (text(), text()),
+            (proptest::collection::vec(chain_entry, 0..3), trust),
+        )
+            .prop_map(
+                |((flow, ts, subject_cn, san), (issuer_cn, not_after), (chain, trust))| {
+                    Event::TlsCertificate(TlsCertificate {
+                        frame: 0,
+                        flow,
+                        ts,
+                        subject_cn,
+                        san,
+                        issuer_cn,
+                        not_after,
+                        chain,
+                        trust,
+                    })
+                },
+            );
         let decryption = (any::<u64>(), ts(), pick(DecryptionResult::ALL), text()).prop_map(
             |(flow, ts, result, detail)| {
                 Event::TlsDecryption(TlsDecryption {

@@ -21,7 +21,7 @@ use super::http::{Http1Flow, HttpItem};
 use super::http3::Http3Flow;
 use super::tls::flow::no_key;
 use super::tls::handshake::{
-    cipher_name, client_hello, leaf_certificate, server_hello, HandshakeReader, CERTIFICATE,
+    certificate_chain, cipher_name, client_hello, server_hello, HandshakeReader, CERTIFICATE,
     CLIENT_HELLO, SERVER_HELLO,
 };
 use super::tls::DecryptionResult;
@@ -644,10 +644,13 @@ impl QuicConnection {
                 }
                 return;
             }
-            (CERTIFICATE, Direction::ServerToClient) => match leaf_certificate(msg, true) {
-                Some(der) => AppOutput::Certificate(der.to_vec()),
-                None => return,
-            },
+            (CERTIFICATE, Direction::ServerToClient) => {
+                let chain = certificate_chain(msg, true);
+                if chain.is_empty() {
+                    return;
+                }
+                AppOutput::Certificate(chain.into_iter().map(<[u8]>::to_vec).collect())
+            }
             _ => return,
         };
         out.push(Framed {

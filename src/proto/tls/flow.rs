@@ -4,7 +4,7 @@
 use super::decrypt::{master_secret, next_traffic_secret, transcript_hash};
 use super::decrypt::{suite, CipherKind, HashKind, KeyLog, Plaintext, RecordDecryptor};
 use super::handshake::{
-    cipher_name, client_hello, leaf_certificate, server_hello, version_name, ClientHello,
+    certificate_chain, cipher_name, client_hello, server_hello, version_name, ClientHello,
     HandshakeReader, ServerHello, CERTIFICATE, CLIENT_HELLO, CLIENT_KEY_EXCHANGE,
     END_OF_EARLY_DATA, FINISHED, KEY_UPDATE, SERVER_HELLO,
 };
@@ -25,7 +25,8 @@ pub enum TlsOutput {
     ServerHello(ServerHello),
     /// The leaf certificate's DER bytes: described by the engine, which remembers certificates
     /// across connections.
-    Certificate(Vec<u8>),
+    /// The certificates' DER bytes, leaf first, as sent.
+    Certificate(Vec<Vec<u8>>),
     /// Once per connection when a key log is in use.
     Decryption {
         result: DecryptionResult,
@@ -455,8 +456,10 @@ impl TlsFlow {
             }
             (1, CERTIFICATE) if !self.cert_seen => {
                 self.cert_seen = true;
-                if let Some(der) = leaf_certificate(msg, self.tls13()) {
-                    self.push(out, TlsOutput::Certificate(der.to_vec()));
+                let chain = certificate_chain(msg, self.tls13());
+                if !chain.is_empty() {
+                    let chain = chain.into_iter().map(<[u8]>::to_vec).collect();
+                    self.push(out, TlsOutput::Certificate(chain));
                 }
             }
             (_, FINISHED) if self.tls13() => {

@@ -57,12 +57,25 @@ pub struct ServerHello {
     pub encrypt_then_mac: bool,
 }
 
+/// One certificate as sent, described.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
+    /// RFC 4514 strings (most specific attribute first, as `openssl -nameopt RFC2253` prints).
+    pub subject: String,
+    pub issuer: String,
     pub subject_cn: Option<String>,
     pub san: Vec<String>,
     pub issuer_cn: String,
+    pub not_before: String,
     pub not_after: String,
+    /// `RSA 2048`, `EC P-256`, `Ed25519`…
+    pub key: String,
+    /// The signature algorithm's name: `sha256WithRSAEncryption`, `ecdsa-with-SHA256`…
+    pub signature: String,
+    /// SHA-256 of the DER, hex.
+    pub sha256: String,
+    /// basicConstraints says it is a CA.
+    pub is_ca: bool,
 }
 
 /// `TLS1.2` for 0x0303, and so on.
@@ -222,26 +235,51 @@ pub fn server_hello(message: &[u8]) -> Option<ServerHello> {
 
 /// The leaf certificate of a Certificate message, described.
 pub fn certificate(message: &[u8], tls13: bool) -> Option<Certificate> {
-    describe_certificate(leaf_certificate(message, tls13)?)
+    describe_certificate(certificate_chain(message, tls13).first()?)
 }
 
-/// The DER bytes of the leaf certificate of a Certificate message: TLS 1.2 and older, or TLS 1.3
-/// (with its request context and per-entry extensions).
-pub fn leaf_certificate(message: &[u8], tls13: bool) -> Option<&[u8]> {
-    let der = if tls13 {
-        // 4-byte header, context length + context, 3-byte list length, 3-byte entry length.
-        let body = message.get(4..)?;
-        let ctx_len = usize::from(*body.first()?);
-        let list = body.get(1 + ctx_len + 3..)?;
-        let len = u24(list)?;
-        list.get(3..3 + len)?
-    } else {
-        let TlsMessageHandshake::Certificate(c) = parse(message)? else {
-            return None;
+/// Certificates a Certificate message may list at most (real chains have 2 to 4).
+pub const MAX_CHAIN: usize = 16;
+
+/// The DER bytes of every certificate of a Certificate message, leaf first, as sent: TLS 1.2 and
+/// older, or TLS 1.3 (with its request context and per-entry extensions). Empty when the message
+/// is not one.
+pub fn certificate_chain(message: &[u8], tls13: bool) -> Vec<&[u8]> {
+    let mut chain = Vec::new();
+    if tls13 {
+        // 4-byte header, context length + context, 3-byte list length; then per entry a 3-byte
+        // length, the certificate, a 2-byte length and the entry's extensions.
+        let Some(body) = message.get(4..) else {
+            return chain;
         };
-        c.cert_chain.first()?.data
-    };
-    Some(der)
+        let Some(&ctx_len) = body.first() else {
+            return chain;
+        };
+        let Some(list) = body.get(1 + usize::from(ctx_len)..) else {
+            return chain;
+        };
+        let Some(len) = u24(list) else {
+            return chain;
+        };
+        let mut rest = list.get(3..3 + len).unwrap_or_default();
+        while chain.len() < MAX_CHAIN {
+            let Some(len) = u24(rest) else {
+                break;
+            };
+            let Some(der) = rest.get(3..3 + len) else {
+                break;
+            };
+            chain.push(der);
+            let Some(ext) = rest.get(3 + len..3 + len + 2) else {
+                break;
+            };
+            let ext_len = usize::from(u16::from_be_bytes([ext[0], ext[1]]));
+            rest = rest.get(3 + len + 2 + ext_len..).unwrap_or_default();
+        }
+    } else if let Some(TlsMessageHandshake::Certificate(c)) = parse(message) {
+        chain.extend(c.cert_chain.iter().take(MAX_CHAIN).map(|c| c.data));
+    }
+    chain
 }
 
 /// Descriptions of recently seen leaf certificates, by their DER bytes. A server shows the same
@@ -276,8 +314,9 @@ fn u24(b: &[u8]) -> Option<usize> {
     Some((usize::from(b[0]) << 16) | (usize::from(b[1]) << 8) | usize::from(b[2]))
 }
 
-/// Subject CN, SANs, issuer CN and expiry of a DER certificate.
+/// Names, dates, key, signature, fingerprint and CA flag of a DER certificate.
 pub fn describe_certificate(der: &[u8]) -> Option<Certificate> {
+    use sha2::Digest;
     let (_, cert) = X509Certificate::from_der(der).ok()?;
     let cn = |name: &x509_parser::x509::X509Name<'_>| {
         name.iter_common_name().next().and_then(attribute_text)
@@ -305,11 +344,128 @@ pub fn describe_certificate(der: &[u8]) -> Option<Certificate> {
         })
         .unwrap_or_default();
     Some(Certificate {
+        subject: rfc4514(cert.subject()),
+        issuer: rfc4514(cert.issuer()),
         subject_cn: cn(cert.subject()),
         san,
         issuer_cn: cn(cert.issuer()).unwrap_or_default(),
+        not_before: rfc3339(cert.validity().not_before.timestamp()),
         not_after: rfc3339(cert.validity().not_after.timestamp()),
+        key: key_name(&cert),
+        signature: oid_name(&cert.signature_algorithm.algorithm),
+        sha256: hex::encode(sha2::Sha256::digest(der)),
+        is_ca: cert.is_ca(),
     })
+}
+
+/// A name as RFC 4514 writes it: the last RDN first, attributes of one RDN joined by `+`, known
+/// types by their short names (as OpenSSL's `-nameopt RFC2253` prints them), others as a dotted
+/// OID with the value's DER in hex; special characters escaped.
+pub fn rfc4514(name: &x509_parser::x509::X509Name<'_>) -> String {
+    let rdns: Vec<String> = name
+        .iter()
+        .map(|rdn| {
+            rdn.iter()
+                .map(|attr| {
+                    let oid = attr.attr_type().to_id_string();
+                    match (attribute_short_name(&oid), attribute_text(attr)) {
+                        (Some(short), Some(text)) => format!("{short}={}", escape_rfc4514(&text)),
+                        _ => format!("{oid}=#{}", hex::encode(attr.attr_value().as_bytes())),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
+    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+}
+
+/// Short names of the attribute types certificates use.
+fn attribute_short_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.9" => "street",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.5" => "serialNumber",
+        "2.5.4.4" => "SN",
+        "2.5.4.42" => "GN",
+        "2.5.4.12" => "title",
+        "2.5.4.15" => "businessCategory",
+        "2.5.4.17" => "postalCode",
+        "2.5.4.97" => "organizationIdentifier",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        "1.2.840.113549.1.9.1" => "emailAddress",
+        "1.3.6.1.4.1.311.60.2.1.3" => "jurisdictionC",
+        "1.3.6.1.4.1.311.60.2.1.2" => "jurisdictionST",
+        "1.3.6.1.4.1.311.60.2.1.1" => "jurisdictionL",
+        _ => return None,
+    })
+}
+
+/// RFC 4514 §2.4: `"+,;<>\` escaped, a leading `#` or space and a trailing space too.
+fn escape_rfc4514(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let last = text.chars().count().saturating_sub(1);
+    for (i, c) in text.chars().enumerate() {
+        let special = matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\')
+            || (i == 0 && (c == '#' || c == ' '))
+            || (i == last && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        if c == '\0' {
+            out.push_str("\\00");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The key: its algorithm and size (`RSA 2048`, `EC P-256`, `Ed25519`).
+fn key_name(cert: &X509Certificate<'_>) -> String {
+    use x509_parser::public_key::PublicKey;
+    let spki = cert.public_key();
+    let algorithm = spki.algorithm.algorithm.to_id_string();
+    match algorithm.as_str() {
+        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => match spki.parsed() {
+            Ok(PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
+            _ => "RSA".to_string(),
+        },
+        "1.2.840.10045.2.1" => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.as_oid().ok())
+                .map(|o| o.to_id_string());
+            match curve.as_deref() {
+                Some("1.2.840.10045.3.1.7") => "EC P-256".to_string(),
+                Some("1.3.132.0.34") => "EC P-384".to_string(),
+                Some("1.3.132.0.35") => "EC P-521".to_string(),
+                Some(other) => format!("EC {other}"),
+                None => "EC".to_string(),
+            }
+        }
+        "1.3.101.112" => "Ed25519".to_string(),
+        "1.3.101.113" => "Ed448".to_string(),
+        "1.2.840.10040.4.1" => match spki.parsed() {
+            Ok(key) => format!("DSA {}", key.key_size()),
+            _ => "DSA".to_string(),
+        },
+        _ => oid_name(&spki.algorithm.algorithm),
+    }
+}
+
+/// An algorithm's short name (`sha256WithRSAEncryption`, `ecdsa-with-SHA256`), or its dotted OID.
+fn oid_name(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
+    x509_parser::objects::oid2sn(oid, x509_parser::objects::oid_registry())
+        .map_or_else(|_| oid.to_id_string(), str::to_string)
 }
 
 /// An attribute of a name as text, in every string type X.509 allows: UTF8String,
@@ -456,6 +612,67 @@ mod tests {
         }
     }
 
+    /// A leaf signed by a CA, sent with the CA in one TLS 1.2 Certificate message and in one
+    /// TLS 1.3 one: both certificates, in order, named as RFC 4514 writes them.
+    #[test]
+    fn a_whole_chain_as_sent() {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name = rcgen::DistinguishedName::new();
+        ca.distinguished_name.push(DnType::CountryName, "CH");
+        ca.distinguished_name
+            .push(DnType::OrganizationName, "Lab, Inc.");
+        ca.distinguished_name
+            .push(DnType::CommonName, "Lab Root CA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, &ca_key);
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["lab.test".to_string()]).unwrap();
+        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+        let ders = [leaf_cert.der().to_vec(), ca_cert.der().to_vec()];
+        let u24 = |n: usize| [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        // TLS 1.2: type, length, list length, then each certificate with its length.
+        let mut list = Vec::new();
+        for d in &ders {
+            list.extend(u24(d.len()));
+            list.extend_from_slice(d);
+        }
+        let mut tls12 = vec![CERTIFICATE];
+        tls12.extend(u24(list.len() + 3));
+        tls12.extend(u24(list.len()));
+        tls12.extend_from_slice(&list);
+        // TLS 1.3: an empty request context, and empty extensions after each certificate.
+        let mut list13 = Vec::new();
+        for d in &ders {
+            list13.extend(u24(d.len()));
+            list13.extend_from_slice(d);
+            list13.extend([0, 0]);
+        }
+        let mut tls13 = vec![CERTIFICATE];
+        tls13.extend(u24(list13.len() + 4));
+        tls13.push(0);
+        tls13.extend(u24(list13.len()));
+        tls13.extend_from_slice(&list13);
+        for (message, is13) in [(&tls12, false), (&tls13, true)] {
+            let chain = certificate_chain(message, is13);
+            assert_eq!(chain, [ders[0].as_slice(), ders[1].as_slice()]);
+            let leaf = describe_certificate(chain[0]).unwrap();
+            let root = describe_certificate(chain[1]).unwrap();
+            assert_eq!(root.subject, "CN=Lab Root CA,O=Lab\\, Inc.,C=CH");
+            assert_eq!(leaf.issuer, root.subject);
+            assert_eq!((leaf.is_ca, root.is_ca), (false, true));
+            assert_eq!(leaf.key, "EC P-256");
+            assert_eq!(leaf.signature, "ecdsa-with-SHA256");
+            assert_eq!(leaf.sha256.len(), 64);
+        }
+        // Cut anywhere: the certificates whole so far, never a panic.
+        for cut in 0..tls13.len() {
+            assert!(certificate_chain(&tls13[..cut], true).len() <= 2);
+        }
+    }
+
     fn bmp_to(bytes: Vec<u8>) -> rcgen::string::BmpString {
         rcgen::string::BmpString::from_utf16be(bytes).unwrap()
     }
@@ -515,7 +732,7 @@ mod tests {
                 certificate(&m, true).is_none(),
                 "TLS 1.3 certificate from junk"
             );
-            assert!(leaf_certificate(&m, false).is_none(), "leaf from junk");
+            assert!(certificate_chain(&m, false).is_empty(), "chain from junk");
         }
     }
 }
