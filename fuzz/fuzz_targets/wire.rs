@@ -26,6 +26,8 @@ fuzz_target!(|data: &[u8]| {
         server,
         handshake_seen: true,
         transport: Transport::Tcp,
+        tunnel: None,
+        input: None,
     }));
     let mut offsets = [0u64; 4];
     let mut frame = 1;
