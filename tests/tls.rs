@@ -931,7 +931,45 @@ fn chain_entries_match_openssl() {
         let cert = &of(&events, "tls_certificate")[0];
         let chain = cert["chain"].as_array().unwrap();
         assert_eq!(chain.len(), ders.len(), "{capture}");
-        assert_eq!(cert["trust"]["result"], "not_checked");
+        // The verdict is OpenSSL's for the same leaf at the capture's time, with the system's
+        // roots: 18 self-signed, 20 an issuer it does not know, 10 expired, 9 not yet valid.
+        let dir = tempfile::tempdir().unwrap();
+        let leaf = dir.path().join("leaf.der");
+        std::fs::write(&leaf, &ders[0]).unwrap();
+        let pem = dir.path().join("leaf.pem");
+        let status = Command::new("openssl")
+            .args(["x509", "-inform", "DER", "-in"])
+            .arg(&leaf)
+            .arg("-out")
+            .arg(&pem)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let attime = (cert["ts"].as_f64().unwrap() as u64).to_string();
+        let verify = Command::new("openssl")
+            .args(["verify", "-attime", &attime])
+            .arg(&pem)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&verify.stdout).into_owned()
+            + &String::from_utf8_lossy(&verify.stderr);
+        let openssl_verdict = if verify.status.success() {
+            "trusted"
+        } else if said.contains("error 18 ") {
+            "self_signed"
+        } else if said.contains("error 20 ") || said.contains("error 21 ") {
+            "unknown_issuer"
+        } else if said.contains("error 10 ") {
+            "expired"
+        } else if said.contains("error 9 ") {
+            "not_yet_valid"
+        } else {
+            panic!("{capture}: openssl said {said}");
+        };
+        assert_eq!(
+            cert["trust"]["result"], openssl_verdict,
+            "{capture}: {said}"
+        );
         for (entry, der) in chain.iter().zip(&ders) {
             let mut openssl = Command::new("openssl")
                 .args(["x509", "-inform", "DER", "-noout", "-nameopt", "RFC2253"])

@@ -8,11 +8,15 @@ use crate::creds::Found;
 use crate::event::{
     Anomaly, AnomalyKind, ChainCertificate, Credential, DecryptionResult, DnsQuery, Event,
     FlowClose, HttpRequest, HttpResponse, Payload, Protocol, RecordType, Summary, TlsCertificate,
-    TlsClientHello, TlsDecryption, TlsRecord, TlsServerHello, Trust, TrustResult,
+    TlsClientHello, TlsDecryption, TlsRecord, TlsServerHello, Trust,
 };
 use crate::proto::analysis::{AppOutput, Output};
 use crate::proto::http::{Request, Response};
 use crate::proto::tls::handshake::{cipher_name, version_name, Certificate, CertificateCache};
+use crate::proto::tls::trust::judge;
+
+/// Trust verdicts kept (each a few hundred bytes): a capture meets few distinct chains.
+const MAX_VERDICTS: usize = 256;
 
 /// At most this many anomalies of one kind are written out per run; all are counted.
 pub const MAX_ANOMALIES_SHOWN_PER_KIND: u64 = 1000;
@@ -40,8 +44,10 @@ pub(crate) struct Recorder {
     anomaly_counts: HashMap<AnomalyKind, u64>,
     anomalies: u64,
     pub summary: Summary,
-    /// Leaf certificates already described, shared by all flows.
+    /// Certificates already described, shared by all flows.
     certificates: CertificateCache,
+    /// Trust verdicts already given, by chain, server name and day.
+    verdicts: HashMap<(Vec<u8>, Option<String>, u64), Trust>,
     /// What the application layer found during the current packet (reused, not reallocated).
     pub pending: Vec<Output>,
 }
@@ -134,7 +140,10 @@ impl Recorder {
                 alpn: s.alpn,
                 hello_retry: s.retry,
             })),
-            AppOutput::Certificate(ders) => {
+            AppOutput::Certificate {
+                chain: ders,
+                server_name,
+            } => {
                 // The leaf must read; a certificate further up that does not is left out.
                 let chain: Vec<ChainCertificate> = ders
                     .iter()
@@ -147,6 +156,7 @@ impl Recorder {
                     .flatten()
                     .map(chain_certificate)
                     .collect();
+                let trust = self.trust(&ders, server_name.as_deref(), ts);
                 if let Some(leaf) = chain.first() {
                     out(Event::TlsCertificate(TlsCertificate {
                         flow,
@@ -157,11 +167,7 @@ impl Recorder {
                         issuer_cn: leaf.issuer_cn.clone().unwrap_or_default(),
                         not_after: leaf.not_after.clone(),
                         chain,
-                        trust: Trust {
-                            result: TrustResult::NotChecked,
-                            anchor: None,
-                            detail: "trust is not judged yet: the chain is shown as sent".into(),
-                        },
+                        trust,
                     }));
                 }
             }
@@ -247,6 +253,33 @@ impl Recorder {
             location: found.location,
             decrypted,
         }
+    }
+
+    /// The trust verdict on a chain, at the capture's time: once per distinct chain, server
+    /// name and day of capture (servers send the same chain to every client).
+    fn trust(&mut self, chain: &[Vec<u8>], name: Option<&str>, ts: Timestamp) -> Trust {
+        use sha2::Digest;
+        let mut digest = sha2::Sha256::new();
+        for der in chain {
+            digest.update((der.len() as u64).to_be_bytes());
+            digest.update(der);
+        }
+        let day = ts.secs() / 86_400;
+        let key = (digest.finalize().to_vec(), name.map(str::to_string), day);
+        if let Some(known) = self.verdicts.get(&key) {
+            return known.clone();
+        }
+        let v = judge(chain, name, ts.secs());
+        let trust = Trust {
+            result: v.result,
+            anchor: v.anchor,
+            detail: v.detail,
+        };
+        if self.verdicts.len() >= MAX_VERDICTS {
+            self.verdicts.clear();
+        }
+        self.verdicts.insert(key, trust.clone());
+        trust
     }
 
     /// Counts a closed flow in the totals.

@@ -37,8 +37,12 @@ pub enum AppOutput {
     Dns(DnsQuestion),
     ClientHello(ClientHello),
     ServerHello(ServerHello),
-    /// A Certificate message's certificates (DER), leaf first, as sent.
-    Certificate(Vec<Vec<u8>>),
+    /// A Certificate message's certificates (DER), leaf first, as sent, and the server name the
+    /// client asked for (SNI).
+    Certificate {
+        chain: Vec<Vec<u8>>,
+        server_name: Option<String>,
+    },
     Decryption {
         result: super::tls::DecryptionResult,
         detail: String,
@@ -353,7 +357,9 @@ fn tls_outputs(
         let output = match item {
             TlsOutput::ClientHello(c) => AppOutput::ClientHello(c),
             TlsOutput::ServerHello(s) => AppOutput::ServerHello(s),
-            TlsOutput::Certificate(c) => AppOutput::Certificate(c),
+            TlsOutput::Certificate { chain, server_name } => {
+                AppOutput::Certificate { chain, server_name }
+            }
             TlsOutput::Decryption { result, detail } => AppOutput::Decryption { result, detail },
             TlsOutput::Error(e) => AppOutput::ParseError(e.to_string()),
             TlsOutput::Record(record) => AppOutput::Record(record),

@@ -106,6 +106,8 @@ pub struct QuicConnection {
     short_cid_len: [Option<usize>; 2],
     crypto: [[Option<Box<CryptoStream>>; 3]; 2],
     client_random: Option<Vec<u8>>,
+    /// The server name the client asked for (SNI).
+    server_name: Option<String>,
     /// What the streams carry, from the ALPN the server chose.
     carries: AppProtocol,
     /// HTTP/0.9 over QUIC (`hq-interop`): each request stream's bytes until its end.
@@ -620,6 +622,7 @@ impl QuicConnection {
                     return;
                 }
                 self.client_random = Some(hello.random.clone());
+                self.server_name = hello.sni.clone();
                 self.early_keys(&hello.random, &hello.tls13_suites, ctx);
                 AppOutput::ClientHello(hello)
             }
@@ -649,7 +652,10 @@ impl QuicConnection {
                 if chain.is_empty() {
                     return;
                 }
-                AppOutput::Certificate(chain.into_iter().map(<[u8]>::to_vec).collect())
+                AppOutput::Certificate {
+                    chain: chain.into_iter().map(<[u8]>::to_vec).collect(),
+                    server_name: self.server_name.clone(),
+                }
             }
             _ => return,
         };

@@ -25,8 +25,11 @@ pub enum TlsOutput {
     ServerHello(ServerHello),
     /// The leaf certificate's DER bytes: described by the engine, which remembers certificates
     /// across connections.
-    /// The certificates' DER bytes, leaf first, as sent.
-    Certificate(Vec<Vec<u8>>),
+    /// The certificates' DER bytes, leaf first, as sent, and the name the client asked for.
+    Certificate {
+        chain: Vec<Vec<u8>>,
+        server_name: Option<String>,
+    },
     /// Once per connection when a key log is in use.
     Decryption {
         result: DecryptionResult,
@@ -141,6 +144,8 @@ pub struct TlsFlow {
     records: [RecordReader; 2],
     handshake: [HandshakeReader; 2],
     client_random: Option<Vec<u8>>,
+    /// The server name the client asked for (SNI): what the certificate must name.
+    server_name: Option<String>,
     server_random: Option<Vec<u8>>,
     cipher: u16,
     /// Records from this direction are encrypted (1.2: after ChangeCipherSpec; 1.3: after the
@@ -420,6 +425,7 @@ impl TlsFlow {
             (0, CLIENT_HELLO) => {
                 if let Some(ch) = client_hello(msg) {
                     self.client_random = Some(ch.random.clone());
+                    self.server_name = ch.sni.clone();
                     if ch.early_data {
                         self.early_offered = true;
                         self.early_keys(&ch, keys);
@@ -459,7 +465,8 @@ impl TlsFlow {
                 let chain = certificate_chain(msg, self.tls13());
                 if !chain.is_empty() {
                     let chain = chain.into_iter().map(<[u8]>::to_vec).collect();
-                    self.push(out, TlsOutput::Certificate(chain));
+                    let server_name = self.server_name.clone();
+                    self.push(out, TlsOutput::Certificate { chain, server_name });
                 }
             }
             (_, FINISHED) if self.tls13() => {

@@ -6,6 +6,7 @@ pub mod decrypt;
 pub mod flow;
 pub mod handshake;
 pub mod ja4;
+pub mod trust;
 
 pub use counter::TlsRecordCounter;
 

@@ -1,0 +1,207 @@
+//! Would a browser trust this chain? rustls-webpki builds and checks the path from the leaf, through
+//! the intermediates the server sent, to one of Mozilla's roots (webpki-roots, built into the
+//! binary so the verdict does not depend on the machine), at the capture's time, for the server
+//! name the client asked for.
+
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use webpki::{EndEntityCert, Error, KeyUsage};
+use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
+
+use super::handshake::attribute_text;
+use crate::event::TrustResult;
+
+/// A trust verdict: the result, the CN of the root that vouches (when one does), and words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub result: TrustResult,
+    pub anchor: Option<String>,
+    pub detail: String,
+}
+
+/// Judges `chain` (DER, leaf first, as sent) for `name` (the SNI; without one, the leaf's own
+/// first name) at `secs` since the epoch.
+pub fn judge(chain: &[Vec<u8>], name: Option<&str>, secs: u64) -> Verdict {
+    let verdict = |result, anchor, detail: String| Verdict {
+        result,
+        anchor,
+        detail,
+    };
+    let Some(leaf_der) = chain.first() else {
+        return verdict(TrustResult::NotChecked, None, "no certificate".into());
+    };
+    let leaf_der = CertificateDer::from(leaf_der.as_slice());
+    let Ok(leaf) = EndEntityCert::try_from(&leaf_der) else {
+        return verdict(
+            TrustResult::BadSignature,
+            None,
+            "the server's certificate cannot be read as X.509".into(),
+        );
+    };
+    let intermediates: Vec<CertificateDer<'_>> = chain
+        .iter()
+        .skip(1)
+        .map(|d| CertificateDer::from(d.as_slice()))
+        .collect();
+    let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+    let path = leaf.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        webpki_roots::TLS_SERVER_ROOTS,
+        &intermediates,
+        time,
+        KeyUsage::server_auth(),
+        None,
+        None,
+    );
+    let anchor = match path {
+        Ok(path) => anchor_name(path.anchor().subject.as_ref()),
+        Err(e) => {
+            let (result, detail) = failure(&e, chain);
+            return verdict(result, None, detail);
+        }
+    };
+    let name = name.map(str::to_string).or_else(|| first_name(chain));
+    let Some(name) = name else {
+        return verdict(
+            TrustResult::NameMismatch,
+            anchor,
+            "no server name was sent and the certificate names none".into(),
+        );
+    };
+    let matches = ServerName::try_from(name.as_str())
+        .map(|n| leaf.verify_is_valid_for_subject_name(&n).is_ok())
+        .unwrap_or(false);
+    if !matches {
+        return verdict(
+            TrustResult::NameMismatch,
+            anchor,
+            format!(
+                "the certificate is not for {name}: a browser warns that the name does not match"
+            ),
+        );
+    }
+    let by = anchor.clone().unwrap_or_else(|| "a root".into());
+    verdict(
+        TrustResult::Trusted,
+        anchor,
+        format!("a browser trusts it: {by}, one of Mozilla's roots, vouches for {name}"),
+    )
+}
+
+/// Why the path failed, in the contract's words.
+fn failure(e: &Error, chain: &[Vec<u8>]) -> (TrustResult, String) {
+    match e {
+        Error::CertExpired { .. } => (
+            TrustResult::Expired,
+            "a certificate of the chain had expired at the time of the capture".into(),
+        ),
+        Error::CertNotValidYet { .. } => (
+            TrustResult::NotYetValid,
+            "a certificate of the chain was not yet valid at the time of the capture".into(),
+        ),
+        Error::InvalidSignatureForPublicKey
+        | Error::UnsupportedSignatureAlgorithmContext(_)
+        | Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => (
+            TrustResult::BadSignature,
+            format!("a signature in the chain does not check out ({e})"),
+        ),
+        _ if self_signed(chain) => (
+            TrustResult::SelfSigned,
+            "the certificate signs itself: no authority vouches for it, so a browser warns".into(),
+        ),
+        _ => (
+            TrustResult::UnknownIssuer,
+            format!(
+                "no root a browser knows vouches for this chain ({e}): a private CA, or an \
+                 intermediate the server did not send"
+            ),
+        ),
+    }
+}
+
+/// The leaf names itself as its issuer.
+fn self_signed(chain: &[Vec<u8>]) -> bool {
+    chain
+        .first()
+        .and_then(|d| X509Certificate::from_der(d).ok())
+        .is_some_and(|(_, c)| c.subject().as_raw() == c.issuer().as_raw())
+}
+
+/// The leaf's first DNS name (or its CN), to judge a chain sent without SNI.
+fn first_name(chain: &[Vec<u8>]) -> Option<String> {
+    let (_, cert) = X509Certificate::from_der(chain.first()?).ok()?;
+    let san = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .and_then(|ext| {
+            ext.value.general_names.iter().find_map(|n| match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+                _ => None,
+            })
+        });
+    san.or_else(|| {
+        cert.subject()
+            .iter_common_name()
+            .next()
+            .and_then(attribute_text)
+    })
+}
+
+/// The CN of a trust anchor's subject (its DER without the outer SEQUENCE).
+fn anchor_name(subject: &[u8]) -> Option<String> {
+    let len = subject.len();
+    let mut der = vec![0x30];
+    if len < 0x80 {
+        der.push(len as u8);
+    } else if len < 0x100 {
+        der.extend([0x81, len as u8]);
+    } else {
+        der.extend([0x82, (len >> 8) as u8, len as u8]);
+    }
+    der.extend_from_slice(subject);
+    let (_, name) = X509Name::from_der(&der).ok()?;
+    let cn = name.iter_common_name().next().and_then(attribute_text);
+    cn.or_else(|| name.iter_organization().next().and_then(attribute_text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{CertificateParams, DnType, Issuer, KeyPair};
+
+    fn params(names: &[&str]) -> CertificateParams {
+        let mut p = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name
+            .push(DnType::CommonName, names.first().copied().unwrap_or("x"));
+        p
+    }
+
+    /// 2026-12-02, when the certificates below are valid.
+    const NOW: u64 = 1_796_200_000;
+
+    #[test]
+    fn self_signed_and_private_ca_chains_are_not_trusted() {
+        let key = KeyPair::generate().unwrap();
+        let own = params(&["lab.test"]).self_signed(&key).unwrap();
+        let v = judge(&[own.der().to_vec()], Some("lab.test"), NOW);
+        assert_eq!(v.result, TrustResult::SelfSigned, "{v:?}");
+        // A leaf from a private CA, sent with that CA: no Mozilla root vouches.
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = params(&[]);
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, "Private CA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, &ca_key);
+        let leaf = params(&["lab.test"]).signed_by(&key, &issuer).unwrap();
+        let chain = [leaf.der().to_vec(), ca_cert.der().to_vec()];
+        let v = judge(&chain, Some("lab.test"), NOW);
+        assert_eq!(v.result, TrustResult::UnknownIssuer, "{v:?}");
+        assert_eq!(judge(&[], None, NOW).result, TrustResult::NotChecked);
+        assert_eq!(
+            judge(&[b"junk".to_vec()], None, NOW).result,
+            TrustResult::BadSignature
+        );
+    }
+}
