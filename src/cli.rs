@@ -121,6 +121,10 @@ pub struct CommonArgs {
     /// used RSA key exchange, without a key log. Sessions with forward secrecy (ECDHE) stay shut.
     #[arg(long = "server-key", value_name = "FILE")]
     pub server_keys: Vec<PathBuf>,
+    /// Certificates (PEM) to trust besides Mozilla's roots when judging the certificates a
+    /// server sent, e.g. the lab's CA or a company's private CA (give it again for more files).
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
     /// Mask secrets for a projector: first and last character kept.
     #[arg(long)]
     pub redact: bool,

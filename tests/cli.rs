@@ -418,3 +418,35 @@ fn text_report_lists_flows_and_totals() {
     assert!(text.contains("Totals"));
     assert!(text.contains("flows       3 (http 3)"), "{text}");
 }
+
+/// `--ca` takes PEM certificates: a file that cannot be read, or holds none, is a runtime failure
+/// whose message says what to give (exit 1).
+#[test]
+fn a_ca_file_without_certificates_says_what_to_give() {
+    let out = plainsight()
+        .args([
+            "report",
+            "--ca",
+            "captures/README.md",
+            "captures/http-ipv4.pcap",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holds no certificate") && err.contains("BEGIN CERTIFICATE"),
+        "{err}"
+    );
+    let out = plainsight()
+        .args([
+            "report",
+            "--ca",
+            "/nonexistent.pem",
+            "captures/http-ipv4.pcap",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the CA file"));
+}

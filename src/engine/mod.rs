@@ -42,6 +42,8 @@ pub struct EngineConfig {
     /// `--payload-bytes` when `payload` and `tls_record` events are wanted (`report
     /// --payloads`, the UI); `None` costs nothing.
     pub payloads: Option<usize>,
+    /// `--ca`: certificates (DER) trusted besides Mozilla's roots.
+    pub roots: std::sync::Arc<Vec<Vec<u8>>>,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +52,7 @@ impl Default for EngineConfig {
             memcap: DEFAULT_MEMCAP,
             keylog: None,
             payloads: None,
+            roots: Default::default(),
         }
     }
 }
@@ -105,7 +108,7 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Engine {
         Engine {
             tcp: FlowTracker::new(FlowLimits::from_memcap(config.memcap)),
-            record: Recorder::default(),
+            record: Recorder::with_roots(&config.roots),
             defrag: Defragmenter::default(),
             clock: Clock::default(),
             unsupported_links: HashSet::new(),

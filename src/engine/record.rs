@@ -13,7 +13,7 @@ use crate::event::{
 use crate::proto::analysis::{AppOutput, Output};
 use crate::proto::http::{Request, Response};
 use crate::proto::tls::handshake::{cipher_name, version_name, Certificate, CertificateCache};
-use crate::proto::tls::trust::judge;
+use crate::proto::tls::trust::{judge, Anchors};
 
 /// Trust verdicts kept (each a few hundred bytes): a capture meets few distinct chains.
 const MAX_VERDICTS: usize = 256;
@@ -48,11 +48,21 @@ pub(crate) struct Recorder {
     certificates: CertificateCache,
     /// Trust verdicts already given, by chain, server name and day.
     verdicts: HashMap<(Vec<u8>, Option<String>, u64), Trust>,
+    /// The roots chains are judged against: Mozilla's, and those given with `--ca`.
+    anchors: Anchors,
     /// What the application layer found during the current packet (reused, not reallocated).
     pub pending: Vec<Output>,
 }
 
 impl Recorder {
+    /// A recorder that judges certificates against Mozilla's roots and `roots` (DER).
+    pub fn with_roots(roots: &[Vec<u8>]) -> Recorder {
+        Recorder {
+            anchors: Anchors::new(roots),
+            ..Recorder::default()
+        }
+    }
+
     /// Counts an anomaly and writes it out, unless its kind has been written out too often.
     pub fn anomaly<F: FnMut(Event)>(
         &mut self,
@@ -269,7 +279,7 @@ impl Recorder {
         if let Some(known) = self.verdicts.get(&key) {
             return known.clone();
         }
-        let v = judge(chain, name, ts.secs());
+        let v = judge(chain, name, ts.secs(), &self.anchors.0);
         let trust = Trust {
             result: v.result,
             anchor: v.anchor,

@@ -29,15 +29,37 @@ impl AnalysisOptions {
                 .get_or_insert_with(KeyLog::default)
                 .add_server_key(key);
         }
+        let mut roots = Vec::new();
+        for path in &common.ca {
+            roots.extend(load_ca(path)?);
+        }
         Ok(AnalysisOptions {
             filter: common.filter.clone(),
             engine: EngineConfig {
                 memcap: common.memcap,
                 keylog,
                 payloads: None,
+                roots: std::sync::Arc::new(roots),
             },
         })
     }
+}
+
+/// Reads the PEM certificates of a `--ca` file (DER each).
+pub fn load_ca(path: &Path) -> Result<Vec<Vec<u8>>> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let certs: Vec<Vec<u8>> = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("cannot read the CA file {}", path.display()))?
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{}: not PEM certificates", path.display()))?;
+    anyhow::ensure!(
+        !certs.is_empty(),
+        "{} holds no certificate: give a PEM file with -----BEGIN CERTIFICATE----- blocks",
+        path.display()
+    );
+    Ok(certs)
 }
 
 /// Reads a server's RSA private key (PEM, PKCS#8 or PKCS#1).

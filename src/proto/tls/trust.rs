@@ -3,7 +3,7 @@
 //! binary so the verdict does not depend on the machine), at the capture's time, for the server
 //! name the client asked for.
 
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use webpki::{EndEntityCert, Error, KeyUsage};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 
@@ -18,9 +18,37 @@ pub struct Verdict {
     pub detail: String,
 }
 
+/// The roots chains are judged against: Mozilla's (webpki-roots), then any given with `--ca`.
+#[derive(Debug, Clone)]
+pub struct Anchors(pub Vec<TrustAnchor<'static>>);
+
+impl Default for Anchors {
+    fn default() -> Self {
+        Anchors::new(&[])
+    }
+}
+
+impl Anchors {
+    /// Mozilla's roots and `extra` (DER certificates; one that cannot be a root is left out).
+    pub fn new(extra: &[Vec<u8>]) -> Anchors {
+        let mut all = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+        all.extend(extra.iter().filter_map(|der| {
+            webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice()))
+                .ok()
+                .map(|a| a.to_owned())
+        }));
+        Anchors(all)
+    }
+}
+
 /// Judges `chain` (DER, leaf first, as sent) for `name` (the SNI; without one, the leaf's own
-/// first name) at `secs` since the epoch.
-pub fn judge(chain: &[Vec<u8>], name: Option<&str>, secs: u64) -> Verdict {
+/// first name) at `secs` since the epoch, against `anchors`.
+pub fn judge(
+    chain: &[Vec<u8>],
+    name: Option<&str>,
+    secs: u64,
+    anchors: &[TrustAnchor<'static>],
+) -> Verdict {
     let verdict = |result, anchor, detail: String| Verdict {
         result,
         anchor,
@@ -45,15 +73,21 @@ pub fn judge(chain: &[Vec<u8>], name: Option<&str>, secs: u64) -> Verdict {
     let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
     let path = leaf.verify_for_usage(
         webpki::ALL_VERIFICATION_ALGS,
-        webpki_roots::TLS_SERVER_ROOTS,
+        anchors,
         &intermediates,
         time,
         KeyUsage::server_auth(),
         None,
         None,
     );
-    let anchor = match path {
-        Ok(path) => anchor_name(path.anchor().subject.as_ref()),
+    let (anchor, mozilla) = match path {
+        Ok(path) => {
+            let subject = path.anchor().subject.as_ref();
+            let mozilla = webpki_roots::TLS_SERVER_ROOTS
+                .iter()
+                .any(|r| r.subject.as_ref() == subject);
+            (anchor_name(subject), mozilla)
+        }
         Err(e) => {
             let (result, detail) = failure(&e, chain);
             return verdict(result, None, detail);
@@ -80,11 +114,15 @@ pub fn judge(chain: &[Vec<u8>], name: Option<&str>, secs: u64) -> Verdict {
         );
     }
     let by = anchor.clone().unwrap_or_else(|| "a root".into());
-    verdict(
-        TrustResult::Trusted,
-        anchor,
-        format!("a browser trusts it: {by}, one of Mozilla's roots, vouches for {name}"),
-    )
+    let detail = if mozilla {
+        format!("a browser trusts it: {by}, one of Mozilla's roots, vouches for {name}")
+    } else {
+        format!(
+            "trusted through {by}, a root given with --ca: browsers that were given it too (a \
+             private CA installed on them) trust {name}; others warn"
+        )
+    };
+    verdict(TrustResult::Trusted, anchor, detail)
 }
 
 /// Why the path failed, in the contract's words.
@@ -185,7 +223,8 @@ mod tests {
     fn self_signed_and_private_ca_chains_are_not_trusted() {
         let key = KeyPair::generate().unwrap();
         let own = params(&["lab.test"]).self_signed(&key).unwrap();
-        let v = judge(&[own.der().to_vec()], Some("lab.test"), NOW);
+        let mozilla = Anchors::default();
+        let v = judge(&[own.der().to_vec()], Some("lab.test"), NOW, &mozilla.0);
         assert_eq!(v.result, TrustResult::SelfSigned, "{v:?}");
         // A leaf from a private CA, sent with that CA: no Mozilla root vouches.
         let ca_key = KeyPair::generate().unwrap();
@@ -196,12 +235,27 @@ mod tests {
         let issuer = Issuer::new(ca, &ca_key);
         let leaf = params(&["lab.test"]).signed_by(&key, &issuer).unwrap();
         let chain = [leaf.der().to_vec(), ca_cert.der().to_vec()];
-        let v = judge(&chain, Some("lab.test"), NOW);
+        let v = judge(&chain, Some("lab.test"), NOW, &mozilla.0);
         assert_eq!(v.result, TrustResult::UnknownIssuer, "{v:?}");
-        assert_eq!(judge(&[], None, NOW).result, TrustResult::NotChecked);
         assert_eq!(
-            judge(&[b"junk".to_vec()], None, NOW).result,
+            judge(&[], None, NOW, &mozilla.0).result,
+            TrustResult::NotChecked
+        );
+        assert_eq!(
+            judge(&[b"junk".to_vec()], None, NOW, &mozilla.0).result,
             TrustResult::BadSignature
         );
+        // The private CA given as a root (`--ca`): trusted, vouched for by it; for another
+        // name, a mismatch; years later, expired.
+        let private = Anchors::new(&[ca_cert.der().to_vec()]);
+        let v = judge(&chain, Some("lab.test"), NOW, &private.0);
+        assert_eq!(v.result, TrustResult::Trusted, "{v:?}");
+        assert_eq!(v.anchor.as_deref(), Some("Private CA"));
+        assert!(v.detail.contains("--ca"), "{v:?}");
+        let v = judge(&chain, Some("other.test"), NOW, &private.0);
+        assert_eq!(v.result, TrustResult::NameMismatch, "{v:?}");
+        // Before its validity began (rcgen's certificates start in 1975).
+        let v = judge(&chain, Some("lab.test"), 0, &private.0);
+        assert_eq!(v.result, TrustResult::NotYetValid, "{v:?}");
     }
 }
