@@ -59,6 +59,8 @@ struct AppKeys {
     current: Keys,
     /// The phase before (packets reordered across an update).
     previous: Option<Keys>,
+    /// The next phase's secret and keys, derived once, the first time a packet needs them.
+    next: Option<(Vec<u8>, Keys)>,
 }
 
 /// One level's handshake bytes of one direction: reassembled, then split into messages.
@@ -156,9 +158,9 @@ pub fn opens_connection(payload: &[u8]) -> Option<bool> {
     if kind != LongType::Initial {
         return Some(false);
     }
-    let keys = packet::initial_keys(version, dcid)?;
+    let keys = packet::client_initial_keys(version, dcid)?;
     let mut copy = bytes.to_vec();
-    Some(packet::open(&mut copy, pn_offset, &keys[0], None).is_some())
+    Some(packet::open(&mut copy, pn_offset, &keys, None).is_some())
 }
 
 impl QuicConnection {
@@ -728,6 +730,7 @@ impl QuicConnection {
                 current: Keys::from_secret(version, suite, &secret)?,
                 secret,
                 previous: None,
+                next: None,
             })
         };
         self.app = [app(&secrets.client_traffic), app(&secrets.server_traffic)];
@@ -945,15 +948,25 @@ fn open_app(
     if let Some(opened) = packet::open_with(buf, pn_offset, &app.header, &app.current, largest) {
         return Some((opened, false));
     }
-    let next_secret = Keys::next_secret(app.version, app.suite, &app.secret)?;
-    let next = Keys::from_secret(app.version, app.suite, &next_secret)?;
+    // A packet the current keys do not open (an update, or one that is not ours, such as a
+    // stateless reset): the next phase's keys are derived once, not for every such packet.
+    if app.next.is_none() {
+        let secret = Keys::next_secret(app.version, app.suite, &app.secret)?;
+        let keys = Keys::from_secret(app.version, app.suite, &secret)?;
+        app.next = Some((secret, keys));
+    }
     buf.clear();
     buf.extend_from_slice(bytes);
-    if let Some(opened) = packet::open_with(buf, pn_offset, &app.header, &next, largest) {
-        let old = std::mem::replace(&mut app.current, next);
-        app.previous = Some(old);
-        app.secret = next_secret;
-        return Some((opened, true));
+    let opened = app
+        .next
+        .as_ref()
+        .and_then(|(_, next)| packet::open_with(buf, pn_offset, &app.header, next, largest));
+    if let Some(opened) = opened {
+        if let Some((secret, next)) = app.next.take() {
+            app.previous = Some(std::mem::replace(&mut app.current, next));
+            app.secret = secret;
+            return Some((opened, true));
+        }
     }
     let previous = app.previous.as_ref()?;
     buf.clear();

@@ -488,6 +488,12 @@ const RETRY_NONCE_DRAFT_29: [u8; 12] = [
     0xe5, 0x49, 0x30, 0xf9, 0x7f, 0x21, 0x36, 0xf0, 0x53, 0x0a, 0x8c, 0x1c,
 ];
 
+/// The client's Initial keys alone (to tell whether a packet is a client's first Initial).
+pub fn client_initial_keys(version: Version, dcid: &[u8]) -> Option<Keys> {
+    let (client, _) = initial_secrets(version, dcid)?;
+    Keys::from_secret(version, Suite::initial(), &client)
+}
+
 /// The Initial keys of both sides.
 pub fn initial_keys(version: Version, dcid: &[u8]) -> Option<[Keys; 2]> {
     let (client, server) = initial_secrets(version, dcid)?;
