@@ -91,7 +91,9 @@ pub enum Command {
         #[command(flatten)]
         common: CommonArgs,
     },
-    /// The lab servers alone: a login page over HTTP and HTTPS on 127.0.0.1.
+    /// The lab servers alone: a login page over HTTP and HTTPS on 127.0.0.1, with its own CA,
+    /// and the same page behind broken certificates (expired, wrong name, self-signed, unknown
+    /// CA) on the four ports after the HTTPS one.
     Lab {
         /// Address to bind instead of 127.0.0.1 (never capture real people's passwords).
         #[arg(long, value_name = "ADDR")]
@@ -103,6 +105,10 @@ pub enum Command {
         /// Write the TLS session keys here (NSS key log format).
         #[arg(long, value_name = "FILE")]
         keylog: Option<PathBuf>,
+        /// Write the lab CA's certificate here (PEM), for `curl --cacert FILE`, a browser's
+        /// authorities, or plainsight's `--ca FILE`.
+        #[arg(long, value_name = "FILE")]
+        ca_out: Option<PathBuf>,
     },
     /// The interfaces libpcap can open, with their addresses.
     Interfaces,

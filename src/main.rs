@@ -116,9 +116,17 @@ fn run(cli: Cli) -> Result<Vec<String>> {
             http_port,
             https_port,
             keylog,
+            ca_out,
         } => {
             let stop = stop_on_ctrl_c()?;
-            plainsight::lab::run_until(bind.as_deref(), http_port, https_port, keylog, &stop)?;
+            let command = plainsight::lab::LabCommand {
+                bind,
+                http_port,
+                https_port,
+                keylog,
+                ca_out,
+            };
+            plainsight::lab::run_until(&command, &stop)?;
             Ok(Vec::new())
         }
         Command::Interfaces => {

@@ -182,11 +182,137 @@ fn scripted_demo_client_logs_in_and_the_lab_shares_its_keys() {
     plainsight::lab::client::scripted_logins(
         lab.http,
         lab.https,
-        &lab.certificate,
+        &lab.ca_certificate,
         Duration::from_millis(1),
     )
     .unwrap();
     // One TLS session, with every secret decryption needs.
     assert_eq!(keys.len(), 1);
     lab.stop();
+}
+
+/// The lab's PKI lesson end to end, as root on `lo`: curl trusting the lab's CA (`--cacert`, as
+/// `lab --ca-out` writes it) reaches the good port (exit 0) and refuses each broken one (exit 60);
+/// plainsight, given the same CA with `--ca` and the lab's key log (TLS 1.3 encrypts the
+/// certificate), judges each captured chain the way curl did, and says why.
+#[test]
+fn lab_certificates_are_judged_as_curl_judges_them() {
+    common::require_root("capturing the lab on lo");
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("lab-ca.pem");
+    let keys = dir.path().join("lab.keys");
+    let saved = dir.path().join("lab-certs.pcap");
+    let lab = Lab::start(&LabConfig {
+        http_port: 0,
+        https_port: 0,
+        broken_certificates: true,
+        keylog: Some(keys.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    std::fs::write(&ca, &lab.ca_pem).unwrap();
+    let mut ports = vec![("good", lab.https)];
+    ports.extend(lab.broken.iter().map(|(k, a)| (k.name(), *a)));
+    assert_eq!(ports.len(), 5);
+    let filter = ports
+        .iter()
+        .map(|(_, a)| format!("tcp port {}", a.port()))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let capture = common::LiveRun::start(&[
+        "report".as_ref(),
+        "--json".as_ref(),
+        "-i".as_ref(),
+        "lo".as_ref(),
+        "--duration".as_ref(),
+        "4".as_ref(),
+        "-f".as_ref(),
+        filter.as_ref(),
+        "-w".as_ref(),
+        saved.as_os_str(),
+    ]);
+    let mut curl_exit = Vec::new();
+    for (name, addr) in &ports {
+        let host = plainsight::lab::LAB_HOST;
+        let status = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "--http1.1", "--cacert"])
+            .arg(&ca)
+            .arg("--resolve")
+            .arg(format!("{host}:{}:{}", addr.port(), addr.ip()))
+            .arg(format!("https://{host}:{}/", addr.port()))
+            .status()
+            .expect("curl is installed by `make test`");
+        curl_exit.push((addr.port(), *name, status.code()));
+    }
+    let (status, _, stderr) = capture.finish();
+    assert!(status.success(), "{stderr}");
+    lab.stop();
+    let events = report(&[
+        "report",
+        "--json",
+        "--ca",
+        ca.to_str().unwrap(),
+        "--keylog",
+        keys.to_str().unwrap(),
+        saved.to_str().unwrap(),
+    ]);
+    let server_port: std::collections::HashMap<u64, u16> = common::of(&events, "flow_open")
+        .iter()
+        .map(|e| {
+            (
+                e["flow"].as_u64().unwrap(),
+                e["server"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<std::net::SocketAddr>()
+                    .unwrap()
+                    .port(),
+            )
+        })
+        .collect();
+    let mut judged = std::collections::BTreeMap::new();
+    for cert in common::of(&events, "tls_certificate") {
+        let port = server_port[&cert["flow"].as_u64().unwrap()];
+        judged.insert(port, cert["trust"]["result"].as_str().unwrap().to_string());
+    }
+    let verdicts: Vec<(&str, Option<i32>, &str)> = curl_exit
+        .iter()
+        .map(|(port, name, code)| (*name, *code, judged.get(port).map_or("none", |s| s)))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("good", Some(0), "trusted"),
+            ("expired", Some(60), "expired"),
+            ("wrong-name", Some(60), "name_mismatch"),
+            ("self-signed", Some(60), "self_signed"),
+            ("unknown-ca", Some(60), "unknown_issuer"),
+        ]
+    );
+    // The good chain as sent: the server's certificate and the issuing CA, vouched for by the
+    // lab's root.
+    let good = common::of(&events, "tls_certificate")
+        .into_iter()
+        .find(|c| c["trust"]["result"] == "trusted")
+        .unwrap();
+    let chain: Vec<(&str, &str, bool)> = good["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["subject_cn"].as_str().unwrap(),
+                c["issuer_cn"].as_str().unwrap(),
+                c["is_ca"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            ("lab.plainsight.test", "plainsight lab issuing CA", false),
+            ("plainsight lab issuing CA", "plainsight lab root CA", true)
+        ]
+    );
+    assert_eq!(good["trust"]["anchor"], "plainsight lab root CA");
 }

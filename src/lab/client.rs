@@ -1,5 +1,5 @@
 //! The demo's scripted client: a login over HTTP, then the same over HTTPS, with a real HTTP
-//! client (ureq, on rustls) that trusts the lab's certificate and nothing else.
+//! client (ureq, on rustls) that trusts the lab's CA and nothing else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,12 +16,12 @@ pub const DEMO_HTTPS_LOGIN: (&str, &str) = ("bob", "Demo-Https-Pass");
 pub fn scripted_logins(
     http: SocketAddr,
     https: SocketAddr,
-    certificate: &[u8],
+    ca_certificate: &[u8],
     pause: Duration,
 ) -> Result<(), String> {
     let tls = TlsConfig::builder()
         .root_certs(RootCerts::Specific(Arc::new(vec![Certificate::from_der(
-            certificate,
+            ca_certificate,
         )
         .to_owned()])))
         .build();

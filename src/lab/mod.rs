@@ -1,11 +1,13 @@
 //! The lab: a small login site over HTTP and the same site over HTTPS (rustls, with a
-//! certificate made at start by rcgen) and HTTP/3 (QUIC, on the HTTPS port number over UDP), on
-//! 127.0.0.1 unless told otherwise. Its made-up logins
+//! certificate issued at start by the lab's own CA, see [`pki`]) and HTTP/3 (QUIC, on the HTTPS
+//! port number over UDP), on 127.0.0.1 unless told otherwise, and, for the certificates lesson,
+//! the same site behind broken certificates on the next ports. Its made-up logins
 //! are what the classroom captures. [`demo`] tells the same story from built-in captures.
 
 pub mod client;
 pub mod demo;
 mod h3;
+pub mod pki;
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -16,10 +18,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 use crate::proto::tls::decrypt::KeyLog;
+use pki::{BrokenCertificate, LabPki, ServerIdentity};
 
 /// The name the lab's certificate is made for (and 127.0.0.1, and localhost).
 pub const LAB_HOST: &str = "lab.plainsight.test";
@@ -36,6 +38,9 @@ pub struct LabConfig {
     /// A key log to hand the session keys to as they are made (`demo --live` decrypts its own
     /// capture with it).
     pub shared_keys: Option<KeyLog>,
+    /// Also serve the site behind each [`BrokenCertificate`], on the ports after the HTTPS one
+    /// (ports the system chooses when `https_port` is 0).
+    pub broken_certificates: bool,
 }
 
 impl Default for LabConfig {
@@ -46,6 +51,7 @@ impl Default for LabConfig {
             https_port: 8443,
             keylog: None,
             shared_keys: None,
+            broken_certificates: false,
         }
     }
 }
@@ -74,8 +80,14 @@ pub struct Lab {
     pub https: SocketAddr,
     /// HTTP/3: the HTTPS port number, over UDP.
     pub h3: SocketAddr,
-    /// The certificate the HTTPS site presents (DER), for clients that want to trust it.
+    /// The certificate the HTTPS site presents (DER).
     pub certificate: Vec<u8>,
+    /// The lab's root CA (DER), which vouches for [`Lab::certificate`]: what clients trust.
+    pub ca_certificate: Vec<u8>,
+    /// The same root CA in PEM, as `lab --ca-out` writes it.
+    pub ca_pem: String,
+    /// The broken-certificate ports, when asked for.
+    pub broken: Vec<(BrokenCertificate, SocketAddr)>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -114,32 +126,13 @@ impl Lab {
         let http_listener = bind(config.http_port)?;
         let https_listener = bind(config.https_port)?;
         let cert_err = |e: rcgen::Error| LabError::Certificate(e.to_string());
-        let mut params = rcgen::CertificateParams::new(vec![
-            LAB_HOST.to_string(),
-            "localhost".to_string(),
-            "127.0.0.1".to_string(),
-        ])
-        .map_err(cert_err)?;
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, LAB_HOST);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::OrganizationName, "plainsight lab");
-        let signing_key = rcgen::KeyPair::generate().map_err(cert_err)?;
-        let cert = params.self_signed(&signing_key).map_err(cert_err)?;
-        let cert_der: CertificateDer<'static> = cert.der().clone();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut tls = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| LabError::Certificate(e.to_string()))?
-            .with_no_client_auth()
-            .with_single_cert(vec![cert_der.clone()], key)
-            .map_err(|e| LabError::Certificate(e.to_string()))?;
-        // HTTP/1.1 only: a browser then speaks the HTTP/1.1 that plainsight reads after decryption.
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let pki = LabPki::new(time::OffsetDateTime::now_utc()).map_err(cert_err)?;
+        let identity = pki.server().map_err(cert_err)?;
+        let certificate = identity
+            .chain
+            .first()
+            .map(|c| c.to_vec())
+            .unwrap_or_default();
         let file = match &config.keylog {
             Some(path) => Some(Mutex::new(
                 File::options()
@@ -153,12 +146,16 @@ impl Lab {
             )),
             None => None,
         };
-        if file.is_some() || config.shared_keys.is_some() {
-            tls.key_log = Arc::new(LabKeyLog {
-                file,
-                shared: config.shared_keys.clone(),
-            });
-        }
+        let key_log: Option<Arc<dyn rustls::KeyLog>> =
+            if file.is_some() || config.shared_keys.is_some() {
+                Some(Arc::new(LabKeyLog {
+                    file,
+                    shared: config.shared_keys.clone(),
+                }))
+            } else {
+                None
+            };
+        let tls = tls_config(identity, key_log.clone())?;
         let h3_tls = tls.clone();
         let tls = Arc::new(tls);
         let stop = Arc::new(AtomicBool::new(false));
@@ -185,6 +182,28 @@ impl Lab {
         })?;
         let mut threads = Vec::new();
         threads.push(h3::start(h3_socket, h3_tls, stop.clone())?);
+        let mut broken = Vec::new();
+        if config.broken_certificates {
+            for (i, kind) in BrokenCertificate::ALL.into_iter().enumerate() {
+                let port = match config.https_port {
+                    0 => 0,
+                    p => p.saturating_add(1 + i as u16),
+                };
+                let listener = bind(port)?;
+                let addr = listener.local_addr().map_err(|source| LabError::Bind {
+                    addr: SocketAddr::new(config.bind, port),
+                    source,
+                })?;
+                let tls = Arc::new(tls_config(
+                    pki.broken(kind).map_err(cert_err)?,
+                    key_log.clone(),
+                )?);
+                threads.push(serve(listener, stop.clone(), move |stream| {
+                    serve_tls(&tls, stream, "");
+                }));
+                broken.push((kind, addr));
+            }
+        }
         threads.push(serve(http_listener, stop.clone(), |stream| {
             let mut stream = stream;
             handle(&mut stream, "http", "")
@@ -192,19 +211,16 @@ impl Lab {
         // Real sites tell browsers where their HTTP/3 is: Alt-Svc on the HTTPS answers.
         let alt_svc = format!("Alt-Svc: h3=\":{}\"; ma=3600\r\n", h3.port());
         threads.push(serve(https_listener, stop.clone(), move |stream| {
-            let Ok(conn) = ServerConnection::new(tls.clone()) else {
-                return;
-            };
-            let mut tls_stream = StreamOwned::new(conn, stream);
-            handle(&mut tls_stream, "https", &alt_svc);
-            tls_stream.conn.send_close_notify();
-            let _ = tls_stream.flush();
+            serve_tls(&tls, stream, &alt_svc);
         }));
         Ok(Lab {
             http,
             https,
             h3,
-            certificate: cert_der.to_vec(),
+            certificate,
+            ca_certificate: pki.root_der().to_vec(),
+            ca_pem: pki.root_pem().to_string(),
+            broken,
             stop,
             threads,
         })
@@ -226,6 +242,37 @@ impl Drop for Lab {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// The lab's TLS settings for one certificate chain.
+fn tls_config(
+    identity: ServerIdentity,
+    key_log: Option<Arc<dyn rustls::KeyLog>>,
+) -> Result<ServerConfig, LabError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| LabError::Certificate(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain, identity.key)
+        .map_err(|e| LabError::Certificate(e.to_string()))?;
+    // HTTP/1.1 only: a browser then speaks the HTTP/1.1 that plainsight reads after decryption.
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    if let Some(key_log) = key_log {
+        tls.key_log = key_log;
+    }
+    Ok(tls)
+}
+
+/// One HTTPS exchange on an accepted connection.
+fn serve_tls(tls: &Arc<ServerConfig>, stream: TcpStream, extra: &str) {
+    let Ok(conn) = ServerConnection::new(tls.clone()) else {
+        return;
+    };
+    let mut tls_stream = StreamOwned::new(conn, stream);
+    handle(&mut tls_stream, "https", extra);
+    tls_stream.conn.send_close_notify();
+    let _ = tls_stream.flush();
 }
 
 /// Accepts connections until `stop`, one thread each.
@@ -367,17 +414,23 @@ fn login_page(scheme: &str, welcomed: Option<&str>) -> String {
     )
 }
 
-/// `plainsight lab`: the login site over HTTP and HTTPS until `stop` is set, with what to type
-/// to watch it on stdout.
-pub fn run_until(
-    bind: Option<&str>,
-    http_port: u16,
-    https_port: u16,
-    keylog: Option<PathBuf>,
-    stop: &AtomicBool,
-) -> anyhow::Result<()> {
+/// What `plainsight lab` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct LabCommand {
+    /// Address to bind (127.0.0.1 when `None`).
+    pub bind: Option<String>,
+    pub http_port: u16,
+    pub https_port: u16,
+    pub keylog: Option<PathBuf>,
+    /// Where to write the lab CA's certificate (PEM).
+    pub ca_out: Option<PathBuf>,
+}
+
+/// `plainsight lab`: the login site over HTTP and HTTPS, and the broken-certificate ports, until
+/// `stop` is set, with what to type to watch it on stdout.
+pub fn run_until(command: &LabCommand, stop: &AtomicBool) -> anyhow::Result<()> {
     use anyhow::Context;
-    let bind: IpAddr = match bind {
+    let bind: IpAddr = match &command.bind {
         Some(b) => b.parse().with_context(|| {
             format!("--bind {b:?} is not an IP address (for example 127.0.0.1)")
         })?,
@@ -389,45 +442,127 @@ pub fn run_until(
              Never let real people type real passwords into it: everything they send is shown on screen."
         );
     }
+    let keylog = command.keylog.clone();
     let lab = Lab::start(&LabConfig {
         bind,
-        http_port,
-        https_port,
+        http_port: command.http_port,
+        https_port: command.https_port,
         keylog: keylog.clone(),
         shared_keys: None,
+        broken_certificates: true,
     })?;
-    println!("plainsight lab — a login page to watch being sniffed (made-up passwords only)");
-    println!("  HTTP   http://{}/", lab.http);
-    println!(
-        "  HTTPS  https://{}/   (self-signed certificate for {LAB_HOST}: accept it, or curl -k)",
-        lab.https
-    );
-    println!(
-        "  HTTP/3 https://{}/ over QUIC (UDP port {}; announced with Alt-Svc)",
-        lab.https,
-        lab.h3.port()
-    );
-    match &keylog {
-        Some(k) => println!("  TLS session keys are written to {}", k.display()),
-        None => println!("  (add --keylog FILE to write the TLS session keys, for decryption)"),
+    if let Some(path) = &command.ca_out {
+        std::fs::write(path, &lab.ca_pem)
+            .with_context(|| format!("cannot write the lab's CA to {}", path.display()))?;
     }
-    println!();
-    println!("Watch it in another terminal:");
-    println!(
-        "  sudo plainsight live -i lo -f 'tcp port {} or port {}'{}",
-        lab.http.port(),
-        lab.https.port(),
-        keylog
-            .as_ref()
-            .map(|k| format!(" --keylog {}", k.display()))
-            .unwrap_or_default()
-    );
-    println!("Ctrl-C stops the lab.");
+    print!("{}", banner(&lab, command));
     while !stop.load(Ordering::Relaxed) {
         thread::sleep(Duration::from_millis(200));
     }
     lab.stop();
     Ok(())
+}
+
+/// What the lab serves and how to watch it, as `plainsight lab` prints it.
+fn banner(lab: &Lab, command: &LabCommand) -> String {
+    use std::fmt::Write as _;
+    let mut b = String::new();
+    let ip = lab.https.ip();
+    let resolve = |port: u16| format!("--resolve {LAB_HOST}:{port}:{ip}");
+    let ca = command
+        .ca_out
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "lab-ca.pem".into());
+    let _ = writeln!(
+        b,
+        "plainsight lab — a login page to watch being sniffed (made-up passwords only)"
+    );
+    let _ = writeln!(b, "  HTTP   http://{}/", lab.http);
+    let _ = writeln!(
+        b,
+        "  HTTPS  https://{LAB_HOST}:{}/   (certificate from the lab's own CA, \"{}\")",
+        lab.https.port(),
+        pki::ROOT_CN
+    );
+    let _ = writeln!(
+        b,
+        "  HTTP/3 the same over QUIC (UDP port {}; announced with Alt-Svc)",
+        lab.h3.port()
+    );
+    match &command.ca_out {
+        Some(path) => {
+            let _ = writeln!(
+                b,
+                "  The lab's CA is in {}: trust it with curl --cacert, or import it into a \
+                 browser as an authority. It is new at every start, and its key dies with the lab.",
+                path.display()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                b,
+                "  (add --ca-out FILE to write the lab's CA, so that curl --cacert FILE and a \
+                 browser trust the lab without -k)"
+            );
+        }
+    }
+    let _ = writeln!(
+        b,
+        "  Try: curl --cacert {ca} {} https://{LAB_HOST}:{}/",
+        resolve(lab.https.port()),
+        lab.https.port()
+    );
+    if !lab.broken.is_empty() {
+        let _ = writeln!(
+            b,
+            "\nBroken certificates, for the lesson (the same site; a browser warns, curl exits 60):"
+        );
+        for (kind, addr) in &lab.broken {
+            let _ = writeln!(
+                b,
+                "  {:<5} {:<12} {}",
+                addr.port(),
+                kind.name(),
+                kind.describe()
+            );
+        }
+    }
+    match &command.keylog {
+        Some(k) => {
+            let _ = writeln!(b, "\nTLS session keys are written to {}", k.display());
+        }
+        None => {
+            let _ = writeln!(
+                b,
+                "\n(add --keylog FILE to write the TLS session keys, for decryption)"
+            );
+        }
+    }
+    let mut ports = vec![lab.http.port(), lab.https.port()];
+    ports.extend(lab.broken.iter().map(|(_, a)| a.port()));
+    let filter = ports
+        .iter()
+        .map(|p| format!("port {p}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let _ = writeln!(b, "\nWatch it in another terminal:");
+    let _ = writeln!(
+        b,
+        "  sudo plainsight live -i lo -f '{filter}'{}{}",
+        command
+            .keylog
+            .as_ref()
+            .map(|k| format!(" --keylog {}", k.display()))
+            .unwrap_or_default(),
+        command
+            .ca_out
+            .as_ref()
+            .map(|k| format!(" --ca {}", k.display()))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(b, "Ctrl-C stops the lab.");
+    b
 }
 
 #[cfg(test)]

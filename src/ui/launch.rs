@@ -88,7 +88,10 @@ pub fn demo_live(common: &CommonArgs) -> Result<DemoOutcome> {
         lab.http.port(),
         lab.https.port()
     );
-    let (http, https, cert) = (lab.http, lab.https, lab.certificate.clone());
+    // The demo's client trusts the lab's CA, and so does the analysis: the HTTPS login is then
+    // judged as a browser given that CA would judge it.
+    std::sync::Arc::make_mut(&mut analysis.engine.roots).push(lab.ca_certificate.clone());
+    let (http, https, cert) = (lab.http, lab.https, lab.ca_certificate.clone());
     let client = std::thread::spawn(move || {
         crate::lab::client::scripted_logins(http, https, &cert, Duration::from_secs(2))
     });
