@@ -5,6 +5,8 @@
 // A failed unwrap here is a failed test (or bench), not a crash on user data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -896,11 +898,193 @@ fn renegotiation_takes_the_new_keys_at_change_cipher_spec() {
     assert_eq!(of(&ev, "tls_decryption")[0]["result"], "ok");
 }
 
+/// OpenSSL's verdict on a chain (DER, leaf first, as sent) at `attime`: `openssl verify` with
+/// the sent intermediates as untrusted, `roots` as the trusted set (the system's when `None`),
+/// and `-verify_hostname` when a name is given. Returns plainsight's word for it and what
+/// OpenSSL said.
+fn openssl_verdict(
+    ders: &[Vec<u8>],
+    attime: u64,
+    roots: Option<&Path>,
+    name: Option<&str>,
+) -> (&'static str, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = |i: usize, der: &[u8]| {
+        let path = dir.path().join(format!("{i}.der"));
+        std::fs::write(&path, der).unwrap();
+        let out = Command::new("openssl")
+            .args(["x509", "-inform", "DER", "-in"])
+            .arg(&path)
+            .output()
+            .expect("openssl is installed by `make test`");
+        assert!(out.status.success());
+        out.stdout
+    };
+    let leaf = dir.path().join("leaf.pem");
+    std::fs::write(&leaf, pem(0, &ders[0])).unwrap();
+    let mut verify = Command::new("openssl");
+    verify.args(["verify", "-attime", &attime.to_string()]);
+    if ders.len() > 1 {
+        let untrusted = dir.path().join("untrusted.pem");
+        let all: Vec<u8> = ders[1..]
+            .iter()
+            .enumerate()
+            .flat_map(|(i, d)| pem(i + 1, d))
+            .collect();
+        std::fs::write(&untrusted, all).unwrap();
+        verify.arg("-untrusted").arg(untrusted);
+    }
+    if let Some(roots) = roots {
+        verify.arg("-CAfile").arg(roots);
+    }
+    if let Some(name) = name {
+        verify.args(["-verify_hostname", name]);
+    }
+    let out = verify.arg(&leaf).output().unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let code = said
+        .split("error ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<u32>().ok());
+    let verdict = match (out.status.success(), code) {
+        (true, _) => "trusted",
+        (false, Some(18)) => "self_signed",
+        (false, Some(2 | 19 | 20 | 21)) => "unknown_issuer",
+        (false, Some(10)) => "expired",
+        (false, Some(9)) => "not_yet_valid",
+        (false, Some(62)) => "name_mismatch",
+        (false, Some(7)) => "bad_signature",
+        _ => panic!("openssl said {said}"),
+    };
+    (verdict, said)
+}
+
+/// The certificate lesson's capture (captures/make-cert-captures.sh: openssl s_server serving a
+/// private CA's chain, an expired, a not-yet-valid and a wrong-name certificate from it, a
+/// self-signed one, and a public-looking chain with Let's Encrypt's names on home-made keys):
+/// each verdict equals `openssl verify -attime <capture time> -verify_hostname <SNI>` on the
+/// chain tshark takes from the packets, with Debian's roots and the private root given to both.
+#[test]
+fn certificate_verdicts_equal_openssl_verify() {
+    let capture = "captures/certificates.pcap";
+    let ca = root().join("captures/certificates-ca.pem");
+    let out = Command::new("tshark")
+        .current_dir(root())
+        .args([
+            "-r",
+            capture,
+            "-Y",
+            "tls.handshake.type == 11",
+            "-T",
+            "fields",
+        ])
+        .args(["-e", "tcp.dstport", "-e", "tls.handshake.certificate"])
+        .output()
+        .expect("tshark is installed by `make test`");
+    // The chain tshark saw, by the client's port.
+    let sent: HashMap<String, Vec<Vec<u8>>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (port, certs) = l.split_once('\t').unwrap();
+            let ders = certs.split(',').map(|h| hex::decode(h).unwrap()).collect();
+            (port.to_string(), ders)
+        })
+        .collect();
+    assert_eq!(sent.len(), 6);
+    let dir = tempfile::tempdir().unwrap();
+    let roots = dir.path().join("roots.pem");
+    let mut bundle = std::fs::read("/etc/ssl/certs/ca-certificates.crt")
+        .expect("Debian's ca-certificates is installed by `make test`");
+    bundle.extend(std::fs::read(&ca).unwrap());
+    std::fs::write(&roots, bundle).unwrap();
+    let ca_arg = ca.to_str().unwrap();
+    let (_, with_ca) = events(&["--ca", ca_arg, capture]);
+    let (_, without) = events(&[capture]);
+    let client_port: HashMap<u64, String> = of(&with_ca, "flow_open")
+        .iter()
+        .map(|e| {
+            let client = e["client"].as_str().unwrap();
+            let port = client.rsplit(':').next().unwrap().to_string();
+            (e["flow"].as_u64().unwrap(), port)
+        })
+        .collect();
+    let sni: HashMap<u64, String> = of(&with_ca, "tls_client_hello")
+        .iter()
+        .map(|e| {
+            (
+                e["flow"].as_u64().unwrap(),
+                e["sni"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let mut verdicts = Vec::new();
+    for cert in of(&with_ca, "tls_certificate") {
+        let flow = cert["flow"].as_u64().unwrap();
+        let name = &sni[&flow];
+        let ders = &sent[&client_port[&flow]];
+        let chain = cert["chain"].as_array().unwrap();
+        assert_eq!(chain.len(), ders.len(), "{name}");
+        let attime = cert["ts"].as_f64().unwrap() as u64;
+        let (openssl, said) = openssl_verdict(ders, attime, Some(&roots), Some(name));
+        assert_eq!(
+            cert["trust"]["result"], openssl,
+            "{name}: openssl said {said}"
+        );
+        verdicts.push((name.clone(), openssl, cert["trust"]["anchor"].clone()));
+    }
+    let anchor = |s: &str| Value::String(s.into());
+    assert_eq!(
+        verdicts,
+        [
+            (
+                "intranet.corp.test".into(),
+                "trusted",
+                anchor("Corp Root CA")
+            ),
+            ("expired.corp.test".into(), "expired", Value::Null),
+            ("future.corp.test".into(), "not_yet_valid", Value::Null),
+            (
+                "shop.corp.test".into(),
+                "name_mismatch",
+                anchor("Corp Root CA")
+            ),
+            ("self-signed.corp.test".into(), "self_signed", Value::Null),
+            ("www.example.com".into(), "unknown_issuer", Value::Null),
+        ]
+    );
+    // Without the private root, no browser trusts the private CA's chain: the leaf and the
+    // issuing CA were sent, but the root vouching for them is not Mozilla's.
+    let first = &of(&without, "tls_certificate")[0];
+    assert_eq!(first["trust"]["result"], "unknown_issuer");
+    let names: Vec<(&str, &str)> = first["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["subject"].as_str().unwrap(),
+                c["issuer"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("CN=intranet.corp.test,O=Corp", "CN=Corp Issuing CA,O=Corp"),
+            ("CN=Corp Issuing CA,O=Corp", "CN=Corp Root CA,O=Corp")
+        ]
+    );
+}
+
 /// Each certificate of a chain as sent, described as OpenSSL describes the same DER (taken from
 /// the packets by tshark): RFC 4514 subject and issuer, validity, SHA-256 fingerprint.
 #[test]
 fn chain_entries_match_openssl() {
     for capture in [
+        "captures/certificates.pcap",
         "captures/tls-openssl.pcapng",
         "captures/tls12-aes128.pcap",
         "captures/tls12-aes256.pcap",
@@ -932,40 +1116,9 @@ fn chain_entries_match_openssl() {
         let chain = cert["chain"].as_array().unwrap();
         assert_eq!(chain.len(), ders.len(), "{capture}");
         // The verdict is OpenSSL's for the same leaf at the capture's time, with the system's
-        // roots: 18 self-signed, 20 an issuer it does not know, 10 expired, 9 not yet valid.
-        let dir = tempfile::tempdir().unwrap();
-        let leaf = dir.path().join("leaf.der");
-        std::fs::write(&leaf, &ders[0]).unwrap();
-        let pem = dir.path().join("leaf.pem");
-        let status = Command::new("openssl")
-            .args(["x509", "-inform", "DER", "-in"])
-            .arg(&leaf)
-            .arg("-out")
-            .arg(&pem)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let attime = (cert["ts"].as_f64().unwrap() as u64).to_string();
-        let verify = Command::new("openssl")
-            .args(["verify", "-attime", &attime])
-            .arg(&pem)
-            .output()
-            .unwrap();
-        let said = String::from_utf8_lossy(&verify.stdout).into_owned()
-            + &String::from_utf8_lossy(&verify.stderr);
-        let openssl_verdict = if verify.status.success() {
-            "trusted"
-        } else if said.contains("error 18 ") {
-            "self_signed"
-        } else if said.contains("error 20 ") || said.contains("error 21 ") {
-            "unknown_issuer"
-        } else if said.contains("error 10 ") {
-            "expired"
-        } else if said.contains("error 9 ") {
-            "not_yet_valid"
-        } else {
-            panic!("{capture}: openssl said {said}");
-        };
+        // roots.
+        let attime = cert["ts"].as_f64().unwrap() as u64;
+        let (openssl_verdict, said) = openssl_verdict(&ders[..1], attime, None, None);
         assert_eq!(
             cert["trust"]["result"], openssl_verdict,
             "{capture}: {said}"
