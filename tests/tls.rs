@@ -1055,6 +1055,27 @@ fn certificate_verdicts_equal_openssl_verify() {
             ("www.example.com".into(), "unknown_issuer", Value::Null),
         ]
     );
+    // The words say what is at fault.
+    let details: Vec<&str> = of(&with_ca, "tls_certificate")
+        .iter()
+        .map(|c| c["trust"]["detail"].as_str().unwrap())
+        .collect();
+    assert!(
+        details[1].contains("(expired.corp.test) expired on 2024-04-01"),
+        "{details:?}"
+    );
+    assert!(
+        details[2].contains("valid only from 2036-01-01"),
+        "{details:?}"
+    );
+    assert!(
+        details[3].contains("is for www.corp.test, not for shop.corp.test"),
+        "{details:?}"
+    );
+    assert!(
+        details[5].contains("\"ISRG Root X1\" is the name of one of Mozilla's roots"),
+        "{details:?}"
+    );
     // Without the private root, no browser trusts the private CA's chain: the leaf and the
     // issuing CA were sent, but the root vouching for them is not Mozilla's.
     let first = &of(&without, "tls_certificate")[0];

@@ -89,7 +89,7 @@ pub fn judge(
             (anchor_name(subject), mozilla)
         }
         Err(e) => {
-            let (result, detail) = failure(&e, chain);
+            let (result, detail) = failure(&e, chain, secs);
             return verdict(result, None, detail);
         }
     };
@@ -105,13 +105,19 @@ pub fn judge(
         .map(|n| leaf.verify_is_valid_for_subject_name(&n).is_ok())
         .unwrap_or(false);
     if !matches {
-        return verdict(
-            TrustResult::NameMismatch,
-            anchor,
+        let names = leaf_names(chain);
+        let detail = if names.is_empty() {
             format!(
                 "the certificate is not for {name}: a browser warns that the name does not match"
-            ),
-        );
+            )
+        } else {
+            format!(
+                "the certificate is for {}, not for {name}: a browser warns that the name does not \
+                 match",
+                names.join(", ")
+            )
+        };
+        return verdict(TrustResult::NameMismatch, anchor, detail);
     }
     let by = anchor.clone().unwrap_or_else(|| "a root".into());
     let detail = if mozilla {
@@ -125,17 +131,70 @@ pub fn judge(
     verdict(TrustResult::Trusted, anchor, detail)
 }
 
-/// Why the path failed, in the contract's words.
-fn failure(e: &Error, chain: &[Vec<u8>]) -> (TrustResult, String) {
+/// Why the path failed, in the contract's words, naming the certificate at fault.
+fn failure(e: &Error, chain: &[Vec<u8>], secs: u64) -> (TrustResult, String) {
+    let parsed: Vec<X509Certificate<'_>> = chain
+        .iter()
+        .map_while(|d| X509Certificate::from_der(d).ok().map(|(_, c)| c))
+        .collect();
+    let cn = |c: &X509Certificate<'_>| {
+        c.subject()
+            .iter_common_name()
+            .next()
+            .and_then(attribute_text)
+            .unwrap_or_else(|| c.subject().to_string())
+    };
+    let day = |t: x509_parser::time::ASN1Time| {
+        let d = t.to_datetime().date();
+        format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+    };
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    let which = |i: usize| {
+        if i == 0 {
+            "the server's certificate"
+        } else {
+            "a CA certificate"
+        }
+    };
     match e {
-        Error::CertExpired { .. } => (
-            TrustResult::Expired,
-            "a certificate of the chain had expired at the time of the capture".into(),
-        ),
-        Error::CertNotValidYet { .. } => (
-            TrustResult::NotYetValid,
-            "a certificate of the chain was not yet valid at the time of the capture".into(),
-        ),
+        Error::CertExpired { .. } => {
+            let detail = parsed
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.validity().not_after.timestamp() < secs)
+                .map(|(i, c)| {
+                    format!(
+                        "{} ({}) expired on {}, before the capture: a browser warns, as it \
+                         would for a certificate nobody renewed",
+                        which(i),
+                        cn(c),
+                        day(c.validity().not_after)
+                    )
+                })
+                .unwrap_or_else(|| {
+                    "a certificate of the chain had expired at the time of the capture".into()
+                });
+            (TrustResult::Expired, detail)
+        }
+        Error::CertNotValidYet { .. } => {
+            let detail = parsed
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.validity().not_before.timestamp() > secs)
+                .map(|(i, c)| {
+                    format!(
+                        "{} ({}) is valid only from {}, after the capture: a wrong clock, on the \
+                         server's CA or on this machine",
+                        which(i),
+                        cn(c),
+                        day(c.validity().not_before)
+                    )
+                })
+                .unwrap_or_else(|| {
+                    "a certificate of the chain was not yet valid at the time of the capture".into()
+                });
+            (TrustResult::NotYetValid, detail)
+        }
         Error::InvalidSignatureForPublicKey
         | Error::UnsupportedSignatureAlgorithmContext(_)
         | Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => (
@@ -146,13 +205,39 @@ fn failure(e: &Error, chain: &[Vec<u8>]) -> (TrustResult, String) {
             TrustResult::SelfSigned,
             "the certificate signs itself: no authority vouches for it, so a browser warns".into(),
         ),
-        _ => (
-            TrustResult::UnknownIssuer,
-            format!(
-                "no root a browser knows vouches for this chain ({e}): a private CA, or an \
-                 intermediate the server did not send"
-            ),
-        ),
+        _ => {
+            let Some(top) = parsed.last() else {
+                return (
+                    TrustResult::UnknownIssuer,
+                    "no root a browser knows vouches for this chain".into(),
+                );
+            };
+            let issuer = top
+                .issuer()
+                .iter_common_name()
+                .next()
+                .and_then(attribute_text)
+                .unwrap_or_else(|| top.issuer().to_string());
+            // A look-alike: the name of one of Mozilla's roots on a chain its key never signed.
+            // (Compared as text: the same name may be written in other string types.)
+            let wanted = top.issuer().to_string();
+            let look_alike = webpki_roots::TLS_SERVER_ROOTS.iter().any(|r| {
+                with_subject(r.subject.as_ref(), |n| n.to_string() == wanted) == Some(true)
+            });
+            let detail = if look_alike {
+                format!(
+                    "\"{issuer}\" is the name of one of Mozilla's roots, but that root's key did not \
+                     sign this chain: a look-alike, and names are not trust"
+                )
+            } else {
+                format!(
+                    "no root a browser knows vouches for \"{issuer}\", which signed the top of the \
+                     chain: a private CA (trusted only where it was installed, see --ca), or an \
+                     intermediate the server did not send"
+                )
+            };
+            (TrustResult::UnknownIssuer, detail)
+        }
     }
 }
 
@@ -162,6 +247,28 @@ fn self_signed(chain: &[Vec<u8>]) -> bool {
         .first()
         .and_then(|d| X509Certificate::from_der(d).ok())
         .is_some_and(|(_, c)| c.subject().as_raw() == c.issuer().as_raw())
+}
+
+/// The leaf's DNS names and IP addresses (its SAN), at most a few, for the mismatch's words.
+fn leaf_names(chain: &[Vec<u8>]) -> Vec<String> {
+    let Some((_, cert)) = chain
+        .first()
+        .and_then(|d| X509Certificate::from_der(d).ok())
+    else {
+        return Vec::new();
+    };
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return Vec::new();
+    };
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|n| match n {
+            x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+            _ => None,
+        })
+        .take(4)
+        .collect()
 }
 
 /// The leaf's first DNS name (or its CN), to judge a chain sent without SNI.
@@ -187,6 +294,15 @@ fn first_name(chain: &[Vec<u8>]) -> Option<String> {
 
 /// The CN of a trust anchor's subject (its DER without the outer SEQUENCE).
 fn anchor_name(subject: &[u8]) -> Option<String> {
+    with_subject(subject, |name| {
+        let cn = name.iter_common_name().next().and_then(attribute_text);
+        cn.or_else(|| name.iter_organization().next().and_then(attribute_text))
+    })
+    .flatten()
+}
+
+/// `f` applied to a trust anchor's subject (its DER without the outer SEQUENCE), parsed.
+fn with_subject<T>(subject: &[u8], f: impl FnOnce(&X509Name<'_>) -> T) -> Option<T> {
     let len = subject.len();
     let mut der = vec![0x30];
     if len < 0x80 {
@@ -198,8 +314,7 @@ fn anchor_name(subject: &[u8]) -> Option<String> {
     }
     der.extend_from_slice(subject);
     let (_, name) = X509Name::from_der(&der).ok()?;
-    let cn = name.iter_common_name().next().and_then(attribute_text);
-    cn.or_else(|| name.iter_organization().next().and_then(attribute_text))
+    Some(f(&name))
 }
 
 #[cfg(test)]
