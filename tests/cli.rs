@@ -450,3 +450,55 @@ fn a_ca_file_without_certificates_says_what_to_give() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the CA file"));
 }
+
+/// The text report's TLS section gives each chain from the server's certificate up to the root,
+/// and the verdict with its reason.
+#[test]
+fn text_report_shows_each_chain_and_its_verdict() {
+    let out = plainsight()
+        .args([
+            "report",
+            "--ca",
+            "captures/certificates-ca.pem",
+            "captures/certificates.pcap",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let chains: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("chain: "))
+        .collect();
+    let trusts: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("trust: "))
+        .collect();
+    assert_eq!(chains.len(), 6, "{text}");
+    assert_eq!(
+        chains[0],
+        "intranet.corp.test (EC P-256, 2026-12-02 to 2031-12-02) ← signed by Corp Issuing CA \
+         (EC P-256, 2026-12-02 to 2031-12-02) ← signed by Corp Root CA (a root the client has, \
+         not sent)"
+    );
+    assert_eq!(
+        chains[4],
+        "self-signed.corp.test (RSA 2048, 2026-12-02 to 2036-11-29)"
+    );
+    let verdicts: Vec<&str> = trusts
+        .iter()
+        .map(|t| t.split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "trusted through Corp Root CA, a root given with --ca",
+            "NOT trusted (expired)",
+            "NOT trusted (not_yet_valid)",
+            "NOT trusted (name_mismatch)",
+            "NOT trusted (self_signed)",
+            "NOT trusted (unknown_issuer)",
+        ]
+    );
+}

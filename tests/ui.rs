@@ -23,13 +23,23 @@ fn root() -> PathBuf {
 
 /// An app that has seen every event of the captures.
 fn app_for(captures: &[&str], keys: Option<&str>) -> App {
+    app_trusting(captures, keys, &[])
+}
+
+/// The same, with `roots` (PEM files) given as `--ca`.
+fn app_trusting(captures: &[&str], keys: Option<&str>, roots: &[&str]) -> App {
     let keylog = keys.map(|k| KeyLog::parse(&std::fs::read_to_string(root().join(k)).unwrap()).0);
+    let roots: Vec<Vec<u8>> = roots
+        .iter()
+        .flat_map(|r| plainsight::run::load_ca(&root().join(r)).unwrap())
+        .collect();
     let opts = AnalysisOptions {
         filter: None,
         engine: EngineConfig {
             keylog,
             // As the UI asks: the bytes, for the wire view.
             payloads: Some(plainsight::engine::DEFAULT_PAYLOAD_BYTES),
+            roots: std::sync::Arc::new(roots),
             ..Default::default()
         },
     };
@@ -506,4 +516,65 @@ fn wire_view_of_starttls_shows_the_clear_part_then_the_records() {
         .collect();
     assert!(right.contains("AUTH PLAIN"), "{right}");
     assert!(!v.secret_lines.is_empty());
+}
+
+/// The certificate pane (`c`): the private CA's chain as a ladder from the root given with
+/// `--ca` down to the server's certificate; a look-alike chain shows where trust breaks; a
+/// TLS 1.3 flow without keys says the certificate travelled encrypted.
+#[test]
+fn certificate_pane_draws_the_chain_as_a_ladder() {
+    let mut app = app_trusting(
+        &["captures/certificates.pcap"],
+        None,
+        &["captures/certificates-ca.pem"],
+    );
+    press(&mut app, KeyCode::Char('c'));
+    assert!(app.certificate.is_some());
+    let text = screen(&render(&app, 110, 44));
+    insta::assert_snapshot!("certificate_private_ca", text);
+    let ladder: Vec<usize> = [
+        "ROOT    Corp Root CA",
+        "CA      Corp Issuing CA",
+        "SERVER  intranet.corp.test",
+    ]
+    .iter()
+    .map(|rung| {
+        text.find(rung)
+            .unwrap_or_else(|| panic!("{rung} in\n{text}"))
+    })
+    .collect();
+    assert!(
+        ladder.windows(2).all(|w| w[0] < w[1]),
+        "root above the server: {text}"
+    );
+    // Esc closes it; the look-alike (sixth flow) breaks at the top.
+    press(&mut app, KeyCode::Esc);
+    assert!(app.certificate.is_none());
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Char('c'));
+    let text = screen(&render(&app, 110, 44));
+    assert!(text.contains("✗ NOT TRUSTED: unknown issuer"), "{text}");
+    assert!(
+        text.contains("\"ISRG Root X1\" is not a known root"),
+        "{text}"
+    );
+    assert!(text.contains("trust breaks here"), "{text}");
+    // The expired one (second flow) marks the rung at fault.
+    press(&mut app, KeyCode::Esc);
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Up);
+    }
+    press(&mut app, KeyCode::Char('c'));
+    let text = screen(&render(&app, 110, 44));
+    assert!(text.contains("✗ expired on 2024-04-01"), "{text}");
+    // TLS 1.3 without the key: no chain to see.
+    let mut app = app_for(&["captures/tls13-aes128.pcap"], None);
+    press(&mut app, KeyCode::Char('c'));
+    let text = screen(&render(&app, 110, 30));
+    assert!(
+        text.contains("The certificate travelled encrypted (TLS 1.3)"),
+        "{text}"
+    );
 }

@@ -24,9 +24,48 @@ struct TlsSeen {
     version: Option<String>,
     cipher: Option<String>,
     certificate: Option<String>,
+    /// The chain as sent, from the server's certificate up, and the trust verdict, in words.
+    chain: Option<String>,
+    trust: Option<String>,
     decryption: Option<String>,
     /// QUIC: its first packets open without keys.
     quic: bool,
+}
+
+/// A chain in a line, from the server's certificate up to the root: "a.test ← signed by B CA ←
+/// signed by Root (not sent; a root the client has)".
+fn chain_words(chain: &[crate::event::ChainCertificate], trust: &crate::event::Trust) -> String {
+    let name = |c: &crate::event::ChainCertificate| {
+        c.subject_cn.clone().unwrap_or_else(|| c.subject.clone())
+    };
+    let mut words: Vec<String> = chain
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let what = if i == 0 { "" } else { "signed by " };
+            format!(
+                "{what}{} ({}, {} to {})",
+                name(c),
+                c.key,
+                c.not_before.get(..10).unwrap_or(&c.not_before),
+                c.not_after.get(..10).unwrap_or(&c.not_after)
+            )
+        })
+        .collect();
+    let top_is_root = chain.last().is_some_and(|c| c.subject == c.issuer);
+    if !top_is_root {
+        let issuer = chain
+            .last()
+            .map(|c| c.issuer_cn.clone().unwrap_or_else(|| c.issuer.clone()));
+        match (&trust.anchor, issuer) {
+            (Some(anchor), _) if trust.result == crate::event::TrustResult::Trusted => words.push(
+                format!("signed by {anchor} (a root the client has, not sent)"),
+            ),
+            (_, Some(issuer)) => words.push(format!("signed by {issuer} (not sent)")),
+            _ => {}
+        }
+    }
+    words.join(" ← ")
 }
 
 pub struct TextReport<W: Write> {
@@ -102,6 +141,15 @@ impl<W: Write> TextReport<W> {
                         e.issuer_cn,
                         e.not_after
                     ));
+                    t.chain = Some(chain_words(&e.chain, &e.trust));
+                    t.trust = Some(match e.trust.result {
+                        crate::event::TrustResult::Trusted => format!("trust: {}", e.trust.detail),
+                        other => format!(
+                            "trust: NOT trusted ({}): {}",
+                            other.as_str(),
+                            e.trust.detail
+                        ),
+                    });
                 }
             }
             Event::TlsDecryption(e) => {
@@ -306,6 +354,12 @@ impl<W: Write> TextReport<W> {
                     t.server,
                     parts.join("; ")
                 ));
+                if let Some(chain) = &t.chain {
+                    self.line(&format!("{:37}chain: {chain}", ""));
+                }
+                if let Some(trust) = &t.trust {
+                    self.line(&format!("{:37}{trust}", ""));
+                }
             }
             if self.tls_unlisted > 0 {
                 self.line(&format!("  … and {} more", self.tls_unlisted));

@@ -16,7 +16,7 @@ use crate::capture::CaptureError;
 pub use crate::capture::Input;
 use crate::event::{Event, Timestamp};
 pub use live::{analyse_live, LiveOutcome, LiveUpdate};
-pub use options::{load_keylog, AnalysisOptions};
+pub use options::{load_ca, load_keylog, AnalysisOptions};
 pub use parallel::analyse_inputs_parallel;
 pub use sequential::analyse_inputs;
 

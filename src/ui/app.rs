@@ -11,8 +11,8 @@ use super::keys::{self, Command};
 use super::lesson::Lesson;
 use super::wire::WireView;
 use crate::event::{
-    Credential, Dir, Event, FlowClose, FlowId, FlowOpen, HttpRequest, HttpResponse, Payload,
-    Protocol, Summary, Timestamp, TlsRecord, Transport,
+    ChainCertificate, Credential, Dir, Event, FlowClose, FlowId, FlowOpen, HttpRequest,
+    HttpResponse, Payload, Protocol, Summary, Timestamp, TlsRecord, Transport, Trust,
 };
 
 /// Flows kept for display; older closed ones are summarised in a count.
@@ -50,6 +50,10 @@ pub struct TlsView {
     pub cipher: Option<String>,
     pub alpn: Option<String>,
     pub certificate: Option<(Option<String>, Vec<String>, String, String)>,
+    /// The chain as sent, leaf first, and whether a browser would trust it (the certificate
+    /// pane).
+    pub chain: Vec<ChainCertificate>,
+    pub trust: Option<Trust>,
     pub decryption: Option<(String, String)>,
     pub records: u64,
     pub bytes: u64,
@@ -214,6 +218,8 @@ pub struct App {
     pub wire_bytes: usize,
     /// The wire view of a flow, when open (`f`).
     pub wire: Option<WireState>,
+    /// The certificate pane of a flow, when open (`c`): the flow and the first line shown.
+    pub certificate: Option<(FlowId, u16)>,
     /// The guided demo, act by act.
     pub lesson: Option<Lesson>,
     /// The act whose flow was last selected and opened (it is staged once, when its flow is
@@ -271,6 +277,7 @@ impl App {
             detail_scroll: 0,
             wire_bytes: 0,
             wire: None,
+            certificate: None,
             lesson: None,
             staged: None,
             wire_cache: RefCell::new(None),
@@ -397,6 +404,8 @@ impl App {
             Event::TlsCertificate(e) => {
                 if let Some(t) = self.tls_mut(e.flow) {
                     t.certificate = Some((e.subject_cn, e.san, e.issuer_cn, e.not_after));
+                    t.chain = e.chain;
+                    t.trust = Some(e.trust);
                 }
             }
             Event::TlsDecryption(e) => {
@@ -621,6 +630,9 @@ impl App {
         if self.wire.is_some() && self.wire_command(command) {
             return Action::None;
         }
+        if self.certificate.is_some() && self.certificate_command(command) {
+            return Action::None;
+        }
         match command {
             Command::Quit => return Action::Quit,
             Command::Back => {
@@ -637,6 +649,11 @@ impl App {
                 });
                 // It opens at the first secret.
                 self.wire_command(Command::NextSecret);
+            }
+            Command::OpenCertificate => {
+                // The flow whose bytes are on screen, else the selected one.
+                let flow = self.wire.take().map(|w| w.flow);
+                self.certificate = flow.or(self.selected_flow().map(|f| f.id)).map(|f| (f, 0));
             }
             Command::Hex | Command::NextSecret | Command::PreviousSecret => {}
             Command::Down => self.move_selection(1),
@@ -692,6 +709,42 @@ impl App {
             Command::Help => self.show_help = true,
         }
         Action::None
+    }
+
+    /// Keys of the open certificate pane; false for keys it leaves to the main screen.
+    fn certificate_command(&mut self, command: Command) -> bool {
+        let Some((flow, scroll)) = self.certificate else {
+            return false;
+        };
+        let scroll = match command {
+            Command::Back | Command::OpenCertificate => {
+                self.certificate = None;
+                return true;
+            }
+            Command::Down => scroll.saturating_add(1),
+            Command::Up => scroll.saturating_sub(1),
+            Command::PageDown => scroll.saturating_add(10),
+            Command::PageUp => scroll.saturating_sub(10),
+            Command::Top => 0,
+            Command::OpenWire => {
+                self.certificate = None;
+                return false;
+            }
+            _ => return false,
+        };
+        self.certificate = Some((flow, scroll));
+        true
+    }
+
+    /// The open certificate pane's content, `width` columns wide, judged "today" by the wall
+    /// clock.
+    pub fn certificate_view(&self, width: u16) -> Option<super::certificate::CertificateView> {
+        let (id, _) = self.certificate?;
+        let flow = self.flows.get(*self.index.get(&id)?)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Some(super::certificate::certificate_view(flow, width, now))
     }
 
     /// Keys of the open wire view; false for keys it leaves to the main screen.

@@ -122,6 +122,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     }
     if app.wire.is_some() {
         draw_wire(frame, app, &theme, main);
+    } else if app.certificate.is_some() {
+        draw_certificate(frame, app, &theme, main);
     } else {
         let [flows, detail] =
             Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
@@ -480,6 +482,13 @@ fn tls_lines<'a>(
             field("  names", san.join(", "));
         }
         field("  issuer", format!("{issuer}, until {until}"));
+        if let Some(trust) = &tls.trust {
+            let verdict = match trust.result {
+                crate::event::TrustResult::Trusted => "trusted".to_string(),
+                other => format!("NOT trusted: {}", other.as_str().replace('_', " ")),
+            };
+            field("  trust", format!("{verdict} (c: the chain)"));
+        }
     }
     if let Some(ja4) = &tls.ja4 {
         field("JA4", ja4.clone());
@@ -856,6 +865,30 @@ fn draw_wire(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
             inner,
         ),
     }
+}
+
+/// The certificate pane in place of the flow list and detail.
+fn draw_certificate(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let width = area.width.saturating_sub(2);
+    let (Some((_, scroll)), Some(view)) = (app.certificate, app.certificate_view(width)) else {
+        return;
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(format!("{}[↑ ↓ scroll · Esc] ", view.title));
+    let lines: Vec<Line<'static>> = view
+        .lines
+        .iter()
+        .map(|l| {
+            Line::from(
+                l.iter()
+                    .map(|seg| Span::styled(seg.text.clone(), wire_style(theme, seg.look)))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }
 
 fn wire_style(theme: &Theme, look: wire::Look) -> Style {

@@ -29,6 +29,8 @@ pub enum Command {
     Help,
     /// The wire view of the selected flow.
     OpenWire,
+    /// The certificate pane of the selected flow.
+    OpenCertificate,
     /// Text or hex in the wire view.
     Hex,
     NextSecret,
@@ -91,15 +93,15 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[KeyCode::Tab],
-        label: "Tab",
+        label: "Tab ⇧Tab",
         command: Command::NextPane,
-        help: "next pane (flows, detail, credentials)",
+        help: "next / previous pane (flows, detail, leaks)",
     },
     Binding {
         keys: &[KeyCode::BackTab],
-        label: "Shift-Tab",
+        label: "",
         command: Command::PreviousPane,
-        help: "previous pane",
+        help: "",
     },
     Binding {
         keys: &[KeyCode::Enter],
@@ -117,13 +119,19 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Esc],
         label: "Esc",
         command: Command::Back,
-        help: "close wire view or explanation, clear filter",
+        help: "close a view or the explanation, clear filter",
     },
     Binding {
         keys: &[KeyCode::Char('f')],
         label: "f",
         command: Command::OpenWire,
         help: "the bytes on the wire (Esc closes)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('c')],
+        label: "c",
+        command: Command::OpenCertificate,
+        help: "who vouches for the server: its certificates",
     },
     Binding {
         keys: &[KeyCode::Char('x')],

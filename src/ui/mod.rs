@@ -3,6 +3,7 @@
 //! thread owns the state ([`app::App`]), reads keys and redraws at most ~30 times a second.
 
 pub mod app;
+pub mod certificate;
 pub mod draw;
 pub mod keys;
 mod launch;
