@@ -61,12 +61,14 @@ captures: deps-test
 	bash captures/make-cred-captures.sh
 	bash captures/make-encap-captures.sh
 	bash captures/make-device-captures.sh
+	bash captures/make-cert-captures.sh
 
 # Coverage-guided fuzzing (cargo-fuzz, libFuzzer). The machine has a stable toolchain only:
 # RUSTC_BOOTSTRAP lets it build the fuzz targets without a sanitizer. FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 20
 fuzz-smoke:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	for t in packets streams reassembly decrypt pipeline wire quic; do \
-		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 || exit 1; \
+	for t in packets streams reassembly decrypt pipeline wire quic certificates; do \
+		mkdir -p fuzz/corpus/$$t; \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O $$t fuzz/corpus/$$t $$(ls -d fuzz/seeds/$$t 2>/dev/null) -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 || exit 1; \
 	done

@@ -544,6 +544,8 @@ impl EventKind for TlsCertificate {
             .iter_mut()
             .for_each(ChainCertificate::make_printable);
         self.trust.anchor.iter_mut().for_each(clean);
+        // The detail names certificates (their CNs and SANs).
+        clean(&mut self.trust.detail);
     }
 }
 
