@@ -118,6 +118,7 @@ events! {
     Summary = "summary",
     Payload = "payload",
     TlsRecord = "tls_record",
+    Finding = "finding",
 }
 
 /// [`EventKind`] without `Clone`, so the enum can hand out its payload as a trait object.
@@ -737,6 +738,66 @@ impl EventKind for Anomaly {
     }
 }
 
+wire_names! {
+    /// What a site got wrong, as a capture shows it.
+    pub enum FindingKind {
+        LoginFormOverHttp = "login_form_over_http",
+        FormPostsToHttp = "form_posts_to_http",
+        CredentialsBeforeRedirect = "credentials_before_redirect",
+        NoHttpsRedirect = "no_https_redirect",
+        MissingHsts = "missing_hsts",
+        CookieWithoutSecure = "cookie_without_secure",
+        CookieWithoutHttponly = "cookie_without_httponly",
+        MixedContent = "mixed_content",
+        WeakTlsVersion = "weak_tls_version",
+        WeakCipher = "weak_cipher",
+        NoForwardSecrecy = "no_forward_secrecy",
+        UntrustedCertificate = "untrusted_certificate",
+    }
+}
+
+wire_names! {
+    /// How bad a finding is.
+    pub enum Severity {
+        High = "high",
+        Medium = "medium",
+        Low = "low",
+    }
+}
+
+/// A site's mistake, with the fix in one sentence. Once per flow and kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub flow: Option<FlowId>,
+    pub ts: Timestamp,
+    /// The packet that showed it (1-based, as Wireshark numbers frames).
+    pub frame: Option<u64>,
+    pub kind: FindingKind,
+    pub severity: Severity,
+    /// The server's name (Host, SNI), if known.
+    pub host: Option<String>,
+    /// What was seen.
+    pub detail: String,
+    /// The fix, one sentence.
+    pub advice: String,
+}
+
+impl EventKind for Finding {
+    fn flow_id(&self) -> Option<FlowId> {
+        self.flow
+    }
+    fn flow_id_mut(&mut self) -> Option<&mut FlowId> {
+        self.flow.as_mut()
+    }
+    fn heap_size(&self) -> usize {
+        optional_len(&self.host) + self.detail.len() + self.advice.len()
+    }
+    fn make_printable(&mut self) {
+        self.host.iter_mut().for_each(clean);
+        clean(&mut self.detail);
+    }
+}
+
 /// Totals of a run: the last line of the event stream.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
@@ -761,6 +822,9 @@ pub struct Summary {
     pub wifi_protected_frames: u64,
     /// Seconds between the first and the last packet's timestamps.
     pub duration: f64,
+    /// `finding` events, and how many of each kind.
+    pub findings: u64,
+    pub findings_by_kind: BTreeMap<String, u64>,
 }
 
 impl EventKind for Summary {
@@ -792,6 +856,10 @@ impl Summary {
         self.decrypted_flows += other.decrypted_flows;
         self.anomalies += other.anomalies;
         self.wifi_protected_frames += other.wifi_protected_frames;
+        self.findings += other.findings;
+        for (kind, n) in &other.findings_by_kind {
+            *self.findings_by_kind.entry(kind.clone()).or_insert(0) += n;
+        }
     }
 }
 

@@ -315,4 +315,31 @@ fn lab_certificates_are_judged_as_curl_judges_them() {
         ]
     );
     assert_eq!(good["trust"]["anchor"], "plainsight lab root CA");
+    // Findings: the lab's HTTPS side, judged with its CA, does everything right (TLS 1.3, HSTS);
+    // each broken port has exactly its certificate to blame.
+    let mut found: Vec<(u16, String)> = common::of(&events, "finding")
+        .iter()
+        .map(|f| {
+            (
+                server_port[&f["flow"].as_u64().unwrap()],
+                f["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    let mut want: Vec<(u16, String)> = lab_broken_ports(&curl_exit)
+        .into_iter()
+        .map(|p| (p, "untrusted_certificate".to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(found, want);
+}
+
+/// The ports curl refused.
+fn lab_broken_ports(curl_exit: &[(u16, &str, Option<i32>)]) -> Vec<u16> {
+    curl_exit
+        .iter()
+        .filter(|(_, _, code)| *code != Some(0))
+        .map(|(port, _, _)| *port)
+        .collect()
 }

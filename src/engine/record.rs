@@ -5,12 +5,14 @@ use std::collections::HashMap;
 
 use crate::base::{Endpoint, FlowId, Timestamp};
 use crate::creds::Found;
+use crate::event::Finding;
 use crate::event::{
     Anomaly, AnomalyKind, ChainCertificate, Credential, DecryptionResult, DnsQuery, Event,
     FlowClose, HttpRequest, HttpResponse, Payload, Protocol, RecordType, Summary, TlsCertificate,
     TlsClientHello, TlsDecryption, TlsRecord, TlsServerHello, Trust,
 };
 use crate::proto::analysis::{AppOutput, Output};
+use crate::proto::findings::FindingDetector;
 use crate::proto::http::{Request, Response};
 use crate::proto::tls::handshake::{cipher_name, version_name, Certificate, CertificateCache};
 use crate::proto::tls::trust::{judge, Anchors};
@@ -52,6 +54,9 @@ pub(crate) struct Recorder {
     anchors: Anchors,
     /// What the application layer found during the current packet (reused, not reallocated).
     pub pending: Vec<Output>,
+    /// What sites got wrong, from the events made.
+    findings: FindingDetector,
+    found: Vec<Finding>,
 }
 
 impl Recorder {
@@ -101,10 +106,28 @@ impl Recorder {
     /// Turns what the application layer found (in [`Recorder::pending`]) into events.
     pub fn emit_pending<F: FnMut(Event)>(&mut self, ctx: &FlowContext, out: &mut F) {
         let mut pending = std::mem::take(&mut self.pending);
+        // Every event passes the findings detector on its way out; what it finds follows.
+        let mut detector = std::mem::take(&mut self.findings);
+        let mut found = std::mem::take(&mut self.found);
+        let server = Some(ctx.server);
         for output in pending.drain(..) {
-            self.emit(output, ctx, out);
+            self.emit(output, ctx, &mut |event: Event| {
+                detector.observe(&event, server, &mut found);
+                out(event);
+            });
         }
-        // The buffer goes back, its capacity kept.
+        self.findings = detector;
+        for finding in found.drain(..) {
+            self.summary.findings += 1;
+            *self
+                .summary
+                .findings_by_kind
+                .entry(finding.kind.as_str().to_string())
+                .or_insert(0) += 1;
+            out(Event::Finding(finding));
+        }
+        // The buffers go back, their capacity kept.
+        self.found = found;
         self.pending = pending;
     }
 
@@ -294,6 +317,7 @@ impl Recorder {
 
     /// Counts a closed flow in the totals.
     pub fn flow_closed(&mut self, close: &FlowClose) {
+        self.findings.flow_closed(close.flow);
         let bytes = close.bytes_c2s + close.bytes_s2c;
         *self
             .summary

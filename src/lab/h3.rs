@@ -101,6 +101,7 @@ async fn connection(incoming: quinn::Incoming) {
             let response = http::Response::builder()
                 .status(code)
                 .header("content-type", "text/html; charset=utf-8")
+                .header("strict-transport-security", "max-age=31536000")
                 .header("content-length", page.len())
                 .body(());
             let Ok(response) = response else {

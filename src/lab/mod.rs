@@ -25,6 +25,8 @@ use pki::{BrokenCertificate, LabPki, ServerIdentity};
 
 /// The name the lab's certificate is made for (and 127.0.0.1, and localhost).
 pub const LAB_HOST: &str = "lab.plainsight.test";
+/// What the lab's HTTPS answers say to browsers: use HTTPS only, for a year.
+const HSTS: &str = "Strict-Transport-Security: max-age=31536000\r\n";
 /// Largest request head or body the lab reads.
 const MAX_REQUEST: usize = 64 << 10;
 
@@ -199,7 +201,7 @@ impl Lab {
                     key_log.clone(),
                 )?);
                 threads.push(serve(listener, stop.clone(), move |stream| {
-                    serve_tls(&tls, stream, "");
+                    serve_tls(&tls, stream, HSTS);
                 }));
                 broken.push((kind, addr));
             }
@@ -208,8 +210,9 @@ impl Lab {
             let mut stream = stream;
             handle(&mut stream, "http", "")
         }));
-        // Real sites tell browsers where their HTTP/3 is: Alt-Svc on the HTTPS answers.
-        let alt_svc = format!("Alt-Svc: h3=\":{}\"; ma=3600\r\n", h3.port());
+        // Real sites tell browsers where their HTTP/3 is: Alt-Svc on the HTTPS answers. And the
+        // HTTPS side does what a careful site does: HSTS, so it yields no finding.
+        let alt_svc = format!("Alt-Svc: h3=\":{}\"; ma=3600\r\n{HSTS}", h3.port());
         threads.push(serve(https_listener, stop.clone(), move |stream| {
             serve_tls(&tls, stream, &alt_svc);
         }));

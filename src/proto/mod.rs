@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod dns;
+pub mod findings;
 pub mod hpack;
 pub mod http;
 pub mod http2;

@@ -75,6 +75,8 @@ pub struct TextReport<W: Write> {
     open: HashMap<FlowId, (Endpoint, Endpoint, bool)>,
     anomalies: Vec<String>,
     anomalies_unlisted: u64,
+    /// What the sites got wrong, most severe first when written.
+    findings: Vec<crate::event::Finding>,
     credentials: Vec<Credential>,
     credentials_unlisted: u64,
     tls: Vec<TlsSeen>,
@@ -93,6 +95,7 @@ impl<W: Write> TextReport<W> {
             anomalies_unlisted: 0,
             credentials: Vec::new(),
             credentials_unlisted: 0,
+            findings: Vec::new(),
             tls: Vec::new(),
             tls_index: HashMap::new(),
             tls_unlisted: 0,
@@ -167,6 +170,11 @@ impl<W: Write> TextReport<W> {
             | Event::DnsQuery(_)
             | Event::Payload(_)
             | Event::TlsRecord(_) => {}
+            Event::Finding(f) => {
+                if self.findings.len() < CREDENTIALS_LISTED {
+                    self.findings.push(f.clone());
+                }
+            }
             Event::Summary(summary) => self.totals(summary),
         }
     }
@@ -241,6 +249,7 @@ impl<W: Write> TextReport<W> {
             self.line("No TCP flows.");
         }
         self.credentials_section(s);
+        self.findings_section(s);
         self.tls_section();
         self.anomalies_section(s);
         let protocols: Vec<String> = s
@@ -290,6 +299,7 @@ impl<W: Write> TextReport<W> {
             ));
         }
         self.line(&format!("  credentials {}", s.credentials));
+        self.line(&format!("  findings    {}", s.findings));
         self.line(&format!("  anomalies   {}", s.anomalies));
         self.line(&format!("  duration    {:.3} s", s.duration));
         if !self.broken && self.out.flush().is_err() {
@@ -324,6 +334,32 @@ impl<W: Write> TextReport<W> {
             if self.credentials_unlisted > 0 {
                 self.line(&format!("  … and {} more", self.credentials_unlisted));
             }
+        }
+    }
+
+    fn findings_section(&mut self, s: &Summary) {
+        if self.findings.is_empty() {
+            return;
+        }
+        self.line("");
+        self.line(&format!(
+            "Findings ({}) — what the sites got wrong, and the fix",
+            s.findings
+        ));
+        let mut findings = std::mem::take(&mut self.findings);
+        // Most severe first; in capture order within a severity.
+        findings.sort_by_key(|f| f.severity as u8);
+        for f in findings {
+            let flow = f.flow.map(|id| format!("flow {id}")).unwrap_or_default();
+            self.line(&format!(
+                "  {:<6} {:<28} {:<9} {}: {}",
+                f.severity.as_str().to_uppercase(),
+                f.kind.as_str(),
+                flow,
+                f.host.as_deref().unwrap_or("-"),
+                f.detail
+            ));
+            self.line(&format!("{:46}fix: {}", "", f.advice));
         }
     }
 

@@ -11,7 +11,7 @@ use super::keys::{self, Command};
 use super::lesson::Lesson;
 use super::wire::WireView;
 use crate::event::{
-    ChainCertificate, Credential, Dir, Event, FlowClose, FlowId, FlowOpen, HttpRequest,
+    ChainCertificate, Credential, Dir, Event, Finding, FlowClose, FlowId, FlowOpen, HttpRequest,
     HttpResponse, Payload, Protocol, Summary, Timestamp, TlsRecord, Transport, Trust,
 };
 
@@ -105,6 +105,8 @@ pub struct FlowView {
     pub bytes_s2c: u64,
     pub packets: u64,
     pub credentials: Vec<Credential>,
+    /// What the site got wrong on this flow.
+    pub findings: Vec<Finding>,
     pub requests: Vec<RequestView>,
     pub tls: Option<TlsView>,
     pub wire: Wire,
@@ -192,6 +194,8 @@ pub struct App {
     pub older_flows: u64,
     pub credentials: VecDeque<Credential>,
     pub credentials_total: u64,
+    /// `finding` events seen.
+    pub findings_total: u64,
     pub selected: usize,
     pub cred_selected: usize,
     pub focus: Pane,
@@ -254,6 +258,7 @@ impl App {
             older_flows: 0,
             credentials: VecDeque::new(),
             credentials_total: 0,
+            findings_total: 0,
             selected: 0,
             cred_selected: 0,
             focus: Pane::Flows,
@@ -414,6 +419,7 @@ impl App {
                 }
             }
             Event::Anomaly(_) => self.anomalies += 1,
+            Event::Finding(f) => self.finding(f),
             Event::DnsQuery(_) => {}
             Event::Payload(p) => self.payload(p),
             Event::TlsRecord(r) => self.tls_record(r),
@@ -446,6 +452,7 @@ impl App {
             bytes_s2c: 0,
             packets: 0,
             credentials: Vec::new(),
+            findings: Vec::new(),
             requests: Vec::new(),
             tls: None,
             wire: Wire::default(),
@@ -554,6 +561,16 @@ impl App {
                 self.wire_bytes = self.wire_bytes.saturating_sub(f.wire.size());
                 f.wire = Wire::default();
                 f.wire_trimmed = true;
+            }
+        }
+    }
+
+    /// A site's mistake: kept with its flow (the detail pane lists them), counted in all.
+    fn finding(&mut self, f: Finding) {
+        self.findings_total += 1;
+        if let Some(flow) = f.flow.and_then(|id| self.flow_mut(id)) {
+            if flow.findings.len() < MAX_REQUESTS_PER_FLOW {
+                flow.findings.push(f);
             }
         }
     }

@@ -813,6 +813,7 @@ mod tests {
             bytes_c2s: 0,
             bytes_s2c: 0,
             packets: 0,
+            findings: Vec::new(),
             credentials: creds,
             requests: Vec::new(),
             tls: None,

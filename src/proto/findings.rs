@@ -1,0 +1,746 @@
+//! Findings: what a site got wrong, read passively from what a capture shows. HTTPS that is not
+//! used (no redirect, a password sent before one), HTTPS that is used badly (no HSTS, session
+//! cookies without `Secure` or `HttpOnly`), and TLS itself (an old version, a weak or
+//! forward-secrecy-less suite, a certificate no browser trusts). Once per flow and kind; nothing
+//! is said about what the capture cannot show (HSTS on a flow that was not decrypted is unknown,
+//! not missing).
+//!
+//! The detector watches the events the engine makes, in order, and answers with `finding`
+//! events. Its memory is bounded: per-flow facts go when the flow closes, and the hosts it
+//! remembers are capped.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::base::{Endpoint, FlowId, Timestamp};
+use crate::event::{
+    Credential, Event, Finding, FindingKind, HttpRequest, HttpResponse, Severity, TlsCertificate,
+    TlsServerHello, TrustResult,
+};
+
+/// Hosts remembered as serving HTTPS, and plain-HTTP answers waiting for such a host.
+const MAX_HOSTS: usize = 4096;
+const MAX_PENDING: usize = 4096;
+
+/// How bad each kind is, and its fix in one sentence.
+pub fn rule(kind: FindingKind) -> (Severity, &'static str) {
+    use FindingKind::{
+        CookieWithoutHttponly, CookieWithoutSecure, CredentialsBeforeRedirect, FormPostsToHttp,
+        LoginFormOverHttp, MissingHsts, MixedContent, NoForwardSecrecy, NoHttpsRedirect,
+        UntrustedCertificate, WeakCipher, WeakTlsVersion,
+    };
+    use Severity::{High, Low, Medium};
+    match kind {
+        LoginFormOverHttp => (
+            High,
+            "Serve the login page and everything after it over HTTPS only, and redirect HTTP to it.",
+        ),
+        FormPostsToHttp => (
+            High,
+            "Make the form's action an https:// URL (or a relative one on an HTTPS page).",
+        ),
+        CredentialsBeforeRedirect => (
+            High,
+            "Redirect to HTTPS before any form is shown and send HSTS, so browsers never try plain \
+             HTTP again: this password already crossed in the clear.",
+        ),
+        NoHttpsRedirect => (
+            Medium,
+            "Answer every plain-HTTP request with a 301 redirect to https:// and send HSTS from the \
+             HTTPS side.",
+        ),
+        MissingHsts => (
+            Medium,
+            "Send Strict-Transport-Security: max-age=31536000; includeSubDomains, so browsers stop \
+             trying plain HTTP and sslstrip has nothing to strip.",
+        ),
+        CookieWithoutSecure => (
+            Medium,
+            "Set session cookies with Secure (and serve the site over HTTPS only), so they never \
+             travel in the clear.",
+        ),
+        CookieWithoutHttponly => (
+            Low,
+            "Add HttpOnly to session cookies, so a script injected into the page cannot read them.",
+        ),
+        MixedContent => (
+            Medium,
+            "Load every script, style sheet, frame and image over https:// (or a relative URL).",
+        ),
+        WeakTlsVersion => (
+            Medium,
+            "Switch off SSL, TLS 1.0 and TLS 1.1 on the server: TLS 1.2 and 1.3 are what browsers \
+             accept.",
+        ),
+        WeakCipher => (
+            High,
+            "Remove RC4, 3DES, DES, NULL, EXPORT and anonymous suites from the server; offer \
+             ECDHE with AES-GCM or ChaCha20-Poly1305.",
+        ),
+        NoForwardSecrecy => (
+            Medium,
+            "Prefer ECDHE suites (or TLS 1.3): with RSA key exchange, whoever gets the server's \
+             key later decrypts every recorded session.",
+        ),
+        UntrustedCertificate => (
+            High,
+            "Use a certificate the clients trust, in date and for the right name: Let's Encrypt \
+             for a public name, a private CA installed on the clients for an internal one.",
+        ),
+    }
+}
+
+/// What is known about one flow.
+#[derive(Debug, Default)]
+struct FlowFacts {
+    /// The server's name: the request's Host or the ClientHello's SNI, without a port.
+    host: Option<String>,
+    /// The server's address.
+    server: Option<Endpoint>,
+    /// A credential went over this flow in the clear: when, and in which packet.
+    plain_credential: Option<(Timestamp, u64, String)>,
+}
+
+/// A plain-HTTP answer with content, from a host not yet seen serving HTTPS.
+#[derive(Debug, Clone)]
+struct Pending {
+    flow: FlowId,
+    ts: Timestamp,
+    frame: u64,
+    detail: String,
+}
+
+/// Watches events; says what the sites in them got wrong.
+#[derive(Debug, Default)]
+pub struct FindingDetector {
+    flows: HashMap<FlowId, FlowFacts>,
+    reported: HashSet<(FlowId, FindingKind)>,
+    /// Hosts (names, or addresses as text) seen serving HTTPS in this capture.
+    https_hosts: HashSet<String>,
+    /// Plain-HTTP content by host, until the host is seen serving HTTPS (or the capture ends).
+    pending: HashMap<String, Vec<Pending>>,
+    pending_count: usize,
+}
+
+impl FindingDetector {
+    /// Looks at one event (`server`: its flow's server, when it has a flow); findings it shows
+    /// are added to `out`.
+    pub fn observe(&mut self, event: &Event, server: Option<Endpoint>, out: &mut Vec<Finding>) {
+        match event {
+            Event::TlsClientHello(e) => {
+                let facts = self.flows.entry(e.flow).or_default();
+                facts.server = server;
+                if let Some(sni) = &e.sni {
+                    facts.host = Some(host_of(sni));
+                }
+            }
+            Event::TlsServerHello(e) => self.server_hello(e, server, out),
+            Event::TlsCertificate(e) => self.certificate(e, out),
+            Event::HttpRequest(e) => self.request(e, server),
+            Event::Credential(c) => self.credential(c),
+            Event::HttpResponse(e) => self.response(e, server, out),
+            _ => {}
+        }
+    }
+
+    /// Forgets a closed flow's facts (its findings stay said).
+    pub fn flow_closed(&mut self, flow: FlowId) {
+        self.flows.remove(&flow);
+        self.reported.retain(|(f, _)| *f != flow);
+    }
+
+    fn say(
+        &mut self,
+        flow: FlowId,
+        kind: FindingKind,
+        (ts, frame): (Timestamp, u64),
+        host: Option<String>,
+        detail: String,
+        out: &mut Vec<Finding>,
+    ) {
+        if !self.reported.insert((flow, kind)) {
+            return;
+        }
+        let (severity, advice) = rule(kind);
+        out.push(Finding {
+            flow: Some(flow),
+            ts,
+            frame: Some(frame),
+            kind,
+            severity,
+            host,
+            detail,
+            advice: advice.to_string(),
+        });
+    }
+
+    fn host(&self, flow: FlowId) -> Option<String> {
+        self.flows.get(&flow).and_then(|f| f.host.clone())
+    }
+
+    fn server_hello(
+        &mut self,
+        e: &TlsServerHello,
+        server: Option<Endpoint>,
+        out: &mut Vec<Finding>,
+    ) {
+        if e.hello_retry {
+            return;
+        }
+        // The server answered: its name (and address) serve HTTPS.
+        let host = self.host(e.flow);
+        let mut names: Vec<String> = host.iter().cloned().collect();
+        if let Some(s) = server {
+            names.push(s.0.ip().to_string());
+        }
+        for name in names {
+            self.serves_https(name, out);
+        }
+        let at = (e.ts, e.frame);
+        if matches!(
+            e.version.as_str(),
+            "SSL2.0" | "SSL3.0" | "TLS1.0" | "TLS1.1"
+        ) {
+            self.say(
+                e.flow,
+                FindingKind::WeakTlsVersion,
+                at,
+                host.clone(),
+                format!("the server chose {}", e.version),
+                out,
+            );
+        }
+        if let Some(why) = weak_cipher(&e.cipher) {
+            self.say(
+                e.flow,
+                FindingKind::WeakCipher,
+                at,
+                host.clone(),
+                format!("the server chose {} ({why})", e.cipher),
+                out,
+            );
+        }
+        if let Some(kx) = static_key_exchange(&e.cipher) {
+            self.say(
+                e.flow,
+                FindingKind::NoForwardSecrecy,
+                at,
+                host,
+                format!(
+                    "the server chose {} ({kx} key exchange: no forward secrecy)",
+                    e.cipher
+                ),
+                out,
+            );
+        }
+    }
+
+    fn certificate(&mut self, e: &TlsCertificate, out: &mut Vec<Finding>) {
+        if matches!(
+            e.trust.result,
+            TrustResult::Trusted | TrustResult::NotChecked
+        ) {
+            return;
+        }
+        let host = self.host(e.flow);
+        self.say(
+            e.flow,
+            FindingKind::UntrustedCertificate,
+            (e.ts, e.frame),
+            host,
+            format!("{}: {}", e.trust.result.as_str(), e.trust.detail),
+            out,
+        );
+    }
+
+    fn request(&mut self, e: &HttpRequest, server: Option<Endpoint>) {
+        let facts = self.flows.entry(e.flow).or_default();
+        facts.server = server;
+        if let Some(h) = &e.host {
+            facts.host = Some(host_of(h));
+        }
+    }
+
+    fn credential(&mut self, c: &Credential) {
+        if c.decrypted {
+            return;
+        }
+        let facts = self.flows.entry(c.flow).or_default();
+        if facts.plain_credential.is_none() {
+            facts.plain_credential = Some((c.ts, c.frame, c.kind.as_str().to_string()));
+        }
+    }
+
+    fn response(&mut self, e: &HttpResponse, server: Option<Endpoint>, out: &mut Vec<Finding>) {
+        let host = self
+            .host(e.flow)
+            .or_else(|| server.map(|s| s.0.ip().to_string()));
+        let at = (e.ts, e.frame);
+        let location = header(&e.headers, "location");
+        let to_https = (300..400).contains(&e.status)
+            && location.is_some_and(|l| l.trim().to_ascii_lowercase().starts_with("https://"));
+        if e.decrypted {
+            if let Some(h) = &host {
+                self.serves_https(h.clone(), out);
+            }
+        } else if to_https {
+            let credential = self
+                .flows
+                .get(&e.flow)
+                .and_then(|f| f.plain_credential.clone());
+            if let Some((ts, frame, kind)) = credential {
+                self.say(
+                    e.flow,
+                    FindingKind::CredentialsBeforeRedirect,
+                    (ts, frame),
+                    host.clone(),
+                    format!(
+                        "a {kind} credential crossed in the clear, then the server answered {} \
+                         with a redirect to {}",
+                        e.status,
+                        location.unwrap_or_default().trim()
+                    ),
+                    out,
+                );
+            }
+        } else if (200..300).contains(&e.status) {
+            if let Some(h) = &host {
+                let detail = format!(
+                    "{h} answered a plain-HTTP request with {} {} instead of a redirect to \
+                     https://, though it serves HTTPS",
+                    e.status, e.reason
+                );
+                if self.https_hosts.contains(h) {
+                    self.say(
+                        e.flow,
+                        FindingKind::NoHttpsRedirect,
+                        at,
+                        host.clone(),
+                        detail,
+                        out,
+                    );
+                } else if self.pending_count < MAX_PENDING {
+                    let waiting = self.pending.entry(h.clone()).or_default();
+                    if !waiting.iter().any(|p| p.flow == e.flow) {
+                        waiting.push(Pending {
+                            flow: e.flow,
+                            ts: e.ts,
+                            frame: e.frame,
+                            detail,
+                        });
+                        self.pending_count += 1;
+                    }
+                }
+            }
+        }
+        // Cookies: over plain HTTP any session cookie is exposed; over HTTPS, one without Secure
+        // would be sent over plain HTTP too.
+        for cookie in e
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| SetCookie::parse(v))
+        {
+            if !cookie.session_like() {
+                continue;
+            }
+            if !cookie.secure || !e.decrypted {
+                let detail = if e.decrypted {
+                    format!("the session cookie {} is set without Secure", cookie.name)
+                } else {
+                    format!(
+                        "the session cookie {} is set over plain HTTP{}",
+                        cookie.name,
+                        if cookie.secure {
+                            " (its Secure flag cannot help there)"
+                        } else {
+                            ""
+                        }
+                    )
+                };
+                self.say(
+                    e.flow,
+                    FindingKind::CookieWithoutSecure,
+                    at,
+                    host.clone(),
+                    detail,
+                    out,
+                );
+            }
+            if !cookie.http_only {
+                self.say(
+                    e.flow,
+                    FindingKind::CookieWithoutHttponly,
+                    at,
+                    host.clone(),
+                    format!("the session cookie {} is set without HttpOnly", cookie.name),
+                    out,
+                );
+            }
+        }
+        if e.decrypted
+            && (200..300).contains(&e.status)
+            && header(&e.headers, "content-type")
+                .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("text/html"))
+            && header(&e.headers, "strict-transport-security").is_none()
+        {
+            self.say(
+                e.flow,
+                FindingKind::MissingHsts,
+                at,
+                host.clone(),
+match &host {
+                    Some(h) => format!(
+                        "the HTML page {h} served over HTTPS sends no Strict-Transport-Security header"
+                    ),
+                    None => "an HTML page served over HTTPS sends no Strict-Transport-Security \
+                             header"
+                        .to_string(),
+                },
+                out,
+            );
+        }
+    }
+
+    /// `host` serves HTTPS: plain-HTTP content it gave earlier becomes a finding.
+    fn serves_https(&mut self, host: String, out: &mut Vec<Finding>) {
+        if let Some(waiting) = self.pending.remove(&host) {
+            self.pending_count = self.pending_count.saturating_sub(waiting.len());
+            for p in waiting {
+                self.say(
+                    p.flow,
+                    FindingKind::NoHttpsRedirect,
+                    (p.ts, p.frame),
+                    Some(host.clone()),
+                    p.detail,
+                    out,
+                );
+            }
+        }
+        if self.https_hosts.len() < MAX_HOSTS {
+            self.https_hosts.insert(host);
+        }
+    }
+}
+
+/// A Host header's or SNI's name: lower case, without a port (an IPv6 literal's brackets
+/// dropped).
+fn host_of(value: &str) -> String {
+    let v = value.trim().to_ascii_lowercase();
+    if let Some(rest) = v.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest).to_string();
+    }
+    match v.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name.to_string()
+        }
+        _ => v,
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Why a suite (IANA name) is weak, if it is.
+fn weak_cipher(name: &str) -> Option<&'static str> {
+    let n = name.to_ascii_uppercase();
+    if n.contains("_RC4_") {
+        Some("RC4 is broken")
+    } else if n.contains("_NULL_") || n.ends_with("_NULL") || n.contains("WITH_NULL") {
+        Some("NULL: no encryption at all")
+    } else if n.contains("EXPORT") {
+        Some("EXPORT: keys short enough to break")
+    } else if n.contains("_ANON_") {
+        Some("anonymous: no certificate, anyone in the middle can answer")
+    } else if n.contains("3DES") || n.contains("_DES_") || n.contains("DES40") {
+        Some("DES and 3DES: 64-bit blocks, broken by Sweet32")
+    } else {
+        None
+    }
+}
+
+/// The key exchange of a suite without forward secrecy (RSA, static DH or ECDH), if it is one.
+fn static_key_exchange(name: &str) -> Option<&'static str> {
+    let n = name.to_ascii_uppercase();
+    let n = n.strip_prefix("TLS_").or_else(|| n.strip_prefix("SSL_"))?;
+    if n.starts_with("RSA_WITH_") || n.starts_with("RSA_EXPORT") || n.starts_with("RSA_PSK_") {
+        Some("RSA")
+    } else if n.starts_with("DH_RSA_") || n.starts_with("DH_DSS_") {
+        Some("static DH")
+    } else if n.starts_with("ECDH_RSA_") || n.starts_with("ECDH_ECDSA_") {
+        Some("static ECDH")
+    } else {
+        None
+    }
+}
+
+/// One `Set-Cookie` header, as far as findings need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetCookie {
+    pub name: String,
+    pub value: String,
+    pub secure: bool,
+    pub http_only: bool,
+}
+
+impl SetCookie {
+    pub fn parse(header: &str) -> SetCookie {
+        let mut parts = header.split(';');
+        let pair = parts.next().unwrap_or("");
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let mut cookie = SetCookie {
+            name: name.trim().to_string(),
+            value: value.trim().trim_matches('"').to_string(),
+            secure: false,
+            http_only: false,
+        };
+        for attr in parts {
+            let key = attr.split('=').next().unwrap_or("").trim();
+            if key.eq_ignore_ascii_case("secure") {
+                cookie.secure = true;
+            } else if key.eq_ignore_ascii_case("httponly") {
+                cookie.http_only = true;
+            }
+        }
+        cookie
+    }
+
+    /// The contract's "session-like": a telling name, and a value that is not a plain flag.
+    pub fn session_like(&self) -> bool {
+        const WELL_KNOWN: [&str; 8] = [
+            "phpsessid",
+            "jsessionid",
+            "connect.sid",
+            "asp.net_sessionid",
+            "aspsessionid",
+            "cfid",
+            "cftoken",
+            "laravel_session",
+        ];
+        const PARTS: [&str; 7] = ["sess", "sid", "token", "auth", "jwt", "remember", "login"];
+        let name = self.name.to_ascii_lowercase();
+        let telling = WELL_KNOWN
+            .iter()
+            .any(|w| name == *w || name.starts_with("aspsessionid"))
+            || PARTS.iter().any(|p| name.contains(p));
+        let flag = matches!(
+            self.value.to_ascii_lowercase().as_str(),
+            "" | "0" | "1" | "no" | "yes" | "true" | "false"
+        );
+        telling && !flag
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_cookie_attributes_and_session_names() {
+        let c = SetCookie::parse("PHPSESSID=abc123; path=/; HttpOnly");
+        assert_eq!(
+            (c.name.as_str(), c.secure, c.http_only),
+            ("PHPSESSID", false, true)
+        );
+        assert!(c.session_like());
+        let c = SetCookie::parse("session_token=\"x9\"; Secure; httponly; SameSite=Lax");
+        assert!(c.secure && c.http_only && c.session_like());
+        assert!(!SetCookie::parse("remember_me=0; Path=/").session_like());
+        assert!(!SetCookie::parse("theme=dark").session_like());
+        assert!(!SetCookie::parse("sid=").session_like());
+    }
+
+    fn server() -> Option<Endpoint> {
+        Some(Endpoint("10.0.0.2:80".parse().unwrap()))
+    }
+
+    fn response(flow: FlowId, status: u16, headers: &[(&str, &str)], decrypted: bool) -> Event {
+        Event::HttpResponse(HttpResponse {
+            flow,
+            ts: Timestamp(2_000_000),
+            frame: 9,
+            status,
+            reason: "x".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body_len: 10,
+            decrypted,
+            stream: None,
+        })
+    }
+
+    fn request(flow: FlowId, host: &str) -> Event {
+        Event::HttpRequest(HttpRequest {
+            flow,
+            ts: Timestamp(1_000_000),
+            frame: 4,
+            method: "POST".into(),
+            target: "/login".into(),
+            version: "HTTP/1.1".into(),
+            host: Some(host.into()),
+            headers: Vec::new(),
+            body_len: 0,
+            decrypted: false,
+            stream: None,
+        })
+    }
+
+    fn kinds(found: &[Finding]) -> Vec<(FlowId, &'static str, Option<u64>)> {
+        found
+            .iter()
+            .map(|f| (f.flow.unwrap_or(0), f.kind.as_str(), f.frame))
+            .collect()
+    }
+
+    /// A password in the clear, then a redirect to HTTPS: too late. The finding points at the
+    /// credential's packet.
+    #[test]
+    fn credentials_before_the_redirect() {
+        let mut d = FindingDetector::default();
+        let mut found = Vec::new();
+        d.observe(&request(1, "shop.test"), server(), &mut found);
+        let credential = Event::Credential(Credential {
+            flow: 1,
+            ts: Timestamp(1_000_000),
+            frame: 5,
+            kind: crate::creds::CredentialKind::HttpForm,
+            username: Some("u".into()),
+            secret: "p".into(),
+            client: Endpoint("10.0.0.1:5000".parse().unwrap()),
+            server: Endpoint("10.0.0.2:80".parse().unwrap()),
+            location: "form field password".into(),
+            decrypted: false,
+        });
+        d.observe(&credential, server(), &mut found);
+        let redirect = response(1, 302, &[("Location", "https://shop.test/login")], false);
+        d.observe(&redirect, server(), &mut found);
+        d.observe(&redirect, server(), &mut found);
+        assert_eq!(kinds(&found), [(1, "credentials_before_redirect", Some(5))]);
+        // A redirect without a credential before it is what a site should do.
+        let mut found = Vec::new();
+        d.observe(&request(2, "shop.test"), server(), &mut found);
+        d.observe(
+            &response(2, 301, &[("Location", "https://shop.test/")], false),
+            server(),
+            &mut found,
+        );
+        assert_eq!(found, []);
+    }
+
+    /// Session cookies: over plain HTTP exposed whatever their flags; over HTTPS without Secure or
+    /// HttpOnly. A preference cookie is no one's session.
+    #[test]
+    fn session_cookies_without_their_flags() {
+        let mut d = FindingDetector::default();
+        let mut found = Vec::new();
+        d.observe(&request(1, "a.test"), server(), &mut found);
+        d.observe(
+            &response(
+                1,
+                200,
+                &[
+                    ("Set-Cookie", "PHPSESSID=9f2c; path=/"),
+                    ("Set-Cookie", "lang=en"),
+                ],
+                false,
+            ),
+            server(),
+            &mut found,
+        );
+        assert_eq!(
+            kinds(&found),
+            [
+                (1, "cookie_without_secure", Some(9)),
+                (1, "cookie_without_httponly", Some(9))
+            ]
+        );
+        let mut found = Vec::new();
+        d.observe(&request(2, "b.test"), server(), &mut found);
+        d.observe(
+            &response(
+                2,
+                200,
+                &[
+                    ("set-cookie", "auth_token=abc; Secure; HttpOnly"),
+                    ("Strict-Transport-Security", "max-age=1"),
+                    ("Content-Type", "text/html"),
+                ],
+                true,
+            ),
+            server(),
+            &mut found,
+        );
+        assert_eq!(found, []);
+        d.observe(
+            &response(2, 200, &[("set-cookie", "auth_token=abc; HttpOnly")], true),
+            server(),
+            &mut found,
+        );
+        assert_eq!(kinds(&found), [(2, "cookie_without_secure", Some(9))]);
+    }
+
+    /// Plain-HTTP content from a host is a finding only once the capture shows that host serving
+    /// HTTPS (later, here); a closed flow's findings are not said again.
+    #[test]
+    fn no_redirect_waits_for_proof_of_https() {
+        let mut d = FindingDetector::default();
+        let mut found = Vec::new();
+        d.observe(&request(1, "a.test:8080"), server(), &mut found);
+        d.observe(&response(1, 200, &[], false), server(), &mut found);
+        assert_eq!(found, []);
+        d.observe(&request(2, "a.test"), server(), &mut found);
+        d.observe(
+            &response(2, 200, &[("Content-Type", "text/html")], true),
+            server(),
+            &mut found,
+        );
+        assert_eq!(
+            kinds(&found),
+            [
+                (1, "no_https_redirect", Some(9)),
+                (2, "missing_hsts", Some(9))
+            ]
+        );
+        // A redirect to HTTPS is the right answer.
+        let mut found = Vec::new();
+        d.observe(&request(3, "a.test"), server(), &mut found);
+        d.observe(
+            &response(3, 301, &[("Location", "https://a.test/")], false),
+            server(),
+            &mut found,
+        );
+        assert_eq!(found, []);
+    }
+
+    #[test]
+    fn suites_and_hosts() {
+        assert!(weak_cipher("TLS_RSA_WITH_RC4_128_SHA").is_some());
+        assert!(weak_cipher("TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA").is_some());
+        assert!(weak_cipher("TLS_DH_anon_WITH_AES_128_CBC_SHA").is_some());
+        assert!(weak_cipher("TLS_RSA_WITH_NULL_SHA256").is_some());
+        assert_eq!(weak_cipher("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), None);
+        assert_eq!(weak_cipher("TLS_AES_128_GCM_SHA256"), None);
+        assert_eq!(
+            static_key_exchange("TLS_RSA_WITH_AES_128_GCM_SHA256"),
+            Some("RSA")
+        );
+        assert_eq!(
+            static_key_exchange("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+            None
+        );
+        assert_eq!(
+            static_key_exchange("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"),
+            None
+        );
+        assert_eq!(static_key_exchange("TLS_AES_256_GCM_SHA384"), None);
+        assert_eq!(host_of("Example.COM:8080"), "example.com");
+        assert_eq!(host_of("[::1]:8443"), "::1");
+        assert_eq!(host_of("::1"), "::1");
+        assert_eq!(host_of("127.0.0.1"), "127.0.0.1");
+    }
+}
