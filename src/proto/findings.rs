@@ -89,6 +89,9 @@ pub fn rule(kind: FindingKind) -> (Severity, &'static str) {
     }
 }
 
+// Each kind is one bit of `FlowFacts::reported`.
+const _: () = assert!(FindingKind::ALL.len() <= 16);
+
 /// What is known about one flow.
 #[derive(Debug, Default)]
 struct FlowFacts {
@@ -98,6 +101,8 @@ struct FlowFacts {
     server: Option<Endpoint>,
     /// A credential went over this flow in the clear: when, and in which packet.
     plain_credential: Option<(Timestamp, u64, String)>,
+    /// The kinds already said for this flow, one bit each.
+    reported: u16,
 }
 
 /// A plain-HTTP answer with content, from a host not yet seen serving HTTPS.
@@ -113,7 +118,6 @@ struct Pending {
 #[derive(Debug, Default)]
 pub struct FindingDetector {
     flows: HashMap<FlowId, FlowFacts>,
-    reported: HashSet<(FlowId, FindingKind)>,
     /// Hosts (names, or addresses as text) seen serving HTTPS in this capture.
     https_hosts: HashSet<String>,
     /// Plain-HTTP content by host, until the host is seen serving HTTPS (or the capture ends).
@@ -145,7 +149,6 @@ impl FindingDetector {
     /// Forgets a closed flow's facts (its findings stay said).
     pub fn flow_closed(&mut self, flow: FlowId) {
         self.flows.remove(&flow);
-        self.reported.retain(|(f, _)| *f != flow);
     }
 
     fn say(
@@ -157,9 +160,14 @@ impl FindingDetector {
         detail: String,
         out: &mut Vec<Finding>,
     ) {
-        if !self.reported.insert((flow, kind)) {
+        // Once per flow and kind. A closed flow's facts are gone: only a waiting
+        // `no_https_redirect` (once per flow by construction) is said for one.
+        let bit = 1u16 << (kind as u16);
+        let facts = self.flows.entry(flow).or_default();
+        if facts.reported & bit != 0 {
             return;
         }
+        facts.reported |= bit;
         let (severity, advice) = rule(kind);
         out.push(Finding {
             flow: Some(flow),
@@ -406,6 +414,7 @@ match &host {
         if let Some(waiting) = self.pending.remove(&host) {
             self.pending_count = self.pending_count.saturating_sub(waiting.len());
             for p in waiting {
+                let closed = !self.flows.contains_key(&p.flow);
                 self.say(
                     p.flow,
                     FindingKind::NoHttpsRedirect,
@@ -414,6 +423,9 @@ match &host {
                     p.detail,
                     out,
                 );
+                if closed {
+                    self.flows.remove(&p.flow);
+                }
             }
         }
         if self.https_hosts.len() < MAX_HOSTS {
