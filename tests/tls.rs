@@ -898,6 +898,33 @@ fn renegotiation_takes_the_new_keys_at_change_cipher_spec() {
     assert_eq!(of(&ev, "tls_decryption")[0]["result"], "ok");
 }
 
+/// Each Certificate message of `capture` as tshark decodes it: the client's port and the DER
+/// certificates, in packet order.
+fn tshark_chains(capture: &str) -> Vec<(String, Vec<Vec<u8>>)> {
+    let out = Command::new("tshark")
+        .current_dir(root())
+        .args([
+            "-r",
+            capture,
+            "-Y",
+            "tls.handshake.type == 11",
+            "-T",
+            "fields",
+        ])
+        .args(["-e", "tcp.dstport", "-e", "tls.handshake.certificate"])
+        .output()
+        .expect("tshark is installed by `make test`");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (port, certs) = l.split_once('\t').unwrap();
+            let ders = certs.split(',').map(|h| hex::decode(h).unwrap()).collect();
+            (port.to_string(), ders)
+        })
+        .collect()
+}
+
 /// OpenSSL's verdict on a chain (DER, leaf first, as sent) at `attime`: `openssl verify` with
 /// the sent intermediates as untrusted, `roots` as the trusted set (the system's when `None`),
 /// and `-verify_hostname` when a name is given. Returns plainsight's word for it and what
@@ -970,29 +997,8 @@ fn openssl_verdict(
 fn certificate_verdicts_equal_openssl_verify() {
     let capture = "captures/certificates.pcap";
     let ca = root().join("captures/certificates-ca.pem");
-    let out = Command::new("tshark")
-        .current_dir(root())
-        .args([
-            "-r",
-            capture,
-            "-Y",
-            "tls.handshake.type == 11",
-            "-T",
-            "fields",
-        ])
-        .args(["-e", "tcp.dstport", "-e", "tls.handshake.certificate"])
-        .output()
-        .expect("tshark is installed by `make test`");
     // The chain tshark saw, by the client's port.
-    let sent: HashMap<String, Vec<Vec<u8>>> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let (port, certs) = l.split_once('\t').unwrap();
-            let ders = certs.split(',').map(|h| hex::decode(h).unwrap()).collect();
-            (port.to_string(), ders)
-        })
-        .collect();
+    let sent: HashMap<String, Vec<Vec<u8>>> = tshark_chains(capture).into_iter().collect();
     assert_eq!(sent.len(), 6);
     let dir = tempfile::tempdir().unwrap();
     let roots = dir.path().join("roots.pem");
@@ -1111,27 +1117,7 @@ fn chain_entries_match_openssl() {
         "captures/tls12-aes256.pcap",
         "captures/tls12-rsa.pcap",
     ] {
-        let out = Command::new("tshark")
-            .current_dir(root())
-            .args([
-                "-r",
-                capture,
-                "-Y",
-                "tls.handshake.type == 11",
-                "-T",
-                "fields",
-            ])
-            .args(["-e", "tls.handshake.certificate"])
-            .output()
-            .expect("tshark is installed by `make test`");
-        let first = String::from_utf8(out.stdout).unwrap();
-        let ders: Vec<Vec<u8>> = first
-            .lines()
-            .next()
-            .unwrap()
-            .split(',')
-            .map(|h| hex::decode(h).unwrap())
-            .collect();
+        let ders = tshark_chains(capture).swap_remove(0).1;
         let (_, events) = events(&[capture]);
         let cert = &of(&events, "tls_certificate")[0];
         let chain = cert["chain"].as_array().unwrap();
