@@ -97,8 +97,6 @@ const _: () = assert!(FindingKind::ALL.len() <= 16);
 struct FlowFacts {
     /// The server's name: the request's Host or the ClientHello's SNI, without a port.
     host: Option<String>,
-    /// The server's address.
-    server: Option<Endpoint>,
     /// A credential went over this flow in the clear: when, and in which packet.
     plain_credential: Option<(Timestamp, u64, String)>,
     /// The kinds already said for this flow, one bit each.
@@ -131,15 +129,13 @@ impl FindingDetector {
     pub fn observe(&mut self, event: &Event, server: Option<Endpoint>, out: &mut Vec<Finding>) {
         match event {
             Event::TlsClientHello(e) => {
-                let facts = self.flows.entry(e.flow).or_default();
-                facts.server = server;
                 if let Some(sni) = &e.sni {
-                    facts.host = Some(host_of(sni));
+                    self.flows.entry(e.flow).or_default().host = Some(host_of(sni));
                 }
             }
             Event::TlsServerHello(e) => self.server_hello(e, server, out),
             Event::TlsCertificate(e) => self.certificate(e, out),
-            Event::HttpRequest(e) => self.request(e, server),
+            Event::HttpRequest(e) => self.request(e),
             Event::Credential(c) => self.credential(c),
             Event::HttpResponse(e) => self.response(e, server, out),
             _ => {}
@@ -260,11 +256,9 @@ impl FindingDetector {
         );
     }
 
-    fn request(&mut self, e: &HttpRequest, server: Option<Endpoint>) {
-        let facts = self.flows.entry(e.flow).or_default();
-        facts.server = server;
+    fn request(&mut self, e: &HttpRequest) {
         if let Some(h) = &e.host {
-            facts.host = Some(host_of(h));
+            self.flows.entry(e.flow).or_default().host = Some(host_of(h));
         }
     }
 
