@@ -110,6 +110,11 @@ impl fmt::Display for Endpoint {
     }
 }
 
+/// The date part (`2026-12-02`) of an RFC 3339 time, or the whole text when it is shorter.
+pub fn rfc3339_day(rfc3339: &str) -> &str {
+    rfc3339.get(..10).unwrap_or(rfc3339)
+}
+
 /// Text from the network made safe for a terminal: control characters (escape sequences that
 /// could move the cursor, retitle the window or worse) become `�`.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {

@@ -101,6 +101,13 @@ struct FlowFacts {
     plain_credential: Option<(Timestamp, u64, String)>,
     /// The kinds already said for this flow, one bit each.
     reported: u16,
+    /// A plain-HTTP answer of this flow waits for proof that its host serves HTTPS.
+    waiting: bool,
+}
+
+/// A kind's bit in [`FlowFacts::reported`].
+fn bit(kind: FindingKind) -> u16 {
+    1u16 << (kind as u16)
 }
 
 /// A plain-HTTP answer with content, from a host not yet seen serving HTTPS.
@@ -158,12 +165,11 @@ impl FindingDetector {
     ) {
         // Once per flow and kind. A closed flow's facts are gone: only a waiting
         // `no_https_redirect` (once per flow by construction) is said for one.
-        let bit = 1u16 << (kind as u16);
         let facts = self.flows.entry(flow).or_default();
-        if facts.reported & bit != 0 {
+        if facts.reported & bit(kind) != 0 {
             return;
         }
-        facts.reported |= bit;
+        facts.reported |= bit(kind);
         let (severity, advice) = rule(kind);
         out.push(Finding {
             flow: Some(flow),
@@ -192,12 +198,11 @@ impl FindingDetector {
         }
         // The server answered: its name (and address) serve HTTPS.
         let host = self.host(e.flow);
-        let mut names: Vec<String> = host.iter().cloned().collect();
-        if let Some(s) = server {
-            names.push(s.0.ip().to_string());
+        if let Some(h) = &host {
+            self.serves_https(h, out);
         }
-        for name in names {
-            self.serves_https(name, out);
+        if let Some(s) = server {
+            self.serves_https(&s.0.ip().to_string(), out);
         }
         let at = (e.ts, e.frame);
         if matches!(
@@ -258,7 +263,11 @@ impl FindingDetector {
 
     fn request(&mut self, e: &HttpRequest) {
         if let Some(h) = &e.host {
-            self.flows.entry(e.flow).or_default().host = Some(host_of(h));
+            // The first request names the host; keep-alive requests after it are not re-read.
+            let facts = self.flows.entry(e.flow).or_default();
+            if facts.host.is_none() {
+                facts.host = Some(host_of(h));
+            }
         }
     }
 
@@ -279,10 +288,10 @@ impl FindingDetector {
         let at = (e.ts, e.frame);
         let location = header(&e.headers, "location");
         let to_https = (300..400).contains(&e.status)
-            && location.is_some_and(|l| l.trim().to_ascii_lowercase().starts_with("https://"));
+            && location.is_some_and(|l| starts_with_ignore_case(l.trim(), "https://"));
         if e.decrypted {
             if let Some(h) = &host {
-                self.serves_https(h.clone(), out);
+                self.serves_https(h, out);
             }
         } else if to_https {
             let credential = self
@@ -305,7 +314,12 @@ impl FindingDetector {
                 );
             }
         } else if (200..300).contains(&e.status) {
-            if let Some(h) = &host {
+            // Once per flow: a keep-alive flow's later answers add nothing.
+            let settled = self
+                .flows
+                .get(&e.flow)
+                .is_some_and(|f| f.waiting || f.reported & bit(FindingKind::NoHttpsRedirect) != 0);
+            if let Some(h) = host.as_ref().filter(|_| !settled) {
                 let detail = format!(
                     "{h} answered a plain-HTTP request with {} {} instead of a redirect to \
                      https://, though it serves HTTPS",
@@ -321,16 +335,14 @@ impl FindingDetector {
                         out,
                     );
                 } else if self.pending_count < MAX_PENDING {
-                    let waiting = self.pending.entry(h.clone()).or_default();
-                    if !waiting.iter().any(|p| p.flow == e.flow) {
-                        waiting.push(Pending {
-                            flow: e.flow,
-                            ts: e.ts,
-                            frame: e.frame,
-                            detail,
-                        });
-                        self.pending_count += 1;
-                    }
+                    self.pending.entry(h.clone()).or_default().push(Pending {
+                        flow: e.flow,
+                        ts: e.ts,
+                        frame: e.frame,
+                        detail,
+                    });
+                    self.pending_count += 1;
+                    self.flows.entry(e.flow).or_default().waiting = true;
                 }
             }
         }
@@ -382,7 +394,7 @@ impl FindingDetector {
         if e.decrypted
             && (200..300).contains(&e.status)
             && header(&e.headers, "content-type")
-                .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("text/html"))
+                .is_some_and(|t| starts_with_ignore_case(t.trim(), "text/html"))
             && header(&e.headers, "strict-transport-security").is_none()
         {
             self.say(
@@ -404,8 +416,8 @@ match &host {
     }
 
     /// `host` serves HTTPS: plain-HTTP content it gave earlier becomes a finding.
-    fn serves_https(&mut self, host: String, out: &mut Vec<Finding>) {
-        if let Some(waiting) = self.pending.remove(&host) {
+    fn serves_https(&mut self, host: &str, out: &mut Vec<Finding>) {
+        if let Some(waiting) = self.pending.remove(host) {
             self.pending_count = self.pending_count.saturating_sub(waiting.len());
             for p in waiting {
                 let closed = !self.flows.contains_key(&p.flow);
@@ -413,7 +425,7 @@ match &host {
                     p.flow,
                     FindingKind::NoHttpsRedirect,
                     (p.ts, p.frame),
-                    Some(host.clone()),
+                    Some(host.to_string()),
                     p.detail,
                     out,
                 );
@@ -422,8 +434,8 @@ match &host {
                 }
             }
         }
-        if self.https_hosts.len() < MAX_HOSTS {
-            self.https_hosts.insert(host);
+        if self.https_hosts.len() < MAX_HOSTS && !self.https_hosts.contains(host) {
+            self.https_hosts.insert(host.to_string());
         }
     }
 }
@@ -441,6 +453,11 @@ fn host_of(value: &str) -> String {
         }
         _ => v,
     }
+}
+
+fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

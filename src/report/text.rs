@@ -47,8 +47,8 @@ fn chain_words(chain: &[crate::event::ChainCertificate], trust: &crate::event::T
                 "{what}{} ({}, {} to {})",
                 name(c),
                 c.key,
-                c.not_before.get(..10).unwrap_or(&c.not_before),
-                c.not_after.get(..10).unwrap_or(&c.not_after)
+                crate::base::rfc3339_day(&c.not_before),
+                crate::base::rfc3339_day(&c.not_after)
             )
         })
         .collect();

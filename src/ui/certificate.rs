@@ -6,7 +6,9 @@
 //! Pure: a flow in, lines of styled pieces out (the wire view's [`Seg`]s); `draw` paints them.
 
 use super::app::{FlowView, TlsView};
+use super::draw::wrap_words;
 use super::wire::{Look, Seg, WireLine};
+use crate::base::rfc3339_day as day;
 use crate::event::{ChainCertificate, TrustResult};
 
 /// The pane's title and lines.
@@ -36,7 +38,7 @@ pub fn certificate_view(flow: &FlowView, width: u16, now: u64) -> CertificateVie
             return;
         };
         let indent = one.text.len() - one.text.trim_start().len();
-        for part in wrap(one.text.trim_start(), width.saturating_sub(indent).max(16)) {
+        for part in wrap_words(one.text.trim_start(), width.saturating_sub(indent).max(16)) {
             lines.push(vec![seg(format!("{}{part}", " ".repeat(indent)), one.look)]);
         }
     };
@@ -197,14 +199,9 @@ pub fn certificate_view(flow: &FlowView, width: u16, now: u64) -> CertificateVie
             Look::Faint,
         )]);
         // Thirty-two bytes as a browser shows them, in two rows of sixteen.
-        let print = fingerprint(&c.sha256);
-        let (first, second) = print.split_at(print.len().min(47));
-        line(vec![seg(format!("          sha256  {first}"), Look::Faint)]);
-        if !second.is_empty() {
-            line(vec![seg(
-                format!("                  {}", second.trim_start_matches(':')),
-                Look::Faint,
-            )]);
+        for (row, bytes) in fingerprint_rows(&c.sha256).into_iter().enumerate() {
+            let label = if row == 0 { "sha256  " } else { "        " };
+            line(vec![seg(format!("          {label}{bytes}"), Look::Faint)]);
         }
         if i > 0 {
             line(vec![seg("       │ signed ↓", Look::Faint)]);
@@ -338,62 +335,23 @@ fn lesson(result: TrustResult, private: bool) -> (&'static str, &'static str) {
     }
 }
 
-/// `text` cut into lines of at most `width` characters at spaces (a longer word stands alone).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for word in text.split(' ') {
-        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
-            out.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push(' ');
-        }
-        current.push_str(word);
-    }
-    if !current.is_empty() || out.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
-/// The date part of an RFC 3339 time.
-fn day(rfc3339: &str) -> &str {
-    rfc3339.get(..10).unwrap_or(rfc3339)
-}
-
-/// An RFC 3339 time in UTC (`2026-12-02T10:00:00Z`; the time of day may be missing) as seconds
-/// since the epoch, if it reads.
+/// An RFC 3339 time (`2026-12-02T10:00:00Z`) as seconds since the epoch, if it reads and is not
+/// before 1970.
 fn epoch(rfc3339: &str) -> Option<u64> {
-    let d = day(rfc3339);
-    let mut parts = d.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, dd) = (parts.next()??, parts.next()??, parts.next()??);
-    let clock = rfc3339
-        .get(11..19)
-        .map(|t| {
-            t.split(':')
-                .map(|p| p.parse::<i64>().unwrap_or(0))
-                .fold(0, |acc, v| acc * 60 + v)
-        })
-        .unwrap_or(0);
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + dd - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days.checked_mul(86_400)?.checked_add(clock)?).ok()
+    let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()?;
+    u64::try_from(t.unix_timestamp()).ok()
 }
 
-/// A SHA-256 fingerprint as browsers show it: byte pairs, colon-separated, upper case.
-fn fingerprint(hex: &str) -> String {
-    hex.as_bytes()
+/// A SHA-256 fingerprint as browsers show it: byte pairs, colon-separated, upper case, sixteen
+/// bytes a row.
+fn fingerprint_rows(hex: &str) -> Vec<String> {
+    let pairs: Vec<String> = hex
+        .as_bytes()
         .chunks(2)
         .map(|p| String::from_utf8_lossy(p).to_uppercase())
-        .collect::<Vec<_>>()
-        .join(":")
+        .collect();
+    pairs.chunks(16).map(|row| row.join(":")).collect()
 }
 
 #[cfg(test)]
@@ -401,11 +359,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn days_since_the_epoch() {
+    fn epochs_and_fingerprints() {
         assert_eq!(epoch("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(epoch("2026-12-02T10:00:01Z"), Some(1_796_205_601));
-        assert_eq!(epoch("2000-03-01"), Some(951_868_800));
+        assert_eq!(epoch("2000-03-01T00:00:00Z"), Some(951_868_800));
         assert_eq!(epoch("junk"), None);
-        assert_eq!(fingerprint("ab01"), "AB:01");
+        assert_eq!(fingerprint_rows("ab01"), ["AB:01"]);
+        assert_eq!(fingerprint_rows(&"0f".repeat(32)).len(), 2);
     }
 }

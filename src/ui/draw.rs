@@ -226,7 +226,7 @@ fn draw_flows(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
 }
 
 /// Words of `text` in lines of at most `width` characters (a word longer than that alone).
-fn wrap_words(text: &str, width: usize) -> Vec<String> {
+pub(super) fn wrap_words(text: &str, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     for word in text.split(' ') {
         match lines.last_mut() {

@@ -137,62 +137,38 @@ fn failure(e: &Error, chain: &[Vec<u8>], secs: u64) -> (TrustResult, String) {
         .iter()
         .map_while(|d| X509Certificate::from_der(d).ok().map(|(_, c)| c))
         .collect();
-    let cn = |c: &X509Certificate<'_>| {
-        c.subject()
-            .iter_common_name()
-            .next()
-            .and_then(attribute_text)
-            .unwrap_or_else(|| c.subject().to_string())
-    };
-    let day = |t: x509_parser::time::ASN1Time| {
-        let d = t.to_datetime().date();
-        format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
-    };
     let secs = i64::try_from(secs).unwrap_or(i64::MAX);
-    let which = |i: usize| {
-        if i == 0 {
-            "the server's certificate"
-        } else {
-            "a CA certificate"
-        }
-    };
     match e {
         Error::CertExpired { .. } => {
-            let detail = parsed
+            let at_fault = parsed
                 .iter()
                 .enumerate()
                 .find(|(_, c)| c.validity().not_after.timestamp() < secs)
-                .map(|(i, c)| {
-                    format!(
-                        "{} ({}) expired on {}, before the capture: a browser warns, as it \
-                         would for a certificate nobody renewed",
-                        which(i),
-                        cn(c),
-                        day(c.validity().not_after)
-                    )
-                })
-                .unwrap_or_else(|| {
-                    "a certificate of the chain had expired at the time of the capture".into()
-                });
+                .map(|(i, c)| (i, c, c.validity().not_after));
+            let detail = validity_detail(
+                at_fault,
+                "expired on",
+                "before the capture: a browser warns, as it would for a certificate nobody renewed",
+            )
+            .unwrap_or_else(|| {
+                "a certificate of the chain had expired at the time of the capture".into()
+            });
             (TrustResult::Expired, detail)
         }
         Error::CertNotValidYet { .. } => {
-            let detail = parsed
+            let at_fault = parsed
                 .iter()
                 .enumerate()
                 .find(|(_, c)| c.validity().not_before.timestamp() > secs)
-                .map(|(i, c)| {
-                    format!(
-                        "{} ({}) is valid only from {}, after the capture: a wrong clock, on the \
-                         server's CA or on this machine",
-                        which(i),
-                        cn(c),
-                        day(c.validity().not_before)
-                    )
-                })
-                .unwrap_or_else(|| {
-                    "a certificate of the chain was not yet valid at the time of the capture".into()
-                });
+                .map(|(i, c)| (i, c, c.validity().not_before));
+            let detail = validity_detail(
+                at_fault,
+                "is valid only from",
+                "after the capture: a wrong clock, on the server's CA or on this machine",
+            )
+            .unwrap_or_else(|| {
+                "a certificate of the chain was not yet valid at the time of the capture".into()
+            });
             (TrustResult::NotYetValid, detail)
         }
         Error::InvalidSignatureForPublicKey
@@ -239,6 +215,34 @@ fn failure(e: &Error, chain: &[Vec<u8>], secs: u64) -> (TrustResult, String) {
             (TrustResult::UnknownIssuer, detail)
         }
     }
+}
+
+/// "the server's certificate (a.test) expired on 2024-04-01, before the capture: ...", for the
+/// certificate at fault: its place in the chain, itself, and the date it breaks.
+fn validity_detail(
+    at_fault: Option<(usize, &X509Certificate<'_>, x509_parser::time::ASN1Time)>,
+    verb: &str,
+    why: &str,
+) -> Option<String> {
+    let (i, c, date) = at_fault?;
+    let which = if i == 0 {
+        "the server's certificate"
+    } else {
+        "a CA certificate"
+    };
+    let cn = c
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(attribute_text)
+        .unwrap_or_else(|| c.subject().to_string());
+    let d = date.to_datetime().date();
+    Some(format!(
+        "{which} ({cn}) {verb} {:04}-{:02}-{:02}, {why}",
+        d.year(),
+        d.month() as u8,
+        d.day()
+    ))
 }
 
 /// The leaf names itself as its issuer.
