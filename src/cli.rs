@@ -109,6 +109,11 @@ pub enum Command {
         /// authorities, or plainsight's `--ca FILE`.
         #[arg(long, value_name = "FILE")]
         ca_out: Option<PathBuf>,
+        /// Also serve the classic HTTPS mistakes, one per port after the broken certificates
+        /// (a login page over HTTP, no redirect, no HSTS, cookies without Secure or HttpOnly,
+        /// mixed content, ...): each shows as one finding.
+        #[arg(long)]
+        mistakes: bool,
     },
     /// The interfaces libpcap can open, with their addresses.
     Interfaces,

@@ -307,6 +307,9 @@ pub struct HttpResponse {
     pub body_len: u64,
     pub decrypted: bool,
     pub stream: Option<u32>,
+    /// What the body's HTML holds, for the findings detector (not part of the event's JSON).
+    #[serde(skip)]
+    pub html: Option<crate::proto::html::HtmlFacts>,
 }
 
 impl EventKind for HttpResponse {

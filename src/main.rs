@@ -117,6 +117,7 @@ fn run(cli: Cli) -> Result<Vec<String>> {
             https_port,
             keylog,
             ca_out,
+            mistakes,
         } => {
             let stop = stop_on_ctrl_c()?;
             let command = plainsight::lab::LabCommand {
@@ -125,6 +126,7 @@ fn run(cli: Cli) -> Result<Vec<String>> {
                 https_port,
                 keylog,
                 ca_out,
+                mistakes,
             };
             plainsight::lab::run_until(&command, &stop)?;
             Ok(Vec::new())

@@ -25,6 +25,16 @@ fn chromium_with_keys(
     url: &str,
     keylog: Option<&std::path::Path>,
 ) -> String {
+    chromium_logged(profile, extra, url, keylog).0
+}
+
+/// Chromium's stdout and stderr (where `--enable-logging=stderr` writes its console).
+fn chromium_logged(
+    profile: &std::path::Path,
+    extra: &[&str],
+    url: &str,
+    keylog: Option<&std::path::Path>,
+) -> (String, String) {
     let mut command = Command::new(CHROMIUM);
     if let Some(keylog) = keylog {
         command.env("SSLKEYLOGFILE", keylog);
@@ -53,7 +63,10 @@ fn chromium_with_keys(
         .arg(url)
         .output()
         .expect("chromium runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -364,5 +377,158 @@ fn a_browser_logs_in_over_http3_captured_live() {
             .iter()
             .any(|r| r["status"] == 200 && r["stream"] == posts[0]["stream"]),
         "{responses:?}"
+    );
+}
+
+/// The lab's mistakes mode, visited as a class would: headless Chromium opens each mistake's
+/// page once (a fresh profile each time, a first visit), curl posts a password to the port that
+/// redirects too late and fetches the clean HTTPS site with the lab CA, while plainsight captures
+/// `lo`. Read back with the lab's keys and CA: every planted mistake appears exactly once with
+/// its kind, and no other finding; Chromium's own console reports the mixed content plainsight
+/// names.
+#[test]
+fn mistakes_mode_gives_each_finding_once_for_chromium_and_curl() {
+    use plainsight::lab::mistakes::Mistake;
+    assert!(
+        std::path::Path::new(CHROMIUM).exists(),
+        "Debian's chromium is missing: `make test` installs it"
+    );
+    common::require_root("capturing the browser on lo");
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("lab.keys");
+    let ca = dir.path().join("lab-ca.pem");
+    let saved = dir.path().join("mistakes.pcap");
+    let lab = Lab::start(&LabConfig {
+        http_port: 0,
+        https_port: 0,
+        mistakes: true,
+        keylog: Some(keys.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    std::fs::write(&ca, &lab.ca_pem).unwrap();
+    let mut ports = vec![lab.http.port(), lab.https.port()];
+    ports.extend(lab.mistakes.iter().map(|(_, a)| a.port()));
+    let filter = ports
+        .iter()
+        .map(|p| format!("tcp port {p}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let capture = common::LiveRun::start(&[
+        "report".as_ref(),
+        "--json".as_ref(),
+        "-i".as_ref(),
+        "lo".as_ref(),
+        "--duration".as_ref(),
+        "120".as_ref(),
+        "-f".as_ref(),
+        filter.as_ref(),
+        "-w".as_ref(),
+        saved.as_os_str(),
+    ]);
+    let ip = lab.http.ip();
+    let resolve = format!(
+        "--host-resolver-rules=MAP {} {ip}",
+        plainsight::lab::LAB_HOST
+    );
+    let mut console = String::new();
+    let mut mixed_url = String::new();
+    for &(mistake, addr) in &lab.mistakes {
+        let url = mistake.url(ip, addr.port());
+        if mistake == Mistake::RedirectAfterPassword {
+            let out = Command::new("curl")
+                .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+                .args(["-d", "username=mallory&password=Too-Late-Redirect-1", &url])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "301", "{url}");
+            continue;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let (page, log) = chromium_logged(
+            profile.path(),
+            &["--dump-dom", &resolve, "--enable-logging=stderr", "--v=0"],
+            &url,
+            None,
+        );
+        assert!(
+            page.contains("plainsight lab") || page.contains("Sign in"),
+            "{url}: {page}"
+        );
+        if mistake == Mistake::MixedContent {
+            console = log;
+            mixed_url = url;
+        }
+    }
+    let clean = format!(
+        "https://{}:{}/",
+        plainsight::lab::LAB_HOST,
+        lab.https.port()
+    );
+    let status = Command::new("curl")
+        .args(["-sf", "-o", "/dev/null", "--cacert", ca.to_str().unwrap()])
+        .arg("--resolve")
+        .arg(format!(
+            "{}:{}:{ip}",
+            plainsight::lab::LAB_HOST,
+            lab.https.port()
+        ))
+        .arg(&clean)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "curl trusts the clean site with the lab CA"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Ctrl-C, as a person ends a capture: the summary and the saved file are written.
+    let stopped = Command::new("kill")
+        .args(["-INT", &capture.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let (status, _, stderr) = capture.finish();
+    assert!(status.success(), "{stderr}");
+    let lab_http = lab.http;
+    lab.stop();
+
+    let (_, events) = common::run_json(&[
+        "report",
+        "--json",
+        "--keylog",
+        keys.to_str().unwrap(),
+        "--ca",
+        ca.to_str().unwrap(),
+        saved.to_str().unwrap(),
+    ]);
+    let findings = common::of(&events, "finding");
+    let mut kinds: Vec<&str> = findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    kinds.sort_unstable();
+    let mut planted: Vec<&str> = Mistake::ALL.iter().map(|m| m.finding().as_str()).collect();
+    planted.sort_unstable();
+    assert_eq!(kinds, planted, "{findings:#?}");
+    // The mixed content Chromium blocked is the one plainsight names.
+    let script = format!(
+        "http://{}:{}/app.js",
+        plainsight::lab::LAB_HOST,
+        lab_http.port()
+    );
+    assert!(
+        console.contains(&format!(
+            "Mixed Content: The page at '{mixed_url}' was loaded over HTTPS, but requested an \
+             insecure script '{script}'"
+        )),
+        "{console}"
+    );
+    let mixed = findings
+        .iter()
+        .find(|f| f["kind"] == "mixed_content")
+        .unwrap();
+    assert!(
+        mixed["detail"].as_str().unwrap().ends_with(&script),
+        "{mixed}"
     );
 }

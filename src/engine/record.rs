@@ -394,5 +394,6 @@ fn http_response(
         body_len: r.body_len,
         decrypted,
         stream,
+        html: r.html,
     }
 }

@@ -7,6 +7,7 @@
 pub mod client;
 pub mod demo;
 mod h3;
+pub mod mistakes;
 pub mod pki;
 
 use std::fs::File;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 use crate::proto::tls::decrypt::KeyLog;
+use mistakes::{LabPorts, Mistake};
 use pki::{BrokenCertificate, LabPki, ServerIdentity};
 
 /// The name the lab's certificate is made for (and 127.0.0.1, and localhost).
@@ -43,6 +45,9 @@ pub struct LabConfig {
     /// Also serve the site behind each [`BrokenCertificate`], on the ports after the HTTPS one
     /// (ports the system chooses when `https_port` is 0).
     pub broken_certificates: bool,
+    /// Also serve each [`Mistake`] on its own port, after the broken-certificate ones (ports
+    /// the system chooses when `https_port` is 0).
+    pub mistakes: bool,
 }
 
 impl Default for LabConfig {
@@ -54,6 +59,7 @@ impl Default for LabConfig {
             keylog: None,
             shared_keys: None,
             broken_certificates: false,
+            mistakes: false,
         }
     }
 }
@@ -90,6 +96,8 @@ pub struct Lab {
     pub ca_pem: String,
     /// The broken-certificate ports, when asked for.
     pub broken: Vec<(BrokenCertificate, SocketAddr)>,
+    /// The mistakes ports, when asked for.
+    pub mistakes: Vec<(Mistake, SocketAddr)>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -201,9 +209,45 @@ impl Lab {
                     key_log.clone(),
                 )?);
                 threads.push(serve(listener, stop.clone(), move |stream| {
-                    serve_tls(&tls, stream, HSTS);
+                    serve_tls(&tls, stream, |s| handle(s, "https", HSTS));
                 }));
                 broken.push((kind, addr));
+            }
+        }
+        let mut mistakes = Vec::new();
+        if config.mistakes {
+            let mut listeners = Vec::new();
+            for (i, mistake) in Mistake::ALL.into_iter().enumerate() {
+                let port = match config.https_port {
+                    0 => 0,
+                    p => p.saturating_add(1 + BrokenCertificate::ALL.len() as u16 + i as u16),
+                };
+                let listener = bind(port)?;
+                let addr = listener.local_addr().map_err(|source| LabError::Bind {
+                    addr: SocketAddr::new(config.bind, port),
+                    source,
+                })?;
+                mistakes.push((mistake, addr));
+                listeners.push(listener);
+            }
+            let ports = LabPorts {
+                http: http.port(),
+                https: https.port(),
+                login_over_http: mistakes
+                    .iter()
+                    .find(|(m, _)| *m == Mistake::LoginOverHttp)
+                    .map_or(http.port(), |(_, a)| a.port()),
+            };
+            for (listener, &(mistake, _)) in listeners.into_iter().zip(&mistakes) {
+                let tls = tls.clone();
+                threads.push(serve(listener, stop.clone(), move |stream| {
+                    if mistake.https() {
+                        serve_tls(&tls, stream, |s| answer_mistake(s, mistake, ports));
+                    } else {
+                        let mut stream = stream;
+                        answer_mistake(&mut stream, mistake, ports);
+                    }
+                }));
             }
         }
         threads.push(serve(http_listener, stop.clone(), |stream| {
@@ -214,7 +258,7 @@ impl Lab {
         // HTTPS side does what a careful site does: HSTS, so it yields no finding.
         let alt_svc = format!("Alt-Svc: h3=\":{}\"; ma=3600\r\n{HSTS}", h3.port());
         threads.push(serve(https_listener, stop.clone(), move |stream| {
-            serve_tls(&tls, stream, &alt_svc);
+            serve_tls(&tls, stream, |s| handle(s, "https", &alt_svc));
         }));
         Ok(Lab {
             http,
@@ -224,6 +268,7 @@ impl Lab {
             ca_certificate: pki.root_der().to_vec(),
             ca_pem: pki.root_pem().to_string(),
             broken,
+            mistakes,
             stop,
             threads,
         })
@@ -267,13 +312,16 @@ fn tls_config(
     Ok(tls)
 }
 
-/// One HTTPS exchange on an accepted connection.
-fn serve_tls(tls: &Arc<ServerConfig>, stream: TcpStream, extra: &str) {
+/// A TLS connection the lab accepted.
+type TlsStream = StreamOwned<ServerConnection, TcpStream>;
+
+/// One HTTPS exchange on an accepted connection, answered by `answer`.
+fn serve_tls(tls: &Arc<ServerConfig>, stream: TcpStream, answer: impl FnOnce(&mut TlsStream)) {
     let Ok(conn) = ServerConnection::new(tls.clone()) else {
         return;
     };
     let mut tls_stream = StreamOwned::new(conn, stream);
-    handle(&mut tls_stream, "https", extra);
+    answer(&mut tls_stream);
     tls_stream.conn.send_close_notify();
     let _ = tls_stream.flush();
 }
@@ -306,6 +354,20 @@ fn handle<S: Read + Write>(stream: &mut S, scheme: &str, extra: &str) {
         return;
     };
     let (status, page) = route(&method, &path, &body, scheme);
+    respond(stream, status, extra, &page);
+}
+
+/// One request to a mistakes port, answered with its mistake.
+fn answer_mistake<S: Read + Write>(stream: &mut S, mistake: Mistake, ports: LabPorts) {
+    let Some((method, path, _)) = read_request(stream) else {
+        return;
+    };
+    let (status, headers, page) = mistake.answer(&method, &path, ports);
+    respond(stream, status, &headers, &page);
+}
+
+/// Writes an HTML answer with `extra` header lines; the connection closes after it.
+fn respond<S: Write>(stream: &mut S, status: &str, extra: &str, page: &str) {
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{page}",
         page.len()
@@ -427,6 +489,8 @@ pub struct LabCommand {
     pub keylog: Option<PathBuf>,
     /// Where to write the lab CA's certificate (PEM).
     pub ca_out: Option<PathBuf>,
+    /// Also serve the HTTPS mistakes, one per port.
+    pub mistakes: bool,
 }
 
 /// `plainsight lab`: the login site over HTTP and HTTPS, and the broken-certificate ports, until
@@ -453,6 +517,7 @@ pub fn run_until(command: &LabCommand, stop: &AtomicBool) -> anyhow::Result<()> 
         keylog: keylog.clone(),
         shared_keys: None,
         broken_certificates: true,
+        mistakes: command.mistakes,
     })?;
     if let Some(path) = &command.ca_out {
         std::fs::write(path, &lab.ca_pem)
@@ -531,6 +596,28 @@ fn banner(lab: &Lab, command: &LabCommand) -> String {
             );
         }
     }
+    if !lab.mistakes.is_empty() {
+        let _ = writeln!(
+            b,
+            "\nHTTPS done wrong, one mistake per port (plainsight names each as a finding; \
+             names need --resolve {LAB_HOST}:PORT:{ip} or a hosts entry):"
+        );
+        for (mistake, addr) in &lab.mistakes {
+            let _ = writeln!(
+                b,
+                "  {:<5} {:<28} {}",
+                addr.port(),
+                mistake.finding().as_str(),
+                mistake.url(ip, addr.port())
+            );
+            let _ = writeln!(b, "        {}", mistake.describe());
+        }
+        let _ = writeln!(
+            b,
+            "  (TLS 1.0, RC4, 3DES and RSA key exchange are mistakes too; the lab's TLS library \
+             refuses them: see captures/tls10-3des.pcap)"
+        );
+    }
     match &command.keylog {
         Some(k) => {
             let _ = writeln!(b, "\nTLS session keys are written to {}", k.display());
@@ -544,11 +631,8 @@ fn banner(lab: &Lab, command: &LabCommand) -> String {
     }
     let mut ports = vec![lab.http.port(), lab.https.port()];
     ports.extend(lab.broken.iter().map(|(_, a)| a.port()));
-    let filter = ports
-        .iter()
-        .map(|p| format!("port {p}"))
-        .collect::<Vec<_>>()
-        .join(" or ");
+    ports.extend(lab.mistakes.iter().map(|(_, a)| a.port()));
+    let filter = port_filter(&ports);
     let _ = writeln!(b, "\nWatch it in another terminal:");
     let _ = writeln!(
         b,
@@ -568,9 +652,40 @@ fn banner(lab: &Lab, command: &LabCommand) -> String {
     b
 }
 
+/// A BPF filter for the lab's ports: the consecutive ones as one range.
+fn port_filter(ports: &[u16]) -> String {
+    let mut sorted = ports.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i {
+            format!("portrange {}-{}", sorted[i], sorted[j])
+        } else {
+            format!("port {}", sorted[i])
+        });
+        i = j + 1;
+    }
+    parts.join(" or ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lab_ports_make_a_short_filter() {
+        assert_eq!(
+            port_filter(&[8080, 8443, 8444, 8445, 9000]),
+            "port 8080 or portrange 8443-8445 or port 9000"
+        );
+        assert_eq!(port_filter(&[8080, 8443]), "port 8080 or port 8443");
+    }
 
     #[test]
     fn routes() {

@@ -16,6 +16,7 @@ use crate::event::{
     Credential, Event, Finding, FindingKind, HttpRequest, HttpResponse, Severity, TlsCertificate,
     TlsServerHello, TrustResult,
 };
+use crate::proto::html::HtmlFacts;
 
 /// Hosts remembered as serving HTTPS, and plain-HTTP answers waiting for such a host.
 const MAX_HOSTS: usize = 4096;
@@ -196,13 +197,13 @@ impl FindingDetector {
         if e.hello_retry {
             return;
         }
-        // The server answered: its name (and address) serve HTTPS.
+        // The server answered: the name the client asked for serves HTTPS. Its address proves
+        // only itself: another name on the same address may well have no HTTPS.
         let host = self.host(e.flow);
-        if let Some(h) = &host {
-            self.serves_https(h, out);
-        }
-        if let Some(s) = server {
-            self.serves_https(&s.0.ip().to_string(), out);
+        match (&host, server) {
+            (Some(h), _) => self.serves_https(h, out),
+            (None, Some(s)) => self.serves_https(&s.0.ip().to_string(), out),
+            (None, None) => {}
         }
         let at = (e.ts, e.frame);
         if matches!(
@@ -391,6 +392,9 @@ impl FindingDetector {
                 );
             }
         }
+        if let Some(html) = &e.html {
+            self.page(e, host.as_ref(), html, out);
+        }
         if e.decrypted
             && (200..300).contains(&e.status)
             && header(&e.headers, "content-type")
@@ -410,6 +414,52 @@ match &host {
                              header"
                         .to_string(),
                 },
+                out,
+            );
+        }
+    }
+
+    /// What an HTML page shows: a password input served in the clear, a form that posts to
+    /// `http://`, and on an HTTPS page, what it loads over `http://`.
+    fn page(
+        &mut self,
+        e: &HttpResponse,
+        host: Option<&String>,
+        html: &HtmlFacts,
+        out: &mut Vec<Finding>,
+    ) {
+        let at = (e.ts, e.frame);
+        let page = match host {
+            Some(h) => format!("the page from {h}"),
+            None => "the page".to_string(),
+        };
+        if html.password_input && !e.decrypted {
+            self.say(
+                e.flow,
+                FindingKind::LoginFormOverHttp,
+                at,
+                host.cloned(),
+                format!("{page} asks for a password and came over plain HTTP"),
+                out,
+            );
+        }
+        if let Some(action) = &html.http_form_action {
+            self.say(
+                e.flow,
+                FindingKind::FormPostsToHttp,
+                at,
+                host.cloned(),
+                format!("a form on {page} sends what is typed into it to {action}, in the clear"),
+                out,
+            );
+        }
+        if let Some((what, url)) = html.http_subresource.as_ref().filter(|_| e.decrypted) {
+            self.say(
+                e.flow,
+                FindingKind::MixedContent,
+                at,
+                host.cloned(),
+                format!("{page} came over HTTPS but loads a {what} over plain HTTP: {url}"),
                 out,
             );
         }
@@ -594,6 +644,7 @@ mod tests {
             body_len: 10,
             decrypted,
             stream: None,
+            html: None,
         })
     }
 

@@ -7,6 +7,7 @@
 //! peer claims. Malformed input gives one [`HttpItem::Error`] and that direction stops.
 
 use crate::flow::Direction;
+use crate::proto::html::{self, HtmlFacts, HtmlScan};
 use crate::proto::{StreamContext, StreamParser};
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -58,7 +59,72 @@ pub struct Response {
     pub body_len: u64,
     /// The packet that carried the message's first byte.
     pub frame: u64,
+    /// What the body's HTML holds for findings, once the body is complete.
+    pub html: Option<HtmlFacts>,
+    /// The body's HTML scan while the body arrives.
+    pub scan: BodyScan,
 }
+
+impl Response {
+    /// Starts scanning the body if it is HTML in an encoding the scan can undo.
+    pub fn scan_html(&mut self) {
+        if !html::is_html(header(&self.headers, "content-type")) {
+            return;
+        }
+        if let Some(encoding) =
+            html::Encoding::from_header(header(&self.headers, "content-encoding"))
+        {
+            self.scan = BodyScan(HtmlScan::new(encoding).map(Box::new));
+        }
+    }
+
+    /// Adds body bytes: all counted, HTML scanned.
+    pub fn add_body(&mut self, bytes: &[u8]) {
+        self.body_len += bytes.len() as u64;
+        if let Some(scan) = self.scan.0.as_mut() {
+            scan.feed(bytes);
+        }
+    }
+
+    /// Counts body bytes the capture lost: the HTML scan cannot go on after them.
+    pub fn skip_body(&mut self, n: u64) {
+        self.body_len += n;
+        if let Some(scan) = self.scan.0.as_mut() {
+            scan.gap();
+        }
+    }
+
+    /// The body is complete (or ends here): what its HTML holds.
+    pub fn end_body(&mut self) {
+        if let Some(scan) = self.scan.0.take() {
+            self.html = scan.finish();
+        }
+    }
+
+    /// Memory the body's scan holds.
+    pub fn held(&self) -> usize {
+        self.scan.0.as_ref().map_or(0, |s| s.held())
+    }
+}
+
+/// A response body's HTML scan in progress. Clones and comparisons leave it out: what a
+/// response says is [`Response::html`], filled when the body ends.
+#[derive(Debug, Default)]
+pub struct BodyScan(Option<Box<HtmlScan>>);
+
+impl Clone for BodyScan {
+    fn clone(&self) -> Self {
+        BodyScan(None)
+    }
+}
+
+impl PartialEq for BodyScan {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for BodyScan {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpItem {
@@ -149,14 +215,14 @@ impl Message {
     fn add_body(&mut self, bytes: &[u8]) {
         match self {
             Message::Request(r) => r.add_body(bytes),
-            Message::Response(r) => r.body_len += bytes.len() as u64,
+            Message::Response(r) => r.add_body(bytes),
         }
     }
 
     fn skip_body(&mut self, n: u64) {
         match self {
             Message::Request(r) => r.body_len += n,
-            Message::Response(r) => r.body_len += n,
+            Message::Response(r) => r.skip_body(n),
         }
     }
 
@@ -170,7 +236,10 @@ impl Message {
     fn into_item(self) -> HttpItem {
         match self {
             Message::Request(r) => HttpItem::Request(r),
-            Message::Response(r) => HttpItem::Response(r),
+            Message::Response(mut r) => {
+                r.end_body();
+                HttpItem::Response(r)
+            }
         }
     }
 }
@@ -276,6 +345,7 @@ impl MessageReader {
         self.buf.capacity()
             + match &self.state {
                 State::Body(_, Message::Request(r)) => r.body.capacity(),
+                State::Body(_, Message::Response(r)) => r.held(),
                 State::Paused(held) => held.capacity(),
                 _ => 0,
             }
@@ -483,7 +553,13 @@ impl MessageReader {
                     self.next_state()
                 };
             }
-            Ok(f) => self.state = State::Body(f, msg),
+            Ok(f) => {
+                let mut msg = msg;
+                if let Message::Response(r) = &mut msg {
+                    r.scan_html();
+                }
+                self.state = State::Body(f, msg)
+            }
             Err(e) => {
                 out.push(msg.into_item());
                 out.push(HttpItem::Error(e));
@@ -742,6 +818,8 @@ fn parse_head(side: Side, bytes: &[u8]) -> Result<Option<(usize, Message)>, Http
                         headers: owned(resp.headers),
                         body_len: 0,
                         frame: 0,
+                        html: None,
+                        scan: Default::default(),
                     }),
                 ))),
             }
@@ -841,6 +919,8 @@ fn lenient_head(side: Side, bytes: &[u8]) -> Option<Option<(usize, Message)>> {
                 headers: Vec::new(),
                 body_len: 0,
                 frame: 0,
+                html: None,
+                scan: Default::default(),
             })
         }
     };

@@ -202,7 +202,7 @@ impl Http2Flow {
                             r.add_body(body);
                         }
                     } else if let Some(r) = s.response.as_mut() {
-                        r.body_len += body.len() as u64;
+                        r.add_body(body);
                     }
                 }
                 if flags & END_STREAM != 0 {
@@ -339,6 +339,8 @@ impl Http2Flow {
                         headers,
                         body_len: 0,
                         frame: self.frame,
+                        html: None,
+                        scan: Default::default(),
                     }),
                 });
                 return Ok(());
@@ -349,14 +351,19 @@ impl Http2Flow {
                     r.headers.extend(headers.into_iter().take(room));
                 }
                 None => {
-                    entry.response = Some(Response {
+                    let response = entry.response.insert(Response {
                         status,
                         reason: String::new(),
                         version: Cow::Borrowed("HTTP/2"),
                         headers,
                         body_len: 0,
                         frame: self.frame,
-                    })
+                        html: None,
+                        scan: Default::default(),
+                    });
+                    if !block.end_stream {
+                        response.scan_html();
+                    }
                 }
             }
         }
@@ -374,7 +381,10 @@ impl Http2Flow {
         let item = if dir == 0 {
             s.request.take().map(HttpItem::Request)
         } else {
-            s.response.take().map(HttpItem::Response)
+            s.response.take().map(|mut r| {
+                r.end_body();
+                HttpItem::Response(r)
+            })
         };
         if let Some(item) = item {
             out.push(H2Item { stream, item });
@@ -394,7 +404,8 @@ impl Http2Flow {
                     item: HttpItem::Request(r),
                 });
             }
-            if let Some(r) = s.response {
+            if let Some(mut r) = s.response {
+                r.end_body();
                 out.push(H2Item {
                     stream: id,
                     item: HttpItem::Response(r),
@@ -498,7 +509,9 @@ impl StreamParser for Http2Flow {
                     s.request
                         .as_ref()
                         .map_or(0, |r| r.body.capacity() + headers(&r.headers))
-                        + s.response.as_ref().map_or(0, |r| headers(&r.headers))
+                        + s.response
+                            .as_ref()
+                            .map_or(0, |r| headers(&r.headers) + r.held())
                         + 64
                 })
                 .sum::<usize>()

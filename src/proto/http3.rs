@@ -61,7 +61,7 @@ impl Message {
     fn add_body(&mut self, bytes: &[u8]) {
         match self {
             Message::Request(r) => r.add_body(bytes),
-            Message::Response(r) => r.body_len += bytes.len() as u64,
+            Message::Response(r) => r.add_body(bytes),
         }
     }
 }
@@ -519,11 +519,15 @@ impl Http3Flow {
                     headers,
                     body_len: 0,
                     frame,
+                    html: None,
+                    scan: Default::default(),
                 };
                 if (100..200).contains(&status) {
                     // An interim response: reported, and the final one follows.
                     out.push((stream_number(key.0), HttpItem::Response(response)));
                 } else {
+                    let mut response = response;
+                    response.scan_html();
                     stream.message = Some(Message::Response(response));
                 }
             }
@@ -535,7 +539,10 @@ impl Http3Flow {
 fn emit(id: u64, message: Option<Message>, out: &mut Vec<H3Item>) {
     let item = match message {
         Some(Message::Request(r)) => HttpItem::Request(r),
-        Some(Message::Response(r)) => HttpItem::Response(r),
+        Some(Message::Response(mut r)) => {
+            r.end_body();
+            HttpItem::Response(r)
+        }
         None => return,
     };
     out.push((stream_number(id), item));

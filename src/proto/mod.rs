@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod dns;
 pub mod findings;
 pub mod hpack;
+pub mod html;
 pub mod http;
 pub mod http2;
 pub mod http3;

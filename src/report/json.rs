@@ -621,6 +621,7 @@ mod tests {
                         body_len,
                         decrypted,
                         stream,
+                        html: None,
                     })
                 },
             );
