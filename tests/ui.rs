@@ -578,3 +578,53 @@ fn certificate_pane_draws_the_chain_as_a_ladder() {
         "{text}"
     );
 }
+
+/// The findings pane beside the leaks: Tab reaches it once there are findings, most severe
+/// first; moving in it selects the finding's flow; Enter explains what an attacker does with the
+/// mistake and the fix.
+#[test]
+fn findings_pane_sorted_by_severity_and_explained() {
+    let mut app = app_for(&["captures/tls10-3des.pcap"], None);
+    let kinds: Vec<(&str, &str)> = app
+        .findings
+        .iter()
+        .map(|f| (f.severity.as_str(), f.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("high", "weak_cipher"),
+            ("high", "untrusted_certificate"),
+            ("medium", "weak_tls_version"),
+            ("medium", "no_forward_secrecy"),
+        ]
+    );
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Tab);
+    }
+    assert_eq!(app.focus, plainsight::ui::app::Pane::Findings);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let text = screen(&render(&app, 100, 30));
+    insta::assert_snapshot!("findings_pane", text);
+    assert!(text.contains("Findings (4) — Enter explains"), "{text}");
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&render(&app, 100, 30));
+    insta::assert_snapshot!("findings_explained", text);
+    for words in [
+        "What an attacker does with it",
+        "Recorded traffic read later",
+        "Prefer ECDHE suites",
+    ] {
+        assert!(text.contains(words), "{words} in\n{text}");
+    }
+    // Tab goes round to the flows again; without findings, the pane is not there to reach.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, plainsight::ui::app::Pane::Flows);
+    let mut plain = app_for(&["captures/http-basic.pcap"], None);
+    for _ in 0..3 {
+        press(&mut plain, KeyCode::Tab);
+    }
+    assert_eq!(plain.focus, plainsight::ui::app::Pane::Flows);
+}

@@ -21,12 +21,15 @@ pub const MAX_FLOWS: usize = 20_000;
 const MAX_REQUESTS_PER_FLOW: usize = 32;
 /// Credentials kept for the credentials panel.
 const MAX_CREDENTIALS: usize = 10_000;
+/// Findings kept for the findings panel (the most severe stay).
+const MAX_FINDINGS: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Flows,
     Detail,
     Credentials,
+    Findings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -196,6 +199,9 @@ pub struct App {
     pub credentials_total: u64,
     /// `finding` events seen.
     pub findings_total: u64,
+    /// The findings panel: most severe first, then in the order they came.
+    pub findings: Vec<Finding>,
+    pub finding_selected: usize,
     pub selected: usize,
     pub cred_selected: usize,
     pub focus: Pane,
@@ -259,6 +265,8 @@ impl App {
             credentials: VecDeque::new(),
             credentials_total: 0,
             findings_total: 0,
+            findings: Vec::new(),
+            finding_selected: 0,
             selected: 0,
             cred_selected: 0,
             focus: Pane::Flows,
@@ -565,14 +573,34 @@ impl App {
         }
     }
 
-    /// A site's mistake: kept with its flow (the detail pane lists them), counted in all.
+    /// A site's mistake: kept with its flow (the detail pane lists them) and in the findings
+    /// panel, most severe first; counted in all.
     fn finding(&mut self, f: Finding) {
         self.findings_total += 1;
         if let Some(flow) = f.flow.and_then(|id| self.flow_mut(id)) {
             if flow.findings.len() < MAX_REQUESTS_PER_FLOW {
-                flow.findings.push(f);
+                flow.findings.push(f.clone());
             }
         }
+        // Severity is declared most severe first: after the last of the same or worse.
+        let at = self.findings.partition_point(|g| g.severity <= f.severity);
+        if self.findings.len() >= MAX_FINDINGS {
+            if at >= self.findings.len() {
+                return;
+            }
+            self.findings.pop();
+        }
+        self.findings.insert(at, f);
+    }
+
+    /// The finding selected in the findings panel, when it has the focus.
+    pub fn selected_finding(&self) -> Option<&Finding> {
+        if self.focus != Pane::Findings {
+            return None;
+        }
+        let n = self.findings.len();
+        self.findings
+            .get(self.finding_selected.min(n.saturating_sub(1)))
     }
 
     fn credential(&mut self, c: Credential) {
@@ -684,15 +712,21 @@ impl App {
                 self.focus = match self.focus {
                     Pane::Flows => Pane::Detail,
                     Pane::Detail => Pane::Credentials,
-                    Pane::Credentials => Pane::Flows,
-                }
+                    Pane::Credentials if self.findings.is_empty() => Pane::Flows,
+                    Pane::Credentials => Pane::Findings,
+                    Pane::Findings => Pane::Flows,
+                };
+                self.select_findings_flow();
             }
             Command::PreviousPane => {
                 self.focus = match self.focus {
-                    Pane::Flows => Pane::Credentials,
+                    Pane::Flows if self.findings.is_empty() => Pane::Credentials,
+                    Pane::Flows => Pane::Findings,
                     Pane::Detail => Pane::Flows,
                     Pane::Credentials => Pane::Detail,
-                }
+                    Pane::Findings => Pane::Credentials,
+                };
+                self.select_findings_flow();
             }
             Command::Filter => {
                 self.editing_filter = true;
@@ -869,6 +903,18 @@ impl App {
         Action::Speed(Some(next))
     }
 
+    /// Selecting a finding selects its flow.
+    fn select_findings_flow(&mut self) {
+        let Some(id) = self.selected_finding().and_then(|f| f.flow) else {
+            return;
+        };
+        let pos = self.visible_iter().position(|f| f.id == id);
+        if let Some(pos) = pos {
+            self.selected = pos;
+            self.detail_scroll = 0;
+        }
+    }
+
     fn move_selection(&mut self, delta: i64) {
         match self.focus {
             Pane::Flows => {
@@ -879,6 +925,12 @@ impl App {
             Pane::Detail => {
                 self.detail_scroll =
                     (i64::from(self.detail_scroll) + delta).clamp(0, 10_000) as u16;
+            }
+            Pane::Findings => {
+                let n = self.findings.len() as i64;
+                self.finding_selected =
+                    (self.finding_selected as i64 + delta).clamp(0, (n - 1).max(0)) as usize;
+                self.select_findings_flow();
             }
             Pane::Credentials => {
                 let n = self.credentials.len() as i64;

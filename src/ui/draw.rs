@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::app::{App, FlowView, Pane};
 use super::keys::BINDINGS;
 use super::wire;
-use crate::event::{Credential, Protocol, Summary};
+use crate::event::{Credential, Finding, Protocol, Severity, Summary};
 use crate::report::human_bytes;
 
 /// Colours for a dark or a light background; plain when colour is off (`NO_COLOR`).
@@ -131,7 +131,16 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         draw_flows(frame, app, &theme, flows);
         draw_detail(frame, app, &theme, detail);
     }
-    draw_credentials(frame, app, &theme, creds);
+    if app.findings.is_empty() {
+        draw_credentials(frame, app, &theme, creds);
+    } else {
+        // The site's mistakes beside what leaked.
+        let [leaks, mistakes] =
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+                .areas(creds);
+        draw_credentials(frame, app, &theme, leaks);
+        draw_findings(frame, app, &theme, mistakes);
+    }
     draw_status(frame, app, &theme, status);
     if app.show_help {
         draw_help(frame, &theme, area);
@@ -333,10 +342,15 @@ fn credential_line<'a>(app: &App, theme: &Theme, c: &Credential) -> Line<'a> {
 }
 
 fn draw_detail(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let finding = app.selected_finding().filter(|_| app.explain);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(app.focus == Pane::Detail))
-        .title(" What an eavesdropper sees ");
+        .title(if finding.is_some() {
+            " What an attacker does with it "
+        } else {
+            " What an eavesdropper sees "
+        });
     let Some(flow) = app.selected_flow() else {
         let text = if app.finished {
             "No TCP flows in this capture."
@@ -346,7 +360,9 @@ fn draw_detail(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
         frame.render_widget(Paragraph::new(text).block(block).style(theme.dim()), area);
         return;
     };
-    let lines = if app.explain {
+    let lines = if let Some(f) = finding {
+        finding_explanation(theme, f, area.width.saturating_sub(2))
+    } else if app.explain {
         explanation(app, theme, flow)
     } else {
         detail_lines(app, theme, flow, area.width.saturating_sub(2))
@@ -422,6 +438,20 @@ fn detail_lines<'a>(app: &App, theme: &Theme, flow: &FlowView, width: u16) -> Ve
         ));
         for c in &flow.credentials {
             lines.push(credential_line(app, theme, c));
+        }
+    }
+    if !flow.findings.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "What the site got wrong (the findings pane explains):".to_string(),
+            theme.danger(),
+        ));
+        for f in &flow.findings {
+            lines.push(Line::from(vec![
+                severity_badge(theme, f.severity),
+                Span::styled(format!(" {}: ", f.kind.as_str()), theme.text()),
+                Span::styled(f.detail.clone(), theme.dim()),
+            ]));
         }
     }
     if let Some(tls) = &flow.tls {
@@ -672,6 +702,7 @@ fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect)
         .filter(|c| !(keys_hidden && c.decrypted))
         .collect();
     let rows = (area.height.saturating_sub(2) as usize).max(1);
+    let with_addresses = area.width >= 100;
     let total = shown.len();
     // The window shown: around the selection when focused, else the newest ones.
     let (offset, selected) = if app.focus == Pane::Credentials && total > 0 {
@@ -686,10 +717,14 @@ fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect)
         .take(rows)
         .map(|c| {
             let mut line = credential_line(app, theme, c);
-            line.spans.insert(
-                0,
-                Span::styled(format!("{} → {}  ", c.client, c.server), theme.dim()),
-            );
+            // The secret comes first when room is short (beside the findings): the addresses
+            // are the selected flow's anyway.
+            if with_addresses {
+                line.spans.insert(
+                    0,
+                    Span::styled(format!("{} → {}  ", c.client, c.server), theme.dim()),
+                );
+            }
             ListItem::new(line)
         })
         .collect();
@@ -719,6 +754,93 @@ fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect)
         area,
         &mut state,
     );
+}
+
+/// A finding's severity, as a short coloured tag.
+fn severity_badge(theme: &Theme, severity: Severity) -> Span<'static> {
+    match severity {
+        Severity::High => Span::styled("HIGH", theme.danger()),
+        Severity::Medium => Span::styled("MED ", theme.fg(Color::Yellow)),
+        Severity::Low => Span::styled("LOW ", theme.dim()),
+    }
+}
+
+/// The findings pane: what the sites got wrong, most severe first.
+fn draw_findings(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let rows = (area.height.saturating_sub(2) as usize).max(1);
+    let total = app.findings.len();
+    let focused = app.focus == Pane::Findings;
+    let (offset, selected) = if focused && total > 0 {
+        let sel = app.finding_selected.min(total - 1);
+        ((sel + 1).saturating_sub(rows), Some(sel))
+    } else {
+        (0, None)
+    };
+    let items: Vec<ListItem<'_>> = app
+        .findings
+        .iter()
+        .skip(offset)
+        .take(rows)
+        .map(|f| {
+            ListItem::new(Line::from(vec![
+                severity_badge(theme, f.severity),
+                Span::styled(format!(" {}", f.kind.as_str()), theme.text()),
+                Span::styled(
+                    f.host
+                        .as_ref()
+                        .map(|h| format!("  {h}"))
+                        .unwrap_or_default(),
+                    theme.dim(),
+                ),
+            ]))
+        })
+        .collect();
+    let title = if focused {
+        format!(" Findings ({}) — Enter explains ", app.findings_total)
+    } else {
+        format!(" Findings ({}) ", app.findings_total)
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(focused))
+        .title(title);
+    let mut state = ListState::default();
+    state.select(selected.map(|s| s - offset));
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(block)
+            .highlight_style(theme.selected()),
+        area,
+        &mut state,
+    );
+}
+
+/// A finding explained: what was seen, what an attacker does with it, and the fix.
+fn finding_explanation<'a>(theme: &Theme, f: &Finding, width: u16) -> Vec<Line<'a>> {
+    let width = usize::from(width).max(20);
+    let mut lines = vec![Line::from(vec![
+        severity_badge(theme, f.severity),
+        Span::styled(format!(" {}", f.kind.as_str()), theme.danger()),
+    ])];
+    let mut para = |label: &str, text: &str, style: Style| {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(label.to_string(), theme.accent()));
+        for part in wrap_words(text, width) {
+            lines.push(Line::styled(part, style));
+        }
+    };
+    let seen = match &f.host {
+        Some(h) => format!("{} ({h})", f.detail),
+        None => f.detail.clone(),
+    };
+    para("What the capture shows", &seen, theme.text());
+    para(
+        "What an attacker does with it",
+        crate::proto::findings::attack(f.kind),
+        theme.text(),
+    );
+    para("The fix", &f.advice, theme.safe());
+    lines
 }
 
 fn draw_status(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {

@@ -95,7 +95,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Tab],
         label: "Tab ⇧Tab",
         command: Command::NextPane,
-        help: "next / previous pane (flows, detail, leaks)",
+        help: "cycle panes: flows, detail, leaks, findings",
     },
     Binding {
         keys: &[KeyCode::BackTab],
@@ -107,7 +107,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Enter],
         label: "Enter",
         command: Command::Explain,
-        help: "explain the selected finding",
+        help: "explain the selected leak or finding",
     },
     Binding {
         keys: &[KeyCode::Char('/')],
