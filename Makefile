@@ -7,7 +7,7 @@ CARGO ?= cargo
 # (the oracle; editcap, capinfos), python3 and GNU time (the benchmark), tmux (the terminal
 # tests), curl and openssl (real clients), and chromium (headless, the browser test).
 DEMO_PACKAGES := libpcap-dev pkg-config
-TEST_PACKAGES := $(DEMO_PACKAGES) tcpdump tshark python3 python3-venv tmux curl openssl time chromium
+TEST_PACKAGES := $(DEMO_PACKAGES) tcpdump tshark python3 python3-venv tmux curl openssl time chromium testssl.sh
 # Python packages for the tests, in a venv under target/: pylsqpack, the QPACK encoder the decoder
 # is checked against (captures/make-quic-captures.sh adds aioquic to the same venv).
 PY_VENV := target/quic-venv
@@ -68,7 +68,7 @@ captures: deps-test
 FUZZ_SECONDS ?= 20
 fuzz-smoke:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	for t in packets streams reassembly decrypt pipeline wire quic certificates; do \
+	for t in packets streams reassembly decrypt pipeline wire quic certificates html; do \
 		mkdir -p fuzz/corpus/$$t; \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O $$t fuzz/corpus/$$t $$(ls -d fuzz/seeds/$$t 2>/dev/null) -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 || exit 1; \
 	done

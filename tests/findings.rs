@@ -118,3 +118,190 @@ fn plain_http_from_a_host_that_serves_https() {
     assert_eq!(found, [f(1, "login_form_over_http", "high")]);
     assert_eq!(summary["findings"], 1);
 }
+
+/// A free port on 127.0.0.1 (the system's choice, released for the server to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `openssl s_server` on `port` with `args`, until dropped; waits until it accepts.
+struct OpensslServer(std::process::Child);
+
+impl OpensslServer {
+    fn start(port: u16, cert: &std::path::Path, key: &std::path::Path, args: &[&str]) -> Self {
+        let child = std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(cert)
+            .arg("-key")
+            .arg(key)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return OpensslServer(child);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("openssl s_server did not listen on {port}");
+    }
+}
+
+impl Drop for OpensslServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What testssl.sh (Debian's, run against the server) says about the three weak-TLS kinds:
+/// an old protocol offered, a weak cipher category offered, no forward secrecy at all.
+fn testssl_verdicts(port: u16, dir: &std::path::Path) -> Vec<&'static str> {
+    let json = dir.join(format!("testssl-{port}.json"));
+    let out = std::process::Command::new("testssl")
+        .args(["--quiet", "--color", "0", "--warnings", "off", "-p", "-f", "-s"])
+        .arg("--jsonfile")
+        .arg(&json)
+        .arg(format!("127.0.0.1:{port}"))
+        .output()
+        .expect("testssl runs: `make test` installs Debian's testssl.sh");
+    let text = std::fs::read_to_string(&json)
+        .unwrap_or_else(|_| panic!("testssl wrote no JSON: {}", String::from_utf8_lossy(&out.stdout)));
+    let results: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let said = |ids: &[&str], test: &dyn Fn(&str) -> bool| {
+        results.iter().any(|r| {
+            ids.contains(&r["id"].as_str().unwrap_or(""))
+                && test(r["finding"].as_str().unwrap_or(""))
+        })
+    };
+    let offered = |f: &str| f.starts_with("offered");
+    let mut verdicts = Vec::new();
+    if said(&["SSLv2", "SSLv3", "TLS1", "TLS1_1"], &offered) {
+        verdicts.push("weak_tls_version");
+    }
+    if said(
+        &[
+            "cipherlist_NULL",
+            "cipherlist_aNULL",
+            "cipherlist_EXPORT",
+            "cipherlist_LOW",
+            "cipherlist_3DES_IDEA",
+        ],
+        &offered,
+    ) {
+        verdicts.push("weak_cipher");
+    }
+    if said(&["FS", "PFS"], &|f: &str| f.starts_with("No ciphers supporting")) {
+        verdicts.push("no_forward_secrecy");
+    }
+    verdicts
+}
+
+/// The weak-TLS findings agree with testssl.sh on the same `openssl s_server`: TLS 1.0 with
+/// RSA key exchange, TLS 1.2 with a NULL suite (both `@SECLEVEL=0`), and a modern default server.
+/// plainsight sees one connection of `openssl s_client` to each (captured live on `lo`); testssl
+/// probes the server itself.
+#[test]
+fn weak_tls_findings_agree_with_testssl() {
+    common::require_root("capturing openssl on lo");
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.pem");
+    let cert = dir.path().join("cert.pem");
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30"])
+        .args(["-subj", "/CN=weak.plainsight.test", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let servers: [(&str, &[&str], &[&str]); 3] = [
+        (
+            "TLS 1.0, RSA key exchange",
+            &["-tls1", "-cipher", "AES128-SHA:@SECLEVEL=0"],
+            &["-tls1", "-cipher", "AES128-SHA:@SECLEVEL=0"],
+        ),
+        (
+            "TLS 1.2, NULL encryption",
+            &["-tls1_2", "-cipher", "NULL-SHA256:@SECLEVEL=0"],
+            &["-tls1_2", "-cipher", "NULL-SHA256:@SECLEVEL=0"],
+        ),
+        ("a modern default", &[], &[]),
+    ];
+    for (what, server_args, client_args) in servers {
+        let port = free_port();
+        let server = OpensslServer::start(port, &cert, &key, server_args);
+        let saved = dir.path().join(format!("{port}.pcap"));
+        let filter = format!("tcp port {port}");
+        let capture = common::LiveRun::start(&[
+            "report".as_ref(),
+            "--json".as_ref(),
+            "-i".as_ref(),
+            "lo".as_ref(),
+            "--duration".as_ref(),
+            "30".as_ref(),
+            "-f".as_ref(),
+            filter.as_ref(),
+            "-w".as_ref(),
+            saved.as_os_str(),
+        ]);
+        let mut client = std::process::Command::new("openssl")
+            .args(["s_client", "-quiet", "-connect"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-servername", "weak.plainsight.test"])
+            .args(client_args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write as _;
+            let mut stdin = client.stdin.take().unwrap();
+            stdin.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+            // s_server -www answers and closes; s_client ends with it.
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        let answer = client.wait_with_output().unwrap();
+        assert!(
+            String::from_utf8_lossy(&answer.stdout).contains("HTTP/1.0 200"),
+            "{what}: {}",
+            String::from_utf8_lossy(&answer.stdout)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let stopped = std::process::Command::new("kill")
+            .args(["-INT", &capture.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(stopped.success());
+        let (status, _, stderr) = capture.finish();
+        assert!(status.success(), "{stderr}");
+        let (found, _) = findings(&[saved.to_str().unwrap()]);
+        let mut ours: Vec<&str> = found
+            .iter()
+            .map(|(_, k, _)| k.as_str())
+            .filter(|k| {
+                ["weak_tls_version", "weak_cipher", "no_forward_secrecy"].contains(k)
+            })
+            .collect();
+        ours.sort_unstable();
+        let mut theirs = testssl_verdicts(port, dir.path());
+        theirs.sort_unstable();
+        drop(server);
+        assert_eq!(ours, theirs, "{what}: plainsight {found:?}");
+        if what == "a modern default" {
+            assert!(ours.is_empty());
+        } else {
+            assert!(!ours.is_empty(), "{what}");
+        }
+    }
+}

@@ -17,6 +17,7 @@ use crate::event::{
     TlsServerHello, TrustResult,
 };
 use crate::proto::html::HtmlFacts;
+use tls_parser::{TlsCipherAu, TlsCipherEnc, TlsCipherKx, TlsCipherSuite};
 
 /// Hosts remembered as serving HTTPS, and plain-HTTP answers waiting for such a host.
 const MAX_HOSTS: usize = 4096;
@@ -591,36 +592,41 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Why a suite (IANA name) is weak, if it is.
+/// Why a suite is weak, if it is, from its entry in the suite table the decryption code reads
+/// too (tls-parser's, made from IANA's registry). A name the table does not know says nothing.
 fn weak_cipher(name: &str) -> Option<&'static str> {
-    let n = name.to_ascii_uppercase();
-    if n.contains("_RC4_") {
-        Some("RC4 is broken")
-    } else if n.contains("_NULL_") || n.ends_with("_NULL") || n.contains("WITH_NULL") {
-        Some("NULL: no encryption at all")
-    } else if n.contains("EXPORT") {
+    let suite = TlsCipherSuite::from_name(name)?;
+    match suite.enc {
+        TlsCipherEnc::Rc4 => return Some("RC4 is broken"),
+        TlsCipherEnc::Null => return Some("NULL: no encryption at all"),
+        _ => {}
+    }
+    if suite.name.contains("EXPORT") {
         Some("EXPORT: keys short enough to break")
-    } else if n.contains("_ANON_") {
+    } else if suite.au == TlsCipherAu::Null
+        && matches!(
+            suite.kx,
+            TlsCipherKx::Dh | TlsCipherKx::Ecdh | TlsCipherKx::Aecdh
+        )
+    {
         Some("anonymous: no certificate, anyone in the middle can answer")
-    } else if n.contains("3DES") || n.contains("_DES_") || n.contains("DES40") {
+    } else if matches!(suite.enc, TlsCipherEnc::Des | TlsCipherEnc::TripleDes) {
         Some("DES and 3DES: 64-bit blocks, broken by Sweet32")
     } else {
         None
     }
 }
 
-/// The key exchange of a suite without forward secrecy (RSA, static DH or ECDH), if it is one.
+/// The key exchange of a suite without forward secrecy (RSA, static DH or ECDH), if it is one,
+/// from the same table.
 fn static_key_exchange(name: &str) -> Option<&'static str> {
-    let n = name.to_ascii_uppercase();
-    let n = n.strip_prefix("TLS_").or_else(|| n.strip_prefix("SSL_"))?;
-    if n.starts_with("RSA_WITH_") || n.starts_with("RSA_EXPORT") || n.starts_with("RSA_PSK_") {
-        Some("RSA")
-    } else if n.starts_with("DH_RSA_") || n.starts_with("DH_DSS_") {
-        Some("static DH")
-    } else if n.starts_with("ECDH_RSA_") || n.starts_with("ECDH_ECDSA_") {
-        Some("static ECDH")
-    } else {
-        None
+    let suite = TlsCipherSuite::from_name(name)?;
+    let authenticated = suite.au != TlsCipherAu::Null;
+    match suite.kx {
+        TlsCipherKx::Rsa => Some("RSA"),
+        TlsCipherKx::Dh if authenticated => Some("static DH"),
+        TlsCipherKx::Ecdh if authenticated => Some("static ECDH"),
+        _ => None,
     }
 }
 
@@ -886,6 +892,34 @@ mod tests {
             None
         );
         assert_eq!(static_key_exchange("TLS_AES_256_GCM_SHA384"), None);
+        // The table's view: EXPORT, static DH, RSA-PSK, and anonymous ECDH (ephemeral: weak for
+        // want of a certificate, not for want of forward secrecy).
+        assert_eq!(
+            weak_cipher("TLS_RSA_EXPORT_WITH_RC4_40_MD5"),
+            Some("RC4 is broken")
+        );
+        assert_eq!(
+            weak_cipher("TLS_RSA_EXPORT_WITH_DES40_CBC_SHA"),
+            Some("EXPORT: keys short enough to break")
+        );
+        assert_eq!(
+            static_key_exchange("TLS_DH_RSA_WITH_AES_128_CBC_SHA"),
+            Some("static DH")
+        );
+        assert_eq!(
+            static_key_exchange("TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256"),
+            Some("static ECDH")
+        );
+        assert_eq!(
+            static_key_exchange("TLS_RSA_PSK_WITH_AES_128_CBC_SHA"),
+            Some("RSA")
+        );
+        assert_eq!(
+            static_key_exchange("TLS_ECDH_anon_WITH_AES_128_CBC_SHA"),
+            None
+        );
+        assert!(weak_cipher("TLS_ECDH_anon_WITH_AES_128_CBC_SHA").is_some());
+        assert_eq!(weak_cipher("0x1234"), None);
         assert_eq!(host_of("Example.COM:8080"), "example.com");
         assert_eq!(host_of("[::1]:8443"), "::1");
         assert_eq!(host_of("::1"), "::1");
