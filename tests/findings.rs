@@ -145,9 +145,11 @@ impl OpensslServer {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        // Dropped (killed and waited for) on every path, the panic below included.
+        let server = OpensslServer(child);
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return OpensslServer(child);
+                return server;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
