@@ -307,3 +307,60 @@ fn weak_tls_findings_agree_with_testssl() {
         }
     }
 }
+
+/// The lab's mistakes mode as Chromium and curl visited it (captures/make-mistakes-capture.sh):
+/// with the lab's keys and CA, each planted mistake once and nothing else; without the keys, only
+/// what plain HTTP shows (the HTTPS mistakes are unknown, not absent).
+#[test]
+fn the_mistakes_capture_gives_each_planted_finding_once() {
+    let (found, summary) = findings(&[
+        "--keylog",
+        "captures/mistakes.keys",
+        "--ca",
+        "captures/mistakes-ca.pem",
+        "captures/mistakes.pcap",
+    ]);
+    assert_eq!(
+        found,
+        [
+            f(1, "login_form_over_http", "high"),
+            f(5, "credentials_before_redirect", "high"),
+            f(3, "no_https_redirect", "medium"),
+            f(6, "form_posts_to_http", "high"),
+            f(8, "missing_hsts", "medium"),
+            f(10, "cookie_without_secure", "medium"),
+            f(12, "cookie_without_httponly", "low"),
+            f(14, "mixed_content", "medium"),
+        ]
+    );
+    assert_eq!(summary["findings"], 8);
+    let (_, events) = run_json(&[
+        "report",
+        "--json",
+        "--keylog",
+        "captures/mistakes.keys",
+        "--ca",
+        "captures/mistakes-ca.pem",
+        "captures/mistakes.pcap",
+    ]);
+    let detail = |kind: &str| {
+        of(&events, "finding")
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .map(|e| e["detail"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert!(detail("mixed_content")
+        .ends_with("loads a script over plain HTTP: http://lab.plainsight.test:18080/app.js"));
+    assert!(detail("form_posts_to_http").contains("to http://127.0.0.1:18448/login"));
+    let (found, _) = findings(&["captures/mistakes.pcap"]);
+    let kinds: Vec<&str> = found.iter().map(|(_, k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "login_form_over_http",
+            "credentials_before_redirect",
+            "no_https_redirect"
+        ]
+    );
+}
