@@ -169,14 +169,27 @@ impl Drop for OpensslServer {
 fn testssl_verdicts(port: u16, dir: &std::path::Path) -> Vec<&'static str> {
     let json = dir.join(format!("testssl-{port}.json"));
     let out = std::process::Command::new("testssl")
-        .args(["--quiet", "--color", "0", "--warnings", "off", "-p", "-f", "-s"])
+        .args([
+            "--quiet",
+            "--color",
+            "0",
+            "--warnings",
+            "off",
+            "-p",
+            "-f",
+            "-s",
+        ])
         .arg("--jsonfile")
         .arg(&json)
         .arg(format!("127.0.0.1:{port}"))
         .output()
         .expect("testssl runs: `make test` installs Debian's testssl.sh");
-    let text = std::fs::read_to_string(&json)
-        .unwrap_or_else(|_| panic!("testssl wrote no JSON: {}", String::from_utf8_lossy(&out.stdout)));
+    let text = std::fs::read_to_string(&json).unwrap_or_else(|_| {
+        panic!(
+            "testssl wrote no JSON: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
     let results: Vec<Value> = serde_json::from_str(&text).unwrap();
     let said = |ids: &[&str], test: &dyn Fn(&str) -> bool| {
         results.iter().any(|r| {
@@ -201,7 +214,9 @@ fn testssl_verdicts(port: u16, dir: &std::path::Path) -> Vec<&'static str> {
     ) {
         verdicts.push("weak_cipher");
     }
-    if said(&["FS", "PFS"], &|f: &str| f.starts_with("No ciphers supporting")) {
+    if said(&["FS", "PFS"], &|f: &str| {
+        f.starts_with("No ciphers supporting")
+    }) {
         verdicts.push("no_forward_secrecy");
     }
     verdicts
@@ -218,7 +233,9 @@ fn weak_tls_findings_agree_with_testssl() {
     let key = dir.path().join("key.pem");
     let cert = dir.path().join("cert.pem");
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
         .args(["-subj", "/CN=weak.plainsight.test", "-keyout"])
         .arg(&key)
         .arg("-out")
@@ -291,9 +308,7 @@ fn weak_tls_findings_agree_with_testssl() {
         let mut ours: Vec<&str> = found
             .iter()
             .map(|(_, k, _)| k.as_str())
-            .filter(|k| {
-                ["weak_tls_version", "weak_cipher", "no_forward_secrecy"].contains(k)
-            })
+            .filter(|k| ["weak_tls_version", "weak_cipher", "no_forward_secrecy"].contains(k))
             .collect();
         ours.sort_unstable();
         let mut theirs = testssl_verdicts(port, dir.path());
