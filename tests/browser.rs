@@ -154,18 +154,7 @@ fn a_browsers_logins_captured_live_http_read_https_only_with_its_keys() {
         lab.http.port(),
         lab.https.port()
     );
-    let capture = common::LiveRun::start(&[
-        "report".as_ref(),
-        "--json".as_ref(),
-        "-i".as_ref(),
-        "lo".as_ref(),
-        "--duration".as_ref(),
-        "10".as_ref(),
-        "-f".as_ref(),
-        filter.as_ref(),
-        "-w".as_ref(),
-        saved.as_os_str(),
-    ]);
+    let capture = common::LiveRun::capture_lo(&filter, 10, &saved);
     let profile = tempfile::tempdir().unwrap();
     for (scheme, addr, user, pass) in [
         ("http", lab.http, "erin", "Chromium-Pass-1"),
@@ -280,18 +269,7 @@ fn a_browser_logs_in_over_http3_captured_live() {
     let keys = dir.path().join("chromium.keys");
     let saved = dir.path().join("browser-h3.pcap");
     let filter = format!("udp port {}", lab.h3.port());
-    let capture = common::LiveRun::start(&[
-        "report".as_ref(),
-        "--json".as_ref(),
-        "-i".as_ref(),
-        "lo".as_ref(),
-        "--duration".as_ref(),
-        "10".as_ref(),
-        "-f".as_ref(),
-        filter.as_ref(),
-        "-w".as_ref(),
-        saved.as_os_str(),
-    ]);
+    let capture = common::LiveRun::capture_lo(&filter, 10, &saved);
     let profile = tempfile::tempdir().unwrap();
     // The lab by its name (so the ClientHello carries it), resolved to loopback.
     let port = lab.https.port();
@@ -414,18 +392,7 @@ fn mistakes_mode_gives_each_finding_once_for_chromium_and_curl() {
         .map(|p| format!("tcp port {p}"))
         .collect::<Vec<_>>()
         .join(" or ");
-    let capture = common::LiveRun::start(&[
-        "report".as_ref(),
-        "--json".as_ref(),
-        "-i".as_ref(),
-        "lo".as_ref(),
-        "--duration".as_ref(),
-        "120".as_ref(),
-        "-f".as_ref(),
-        filter.as_ref(),
-        "-w".as_ref(),
-        saved.as_os_str(),
-    ]);
+    let capture = common::LiveRun::capture_lo(&filter, 120, &saved);
     let ip = lab.http.ip();
     let resolve = format!(
         "--host-resolver-rules=MAP {} {ip}",
@@ -481,14 +448,7 @@ fn mistakes_mode_gives_each_finding_once_for_chromium_and_curl() {
         "curl trusts the clean site with the lab CA"
     );
     std::thread::sleep(std::time::Duration::from_millis(300));
-    // Ctrl-C, as a person ends a capture: the summary and the saved file are written.
-    let stopped = Command::new("kill")
-        .args(["-INT", &capture.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(stopped.success());
-    let (status, _, stderr) = capture.finish();
-    assert!(status.success(), "{stderr}");
+    capture.interrupt();
     let lab_http = lab.http;
     lab.stop();
 

@@ -261,18 +261,7 @@ fn weak_tls_findings_agree_with_testssl() {
         let server = OpensslServer::start(port, &cert, &key, server_args);
         let saved = dir.path().join(format!("{port}.pcap"));
         let filter = format!("tcp port {port}");
-        let capture = common::LiveRun::start(&[
-            "report".as_ref(),
-            "--json".as_ref(),
-            "-i".as_ref(),
-            "lo".as_ref(),
-            "--duration".as_ref(),
-            "30".as_ref(),
-            "-f".as_ref(),
-            filter.as_ref(),
-            "-w".as_ref(),
-            saved.as_os_str(),
-        ]);
+        let capture = common::LiveRun::capture_lo(&filter, 30, &saved);
         let mut client = std::process::Command::new("openssl")
             .args(["s_client", "-quiet", "-connect"])
             .arg(format!("127.0.0.1:{port}"))
@@ -297,13 +286,7 @@ fn weak_tls_findings_agree_with_testssl() {
             String::from_utf8_lossy(&answer.stdout)
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
-        let stopped = std::process::Command::new("kill")
-            .args(["-INT", &capture.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(stopped.success());
-        let (status, _, stderr) = capture.finish();
-        assert!(status.success(), "{stderr}");
+        capture.interrupt();
         let (found, _) = findings(&[saved.to_str().unwrap()]);
         let mut ours: Vec<&str> = found
             .iter()

@@ -28,23 +28,6 @@ fn curl_login(url: &str, user: &str, password: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `report --json` live on `lo` for four seconds, with `filter`, the packets also written to
-/// `saved`.
-fn capture_lo(filter: &str, saved: &std::path::Path) -> common::LiveRun {
-    common::LiveRun::start(&[
-        "report".as_ref(),
-        "--json".as_ref(),
-        "-i".as_ref(),
-        "lo".as_ref(),
-        "--duration".as_ref(),
-        "4".as_ref(),
-        "-f".as_ref(),
-        filter.as_ref(),
-        "-w".as_ref(),
-        saved.as_os_str(),
-    ])
-}
-
 /// `plainsight ARGS` (it must succeed), its JSON events.
 fn report(args: &[&str]) -> Vec<Value> {
     common::run_json(args).1
@@ -135,7 +118,7 @@ fn live_capture_of_the_lab_finds_http_at_once_and_https_with_the_key() {
         lab.http.port(),
         lab.https.port()
     );
-    let capture = capture_lo(&filter, &saved);
+    let capture = common::LiveRun::capture_lo(&filter, 4, &saved);
     curl_login(
         &format!("http://{}/login", lab.http),
         "alice",
@@ -225,7 +208,7 @@ fn lab_certificates_are_judged_as_curl_judges_them() {
         .map(|(_, a)| format!("tcp port {}", a.port()))
         .collect::<Vec<_>>()
         .join(" or ");
-    let capture = capture_lo(&filter, &saved);
+    let capture = common::LiveRun::capture_lo(&filter, 4, &saved);
     let mut curl_exit = Vec::new();
     for (name, addr) in &ports {
         let host = plainsight::lab::LAB_HOST;

@@ -745,8 +745,27 @@ fn draw_credentials(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect)
             theme.border(app.focus == Pane::Credentials)
         })
         .title(title);
+    draw_list(
+        frame,
+        theme,
+        area,
+        block,
+        items,
+        selected.map(|s| s - offset),
+    );
+}
+
+/// A list pane: `items` in `block`, the `selected` one (of those shown) highlighted.
+fn draw_list(
+    frame: &mut Frame<'_>,
+    theme: &Theme,
+    area: Rect,
+    block: Block<'_>,
+    items: Vec<ListItem<'_>>,
+    selected: Option<usize>,
+) {
     let mut state = ListState::default();
-    state.select(selected.map(|s| s - offset));
+    state.select(selected);
     frame.render_stateful_widget(
         List::new(items)
             .block(block)
@@ -804,14 +823,13 @@ fn draw_findings(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
         .title(title);
-    let mut state = ListState::default();
-    state.select(selected.map(|s| s - offset));
-    frame.render_stateful_widget(
-        List::new(items)
-            .block(block)
-            .highlight_style(theme.selected()),
+    draw_list(
+        frame,
+        theme,
         area,
-        &mut state,
+        block,
+        items,
+        selected.map(|s| s - offset),
     );
 }
 

@@ -105,6 +105,37 @@ impl LiveRun {
         self.child.id()
     }
 
+    /// `report --json` live on `lo` for at most `seconds`, with `filter`, the packets also
+    /// written to `saved`.
+    pub fn capture_lo(filter: &str, seconds: u32, saved: &std::path::Path) -> LiveRun {
+        let seconds = seconds.to_string();
+        LiveRun::start(&[
+            "report".as_ref(),
+            "--json".as_ref(),
+            "-i".as_ref(),
+            "lo".as_ref(),
+            "--duration".as_ref(),
+            seconds.as_ref(),
+            "-f".as_ref(),
+            filter.as_ref(),
+            "-w".as_ref(),
+            saved.as_os_str(),
+        ])
+    }
+
+    /// Ctrl-C, as a person ends a capture, then the end: the summary and the saved file are
+    /// written and the run succeeds.
+    pub fn interrupt(self) -> (String, String) {
+        let stopped = Command::new("kill")
+            .args(["-INT", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(stopped.success());
+        let (status, stdout, stderr) = self.finish();
+        assert!(status.success(), "{stderr}");
+        (stdout, stderr)
+    }
+
     /// Waits for the end: exit status, stdout, and all of stderr.
     pub fn finish(self) -> (std::process::ExitStatus, String, String) {
         let out = self.child.wait_with_output().unwrap();
