@@ -133,6 +133,11 @@ impl Engine {
         self.tcp.memory()
     }
 
+    /// How many TCP flows the table holds at most, for this memory cap.
+    pub fn max_flows(&self) -> usize {
+        self.tcp.max_flows()
+    }
+
     /// Analyses one packet.
     pub fn packet<F: FnMut(Event)>(&mut self, pkt: &Packet<'_>, out: &mut F) {
         let ts = pkt.ts;

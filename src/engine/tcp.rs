@@ -59,6 +59,10 @@ impl FlowTracker {
         self.table.memory()
     }
 
+    pub fn max_flows(&self) -> usize {
+        self.table.limits.max_flows
+    }
+
     /// How many flow ids have been handed out (they are 1..=n).
     pub fn flow_ids_used(&self) -> u64 {
         self.next_flow_id - 1
@@ -563,14 +567,22 @@ fn finish_flow<F: FnMut(Event)>(
 mod tests {
     use super::*;
 
-    /// The memory charged per flow covers what a flow really takes in the table (its entry, its
-    /// key, and the hash table's slack), so the memory cap holds.
+    /// The flow table fits its share of the memory cap at its largest, and charges its
+    /// arrays from the start.
     #[test]
-    fn flow_overhead_is_honest() {
-        let entry = std::mem::size_of::<Flow<FlowAnalysis>>() + std::mem::size_of::<FlowKey>();
-        assert!(
-            crate::flow::FLOW_OVERHEAD >= entry * 8 / 7 + 16,
-            "entry {entry} bytes"
-        );
+    fn the_flow_table_fits_its_share_of_the_cap() {
+        for memcap in [1usize << 20, 16 << 20, 256 << 20] {
+            let table: FlowTable<FlowAnalysis> = FlowTable::new(FlowLimits::from_memcap(memcap));
+            let entry = std::mem::size_of::<Flow<FlowAnalysis>>() + std::mem::size_of::<FlowKey>();
+            // Half of 7/8 of the buckets are used: 16/7 buckets a flow at the largest.
+            let largest = table.limits.max_flows * 16 / 7 * entry;
+            assert!(largest <= memcap / 2, "{memcap}: {largest}");
+            assert!(table.memory() >= 32 * entry, "{memcap}: {}", table.memory());
+            assert!(
+                table.limits.max_flows >= 100,
+                "{memcap}: {}",
+                table.limits.max_flows
+            );
+        }
     }
 }

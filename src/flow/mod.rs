@@ -171,8 +171,17 @@ pub struct FlowLimits {
     pub closed_linger_micros: u64,
 }
 
-/// Memory charged per flow held in the table, beyond its buffers.
+/// Memory a flow is taken to need, for the first bound on how many flows a memory cap allows
+/// ([`FlowLimits::from_memcap`]); [`FlowTable::new`] then fits the table itself in its share.
 pub const FLOW_OVERHEAD: usize = 1024;
+/// Heap a flow may hold beyond its table entry and its charged buffers (its parsers' small
+/// allocations), charged per flow held.
+pub const FLOW_HEAP: usize = 256;
+/// The share of the memory cap (in percent) the flow table's own arrays may take at their
+/// largest: its entries and its age queue.
+const TABLE_SHARE_PERCENT: usize = 45;
+/// Hash buckets a table starts with: it doubles as flows come, while the cap allows.
+const FIRST_BUCKETS: usize = 32;
 
 impl FlowLimits {
     /// Limits derived from a memory cap: at most half of it goes on flow state.
@@ -186,6 +195,39 @@ impl FlowLimits {
     }
 }
 
+/// The age queue's length at most for `max_flows` flows: stale entries are dropped once they
+/// pile up past twice the flows (see [`FlowTable::insert`]).
+fn age_queue_len(max_flows: usize) -> usize {
+    2 * max_flows + 66
+}
+
+/// Flows a table of `buckets` holds. hashbrown keeps a power of two of buckets, at most 7/8 of
+/// them full; removed entries leave tombstones, and when they use up the room it rehashes in
+/// place only while at most half of that is live: past it, it allocates a table twice the size
+/// by itself, holding both. So flows are kept to half of 7/8 of the buckets, and the table grows
+/// only when [`FlowTable::insert`] decides it may.
+fn flows_in(buckets: usize) -> usize {
+    buckets / 16 * 7
+}
+
+/// Bytes of a table's arrays at `buckets`: the entries (and a control byte each) and the age
+/// queue.
+fn arrays_bytes<A>(buckets: usize) -> usize {
+    buckets * (std::mem::size_of::<(FlowKey, Flow<A>)>() + 1)
+        + age_queue_len(flows_in(buckets)) * std::mem::size_of::<(FlowKey, FlowId, Timestamp)>()
+}
+
+/// Hash buckets and flows of a table at its largest, within its share of `limits.memcap` (and
+/// at most `limits.max_flows` flows).
+fn table_size<A>(limits: FlowLimits) -> (usize, usize) {
+    let share = limits.memcap / 100 * TABLE_SHARE_PERCENT;
+    let mut buckets = FIRST_BUCKETS;
+    while flows_in(buckets) < limits.max_flows && arrays_bytes::<A>(buckets * 2) <= share {
+        buckets *= 2;
+    }
+    (buckets, flows_in(buckets).min(limits.max_flows.max(56)))
+}
+
 /// The table of flows.
 pub struct FlowTable<A> {
     flows: HashMap<FlowKey, Flow<A>, ahash::RandomState>,
@@ -196,6 +238,9 @@ pub struct FlowTable<A> {
     pub limits: FlowLimits,
     /// Flows evicted to stay within the limits.
     pub evicted: u64,
+    /// Hash buckets now, and at most.
+    buckets: usize,
+    full_buckets: usize,
 }
 
 /// A flow that left the table open, and why.
@@ -205,17 +250,44 @@ pub struct Removed<A> {
 }
 
 impl<A> FlowTable<A> {
+    /// A table for `limits`: its flow count is lowered until the table's arrays at their
+    /// largest fit in their share of the memory cap. It starts small and doubles as flows come.
     pub fn new(limits: FlowLimits) -> Self {
+        let mut limits = limits;
+        let (full_buckets, max_flows) = table_size::<A>(limits);
+        limits.max_flows = max_flows;
+        let buckets = FIRST_BUCKETS.min(full_buckets);
         FlowTable {
-            flows: HashMap::with_hasher(ahash::RandomState::new()),
-            by_age: VecDeque::new(),
+            flows: HashMap::with_capacity_and_hasher(buckets / 8 * 7, ahash::RandomState::new()),
+            by_age: VecDeque::with_capacity(age_queue_len(flows_in(buckets))),
             budget: MemoryBudget {
                 retained_cap: limits.memcap / 8,
                 ..Default::default()
             },
             limits,
             evicted: 0,
+            buckets,
+            full_buckets,
         }
+    }
+
+    /// Doubles the table when it is full, if the memory cap has room for its old and new
+    /// arrays at once (they are both held while the flows move). Returns whether it grew.
+    fn grow(&mut self) -> bool {
+        let next = self.buckets * 2;
+        if next > self.full_buckets || self.memory() + arrays_bytes::<A>(next) > self.limits.memcap
+        {
+            return false;
+        }
+        let mut bigger =
+            HashMap::with_capacity_and_hasher(next / 8 * 7, self.flows.hasher().clone());
+        bigger.extend(self.flows.drain());
+        self.flows = bigger;
+        let queue = age_queue_len(flows_in(next));
+        self.by_age
+            .reserve_exact(queue.saturating_sub(self.by_age.len()));
+        self.buckets = next;
+        true
     }
 
     pub fn len(&self) -> usize {
@@ -226,9 +298,12 @@ impl<A> FlowTable<A> {
         self.flows.is_empty()
     }
 
-    /// Memory held now: buffers plus per-flow state.
+    /// Memory held now: buffers, the table's arrays, and what each flow holds besides.
     pub fn memory(&self) -> usize {
-        self.budget.used + self.budget.retained + self.flows.len() * FLOW_OVERHEAD
+        self.budget.used
+            + self.budget.retained
+            + arrays_bytes::<A>(self.buckets)
+            + self.flows.len() * FLOW_HEAP
     }
 
     /// Splits the table so a flow and the shared budget can be borrowed together.
@@ -250,7 +325,10 @@ impl<A> FlowTable<A> {
                 });
             }
         }
-        while self.flows.len() >= self.limits.max_flows {
+        if self.flows.len() >= flows_in(self.buckets) {
+            self.grow();
+        }
+        while self.flows.len() >= flows_in(self.buckets).min(self.limits.max_flows) {
             match self.pop_oldest() {
                 Some(old) if old.state == FlowState::Open => {
                     self.evicted += 1;
@@ -267,7 +345,7 @@ impl<A> FlowTable<A> {
         self.flows.insert(key, flow);
         // Entries of flows that left the table are dropped lazily; compact when they pile up
         // (the same 5-tuple reused again and again without time moving on).
-        if self.by_age.len() > 2 * self.flows.len() + 1024 {
+        if self.by_age.len() > 2 * self.flows.len() + 64 {
             let flows = &self.flows;
             self.by_age
                 .retain(|(k, id, _)| flows.get(k).is_some_and(|f| f.id == *id));
