@@ -142,7 +142,13 @@ impl Http3Flow {
     pub fn buffered(&self) -> usize {
         self.streams
             .values()
-            .map(|s| s.buf.capacity() + 256)
+            .map(|s| {
+                let scan = match &s.message {
+                    Some(Message::Response(r)) => r.held(),
+                    _ => 0,
+                };
+                s.buf.capacity() + 256 + scan
+            })
             .sum::<usize>()
             + self.decoders.iter().map(QpackDecoder::size).sum::<usize>()
             + self.blocked.iter().map(|b| b.block.len()).sum::<usize>()
