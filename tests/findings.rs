@@ -14,7 +14,12 @@ fn findings(args: &[&str]) -> (Vec<(u64, String, String)>, Value) {
     let mut all = vec!["report", "--json"];
     all.extend_from_slice(args);
     let (_, events) = run_json(&all);
-    let found = of(&events, "finding")
+    findings_in(&events)
+}
+
+/// (flow, kind, severity) of every finding among `events`, and the summary.
+fn findings_in(events: &[Value]) -> (Vec<(u64, String, String)>, Value) {
+    let found = of(events, "finding")
         .iter()
         .map(|f| {
             assert!(!f["advice"].as_str().unwrap().is_empty());
@@ -26,7 +31,7 @@ fn findings(args: &[&str]) -> (Vec<(u64, String, String)>, Value) {
             )
         })
         .collect();
-    let summary = of(&events, "summary")[0].clone();
+    let summary = of(events, "summary")[0].clone();
     (found, summary)
 }
 
@@ -311,13 +316,16 @@ fn weak_tls_findings_agree_with_testssl() {
 /// what plain HTTP shows (the HTTPS mistakes are unknown, not absent).
 #[test]
 fn the_mistakes_capture_gives_each_planted_finding_once() {
-    let (found, summary) = findings(&[
+    let (_, events) = run_json(&[
+        "report",
+        "--json",
         "--keylog",
         "captures/mistakes.keys",
         "--ca",
         "captures/mistakes-ca.pem",
         "captures/mistakes.pcap",
     ]);
+    let (found, summary) = findings_in(&events);
     assert_eq!(
         found,
         [
@@ -332,15 +340,6 @@ fn the_mistakes_capture_gives_each_planted_finding_once() {
         ]
     );
     assert_eq!(summary["findings"], 8);
-    let (_, events) = run_json(&[
-        "report",
-        "--json",
-        "--keylog",
-        "captures/mistakes.keys",
-        "--ca",
-        "captures/mistakes-ca.pem",
-        "captures/mistakes.pcap",
-    ]);
     let detail = |kind: &str| {
         of(&events, "finding")
             .iter()

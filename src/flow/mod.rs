@@ -272,12 +272,12 @@ impl<A> FlowTable<A> {
     }
 
     /// Doubles the table when it is full, if the memory cap has room for its old and new
-    /// arrays at once (they are both held while the flows move). Returns whether it grew.
-    fn grow(&mut self) -> bool {
+    /// arrays at once (they are both held while the flows move).
+    fn grow(&mut self) {
         let next = self.buckets * 2;
         if next > self.full_buckets || self.memory() + arrays_bytes::<A>(next) > self.limits.memcap
         {
-            return false;
+            return;
         }
         let mut bigger =
             HashMap::with_capacity_and_hasher(next / 8 * 7, self.flows.hasher().clone());
@@ -287,7 +287,6 @@ impl<A> FlowTable<A> {
         self.by_age
             .reserve_exact(queue.saturating_sub(self.by_age.len()));
         self.buckets = next;
-        true
     }
 
     pub fn len(&self) -> usize {

@@ -23,145 +23,125 @@ use tls_parser::{TlsCipherAu, TlsCipherEnc, TlsCipherKx, TlsCipherSuite};
 const MAX_HOSTS: usize = 4096;
 const MAX_PENDING: usize = 4096;
 
-/// How bad each kind is, and its fix in one sentence.
-pub fn rule(kind: FindingKind) -> (Severity, &'static str) {
+/// What each kind means for the one who must fix it and for the class.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub severity: Severity,
+    /// The fix, in one sentence.
+    pub advice: &'static str,
+    /// What an attacker does with the mistake: the lesson behind it (the UI's explanation, the
+    /// handout's).
+    pub attack: &'static str,
+}
+
+/// How bad each kind is, its fix, and what an attacker does with it.
+pub fn rule(kind: FindingKind) -> Rule {
     use FindingKind::{
         CookieWithoutHttponly, CookieWithoutSecure, CredentialsBeforeRedirect, FormPostsToHttp,
         LoginFormOverHttp, MissingHsts, MixedContent, NoForwardSecrecy, NoHttpsRedirect,
         UntrustedCertificate, WeakCipher, WeakTlsVersion,
     };
     use Severity::{High, Low, Medium};
-    match kind {
+    let (severity, advice, attack) = match kind {
         LoginFormOverHttp => (
             High,
             "Serve the login page and everything after it over HTTPS only, and redirect HTTP to it.",
+            "Anyone on the network reads the password as it is sent. Worse, someone in the middle \
+             can change the page on its way (add a script that copies every keystroke), since \
+             nothing proves where plain HTTP came from.",
         ),
         FormPostsToHttp => (
             High,
             "Make the form's action an https:// URL (or a relative one on an HTTPS page).",
+            "The page looked safe, but the form sends what is typed over plain HTTP: an \
+             eavesdropper reads the password straight from the request.",
         ),
         CredentialsBeforeRedirect => (
             High,
             "Redirect to HTTPS before any form is shown and send HSTS, so browsers never try plain \
              HTTP again: this password already crossed in the clear.",
+            "The redirect came too late: the password had already crossed in the clear and was \
+             read from the first request. Someone in the middle can also swallow the redirect \
+             and keep the victim on HTTP for good (sslstrip).",
         ),
         NoHttpsRedirect => (
             Medium,
             "Answer every plain-HTTP request with a 301 redirect to https:// and send HSTS from the \
              HTTPS side.",
+            "sslstrip: an attacker in the middle (a rogue Wi-Fi hotspot) answers the first \
+             plain-HTTP request, talks HTTPS to the site itself, and hands the victim plain-HTTP \
+             copies with every https:// link rewritten. The victim never sees HTTPS; the attacker \
+             reads everything.",
         ),
         MissingHsts => (
             Medium,
             "Send Strict-Transport-Security: max-age=31536000; includeSubDomains, so browsers stop \
              trying plain HTTP and sslstrip has nothing to strip.",
+            "Without HSTS the browser tries plain HTTP first whenever someone types the bare name \
+             or follows an http:// link: sslstrip catches that first request and keeps the whole \
+             visit on HTTP. HSTS makes the browser refuse plain HTTP to the site.",
         ),
         CookieWithoutSecure => (
             Medium,
             "Set session cookies with Secure (and serve the site over HTTPS only), so they never \
              travel in the clear.",
+            "A stolen cookie is a stolen login: the attacker makes the browser send one \
+             plain-HTTP request to the site (any http:// image on any page does it), reads the \
+             session cookie from it and puts it in their own browser, signed in as the victim \
+             without a password (Firesheep did this on café Wi-Fi in 2010).",
         ),
         CookieWithoutHttponly => (
             Low,
             "Add HttpOnly to session cookies, so a script injected into the page cannot read them.",
+            "A script injected into the site (cross-site scripting) reads document.cookie and \
+             sends the session to the attacker, who replays it in their own browser.",
         ),
         MixedContent => (
             Medium,
             "Load every script, style sheet, frame and image over https:// (or a relative URL).",
+            "The page is HTTPS but its script is not: someone in the middle swaps the script in \
+             transit for their own, and it runs inside the HTTPS page with full access to it \
+             (what is typed, the cookies, the page itself). Browsers block such scripts, frames \
+             and style sheets, and upgrade or flag images.",
         ),
         WeakTlsVersion => (
             Medium,
             "Switch off SSL, TLS 1.0 and TLS 1.1 on the server: TLS 1.2 and 1.3 are what browsers \
              accept.",
+            "Old TLS has known attacks (BEAST on TLS 1.0, POODLE on SSL 3.0) and no modern \
+             suites, and an attacker in the middle may force a downgrade to it. Browsers stopped \
+             accepting TLS 1.0 and 1.1 in 2020.",
         ),
         WeakCipher => (
             High,
             "Remove RC4, 3DES, DES, NULL, EXPORT and anonymous suites from the server; offer \
              ECDHE with AES-GCM or ChaCha20-Poly1305.",
+            "Weak suites fall to known attacks: RC4's biases leak repeated secrets such as \
+             cookies, 3DES's small blocks collide after some gigabytes (Sweet32), EXPORT and DES \
+             keys are brute-forced, NULL encrypts nothing and anonymous suites prove nothing.",
         ),
         NoForwardSecrecy => (
             Medium,
             "Prefer ECDHE suites (or TLS 1.3): with RSA key exchange, whoever gets the server's \
              key later decrypts every recorded session.",
+            "Recorded traffic read later: an eavesdropper records the encrypted sessions today; \
+             whoever obtains the server's private key tomorrow (a breach, a court order, an old \
+             backup) decrypts every one of them, as plainsight does with --server-key. With \
+             ECDHE each session's key dies with the session.",
         ),
         UntrustedCertificate => (
             High,
             "Use a certificate the clients trust, in date and for the right name: Let's Encrypt \
              for a public name, a private CA installed on the clients for an internal one.",
-        ),
-    }
-}
-
-/// What an attacker does with the mistake: the lesson behind each kind (the UI's explanation,
-/// the handout's).
-pub fn attack(kind: FindingKind) -> &'static str {
-    use FindingKind::{
-        CookieWithoutHttponly, CookieWithoutSecure, CredentialsBeforeRedirect, FormPostsToHttp,
-        LoginFormOverHttp, MissingHsts, MixedContent, NoForwardSecrecy, NoHttpsRedirect,
-        UntrustedCertificate, WeakCipher, WeakTlsVersion,
-    };
-    match kind {
-        LoginFormOverHttp => {
-            "Anyone on the network reads the password as it is sent. Worse, someone in the middle \
-             can change the page on its way (add a script that copies every keystroke), since \
-             nothing proves where plain HTTP came from."
-        }
-        FormPostsToHttp => {
-            "The page looked safe, but the form sends what is typed over plain HTTP: an \
-             eavesdropper reads the password straight from the request."
-        }
-        CredentialsBeforeRedirect => {
-            "The redirect came too late: the password had already crossed in the clear and was \
-             read from the first request. Someone in the middle can also swallow the redirect \
-             and keep the victim on HTTP for good (sslstrip)."
-        }
-        NoHttpsRedirect => {
-            "sslstrip: an attacker in the middle (a rogue Wi-Fi hotspot) answers the first \
-             plain-HTTP request, talks HTTPS to the site itself, and hands the victim plain-HTTP \
-             copies with every https:// link rewritten. The victim never sees HTTPS; the attacker \
-             reads everything."
-        }
-        MissingHsts => {
-            "Without HSTS the browser tries plain HTTP first whenever someone types the bare name \
-             or follows an http:// link: sslstrip catches that first request and keeps the whole \
-             visit on HTTP. HSTS makes the browser refuse plain HTTP to the site."
-        }
-        CookieWithoutSecure => {
-            "A stolen cookie is a stolen login: the attacker makes the browser send one \
-             plain-HTTP request to the site (any http:// image on any page does it), reads the \
-             session cookie from it and puts it in their own browser, signed in as the victim \
-             without a password (Firesheep did this on café Wi-Fi in 2010)."
-        }
-        CookieWithoutHttponly => {
-            "A script injected into the site (cross-site scripting) reads document.cookie and \
-             sends the session to the attacker, who replays it in their own browser."
-        }
-        MixedContent => {
-            "The page is HTTPS but its script is not: someone in the middle swaps the script in \
-             transit for their own, and it runs inside the HTTPS page with full access to it \
-             (what is typed, the cookies, the page itself). Browsers block such scripts, frames \
-             and style sheets, and upgrade or flag images."
-        }
-        WeakTlsVersion => {
-            "Old TLS has known attacks (BEAST on TLS 1.0, POODLE on SSL 3.0) and no modern \
-             suites, and an attacker in the middle may force a downgrade to it. Browsers stopped \
-             accepting TLS 1.0 and 1.1 in 2020."
-        }
-        WeakCipher => {
-            "Weak suites fall to known attacks: RC4's biases leak repeated secrets such as \
-             cookies, 3DES's small blocks collide after some gigabytes (Sweet32), EXPORT and DES \
-             keys are brute-forced, NULL encrypts nothing and anonymous suites prove nothing."
-        }
-        NoForwardSecrecy => {
-            "Recorded traffic read later: an eavesdropper records the encrypted sessions today; \
-             whoever obtains the server's private key tomorrow (a breach, a court order, an old \
-             backup) decrypts every one of them, as plainsight does with --server-key. With \
-             ECDHE each session's key dies with the session."
-        }
-        UntrustedCertificate => {
             "An attacker in the middle presents a certificate no browser trusts, too: users \
              taught to click through this warning will click through the attacker's. Only a \
-             trusted certificate for the right name proves who answers."
-        }
+             trusted certificate for the right name proves who answers.",
+        ),
+    };
+    Rule {
+        severity,
+        advice,
+        attack,
     }
 }
 
@@ -246,7 +226,9 @@ impl FindingDetector {
             return;
         }
         facts.reported |= bit(kind);
-        let (severity, advice) = rule(kind);
+        let Rule {
+            severity, advice, ..
+        } = rule(kind);
         out.push(Finding {
             flow: Some(flow),
             ts,

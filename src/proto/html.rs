@@ -417,12 +417,14 @@ fn record(facts: &mut HtmlFacts, tag: &str, attr: &dyn Fn(&str) -> Option<String
 /// control characters stripped, tabs and newlines inside ignored), cut to [`MAX_URL`] bytes.
 fn http_url(value: &str) -> Option<String> {
     let trimmed = value.trim_start_matches(|c: char| c <= ' ');
-    let scheme: String = trimmed
+    let mut scheme = trimmed
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .take(5)
-        .collect();
-    if !scheme.eq_ignore_ascii_case("http:") {
+        .take(5);
+    if !"http:"
+        .chars()
+        .all(|want| scheme.next().is_some_and(|c| c.eq_ignore_ascii_case(&want)))
+    {
         return None;
     }
     let mut url = trimmed.trim_end().to_string();

@@ -854,7 +854,7 @@ fn finding_explanation<'a>(theme: &Theme, f: &Finding, width: u16) -> Vec<Line<'
     para("What the capture shows", &seen, theme.text());
     para(
         "What an attacker does with it",
-        crate::proto::findings::attack(f.kind),
+        crate::proto::findings::rule(f.kind).attack,
         theme.text(),
     );
     para("The fix", &f.advice, theme.safe());
