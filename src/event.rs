@@ -154,6 +154,11 @@ impl Event {
         self.payload().flow_id()
     }
 
+    /// The flow id, to renumber (a split run's merger gives flows their run-wide ids).
+    pub fn flow_mut(&mut self) -> Option<&mut FlowId> {
+        self.payload_mut().flow_id_mut()
+    }
+
     /// Adds `by` to the event's flow id, if it has one: each capture file numbers its flows from
     /// 1, and a run over several files shifts each file's ids past those of the files before it.
     pub fn shift_flow(&mut self, by: FlowId) {

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use plainsight::cli::{Cli, Command, CommonArgs, LiveArgs, Speed};
 use plainsight::report::command::{self as report, ReportOptions};
 use plainsight::report::sink::Format;
-use plainsight::run::{live_options, stop_on_ctrl_c, AnalysisOptions, Input};
+use plainsight::run::{live_options, stop_on_ctrl_c, AnalysisOptions, Input, Jobs};
 use plainsight::ui::{self, Feed, UiOptions};
 
 /// mimalloc: flows, events and parsed messages are many small short-lived allocations, and the
@@ -78,10 +78,7 @@ fn run(cli: Cli) -> Result<Vec<String>> {
             let options = ReportOptions {
                 format: if json { Format::Json } else { Format::Text },
                 redact: common.redact,
-                jobs: jobs.map_or_else(
-                    || std::thread::available_parallelism().map_or(1, |n| n.get()),
-                    usize::from,
-                ),
+                jobs: jobs.map_or_else(Jobs::all_cores, |n| Jobs::given(n.into())),
             };
             match iface {
                 Some(iface) => {
@@ -166,7 +163,7 @@ fn live_ui(iface: &str, live: &LiveArgs, common: &CommonArgs) -> Result<Vec<Stri
         let report = ReportOptions {
             format: Format::Text,
             redact: common.redact,
-            jobs: 1,
+            jobs: Jobs::ONE,
         };
         report::live(&options, None, &*stop_on_ctrl_c()?, report, &analysis)?;
         return Ok(Vec::new());

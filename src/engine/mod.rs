@@ -24,6 +24,7 @@ use record::{At, Recorder};
 use tcp::FlowTracker;
 
 pub use record::MAX_ANOMALIES_SHOWN_PER_KIND;
+pub(crate) use record::{count_finding, AnomalyCap};
 
 /// Default `--payload-bytes` (and what the UI keeps of each stream): 64 KiB.
 pub const DEFAULT_PAYLOAD_BYTES: usize = 64 << 10;
@@ -92,6 +93,60 @@ impl Clock {
     }
 }
 
+/// Flow ids a shard may hand out for one packet (one packet opens one flow, but room is
+/// cheap): see [`Engine::shard_packet`].
+pub const SHARD_IDS_PER_PACKET: u64 = 4;
+
+/// The capture's clock jumped for real (see [`Engine::plausible`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settle {
+    /// The new time, first seen on the packet before.
+    pub odd: Timestamp,
+    /// The clock went back: no flow's activity may stay later than `odd`.
+    pub back: bool,
+}
+
+/// A datagram reassembled from fragments, as [`decode::reassembled`] takes it.
+struct Datagram<'a> {
+    src: IpAddr,
+    dst: IpAddr,
+    ip_number: u8,
+    tunnel: Option<decode::Tunnel>,
+    payload: &'a [u8],
+}
+
+/// What a split run's reader made of a packet's stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// The time the packet is read at.
+    pub ts: Timestamp,
+    /// Before the packet: the clock's jump is settled (every shard is told)...
+    pub settle: Option<Settle>,
+    /// ...and idle flows expire (another second began).
+    pub tick: bool,
+    /// The packet is stamped far from the clock: the flow it goes to is remembered, in case the
+    /// next packet proves the stamp right.
+    pub suspect: bool,
+}
+
+/// Where a split run's reader sends a packet (or the datagram its fragments made).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The packet itself, to the shard of its flow.
+    Packet(FlowKey),
+    /// The IP datagram the packet completed, to the shard of its flow: its payload, and what
+    /// [`decode::reassembled`] needs besides.
+    Reassembled {
+        key: FlowKey,
+        src: IpAddr,
+        dst: IpAddr,
+        ip_number: u8,
+        tunnel: Option<decode::Tunnel>,
+        depth: u8,
+        payload: Vec<u8>,
+    },
+}
+
 /// Packets in, events out.
 pub struct Engine {
     tcp: FlowTracker,
@@ -133,6 +188,11 @@ impl Engine {
         self.tcp.memory()
     }
 
+    /// `--memcap`, as this engine applies it.
+    pub fn memcap(&self) -> usize {
+        self.tcp.memcap()
+    }
+
     /// How many TCP flows the table holds at most, for this memory cap.
     pub fn max_flows(&self) -> usize {
         self.tcp.max_flows()
@@ -144,8 +204,35 @@ impl Engine {
         self.record.summary.packets += 1;
         self.record.summary.bytes += pkt.data.len() as u64;
         self.clock.frame = pkt.frame;
-        let ts = self.plausible(ts, out);
+        let (ts, settle) = self.plausible(ts, out);
+        if let Some(settle) = settle {
+            self.settle(settle, true);
+        }
         self.tick(ts, out);
+        if let Some(d) = self.decode(pkt, out) {
+            self.ip(ts, &d, 0, out);
+        }
+        if self
+            .clock
+            .suspect
+            .is_some_and(|(_, frame)| frame == pkt.frame)
+        {
+            self.clock.suspect_flow = self.tcp.take_last_key();
+        }
+        self.tcp.enforce_memcap(
+            self.clock.now(),
+            stream_base(&self.keylog, self.payloads),
+            &mut self.record,
+            out,
+        );
+    }
+
+    /// A packet's link and IP layers, or the anomaly saying why they cannot be read.
+    fn decode<'p, F: FnMut(Event)>(
+        &mut self,
+        pkt: &Packet<'p>,
+        out: &mut F,
+    ) -> Option<decode::Decoded<'p>> {
         match decode::decode(pkt.link, pkt.data) {
             Ok(d) => {
                 if d.truncated {
@@ -157,7 +244,7 @@ impl Engine {
                     );
                     self.anomaly(out, AnomalyKind::TruncatedPacket, detail);
                 }
-                self.ip(ts, &d, 0, out);
+                return Some(d);
             }
             Err(DecodeError::NotIp) => {}
             Err(DecodeError::Protected { bytes }) => {
@@ -181,54 +268,275 @@ impl Engine {
                 self.anomaly(out, kind, detail);
             }
         }
-        if self
-            .clock
-            .suspect
-            .is_some_and(|(_, frame)| frame == pkt.frame)
+        None
+    }
+
+    /// An engine for one shard of a split run (`report -j` on one file): it gets the packets of
+    /// its flows from [`Engine::shard_packet`] and the capture's clock from
+    /// [`Engine::shard_tick`], writes out every anomaly and looks for no finding (the run's
+    /// merger does both over all shards). The run's reader is one too, using
+    /// [`Engine::read_stamp`] and [`Engine::read_flow`].
+    pub fn shard(config: EngineConfig) -> Engine {
+        let mut engine = Engine::new(config);
+        engine.record.shard = true;
+        engine
+    }
+
+    /// A split run's reader, first step: counts the packet and moves the clock as
+    /// [`Engine::packet`] does (with its anomalies), saying what the shards must do before it.
+    pub fn read_stamp<F: FnMut(Event)>(&mut self, pkt: &Packet<'_>, out: &mut F) -> Stamp {
+        self.record.summary.packets += 1;
+        self.record.summary.bytes += pkt.data.len() as u64;
+        self.clock.frame = pkt.frame;
+        let (ts, settle) = self.plausible(pkt.ts, out);
+        let clock = &mut self.clock;
+        if clock.first.is_none_or(|f| ts < f) {
+            clock.first = Some(ts);
+        }
+        clock.last = ts;
+        clock.max = clock.max.max(ts);
+        let tick = ts.secs() != clock.last_expiry_sec;
+        clock.last_expiry_sec = ts.secs();
+        Stamp {
+            ts,
+            settle,
+            tick,
+            suspect: clock.suspect.is_some_and(|(_, frame)| frame == pkt.frame),
+        }
+    }
+
+    /// A split run's reader, second step: decodes the packet (with its anomalies), reassembles
+    /// IP fragments, and says which flow gets what, if any.
+    pub fn read_flow<F: FnMut(Event)>(
+        &mut self,
+        ts: Timestamp,
+        pkt: &Packet<'_>,
+        out: &mut F,
+    ) -> Option<Delivery> {
+        let d = self.decode(pkt, out)?;
+        self.route_ip(ts, &d, 0, None, out)
+    }
+
+    /// [`Engine::ip`] for the reader: the flow's key instead of the flow's work. `reassembled`:
+    /// the datagram `d` was decoded from, when reassembled from fragments, as
+    /// [`decode::reassembled`] was given it.
+    fn route_ip<F: FnMut(Event)>(
+        &mut self,
+        ts: Timestamp,
+        d: &decode::Decoded<'_>,
+        depth: u8,
+        reassembled: Option<Datagram<'_>>,
+        out: &mut F,
+    ) -> Option<Delivery> {
+        let (src, dst) = (d.src, d.dst);
+        let tunnel = d.tunnel.map_or(0, |t| t.id);
+        let key = match d.body {
+            Body::Tcp(seg) => FlowKey::new(
+                SocketAddr::new(src, seg.src_port),
+                SocketAddr::new(dst, seg.dst_port),
+                tunnel,
+            ),
+            Body::Udp(udp) => FlowKey::udp(
+                SocketAddr::new(src, udp.src_port),
+                SocketAddr::new(dst, udp.dst_port),
+                tunnel,
+            ),
+            Body::OtherIp => return None,
+            Body::Fragment(frag) => {
+                return match self.defrag.add(ts, src, dst, tunnel, &frag) {
+                    DefragOutcome::Pending => None,
+                    DefragOutcome::Complete(ip_number, data) => {
+                        match decode::reassembled(src, dst, ip_number, &data, d.tunnel) {
+                            Ok(inner) if depth < MAX_REASSEMBLY_DEPTH => {
+                                let datagram = Datagram {
+                                    src,
+                                    dst,
+                                    ip_number: ip_number.0,
+                                    tunnel: d.tunnel,
+                                    payload: &data,
+                                };
+                                self.route_ip(ts, &inner, depth + 1, Some(datagram), out)
+                            }
+                            Ok(_) => {
+                                self.anomaly(
+                                    out,
+                                    AnomalyKind::ParseError,
+                                    format!("IP fragments from {src} nested {MAX_REASSEMBLY_DEPTH} deep; datagram dropped"),
+                                );
+                                None
+                            }
+                            Err(DecodeError::NotIp) => None,
+                            Err(e) => {
+                                self.anomaly(
+                                    out,
+                                    AnomalyKind::ParseError,
+                                    format!("reassembled IP datagram from {src}: {e}"),
+                                );
+                                None
+                            }
+                        }
+                    }
+                    DefragOutcome::Invalid(e) => {
+                        self.anomaly(
+                            out,
+                            AnomalyKind::ParseError,
+                            format!("IP fragments from {src} to {dst} contradict each other ({e}); datagram dropped"),
+                        );
+                        None
+                    }
+                };
+            }
+        };
+        Some(match reassembled {
+            None => Delivery::Packet(key),
+            Some(datagram) => Delivery::Reassembled {
+                key,
+                src: datagram.src,
+                dst: datagram.dst,
+                ip_number: datagram.ip_number,
+                tunnel: datagram.tunnel,
+                depth,
+                payload: datagram.payload.to_vec(),
+            },
+        })
+    }
+
+    /// A shard's packet (see [`Engine::shard`]) read at `ts`: `seq` is its place among the
+    /// packets the run reads (1-based); a flow it opens gets the id
+    /// `seq * SHARD_IDS_PER_PACKET`, so that ids order flows as one engine's would (the merger
+    /// renumbers them). `suspect`: see [`Stamp::suspect`].
+    pub fn shard_packet<F: FnMut(Event)>(
+        &mut self,
+        seq: u64,
+        ts: Timestamp,
+        pkt: &Packet<'_>,
+        suspect: bool,
+        out: &mut F,
+    ) {
+        self.shard_begin(seq, ts, pkt.frame, suspect);
+        if let Ok(d) = decode::decode(pkt.link, pkt.data) {
+            self.ip(ts, &d, 0, out);
+        }
+        self.shard_end(suspect);
+    }
+
+    /// A shard's reassembled datagram (see [`Delivery::Reassembled`]), completed by packet
+    /// `frame`; otherwise as [`Engine::shard_packet`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn shard_datagram<F: FnMut(Event)>(
+        &mut self,
+        seq: u64,
+        ts: Timestamp,
+        frame: u64,
+        suspect: bool,
+        datagram: (IpAddr, IpAddr, u8, Option<decode::Tunnel>, u8),
+        payload: &[u8],
+        out: &mut F,
+    ) {
+        let (src, dst, ip_number, tunnel, depth) = datagram;
+        self.shard_begin(seq, ts, frame, suspect);
+        if let Ok(inner) =
+            decode::reassembled(src, dst, etherparse::IpNumber(ip_number), payload, tunnel)
         {
+            self.ip(ts, &inner, depth, out);
+        }
+        self.shard_end(suspect);
+    }
+
+    fn shard_begin(&mut self, seq: u64, ts: Timestamp, frame: u64, suspect: bool) {
+        self.clock.frame = frame;
+        self.clock.last = ts;
+        self.tcp.next_flow_id = seq.saturating_mul(SHARD_IDS_PER_PACKET);
+        if suspect {
+            self.tcp.take_last_key();
+        }
+    }
+
+    fn shard_end(&mut self, suspect: bool) {
+        if suspect {
             self.clock.suspect_flow = self.tcp.take_last_key();
         }
-        self.tcp.enforce_memcap(
-            self.clock.now(),
+    }
+
+    /// A shard's clock moves to `ts` (of packet `frame`), another second: idle flows expire.
+    pub fn shard_tick<F: FnMut(Event)>(&mut self, ts: Timestamp, frame: u64, out: &mut F) {
+        self.clock.last = ts;
+        self.clock.frame = frame;
+        self.tcp.expire(
+            ts,
             stream_base(&self.keylog, self.payloads),
             &mut self.record,
             out,
         );
     }
 
+    /// A shard hears that the capture's clock jumped (see [`Engine::settle`]); `retime` when it
+    /// had the packet that first showed the new time.
+    pub fn shard_settle(&mut self, settle: Settle, retime: bool) {
+        self.settle(settle, retime);
+    }
+
+    /// The end of a split run's input, for the reader: a last odd stamp is reported.
+    pub fn read_end<F: FnMut(Event)>(&mut self, out: &mut F) {
+        self.odd_timestamp(out);
+    }
+
+    /// What a shard holds now, to tell when one engine would have had to evict flows or stop
+    /// keeping retransmission windows: memory, of which retransmission windows, and flows.
+    pub fn holdings(&self) -> (usize, usize, usize) {
+        self.tcp.holdings()
+    }
+
     /// The time the packet is read at: its stamp, or the capture's clock when the stamp jumps
     /// implausibly far (more than a day) from it. The next packet decides: back near the clock,
     /// the odd stamp was wrong (a `parse_error` anomaly); near the odd stamp, the capture really
     /// jumped and the clock follows.
-    fn plausible<F: FnMut(Event)>(&mut self, ts: Timestamp, out: &mut F) -> Timestamp {
+    ///
+    /// Returns the time, and when the capture turned out to have jumped, what the flows must be
+    /// told (see [`Engine::settle`]).
+    fn plausible<F: FnMut(Event)>(
+        &mut self,
+        ts: Timestamp,
+        out: &mut F,
+    ) -> (Timestamp, Option<Settle>) {
         let clock = &mut self.clock;
         if !clock.started {
             clock.started = true;
-            return ts;
+            return (ts, None);
         }
         let far = |a: Timestamp, b: Timestamp| a.0.abs_diff(b.0) > IMPLAUSIBLE_JUMP_MICROS;
         if !far(ts, clock.last) {
             self.odd_timestamp(out);
-            return ts;
+            return (ts, None);
         }
         match clock.suspect {
             Some((odd, _)) if !far(ts, odd) => {
                 clock.suspect = None;
-                if odd < clock.last {
-                    self.tcp.cap_activity(odd);
-                }
-                let clock = &mut self.clock;
-                if let Some(key) = clock.suspect_flow.take() {
-                    self.tcp.retime(&key, odd);
-                }
-                ts
+                let settle = Settle {
+                    odd,
+                    back: odd < clock.last,
+                };
+                (ts, Some(settle))
             }
             _ => {
                 self.odd_timestamp(out);
                 self.clock.suspect = Some((ts, self.clock.frame));
                 self.tcp.take_last_key();
-                self.clock.last
+                (self.clock.last, None)
             }
+        }
+    }
+
+    /// The capture really jumped to `settle.odd`: when it went back, no flow's activity may stay
+    /// in its future; and the flow the first packet at the new time went to (when `retime`)
+    /// counts that packet's own stamp as its activity.
+    fn settle(&mut self, settle: Settle, retime: bool) {
+        if settle.back {
+            self.tcp.cap_activity(settle.odd);
+        }
+        let key = self.clock.suspect_flow.take();
+        if let (true, Some(key)) = (retime, key) {
+            self.tcp.retime(&key, settle.odd);
         }
     }
 

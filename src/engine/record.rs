@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use crate::base::{Endpoint, FlowId, Timestamp};
 use crate::creds::Found;
-use crate::event::Finding;
 use crate::event::{
     Anomaly, AnomalyKind, ChainCertificate, Credential, DecryptionResult, DnsQuery, Event,
     FlowClose, HttpRequest, HttpResponse, Payload, Protocol, RecordType, Summary, TlsCertificate,
     TlsClientHello, TlsDecryption, TlsRecord, TlsServerHello, Trust,
 };
+use crate::event::{Finding, FindingKind};
 use crate::proto::analysis::{AppOutput, Output};
 use crate::proto::findings::FindingDetector;
 use crate::proto::http::{Request, Response};
@@ -41,10 +41,35 @@ pub(crate) struct FlowContext {
 }
 
 /// Events out, and the counts they add up to.
+/// Anomalies counted by kind, and which are written out: the first
+/// [`MAX_ANOMALIES_SHOWN_PER_KIND`] of each kind.
+#[derive(Debug, Default)]
+pub(crate) struct AnomalyCap {
+    counts: HashMap<AnomalyKind, u64>,
+    /// Every anomaly counted, written out or not.
+    pub total: u64,
+}
+
+impl AnomalyCap {
+    /// Counts an anomaly: its detail as written out, or `None` when its kind has been written
+    /// out often enough (the last one written says so).
+    pub fn admit(&mut self, kind: AnomalyKind, detail: String) -> Option<String> {
+        self.total += 1;
+        let n = self.counts.entry(kind).or_insert(0);
+        *n += 1;
+        match (*n).cmp(&MAX_ANOMALIES_SHOWN_PER_KIND) {
+            std::cmp::Ordering::Greater => None,
+            std::cmp::Ordering::Equal => Some(format!(
+                "{detail} (further {kind} anomalies are counted, not shown)"
+            )),
+            std::cmp::Ordering::Less => Some(detail),
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Recorder {
-    anomaly_counts: HashMap<AnomalyKind, u64>,
-    anomalies: u64,
+    anomaly_cap: AnomalyCap,
     pub summary: Summary,
     /// Certificates already described, shared by all flows.
     certificates: CertificateCache,
@@ -57,6 +82,10 @@ pub(crate) struct Recorder {
     /// What sites got wrong, from the events made.
     findings: FindingDetector,
     found: Vec<Finding>,
+    /// One shard of a split run (`report -j` on one file): every anomaly is written out and no
+    /// finding is looked for, since the anomaly cap and the findings span the whole capture; the
+    /// run's merger applies both to the merged events.
+    pub shard: bool,
 }
 
 impl Recorder {
@@ -78,16 +107,13 @@ impl Recorder {
         kind: AnomalyKind,
         detail: String,
     ) {
-        self.anomalies += 1;
-        let n = self.anomaly_counts.entry(kind).or_insert(0);
-        *n += 1;
-        if *n > MAX_ANOMALIES_SHOWN_PER_KIND {
-            return;
-        }
-        let detail = if *n == MAX_ANOMALIES_SHOWN_PER_KIND {
-            format!("{detail} (further {kind} anomalies are counted, not shown)")
+        let detail = if self.shard {
+            Some(detail)
         } else {
-            detail
+            self.anomaly_cap.admit(kind, detail)
+        };
+        let Some(detail) = detail else {
+            return;
         };
         out(Event::Anomaly(Anomaly {
             ts,
@@ -100,31 +126,37 @@ impl Recorder {
 
     /// Every anomaly counted so far, shown or not.
     pub fn anomalies(&self) -> u64 {
-        self.anomalies
+        self.anomaly_cap.total
     }
 
     /// Turns what the application layer found (in [`Recorder::pending`]) into events.
     pub fn emit_pending<F: FnMut(Event)>(&mut self, ctx: &FlowContext, out: &mut F) {
         let mut pending = std::mem::take(&mut self.pending);
-        // Every event passes the findings detector on its way out; what it finds follows.
+        if self.shard {
+            for output in pending.drain(..) {
+                self.emit(output, ctx, out);
+            }
+            self.pending = pending;
+            return;
+        }
+        // Every event passes the findings detector on its way out; what it finds follows it.
         let mut detector = std::mem::take(&mut self.findings);
         let mut found = std::mem::take(&mut self.found);
+        let mut said = Vec::new();
         let server = Some(ctx.server);
         for output in pending.drain(..) {
             self.emit(output, ctx, &mut |event: Event| {
                 detector.observe(&event, server, &mut found);
                 out(event);
+                for finding in found.drain(..) {
+                    said.push(finding.kind);
+                    out(Event::Finding(finding));
+                }
             });
         }
         self.findings = detector;
-        for finding in found.drain(..) {
-            self.summary.findings += 1;
-            *self
-                .summary
-                .findings_by_kind
-                .entry(finding.kind.as_str().to_string())
-                .or_insert(0) += 1;
-            out(Event::Finding(finding));
+        for kind in said {
+            count_finding(&mut self.summary, kind);
         }
         // The buffers go back, their capacity kept.
         self.found = found;
@@ -335,6 +367,15 @@ impl Recorder {
             self.summary.plaintext_bytes += bytes;
         }
     }
+}
+
+/// A finding counted in the totals.
+pub(crate) fn count_finding(summary: &mut Summary, kind: FindingKind) {
+    summary.findings += 1;
+    *summary
+        .findings_by_kind
+        .entry(kind.as_str().to_string())
+        .or_insert(0) += 1;
 }
 
 fn chain_certificate(c: Certificate) -> ChainCertificate {

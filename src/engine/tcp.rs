@@ -59,6 +59,19 @@ impl FlowTracker {
         self.table.memory()
     }
 
+    /// Memory, of which retransmission windows, and flows held now.
+    pub fn holdings(&self) -> (usize, usize, usize) {
+        (
+            self.table.memory(),
+            self.table.budget.retained,
+            self.table.len(),
+        )
+    }
+
+    pub fn memcap(&self) -> usize {
+        self.table.limits.memcap
+    }
+
     pub fn max_flows(&self) -> usize {
         self.table.limits.max_flows
     }

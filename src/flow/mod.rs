@@ -6,7 +6,8 @@
 
 pub mod reassembly;
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 
 use crate::base::{FlowId, Timestamp};
@@ -85,6 +86,13 @@ impl PackedEndpoint {
 }
 
 impl FlowKey {
+    /// Which of `n` shards the flow belongs to (`report -j` on one file): the same for both
+    /// directions, and the same on every run.
+    pub fn shard(&self, n: usize) -> usize {
+        let hash = ahash::RandomState::with_seeds(0x706c, 0x6169, 0x6e73, 0x6967).hash_one(self);
+        (hash % n.max(1) as u64) as usize
+    }
+
     /// A TCP flow's key.
     pub fn new(a: SocketAddr, b: SocketAddr, tunnel: u64) -> FlowKey {
         let (a, b) = (PackedEndpoint::new(a), PackedEndpoint::new(b));
@@ -214,7 +222,28 @@ fn flows_in(buckets: usize) -> usize {
 /// queue.
 fn arrays_bytes<A>(buckets: usize) -> usize {
     buckets * (std::mem::size_of::<(FlowKey, Flow<A>)>() + 1)
-        + age_queue_len(flows_in(buckets)) * std::mem::size_of::<(FlowKey, FlowId, Timestamp)>()
+        + age_queue_len(flows_in(buckets)) * std::mem::size_of::<AgeEntry>()
+}
+
+/// When a flow falls due (its last activity plus its state's timeout), as queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AgeEntry {
+    due: Timestamp,
+    id: FlowId,
+    key: FlowKey,
+}
+
+impl Ord for AgeEntry {
+    /// Reversed, so the standard (max-)heap gives the earliest due first, then the lowest id.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.due, other.id).cmp(&(self.due, self.id))
+    }
+}
+
+impl PartialOrd for AgeEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// Hash buckets and flows of a table at its largest, within its share of `limits.memcap` (and
@@ -231,9 +260,11 @@ fn table_size<A>(limits: FlowLimits) -> (usize, usize) {
 /// The table of flows.
 pub struct FlowTable<A> {
     flows: HashMap<FlowKey, Flow<A>, ahash::RandomState>,
-    /// Keys in order of (approximate) last activity, oldest first: entries are re-queued lazily
-    /// when found to have been active since they were queued.
-    by_age: VecDeque<(FlowKey, FlowId, Timestamp)>,
+    /// Flows by when they fall due, earliest first. Every flow has an entry due no later than
+    /// it is (entries are re-queued lazily when found to have been active since), so when the
+    /// earliest is not due, no flow is: expiry takes exactly the flows due, whatever else the
+    /// table holds (a table split across threads expires the same flows).
+    by_age: BinaryHeap<AgeEntry>,
     pub budget: MemoryBudget,
     pub limits: FlowLimits,
     /// Flows evicted to stay within the limits.
@@ -259,7 +290,7 @@ impl<A> FlowTable<A> {
         let buckets = FIRST_BUCKETS.min(full_buckets);
         FlowTable {
             flows: HashMap::with_capacity_and_hasher(buckets / 8 * 7, ahash::RandomState::new()),
-            by_age: VecDeque::with_capacity(age_queue_len(flows_in(buckets))),
+            by_age: BinaryHeap::with_capacity(age_queue_len(flows_in(buckets))),
             budget: MemoryBudget {
                 retained_cap: limits.memcap / 8,
                 ..Default::default()
@@ -340,35 +371,58 @@ impl<A> FlowTable<A> {
                 None => break,
             }
         }
-        self.by_age.push_back((key, flow.id, flow.last_ts));
+        self.by_age.push(AgeEntry {
+            due: self.due(&flow),
+            id: flow.id,
+            key,
+        });
         self.flows.insert(key, flow);
-        // Entries of flows that left the table are dropped lazily; compact when they pile up
-        // (the same 5-tuple reused again and again without time moving on).
-        if self.by_age.len() > 2 * self.flows.len() + 64 {
-            let flows = &self.flows;
-            self.by_age
-                .retain(|(k, id, _)| flows.get(k).is_some_and(|f| f.id == *id));
-        }
+        self.compact_queue();
         removed
     }
 
-    fn pop_oldest(&mut self) -> Option<Flow<A>> {
-        while let Some((key, id, queued_at)) = self.by_age.pop_front() {
-            let Some(flow) = self.flows.get(&key) else {
+    /// Entries of flows that left the table are dropped lazily; compact when they pile up (the
+    /// same 5-tuple reused again and again without time moving on).
+    fn compact_queue(&mut self) {
+        if self.by_age.len() > 2 * self.flows.len() + 64 {
+            let flows = &self.flows;
+            self.by_age
+                .retain(|e| flows.get(&e.key).is_some_and(|f| f.id == e.id));
+        }
+    }
+
+    /// When a flow falls due: its last activity plus its state's timeout.
+    fn due(&self, flow: &Flow<A>) -> Timestamp {
+        let timeout = match flow.state {
+            FlowState::Open => self.limits.idle_timeout_micros,
+            FlowState::Closed => self.limits.closed_linger_micros,
+        };
+        Timestamp(flow.last_ts.0.saturating_add(timeout))
+    }
+
+    /// Takes the earliest queue entry that is still a flow's and up to date (re-queueing those
+    /// found active since they were queued); its flow stays in the table.
+    fn pop_earliest(&mut self) -> Option<AgeEntry> {
+        while let Some(entry) = self.by_age.pop() {
+            let Some(flow) = self.flows.get(&entry.key).filter(|f| f.id == entry.id) else {
                 continue;
             };
-            if flow.id != id {
+            let due = self.due(flow);
+            if due > entry.due {
+                self.by_age.push(AgeEntry { due, ..entry });
                 continue;
             }
-            if flow.last_ts > queued_at {
-                self.by_age.push_back((key, id, flow.last_ts));
-                continue;
-            }
-            let mut flow = self.flows.remove(&key)?;
-            flow.release(&mut self.budget);
-            return Some(flow);
+            return Some(entry);
         }
         None
+    }
+
+    /// The flow falling due first leaves the table.
+    fn pop_oldest(&mut self) -> Option<Flow<A>> {
+        let entry = self.pop_earliest()?;
+        let mut flow = self.flows.remove(&entry.key)?;
+        flow.release(&mut self.budget);
+        Some(flow)
     }
 
     /// The capture's clock went back for good (captures joined out of order): no flow's last
@@ -377,37 +431,34 @@ impl<A> FlowTable<A> {
         for flow in self.flows.values_mut() {
             flow.last_ts = flow.last_ts.min(ts);
         }
-        for entry in &mut self.by_age {
-            entry.2 = entry.2.min(ts);
-        }
+        let entries: Vec<AgeEntry> = self
+            .flows
+            .iter()
+            .map(|(key, flow)| AgeEntry {
+                due: self.due(flow),
+                id: flow.id,
+                key: *key,
+            })
+            .collect();
+        self.by_age.clear();
+        self.by_age.extend(entries);
     }
 
-    /// Removes flows idle for longer than their timeout. Open ones are returned, buffers intact,
-    /// for the caller to flush and release.
+    /// Removes flows idle for longer than their timeout: exactly those, in order of their last
+    /// activity (then of their ids). Open ones are returned, buffers intact, for the caller to
+    /// flush and release.
     pub fn expire(&mut self, now: Timestamp) -> Vec<Removed<A>> {
         let mut removed = Vec::new();
-        while let Some(&(key, id, queued_at)) = self.by_age.front() {
-            let Some(flow) = self.flows.get(&key).filter(|f| f.id == id) else {
-                self.by_age.pop_front();
-                continue;
+        while self.by_age.peek().is_some_and(|e| e.due < now) {
+            let Some(entry) = self.pop_earliest() else {
+                break;
             };
-            if flow.last_ts > queued_at {
-                let last = flow.last_ts;
-                self.by_age.pop_front();
-                self.by_age.push_back((key, id, last));
-                continue;
-            }
-            let timeout = match flow.state {
-                FlowState::Open => self.limits.idle_timeout_micros,
-                FlowState::Closed => self.limits.closed_linger_micros,
-            };
-            // The front is the least recently active flow: if it is not due, none is (closed
-            // flows behind an open one linger a little longer, which costs nothing but room).
-            if now.saturating_sub(flow.last_ts) <= timeout {
+            if entry.due >= now {
+                // Found active since it was queued, and not due after all.
+                self.by_age.push(entry);
                 break;
             }
-            self.by_age.pop_front();
-            if let Some(flow) = self.flows.remove(&key) {
+            if let Some(flow) = self.flows.remove(&entry.key) {
                 if flow.state == FlowState::Open {
                     removed.push(Removed {
                         flow,
@@ -416,6 +467,7 @@ impl<A> FlowTable<A> {
                 }
             }
         }
+        removed.sort_unstable_by_key(|r| (r.flow.last_ts, r.flow.id));
         removed
     }
 
@@ -460,6 +512,18 @@ impl<A> FlowTable<A> {
         if let Some(flow) = self.flows.get_mut(key) {
             flow.state = FlowState::Closed;
             flow.release(&mut self.budget);
+            // It falls due sooner now.
+            let entry = AgeEntry {
+                due: Timestamp(
+                    flow.last_ts
+                        .0
+                        .saturating_add(self.limits.closed_linger_micros),
+                ),
+                id: flow.id,
+                key: *key,
+            };
+            self.by_age.push(entry);
+            self.compact_queue();
         }
     }
 

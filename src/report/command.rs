@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::sink::{Format, Sink};
 use crate::run::{
-    analyse_inputs_parallel, analyse_live, AnalysisOptions, Input, LiveOptions, LiveUpdate,
+    analyse_inputs_parallel, analyse_live, AnalysisOptions, Input, Jobs, LiveOptions, LiveUpdate,
 };
 
 /// Files at least this large get a progress bar (when stderr is a terminal).
@@ -22,8 +22,8 @@ pub struct ReportOptions {
     pub format: Format,
     /// `--redact`.
     pub redact: bool,
-    /// Files analysed at once.
-    pub jobs: usize,
+    /// Threads: files analysed at once, or one file's flows spread over engines.
+    pub jobs: Jobs,
 }
 
 /// Reports on inputs. Returns one line per input that could not be read (exit code 1).

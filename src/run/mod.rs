@@ -7,6 +7,7 @@ mod live;
 mod options;
 mod parallel;
 mod sequential;
+mod split;
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -19,6 +20,44 @@ pub use live::{analyse_live, LiveOutcome, LiveUpdate};
 pub use options::{load_ca, load_keylog, AnalysisOptions};
 pub use parallel::analyse_inputs_parallel;
 pub use sequential::analyse_inputs;
+
+/// A single file at least this large is split over all cores when `-j` is not given.
+pub const SPLIT_FROM_BYTES: u64 = 16 << 20;
+
+/// How many threads a run over files may use, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Jobs {
+    /// Threads analysing at once: several files one each, or one file's flows spread over
+    /// this many engines.
+    pub count: usize,
+    /// A run over a single file splits it when the file is at least this large.
+    pub split_from: u64,
+}
+
+impl Jobs {
+    /// One engine, one thread.
+    pub const ONE: Jobs = Jobs {
+        count: 1,
+        split_from: u64::MAX,
+    };
+
+    /// `-j N`: N threads, and a single file split whatever its size.
+    pub fn given(count: usize) -> Jobs {
+        Jobs {
+            count: count.max(1),
+            split_from: 0,
+        }
+    }
+
+    /// No `-j`: one thread per core; a single file is split from [`SPLIT_FROM_BYTES`] on
+    /// (below that, starting the threads costs more than they save).
+    pub fn all_cores() -> Jobs {
+        Jobs {
+            count: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            split_from: SPLIT_FROM_BYTES,
+        }
+    }
+}
 
 /// What a run over files did, beyond its events.
 #[derive(Debug, Default)]

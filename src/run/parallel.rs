@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 
 use super::sequential::{analyse_input, check_filter, InputResult, RunTotals};
-use super::{analyse_inputs, AnalysisOptions, FilesOutcome, Input, Progress};
+use super::split::{analyse_split, SplitOutcome, MIN_SPLIT_MEMCAP};
+use super::{analyse_inputs, AnalysisOptions, FilesOutcome, Input, Jobs, Progress};
 use crate::capture::CaptureError;
 use crate::event::Event;
 
@@ -79,17 +80,66 @@ impl Reorder {
     }
 }
 
-/// Like [`analyse_inputs`], with up to `jobs` inputs analysed at once, each on its own thread.
+/// Like [`analyse_inputs`], with up to `jobs.count` inputs analysed at once, each on its own
+/// thread, or a single large file's flows spread over that many engines (see [`Jobs`]).
 /// Events come out in the same order with the same flow ids as one after another: the first
 /// input's as they are found, each later input's held in memory (within [`REORDER_BUDGET`]) until
 /// those before it are out. `progress` gets the bytes read so far over all inputs.
 pub fn analyse_inputs_parallel<F: FnMut(Event)>(
     inputs: &[Input],
     opts: &AnalysisOptions,
-    jobs: usize,
+    jobs: Jobs,
     progress: &mut dyn FnMut(u64),
     out: &mut F,
 ) -> Result<FilesOutcome, CaptureError> {
+    let split = match inputs {
+        [Input::Path(path)]
+            if jobs.count > 1
+                && path.as_os_str() != "-"
+                && opts.engine.memcap >= MIN_SPLIT_MEMCAP =>
+        {
+            std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() >= jobs.split_from)
+        }
+        _ => false,
+    };
+    if split {
+        if let [Input::Path(path)] = inputs {
+            check_filter(opts)?;
+            let outcome = analyse_split(path, opts, jobs.count, progress, out);
+            // For tests and the curious: whether the split run went through.
+            if std::env::var_os("PLAINSIGHT_TRACE_SPLIT").is_some() {
+                match &outcome {
+                    SplitOutcome::Done(_) => {
+                        eprintln!("plainsight: split over {} engines", jobs.count);
+                    }
+                    SplitOutcome::Fallback { printed } => eprintln!(
+                        "plainsight: split over {} engines, then one engine after {printed} events",
+                        jobs.count
+                    ),
+                }
+            }
+            match outcome {
+                SplitOutcome::Done(outcome) => return Ok(outcome),
+                SplitOutcome::Fallback { printed } => {
+                    // One engine from the start; what the split run printed is its first
+                    // `printed` events, byte for byte.
+                    let mut skip = printed;
+                    let mut pace = |p: Progress| {
+                        progress(p.bytes);
+                        ControlFlow::Continue(())
+                    };
+                    return analyse_inputs(inputs, opts, &mut pace, &mut |e: Event| {
+                        if skip > 0 {
+                            skip -= 1;
+                        } else {
+                            out(e);
+                        }
+                    });
+                }
+            }
+        }
+    }
+    let jobs = jobs.count;
     if jobs <= 1 || inputs.len() <= 1 {
         // Bytes of the inputs finished so far, which input is being read, and how far.
         let (mut before, mut input, mut last) = (0, 0, 0);

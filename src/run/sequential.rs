@@ -47,11 +47,11 @@ pub(super) fn check_filter(opts: &AnalysisOptions) -> Result<(), CaptureError> {
 pub(super) type InputResult = Result<InputTotals, String>;
 
 pub(super) struct InputTotals {
-    summary: Summary,
-    span: Option<(Timestamp, Timestamp)>,
-    flow_ids: u64,
+    pub summary: Summary,
+    pub span: Option<(Timestamp, Timestamp)>,
+    pub flow_ids: u64,
     /// `pace` asked to stop.
-    stopped: bool,
+    pub stopped: bool,
 }
 
 /// One input through an engine of its own. With `several` (the run reads more than one input),

@@ -31,7 +31,7 @@ pub fn launch(feed: Feed, options: UiOptions) -> Result<Vec<String>> {
         let report = ReportOptions {
             format: Format::Text,
             redact: options.redact,
-            jobs: 1,
+            jobs: crate::run::Jobs::ONE,
         };
         return report::inputs(&inputs, report, &options.analysis);
     }
