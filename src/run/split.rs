@@ -72,7 +72,8 @@ struct Tagged {
     /// The packet's place among those the run analyses (1-based); `u64::MAX` at the end.
     seq: u64,
     phase: u8,
-    event: Event,
+    /// Taken by the merger when it prints it.
+    event: Option<Event>,
 }
 
 /// A packet's place in the run: its sequence number, the time it is read at, its frame, and
@@ -165,27 +166,34 @@ pub fn analyse_split<F: FnMut(Event)>(
     let mut from_shards = Vec::with_capacity(shards);
     let mut recycled = Vec::with_capacity(shards);
     let mut shard_ends = Vec::with_capacity(shards);
-    for _ in 0..shards {
+    // Emptied event buffers, back from the merger: the reader's, then each shard's.
+    let (returns, mut returned): (Vec<_>, Vec<_>) =
+        (0..=shards).map(|_| mpsc::channel::<Vec<Tagged>>()).unzip();
+    let reader_returned = returned.remove(0);
+    for returned in returned {
         let (to_shard, shard_in) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
         let (shard_out, from_shard) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
         let (recycle, reuse) = mpsc::channel();
         to_shards.push(to_shard);
         from_shards.push(from_shard);
         recycled.push(reuse);
-        shard_ends.push((shard_in, shard_out, recycle));
+        shard_ends.push(ShardEnds {
+            input: shard_in,
+            output: shard_out,
+            recycle,
+            returned,
+        });
     }
     std::thread::scope(|scope| {
         let pressure = &pressure;
-        for (shard_in, shard_out, recycle) in shard_ends {
+        for ends in shard_ends {
             // Each its own copy of the secrets: a key log found in the file reaches each shard
             // at its place among the packets, as it reaches one engine.
             let engine = Engine::shard(EngineConfig {
                 keylog: config.keylog.as_ref().map(KeyLog::detached),
                 ..config.clone()
             });
-            scope.spawn(move || {
-                run_shard(engine, shards, &shard_in, &shard_out, &recycle, pressure)
-            });
+            scope.spawn(move || run_shard(engine, shards, &ends, pressure));
         }
         let reader = Reader {
             engine: Engine::shard(EngineConfig {
@@ -199,13 +207,14 @@ pub fn analyse_split<F: FnMut(Event)>(
             pressure,
             batches: (0..shards).map(|_| ShardBatch::default()).collect(),
             events: Vec::new(),
+            returned: reader_returned,
             suspect_shard: None,
             batch_packets: 0,
             batch_bytes: 0,
             bytes: 0,
         };
         scope.spawn(move || reader.run(source));
-        let mut merger = Merger::new(out, pressure);
+        let mut merger = Merger::new(out, pressure, returns);
         // The merger owns the receiving ends: when it stops early they close, and every thread
         // waiting to send to it finishes.
         merger.run(from_reader, from_shards, progress)
@@ -222,6 +231,7 @@ struct Reader<'a> {
     pressure: &'a AtomicU64,
     batches: Vec<ShardBatch>,
     events: Vec<Tagged>,
+    returned: Receiver<Vec<Tagged>>,
     /// The shard that got the latest packet with a suspect stamp.
     suspect_shard: Option<usize>,
     batch_packets: usize,
@@ -238,7 +248,7 @@ impl Reader<'_> {
             events.push(Tagged {
                 seq,
                 phase: CLOCK,
-                event,
+                event: Some(event),
             })
         });
         let place = Place {
@@ -262,7 +272,7 @@ impl Reader<'_> {
             events.push(Tagged {
                 seq,
                 phase: READER,
-                event,
+                event: Some(event),
             })
         });
         self.batch_packets += 1;
@@ -344,7 +354,7 @@ impl Reader<'_> {
                         events.push(Tagged {
                             seq,
                             phase: DAMAGE,
-                            event,
+                            event: Some(event),
                         })
                     });
                 }
@@ -372,7 +382,7 @@ impl Reader<'_> {
             events.push(Tagged {
                 seq: u64::MAX,
                 phase: CLOCK,
-                event,
+                event: Some(event),
             })
         });
         if !self.flush() {
@@ -407,7 +417,8 @@ impl Reader<'_> {
         }
         self.batch_packets = 0;
         self.batch_bytes = 0;
-        let events = std::mem::take(&mut self.events);
+        let next = self.returned.try_recv().unwrap_or_default();
+        let events = std::mem::replace(&mut self.events, next);
         self.to_merger
             .send(FromReader::Batch {
                 events,
@@ -417,15 +428,23 @@ impl Reader<'_> {
     }
 }
 
+/// A shard's channels: batches in, events out, emptied batches back to the reader, emptied
+/// event buffers back from the merger.
+struct ShardEnds {
+    input: Receiver<ToShard>,
+    output: SyncSender<FromShard>,
+    recycle: Sender<ShardBatch>,
+    returned: Receiver<Vec<Tagged>>,
+}
+
 /// A shard's thread: its packets through its engine, its events back to the merger.
-fn run_shard(
-    mut engine: Engine,
-    shards: usize,
-    input: &Receiver<ToShard>,
-    output: &SyncSender<FromShard>,
-    recycle: &Sender<ShardBatch>,
-    pressure: &AtomicU64,
-) {
+fn run_shard(mut engine: Engine, shards: usize, ends: &ShardEnds, pressure: &AtomicU64) {
+    let ShardEnds {
+        input,
+        output,
+        recycle,
+        returned,
+    } = ends;
     // Within these, the shards together hold less than one engine may before it evicts flows
     // (a quarter of the cap, or of the flow limit) or stops keeping retransmission windows (an
     // eighth of the cap is theirs, a sixteenth here): one engine would have decided nothing
@@ -442,7 +461,7 @@ fn run_shard(
         memory > most_memory || retained > most_retained || flows > most_flows
     };
     while let Ok(message) = input.recv() {
-        let mut events = Vec::new();
+        let mut events = returned.try_recv().unwrap_or_default();
         match message {
             ToShard::Batch(mut batch) => {
                 for item in batch.items.drain(..) {
@@ -458,7 +477,7 @@ fn run_shard(
                                 events.push(Tagged {
                                     seq: place.seq,
                                     phase: TICK,
-                                    event,
+                                    event: Some(event),
                                 })
                             });
                         }
@@ -490,7 +509,7 @@ fn run_shard(
                                     events.push(Tagged {
                                         seq: place.seq,
                                         phase: PACKET,
-                                        event,
+                                        event: Some(event),
                                     })
                                 },
                             );
@@ -521,7 +540,7 @@ fn run_shard(
                                     events.push(Tagged {
                                         seq: place.seq,
                                         phase: PACKET,
-                                        event,
+                                        event: Some(event),
                                     })
                                 },
                             );
@@ -550,7 +569,7 @@ fn run_shard(
                     events.push(Tagged {
                         seq: u64::MAX,
                         phase: END,
-                        event,
+                        event: Some(event),
                     })
                 });
                 let _ = output.send(FromShard::End(events, engine.summary()));
@@ -574,10 +593,14 @@ struct Merger<'o, F> {
     found: Vec<Finding>,
     findings: Summary,
     printed: u64,
+    /// The merge's order, its memory kept from batch to batch.
+    order: Vec<MergeKey>,
+    /// Where emptied event buffers go back for reuse: the reader's first, then each shard's.
+    returns: Vec<Sender<Vec<Tagged>>>,
 }
 
 impl<'o, F: FnMut(Event)> Merger<'o, F> {
-    fn new(out: &'o mut F, pressure: &'o AtomicU64) -> Self {
+    fn new(out: &'o mut F, pressure: &'o AtomicU64, returns: Vec<Sender<Vec<Tagged>>>) -> Self {
         Merger {
             out,
             pressure,
@@ -588,6 +611,8 @@ impl<'o, F: FnMut(Event)> Merger<'o, F> {
             found: Vec::new(),
             findings: Summary::default(),
             printed: 0,
+            order: Vec::new(),
+            returns,
         }
     }
 
@@ -612,7 +637,8 @@ impl<'o, F: FnMut(Event)> Merger<'o, F> {
                             _ => return fallback(self.printed),
                         }
                     }
-                    self.merge(parts);
+                    self.merge(&mut parts);
+                    self.give_back(parts);
                     progress(bytes);
                 }
                 FromReader::Stop => return fallback(self.printed),
@@ -628,7 +654,7 @@ impl<'o, F: FnMut(Event)> Merger<'o, F> {
                             _ => return fallback(self.printed),
                         }
                     }
-                    self.merge(parts);
+                    self.merge(&mut parts);
                     if self.pressure.load(Ordering::Acquire) != u64::MAX {
                         return fallback(self.printed);
                     }
@@ -648,27 +674,33 @@ impl<'o, F: FnMut(Event)> Merger<'o, F> {
         }
     }
 
+    /// The emptied event buffers back to the threads that filled them.
+    fn give_back(&self, parts: Vec<Vec<Tagged>>) {
+        for (mut events, back) in parts.into_iter().zip(&self.returns) {
+            events.clear();
+            let _ = back.send(events);
+        }
+    }
+
     /// One batch's events from every part (the reader's first, then each shard's), printed in
     /// one engine's order up to the packet where the shards got too full.
-    fn merge(&mut self, parts: Vec<Vec<Tagged>>) {
+    fn merge(&mut self, parts: &mut [Vec<Tagged>]) {
         let limit = match self.pressure.load(Ordering::Acquire) {
             u64::MAX => None,
             seq => Some(seq),
         };
-        let count = parts.iter().map(Vec::len).sum();
-        let mut order = Vec::with_capacity(count);
-        let mut slots = Vec::with_capacity(count);
-        for (part, events) in parts.into_iter().enumerate() {
+        let mut order = std::mem::take(&mut self.order);
+        order.clear();
+        for (part, events) in parts.iter().enumerate() {
             // Flows closing at one tick (or at the end) each leave as a group of events ending
             // with its `flow_close`; groups are ordered by last activity, then by id.
             let mut group_start = order.len();
             let mut step = (0, u8::MAX);
-            for tagged in events {
+            for (index, tagged) in events.iter().enumerate() {
                 if (tagged.seq, tagged.phase) != step {
                     step = (tagged.seq, tagged.phase);
                     group_start = order.len();
                 }
-                let index = slots.len();
                 order.push(MergeKey {
                     seq: tagged.seq,
                     phase: tagged.phase,
@@ -677,7 +709,7 @@ impl<'o, F: FnMut(Event)> Merger<'o, F> {
                     index,
                 });
                 if matches!(tagged.phase, TICK | END) {
-                    if let Event::FlowClose(close) = &tagged.event {
+                    if let Some(Event::FlowClose(close)) = &tagged.event {
                         let at = if tagged.phase == TICK { close.ts.0 } else { 0 };
                         for key in order.iter_mut().skip(group_start) {
                             key.group = (at, close.flow);
@@ -685,18 +717,22 @@ impl<'o, F: FnMut(Event)> Merger<'o, F> {
                         group_start = order.len();
                     }
                 }
-                slots.push(Some(tagged.event));
             }
         }
         order.sort_unstable();
-        for key in order {
+        for key in &order {
             if limit.is_some_and(|limit| key.seq >= limit) {
                 break;
             }
-            if let Some(event) = slots.get_mut(key.index).and_then(Option::take) {
+            let taken = parts
+                .get_mut(key.part)
+                .and_then(|events| events.get_mut(key.index))
+                .and_then(|tagged| tagged.event.take());
+            if let Some(event) = taken {
                 self.emit(key.part, event);
             }
         }
+        self.order = order;
     }
 
     /// One event out, as one engine writes it.
