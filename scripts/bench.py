@@ -2,10 +2,12 @@
 """make bench: plainsight beside cat (the I/O floor), tcpdump (the libpcap floor) and tshark's
 credentials tap on the same large capture built from every bundled capture, in one run. Prints wall
 time, MB/s and peak RSS, ratios to tcpdump, and pass/fail for each target:
-  plainsight >= 0.5x tcpdump's throughput and >= 20x tshark's, peak RSS < 256 MiB,
+  plainsight -j 1 >= 0.5x tcpdump's throughput and >= 20x tshark's, peak RSS < 256 MiB,
+  plainsight on all cores (the one file split over them) >= 0.8x tcpdump's, the same output,
   peak RSS at 100 MB and at 2 GB of capture within 10% of each other,
-and the speed-up of `report -j 2` over `-j 1` on the same capture split into 64 MB files; a run
-with `--payloads` beside the one without shows what the bytes of every stream cost.
+and the speed-up of `report -j 2` over `-j 1` on the same capture split into 64 MB files; runs
+with `--payloads` beside those without show what the bytes of every stream cost; the TLS-heavy
+capture without and with its key log, on one core and on all.
 BENCH_MB sets the main capture's size, BENCH_RUNS the runs per tool (best kept), BENCH_BIG=0 skips
 the 2 GB memory check."""
 
@@ -20,6 +22,7 @@ BIN = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/release/plai
 SIZE_MB = int(os.environ.get("BENCH_MB", "512"))
 CAPTURE = os.path.join(ROOT, "bench-data", f"bench-{SIZE_MB}.pcap")
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+CORES = os.cpu_count() or 1
 
 
 def measure(argv, runs=None):
@@ -50,18 +53,38 @@ def make_capture(path, size_mb, sources=()):
 
 
 def tls_bench():
-    """The same TLS-heavy capture without and with its key log: the cost of decryption."""
+    """The same TLS-heavy capture without and with its key log (the cost of decryption), on one
+    core and on all, beside tcpdump."""
     path = os.path.join(ROOT, "bench-data", "bench-tls-64.pcap")
     keys = os.path.join(ROOT, "captures", "tls-openssl.keys")
     make_capture(path, 64, ["captures/tls-openssl.pcapng"])
     mb = os.path.getsize(path) / 1e6
     print(f"\nTLS-heavy capture: {path} ({mb:.0f} MB)")
-    for name, argv in [
-        ("plainsight (no key log)", [BIN, "report", "--json", path]),
-        ("plainsight --keylog", [BIN, "report", "--json", "--keylog", keys, path]),
-    ]:
+    runs = []
+    if shutil.which("tcpdump"):
+        runs.append(("tcpdump -r -w /dev/null", ["tcpdump", "-r", path, "-w", "/dev/null"]))
+    runs += [
+        ("plainsight -j 1 (no keys)", [BIN, "report", "--json", "-j", "1", path]),
+        ("plainsight -j 1 --keylog", [BIN, "report", "--json", "-j", "1", "--keylog", keys, path]),
+        (f"plainsight -j {CORES} --keylog", [BIN, "report", "--json", "-j", str(CORES), "--keylog", keys, path]),
+    ]
+    base = None
+    for name, argv in runs:
         wall, rss = measure(argv)
-        print(f"{name:<28} {wall:>8.3f} {mb / wall:>8.0f} MB/s {rss / 1024:>7.1f} MiB")
+        base = base or (wall if name.startswith("tcpdump") else None)
+        ratio = f"{base / wall:.2f}x" if base else "-"
+        print(f"{name:<28} {wall:>8.3f} {mb / wall:>8.0f} {rss / 1024:>7.1f} MiB {ratio:>11}")
+
+
+def output_digest(argv):
+    """SHA-256 of what a command prints."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with subprocess.Popen(argv, stdout=subprocess.PIPE) as proc:
+        for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def verdict(ok, text):
@@ -126,9 +149,12 @@ def main():
     if shutil.which("tshark"):
         # tshark runs at a few tens of MB/s: one run is enough to compare.
         tools.append(("tshark -q -z credentials", ["tshark", "-r", CAPTURE, "-q", "-z", "credentials"], 1))
-    tools.append(("plainsight report --json", [BIN, "report", "--json", CAPTURE], None))
+    one, all_cores = "plainsight -j 1", f"plainsight -j {CORES} (one file)"
+    tools.append((one, [BIN, "report", "--json", "-j", "1", CAPTURE], None))
+    tools.append((all_cores, [BIN, "report", "--json", "-j", str(CORES), CAPTURE], None))
     # The bytes of every stream too (the wire view's data): costs output, not analysis.
-    tools.append(("plainsight --json --payloads", [BIN, "report", "--json", "--payloads", CAPTURE], None))
+    tools.append(("plainsight -j 1 --payloads", [BIN, "report", "--json", "-j", "1", "--payloads", CAPTURE], None))
+    tools.append((f"plainsight -j {CORES} --payloads", [BIN, "report", "--json", "-j", str(CORES), "--payloads", CAPTURE], None))
     subprocess.run(["cat", CAPTURE], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
     results = {}
     print(f"capture: {CAPTURE} ({mb:.0f} MB), best of {RUNS} runs each (tshark: one)")
@@ -139,16 +165,24 @@ def main():
     for name, (wall, rss) in results.items():
         ratio = f"{base[0] / wall:.2f}x" if base else "-"
         print(f"{name:<28} {wall:>8.3f} {mb / wall:>8.0f} {rss / 1024:>7.1f} MiB {ratio:>11}")
-    ps_wall, ps_rss = results["plainsight report --json"]
+    ps_wall, ps_rss = results[one]
+    all_wall, all_rss = results[all_cores]
     ok = True
     if base:
         ratio = base[0] / ps_wall
-        ok &= verdict(ratio >= 0.5, f"plainsight throughput is {ratio:.2f}x tcpdump's (target >= 0.5x)")
+        ok &= verdict(ratio >= 0.5, f"plainsight -j 1 throughput is {ratio:.2f}x tcpdump's (target >= 0.5x)")
+        ratio = base[0] / all_wall
+        ok &= verdict(ratio >= 0.8, f"plainsight on {CORES} cores is {ratio:.2f}x tcpdump's (target >= 0.8x); {ps_wall / all_wall:.2f}x -j 1")
+    same = output_digest([BIN, "report", "--json", "-j", "1", CAPTURE]) == output_digest(
+        [BIN, "report", "--json", "-j", str(CORES), CAPTURE]
+    )
+    ok &= verdict(same, f"-j 1 and -j {CORES} print the same bytes")
     tshark = results.get("tshark -q -z credentials")
     if tshark:
         ratio = tshark[0] / ps_wall
         ok &= verdict(ratio >= 20, f"plainsight throughput is {ratio:.1f}x tshark's (target >= 20x)")
-    ok &= verdict(ps_rss < 256 * 1024, f"plainsight peak RSS {ps_rss / 1024:.1f} MiB (target < 256 MiB)")
+    peak = max(ps_rss, all_rss)
+    ok &= verdict(peak < 256 * 1024, f"plainsight peak RSS {peak / 1024:.1f} MiB (target < 256 MiB)")
     parallel_bench(CAPTURE, mb)
     if os.environ.get("BENCH_BIG", "1") != "0":
         ok &= memory_bench()

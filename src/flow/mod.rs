@@ -381,14 +381,25 @@ impl<A> FlowTable<A> {
         removed
     }
 
-    /// Entries of flows that left the table are dropped lazily; compact when they pile up (the
-    /// same 5-tuple reused again and again without time moving on).
+    /// Entries of flows that left the table, and those a flow left behind (its state or
+    /// activity changed), are dropped lazily; when they pile up, the queue is built again with
+    /// one entry per flow, so that it is done once per as many entries as the table holds.
     fn compact_queue(&mut self) {
         if self.by_age.len() > 2 * self.flows.len() + 64 {
-            let flows = &self.flows;
-            self.by_age
-                .retain(|e| flows.get(&e.key).is_some_and(|f| f.id == e.id));
+            self.rebuild_queue();
         }
+    }
+
+    /// One entry per flow, when it falls due.
+    fn rebuild_queue(&mut self) {
+        let mut entries = std::mem::take(&mut self.by_age).into_vec();
+        entries.clear();
+        entries.extend(self.flows.iter().map(|(key, flow)| AgeEntry {
+            due: self.due(flow),
+            id: flow.id,
+            key: *key,
+        }));
+        self.by_age = BinaryHeap::from(entries);
     }
 
     /// When a flow falls due: its last activity plus its state's timeout.
@@ -431,17 +442,7 @@ impl<A> FlowTable<A> {
         for flow in self.flows.values_mut() {
             flow.last_ts = flow.last_ts.min(ts);
         }
-        let entries: Vec<AgeEntry> = self
-            .flows
-            .iter()
-            .map(|(key, flow)| AgeEntry {
-                due: self.due(flow),
-                id: flow.id,
-                key: *key,
-            })
-            .collect();
-        self.by_age.clear();
-        self.by_age.extend(entries);
+        self.rebuild_queue();
     }
 
     /// Removes flows idle for longer than their timeout: exactly those, in order of their last
