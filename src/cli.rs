@@ -82,8 +82,9 @@ pub enum Command {
         /// decrypted bytes), e.g. 64KiB, 1MiB.
         #[arg(long, value_name = "SIZE", value_parser = parse_bytes, default_value = "64KiB", requires = "payloads")]
         payload_bytes: usize,
-        /// Files analysed at once (default: one per CPU core). The output is the same whatever
-        /// the number: files in the order given, flow ids counting on from file to file.
+        /// Cores to use (default: all). One file is split: its flows spread over N engines
+        /// (without -j, from 16 MiB). Several files: N at once. The output is the same bytes
+        /// whatever the number: files in the order given, flow ids counting on.
         #[arg(short = 'j', long, value_name = "N", conflicts_with = "iface", value_parser = clap::value_parser!(u16).range(1..))]
         jobs: Option<u16>,
         #[command(flatten)]
