@@ -15,7 +15,7 @@ use crate::proto::analysis::{AppOutput, Output};
 use crate::proto::findings::FindingDetector;
 use crate::proto::http::{Request, Response};
 use crate::proto::tls::handshake::{cipher_name, version_name, Certificate, CertificateCache};
-use crate::proto::tls::trust::{judge, Anchors};
+use crate::proto::tls::trust::{changes_between, judge, validity_changes, Anchors};
 
 /// Trust verdicts kept (each a few hundred bytes): a capture meets few distinct chains.
 const MAX_VERDICTS: usize = 256;
@@ -40,7 +40,9 @@ pub(crate) struct FlowContext {
     pub server: Endpoint,
 }
 
-/// Events out, and the counts they add up to.
+/// A trust verdict given at a second of the capture, with the moments it could change.
+type KnownVerdict = (u64, Vec<i64>, Trust);
+
 /// Anomalies counted by kind, and which are written out: the first
 /// [`MAX_ANOMALIES_SHOWN_PER_KIND`] of each kind.
 #[derive(Debug, Default)]
@@ -67,14 +69,17 @@ impl AnomalyCap {
     }
 }
 
+/// Events out, and the counts they add up to.
 #[derive(Default)]
 pub(crate) struct Recorder {
     anomaly_cap: AnomalyCap,
     pub summary: Summary,
     /// Certificates already described, shared by all flows.
     certificates: CertificateCache,
-    /// Trust verdicts already given, by chain, server name and day.
-    verdicts: HashMap<(Vec<u8>, Option<String>, u64), Trust>,
+    /// Trust verdicts already given, by chain and server name: when, the moments it could change
+    /// (so that a verdict holds exactly where it would be given again, whichever flow of the
+    /// capture asked first), and the verdict.
+    verdicts: HashMap<(Vec<u8>, Option<String>), KnownVerdict>,
     /// The roots chains are judged against: Mozilla's, and those given with `--ca`.
     anchors: Anchors,
     /// What the application layer found during the current packet (reused, not reallocated).
@@ -320,8 +325,9 @@ impl Recorder {
         }
     }
 
-    /// The trust verdict on a chain, at the capture's time: once per distinct chain, server
-    /// name and day of capture (servers send the same chain to every client).
+    /// The trust verdict on a chain, at the capture's time: judged once per distinct chain and
+    /// server name (servers send the same chain to every client), and again only when a
+    /// certificate of it became valid or expired in between.
     fn trust(&mut self, chain: &[Vec<u8>], name: Option<&str>, ts: Timestamp) -> Trust {
         use sha2::Digest;
         let mut digest = sha2::Sha256::new();
@@ -329,12 +335,14 @@ impl Recorder {
             digest.update((der.len() as u64).to_be_bytes());
             digest.update(der);
         }
-        let day = ts.secs() / 86_400;
-        let key = (digest.finalize().to_vec(), name.map(str::to_string), day);
-        if let Some(known) = self.verdicts.get(&key) {
-            return known.clone();
+        let now = ts.secs();
+        let key = (digest.finalize().to_vec(), name.map(str::to_string));
+        if let Some((then, changes, known)) = self.verdicts.get(&key) {
+            if !changes_between(changes, *then, now) {
+                return known.clone();
+            }
         }
-        let v = judge(chain, name, ts.secs(), &self.anchors.0);
+        let v = judge(chain, name, now, &self.anchors.0);
         let trust = Trust {
             result: v.result,
             anchor: v.anchor,
@@ -343,7 +351,8 @@ impl Recorder {
         if self.verdicts.len() >= MAX_VERDICTS {
             self.verdicts.clear();
         }
-        self.verdicts.insert(key, trust.clone());
+        self.verdicts
+            .insert(key, (now, validity_changes(chain), trust.clone()));
         trust
     }
 

@@ -131,6 +131,33 @@ pub fn judge(
     verdict(TrustResult::Trusted, anchor, detail)
 }
 
+/// The moments (Unix seconds) at which a verdict on `chain` can change: when a certificate of
+/// it becomes valid, and the second after it expires. Between two of them, [`judge`] says the
+/// same (the roots have no validity period for it).
+pub fn validity_changes(chain: &[Vec<u8>]) -> Vec<i64> {
+    chain
+        .iter()
+        .filter_map(|d| X509Certificate::from_der(d).ok())
+        .flat_map(|(_, c)| {
+            let validity = c.validity();
+            [
+                validity.not_before.timestamp(),
+                validity.not_after.timestamp().saturating_add(1),
+            ]
+        })
+        .collect()
+}
+
+/// Whether a verdict given at `then` may differ at `now`: a validity change lies between.
+pub fn changes_between(changes: &[i64], then: u64, now: u64) -> bool {
+    let (then, now) = (
+        i64::try_from(then).unwrap_or(i64::MAX),
+        i64::try_from(now).unwrap_or(i64::MAX),
+    );
+    let (lo, hi) = (then.min(now), then.max(now));
+    changes.iter().any(|&at| lo < at && at <= hi)
+}
+
 /// Why the path failed, in the contract's words, naming the certificate at fault.
 fn failure(e: &Error, chain: &[Vec<u8>], secs: u64) -> (TrustResult, String) {
     let parsed: Vec<X509Certificate<'_>> = chain
@@ -337,6 +364,28 @@ mod tests {
 
     /// 2026-12-02, when the certificates below are valid.
     const NOW: u64 = 1_796_200_000;
+
+    /// A verdict is given again exactly when a certificate's validity changes in between: the
+    /// second after `not_after` (and at `not_before`), in either direction of time.
+    #[test]
+    fn a_verdict_changes_only_across_a_validity_boundary() {
+        let mut p = params(&["expiring.test"]);
+        p.not_before = rcgen::date_time_ymd(2026, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2026, 12, 3);
+        let cert = p.self_signed(&KeyPair::generate().unwrap()).unwrap();
+        let chain = vec![cert.der().to_vec()];
+        let changes = validity_changes(&chain);
+        // 2026-01-01 and the second after 2026-12-03T00:00:00Z.
+        assert_eq!(changes, [1_767_225_600, 1_796_256_001]);
+        let expiry = 1_796_256_000;
+        assert!(!changes_between(&changes, NOW, expiry));
+        assert!(changes_between(&changes, NOW, expiry + 1));
+        assert!(changes_between(&changes, expiry + 1, NOW));
+        assert!(!changes_between(&changes, expiry + 1, expiry + 90_000));
+        let at = |secs| judge(&chain, Some("expiring.test"), secs, &[]).result;
+        assert_eq!(at(expiry), TrustResult::SelfSigned);
+        assert_eq!(at(expiry + 1), TrustResult::Expired);
+    }
 
     #[test]
     fn self_signed_and_private_ca_chains_are_not_trusted() {
