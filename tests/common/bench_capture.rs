@@ -49,7 +49,8 @@ pub fn write(
             if let SourceItem::Packet(p) = item {
                 if p.link == LinkType::ETHERNET {
                     let t0 = *first.get_or_insert(p.ts.0);
-                    last = p.ts.0 - t0;
+                    // A capture whose clock steps back stays at its first packet's time.
+                    last = p.ts.0.saturating_sub(t0);
                     packets.push((offset + last, p.data.to_vec()));
                 }
             }
