@@ -76,6 +76,17 @@ struct Tagged {
     event: Option<Event>,
 }
 
+/// An event sink that tags each event with its place and step and keeps it in `events`.
+fn tagged(events: &mut Vec<Tagged>, seq: u64, phase: u8) -> impl FnMut(Event) + '_ {
+    move |event| {
+        events.push(Tagged {
+            seq,
+            phase,
+            event: Some(event),
+        })
+    }
+}
+
 /// A packet's place in the run: its sequence number, the time it is read at, its frame, and
 /// whether its stamp is suspect ([`crate::engine::Stamp::suspect`]).
 #[derive(Debug, Clone, Copy)]
@@ -244,13 +255,7 @@ impl Reader<'_> {
     /// One packet: its stamp and its anomalies here, its flow's work to its shard.
     fn packet(&mut self, seq: u64, p: &Packet<'_>) {
         let events = &mut self.events;
-        let stamp = self.engine.read_stamp(p, &mut |event| {
-            events.push(Tagged {
-                seq,
-                phase: CLOCK,
-                event: Some(event),
-            })
-        });
+        let stamp = self.engine.read_stamp(p, &mut tagged(events, seq, CLOCK));
         let place = Place {
             seq,
             ts: stamp.ts,
@@ -268,13 +273,9 @@ impl Reader<'_> {
                 batch.items.push(ShardItem::Tick(place));
             }
         }
-        let delivery = self.engine.read_flow(stamp.ts, p, &mut |event| {
-            events.push(Tagged {
-                seq,
-                phase: READER,
-                event: Some(event),
-            })
-        });
+        let delivery = self
+            .engine
+            .read_flow(stamp.ts, p, &mut tagged(events, seq, READER));
         self.batch_packets += 1;
         let shards = self.batches.len();
         let shard = delivery.as_ref().map(|d| match d {
@@ -350,13 +351,8 @@ impl Reader<'_> {
                 }
                 SourceItem::Damage { detail, .. } => {
                     let events = &mut self.events;
-                    self.engine.damaged_input(&name, &detail, &mut |event| {
-                        events.push(Tagged {
-                            seq,
-                            phase: DAMAGE,
-                            event: Some(event),
-                        })
-                    });
+                    self.engine
+                        .damaged_input(&name, &detail, &mut tagged(events, seq, DAMAGE));
                 }
             }
             if (self.batch_packets >= BATCH_PACKETS || self.batch_bytes >= BATCH_BYTES)
@@ -378,13 +374,7 @@ impl Reader<'_> {
         }
         // A last stamp far from the clock had nothing after it to confirm the jump.
         let events = &mut self.events;
-        self.engine.read_end(&mut |event| {
-            events.push(Tagged {
-                seq: u64::MAX,
-                phase: CLOCK,
-                event: Some(event),
-            })
-        });
+        self.engine.read_end(&mut tagged(events, u64::MAX, CLOCK));
         if !self.flush() {
             return;
         }
@@ -456,9 +446,14 @@ fn run_shard(mut engine: Engine, shards: usize, ends: &ShardEnds, pressure: &Ato
     // Once a shard is too full at some packet, nothing from there on is printed: every shard
     // stops there (and goes on with the packets before it, whoever got too full first).
     let past = |place: Place| place.seq >= pressure.load(Ordering::Relaxed);
-    let over = |engine: &Engine| {
+    // Marks the packet after which this shard holds too much; true then.
+    let too_full = |engine: &Engine, seq: u64| {
         let (memory, retained, flows) = engine.holdings();
-        memory > most_memory || retained > most_retained || flows > most_flows
+        let over = memory > most_memory || retained > most_retained || flows > most_flows;
+        if over {
+            pressure.fetch_min(seq, Ordering::Relaxed);
+        }
+        over
     };
     while let Ok(message) = input.recv() {
         let mut events = returned.try_recv().unwrap_or_default();
@@ -473,13 +468,11 @@ fn run_shard(mut engine: Engine, shards: usize, ends: &ShardEnds, pressure: &Ato
                             if past(place) {
                                 break;
                             }
-                            engine.shard_tick(place.ts, place.frame, &mut |event| {
-                                events.push(Tagged {
-                                    seq: place.seq,
-                                    phase: TICK,
-                                    event: Some(event),
-                                })
-                            });
+                            engine.shard_tick(
+                                place.ts,
+                                place.frame,
+                                &mut tagged(&mut events, place.seq, TICK),
+                            );
                         }
                         ShardItem::Packet {
                             place,
@@ -505,16 +498,9 @@ fn run_shard(mut engine: Engine, shards: usize, ends: &ShardEnds, pressure: &Ato
                                 place.ts,
                                 &packet,
                                 place.suspect,
-                                &mut |event| {
-                                    events.push(Tagged {
-                                        seq: place.seq,
-                                        phase: PACKET,
-                                        event: Some(event),
-                                    })
-                                },
+                                &mut tagged(&mut events, place.seq, PACKET),
                             );
-                            if over(&engine) {
-                                pressure.fetch_min(place.seq, Ordering::Relaxed);
+                            if too_full(&engine, place.seq) {
                                 break;
                             }
                         }
@@ -536,16 +522,9 @@ fn run_shard(mut engine: Engine, shards: usize, ends: &ShardEnds, pressure: &Ato
                                 place.suspect,
                                 header,
                                 data,
-                                &mut |event| {
-                                    events.push(Tagged {
-                                        seq: place.seq,
-                                        phase: PACKET,
-                                        event: Some(event),
-                                    })
-                                },
+                                &mut tagged(&mut events, place.seq, PACKET),
                             );
-                            if over(&engine) {
-                                pressure.fetch_min(place.seq, Ordering::Relaxed);
+                            if too_full(&engine, place.seq) {
                                 break;
                             }
                         }
@@ -565,13 +544,7 @@ fn run_shard(mut engine: Engine, shards: usize, ends: &ShardEnds, pressure: &Ato
                 }
             }
             ToShard::End => {
-                engine.end_of_input(&mut |event| {
-                    events.push(Tagged {
-                        seq: u64::MAX,
-                        phase: END,
-                        event: Some(event),
-                    })
-                });
+                engine.end_of_input(&mut tagged(&mut events, u64::MAX, END));
                 let _ = output.send(FromShard::End(events, engine.summary()));
                 return;
             }
