@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         keylog: None,
         // The payload and record paths are fuzzed too.
         payloads: Some(4096),
+        ..EngineConfig::default()
     });
     let mut sink = |_e| {};
     source.for_each(|item| {
