@@ -7,7 +7,7 @@ use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use sha2::Sha256;
 
 use crate::proto::tls::decrypt::{
-    hkdf_expand_label, suite, BlockCipher, Cipher, CipherKind, HashKind,
+    hkdf_expand_label, hkdf_expand_labels, suite, BlockCipher, Cipher, CipherKind, HashKind,
 };
 
 /// Reads QUIC's fields in order: bytes, big-endian integers and variable-length integers.
@@ -416,8 +416,14 @@ impl Keys {
     /// Packet and header keys from a TLS secret (RFC 9001 §5.1): "quic key", "quic iv", "quic
     /// hp" (with v2's labels in v2).
     pub fn from_secret(version: Version, suite: Suite, secret: &[u8]) -> Option<Keys> {
-        let key = hkdf_expand_label(suite.hash, secret, &version.label("key"), suite.key_len())?;
-        let iv = hkdf_expand_label(suite.hash, secret, &version.label("iv"), 12)?;
+        let [key, iv] = hkdf_expand_labels(
+            suite.hash,
+            secret,
+            [
+                (version.label("key").as_slice(), suite.key_len()),
+                (version.label("iv").as_slice(), 12),
+            ],
+        )?;
         Some(Keys {
             aead: Cipher::new(suite.kind, &key)?,
             iv: iv.as_slice().try_into().ok()?,
@@ -435,8 +441,11 @@ impl Keys {
 /// client's first Initial packet (RFC 9001 §5.2): anyone on the path can compute them.
 pub fn initial_secrets(version: Version, dcid: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let (prk, _) = hkdf::Hkdf::<Sha256>::extract(Some(version.salt()), dcid);
-    let client = hkdf_expand_label(HashKind::Sha256, &prk, b"client in", 32)?;
-    let server = hkdf_expand_label(HashKind::Sha256, &prk, b"server in", 32)?;
+    let [client, server] = hkdf_expand_labels(
+        HashKind::Sha256,
+        &prk,
+        [(b"client in".as_slice(), 32), (b"server in", 32)],
+    )?;
     Some((client, server))
 }
 

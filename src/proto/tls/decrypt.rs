@@ -714,8 +714,11 @@ pub struct Plaintext {
 impl RecordDecryptor {
     /// TLS 1.3 keys from a traffic secret (RFC 8446 7.3).
     pub fn tls13(kind: CipherKind, hash: HashKind, secret: &[u8]) -> Option<RecordDecryptor> {
-        let key = hkdf_expand_label(hash, secret, b"key", kind.key_len())?;
-        let iv = hkdf_expand_label(hash, secret, b"iv", 12)?;
+        let [key, iv] = hkdf_expand_labels(
+            hash,
+            secret,
+            [(b"key".as_slice(), kind.key_len()), (b"iv", 12)],
+        )?;
         Some(RecordDecryptor {
             cipher: Cipher::new(kind, &key)?,
             iv: iv.try_into().ok()?,
@@ -981,25 +984,38 @@ pub fn hkdf_expand_label(
     label: &[u8],
     len: usize,
 ) -> Option<Vec<u8>> {
-    let mut info = Vec::with_capacity(10 + label.len());
-    info.extend_from_slice(&(len as u16).to_be_bytes());
-    info.push((6 + label.len()) as u8);
-    info.extend_from_slice(b"tls13 ");
-    info.extend_from_slice(label);
-    info.push(0);
-    let mut out = vec![0u8; len];
-    match hash {
-        HashKind::Md5Sha1 => return None,
-        HashKind::Sha256 => hkdf::Hkdf::<Sha256>::from_prk(secret)
-            .ok()?
-            .expand(&info, &mut out)
-            .ok()?,
-        HashKind::Sha384 => hkdf::Hkdf::<Sha384>::from_prk(secret)
-            .ok()?
-            .expand(&info, &mut out)
-            .ok()?,
+    hkdf_expand_labels(hash, secret, [(label, len)]).map(|[out]| out)
+}
+
+/// HKDF-Expand-Label for several labels of one secret (a key and its IV), keyed once: keying
+/// costs two of the hash's blocks, as much as a short expansion.
+pub fn hkdf_expand_labels<const N: usize>(
+    hash: HashKind,
+    secret: &[u8],
+    labels: [(&[u8], usize); N],
+) -> Option<[Vec<u8>; N]> {
+    macro_rules! run {
+        ($digest:ty) => {{
+            let keyed = hkdf::Hkdf::<$digest>::from_prk(secret).ok()?;
+            let mut outs: [Vec<u8>; N] = std::array::from_fn(|_| Vec::new());
+            for (out, (label, len)) in outs.iter_mut().zip(labels) {
+                let mut info = Vec::with_capacity(10 + label.len());
+                info.extend_from_slice(&(len as u16).to_be_bytes());
+                info.push((6 + label.len()) as u8);
+                info.extend_from_slice(b"tls13 ");
+                info.extend_from_slice(label);
+                info.push(0);
+                *out = vec![0u8; len];
+                keyed.expand(&info, out).ok()?;
+            }
+            Some(outs)
+        }};
     }
-    Some(out)
+    match hash {
+        HashKind::Md5Sha1 => None,
+        HashKind::Sha256 => run!(Sha256),
+        HashKind::Sha384 => run!(Sha384),
+    }
 }
 
 #[cfg(test)]
