@@ -1,22 +1,23 @@
 //! `report -j N` on one file: the flows of one capture spread over N engines (shards), their
 //! events merged back into the bytes one engine would have written.
 //!
-//! A reader thread reads the file, decodes each packet to its flow's key (counting it, moving
-//! the capture's clock and writing the anomalies of those steps) and hands it, copied into a
-//! batch, to the shard the key hashes to. Every shard gets every clock tick (the second changed:
-//! idle flows expire) and every key-log block at its place among the packets. The calling thread
-//! merges: each event is tagged with the packet it came from (its place in the file) and the
-//! step (tick, decoding, the packet itself, damage, the end), and events are put in that order;
-//! flows closing at the same tick or at the end are ordered as one engine orders them (by last
-//! activity, then by when they opened). The merger then gives flows their run-wide ids, caps
-//! anomalies per kind and looks for findings, as one engine does.
+//! A reader thread reads the file and does for each packet what spans flows: it counts it,
+//! judges its stamp (the clock, idle-expiry ticks, day-long jumps and, when the next packet
+//! confirms one, what the flows must be told), decodes it and reassembles IP fragments, writing
+//! the anomalies of those steps; then it hands the packet (or the datagram its fragments made),
+//! copied into a batch, to the shard its flow's key hashes to. Every shard gets every tick,
+//! every settled jump and every key-log block at its place among the packets. The calling thread
+//! merges: each event is tagged with the packet it came from (its place in the run) and the
+//! step (clock, tick, decoding, the packet itself, damage, the end), and events are put in that
+//! order; flows closing at the same tick or at the end are ordered as one engine orders them (by
+//! last activity, then by when they opened). The merger then gives flows their run-wide ids,
+//! caps anomalies per kind and looks for findings, as one engine does.
 //!
 //! What one engine decides over all flows at once cannot be split: evicting flows over the
-//! memory cap or the flow limit, keeping retransmission windows within their share, IP
-//! fragments (reassembled before the flow is known) and timestamps a day off. When a shard
-//! comes near a point where one engine could have decided differently, or the reader meets the
-//! rest, the split run stops and says how many events it printed: the caller runs the file
-//! again on one engine and prints the rest, so the output is the same bytes either way.
+//! memory cap or the flow limit, and keeping retransmission windows within their share. When a
+//! shard comes near a point where one engine could have decided differently, the split run
+//! stops and says how many events it printed: the caller runs the file again on one engine and
+//! prints the rest, so the output is the same bytes either way.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
