@@ -92,18 +92,8 @@ pub fn analyse_inputs_parallel<F: FnMut(Event)>(
     progress: &mut dyn FnMut(u64),
     out: &mut F,
 ) -> Result<FilesOutcome, CaptureError> {
-    let split = match inputs {
-        [Input::Path(path)]
-            if jobs.count > 1
-                && path.as_os_str() != "-"
-                && opts.engine.memcap >= MIN_SPLIT_MEMCAP =>
-        {
-            std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() >= jobs.split_from)
-        }
-        _ => false,
-    };
-    if split {
-        if let [Input::Path(path)] = inputs {
+    if let [Input::Path(path)] = inputs {
+        if splits(path, opts, jobs) {
             check_filter(opts)?;
             let outcome = analyse_split(path, opts, jobs.count, progress, out);
             // For tests and the curious: whether the split run went through.
@@ -118,8 +108,8 @@ pub fn analyse_inputs_parallel<F: FnMut(Event)>(
                     ),
                 }
             }
-            match outcome {
-                SplitOutcome::Done(outcome) => return Ok(outcome),
+            return match outcome {
+                SplitOutcome::Done(outcome) => Ok(outcome),
                 SplitOutcome::Fallback { printed } => {
                     // One engine from the start; what the split run printed is its first
                     // `printed` events, byte for byte.
@@ -128,15 +118,15 @@ pub fn analyse_inputs_parallel<F: FnMut(Event)>(
                         progress(p.bytes);
                         ControlFlow::Continue(())
                     };
-                    return analyse_inputs(inputs, opts, &mut pace, &mut |e: Event| {
+                    analyse_inputs(inputs, opts, &mut pace, &mut |e: Event| {
                         if skip > 0 {
                             skip -= 1;
                         } else {
                             out(e);
                         }
-                    });
+                    })
                 }
-            }
+            };
         }
     }
     let jobs = jobs.count;
@@ -178,6 +168,16 @@ pub fn analyse_inputs_parallel<F: FnMut(Event)>(
         }
     });
     Ok(totals.finish(out))
+}
+
+/// Whether a run over the single file at `path` spreads its flows over engines (see [`Jobs`]):
+/// a regular file (not stdin) large enough, more than one job, and a memory cap with room for
+/// the engines' tables and the batches in flight.
+fn splits(path: &std::path::Path, opts: &AnalysisOptions, jobs: Jobs) -> bool {
+    jobs.count > 1
+        && path.as_os_str() != "-"
+        && opts.engine.memcap >= MIN_SPLIT_MEMCAP
+        && std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() >= jobs.split_from)
 }
 
 /// What the workers and the printing thread share.
