@@ -470,12 +470,6 @@ impl Engine {
         );
     }
 
-    /// A shard hears that the capture's clock jumped (see [`Engine::settle`]); `retime` when it
-    /// had the packet that first showed the new time.
-    pub fn shard_settle(&mut self, settle: Settle, retime: bool) {
-        self.settle(settle, retime);
-    }
-
     /// The end of a split run's input, for the reader: a last odd stamp is reported.
     pub fn read_end<F: FnMut(Event)>(&mut self, out: &mut F) {
         self.odd_timestamp(out);
@@ -529,8 +523,9 @@ impl Engine {
 
     /// The capture really jumped to `settle.odd`: when it went back, no flow's activity may stay
     /// in its future; and the flow the first packet at the new time went to (when `retime`)
-    /// counts that packet's own stamp as its activity.
-    fn settle(&mut self, settle: Settle, retime: bool) {
+    /// counts that packet's own stamp as its activity. A split run's shards are told too, with
+    /// `retime` on the one that had that packet.
+    pub fn settle(&mut self, settle: Settle, retime: bool) {
         if settle.back {
             self.tcp.cap_activity(settle.odd);
         }

@@ -461,14 +461,22 @@ fn run_shard(mut engine: Engine, shards: usize, ends: &ShardEnds, pressure: &Ato
         match message {
             ToShard::Batch(mut batch) => {
                 for item in batch.items.drain(..) {
+                    // Nothing from the packet a shard got too full at on (see `too_full`).
+                    let (place, packet) = match &item {
+                        ShardItem::Tick(place) => (Some(*place), false),
+                        ShardItem::Packet { place, .. } | ShardItem::Datagram { place, .. } => {
+                            (Some(*place), true)
+                        }
+                        ShardItem::Settle { .. } | ShardItem::Secrets(_) => (None, false),
+                    };
+                    if place.is_some_and(past) {
+                        break;
+                    }
                     match item {
                         ShardItem::Settle { settle, retime } => {
-                            engine.shard_settle(settle, retime);
+                            engine.settle(settle, retime);
                         }
                         ShardItem::Tick(place) => {
-                            if past(place) {
-                                break;
-                            }
                             engine.shard_tick(
                                 place.ts,
                                 place.frame,
@@ -481,9 +489,6 @@ fn run_shard(mut engine: Engine, shards: usize, ends: &ShardEnds, pressure: &Ato
                             orig_len,
                             data,
                         } => {
-                            if past(place) {
-                                break;
-                            }
                             let Some(data) = batch.data.get(data) else {
                                 continue;
                             };
@@ -501,18 +506,12 @@ fn run_shard(mut engine: Engine, shards: usize, ends: &ShardEnds, pressure: &Ato
                                 place.suspect,
                                 &mut tagged(&mut events, place.seq, PACKET),
                             );
-                            if too_full(&engine, place.seq) {
-                                break;
-                            }
                         }
                         ShardItem::Datagram {
                             place,
                             header,
                             data,
                         } => {
-                            if past(place) {
-                                break;
-                            }
                             let Some(data) = batch.data.get(data) else {
                                 continue;
                             };
@@ -525,15 +524,17 @@ fn run_shard(mut engine: Engine, shards: usize, ends: &ShardEnds, pressure: &Ato
                                 data,
                                 &mut tagged(&mut events, place.seq, PACKET),
                             );
-                            if too_full(&engine, place.seq) {
-                                break;
-                            }
                         }
                         ShardItem::Secrets(range) => {
                             if let Some(text) = batch.data.get(range) {
                                 // Unreadable lines are skipped, as one engine does.
                                 let _ = engine.add_secrets(text);
                             }
+                        }
+                    }
+                    if let (true, Some(place)) = (packet, place) {
+                        if too_full(&engine, place.seq) {
+                            break;
                         }
                     }
                 }
