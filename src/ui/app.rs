@@ -11,8 +11,8 @@ use super::keys::{self, Command};
 use super::lesson::Lesson;
 use super::wire::WireView;
 use crate::event::{
-    ChainCertificate, Credential, Dir, Event, Finding, FlowClose, FlowId, FlowOpen, HttpRequest,
-    HttpResponse, Payload, Protocol, Summary, Timestamp, TlsRecord, Transport, Trust,
+    ChainCertificate, Credential, Dir, Event, Finding, FlowClose, FlowId, FlowOpen, Protocol,
+    Summary, Timestamp, TlsRecord, Transport, Trust,
 };
 
 /// Flows kept for display; older closed ones are summarised in a count.
@@ -133,6 +133,127 @@ impl FlowView {
                 None
             }
         })
+    }
+
+    /// A flow's view as it opens.
+    pub fn opened(e: &FlowOpen) -> FlowView {
+        FlowView {
+            id: e.flow,
+            first_ts: e.ts,
+            client: e.client.to_string(),
+            server: e.server.to_string(),
+            protocol: None,
+            open: true,
+            reason: None,
+            bytes_c2s: 0,
+            bytes_s2c: 0,
+            packets: 0,
+            credentials: Vec::new(),
+            findings: Vec::new(),
+            requests: Vec::new(),
+            tls: None,
+            wire: Wire::default(),
+            wire_trimmed: false,
+            udp: e.transport == Transport::Udp,
+        }
+    }
+
+    /// Folds one of the flow's events into its view (the UI and the handout keep flows the
+    /// same way). Returns the bytes its wire view grew by.
+    pub fn apply(&mut self, event: Event) -> usize {
+        match event {
+            Event::FlowClose(e) => self.close(e),
+            Event::HttpRequest(e) => {
+                if self.requests.len() < MAX_REQUESTS_PER_FLOW {
+                    self.requests.push(RequestView {
+                        method: e.method,
+                        target: e.target,
+                        version: e.version.to_string(),
+                        headers: e.headers,
+                        decrypted: e.decrypted,
+                        status: None,
+                        stream: e.stream,
+                    });
+                }
+            }
+            // A final response answers the oldest request still waiting for one.
+            Event::HttpResponse(e) => {
+                if let Some(r) = self
+                    .requests
+                    .iter_mut()
+                    .find(|r| r.status.is_none() && e.status >= 200)
+                {
+                    r.status = Some((e.status, e.reason));
+                }
+            }
+            Event::Credential(c) => {
+                if self.credentials.len() < MAX_REQUESTS_PER_FLOW {
+                    self.credentials.push(c);
+                }
+            }
+            Event::Finding(f) => {
+                if self.findings.len() < MAX_REQUESTS_PER_FLOW {
+                    self.findings.push(f);
+                }
+            }
+            Event::TlsClientHello(e) => {
+                let t = self.tls_mut();
+                t.sni = e.sni;
+                t.alpn_offered = e.alpn;
+                t.ja4 = Some(e.ja4);
+            }
+            Event::TlsServerHello(e) => {
+                let t = self.tls_mut();
+                t.version = Some(e.version);
+                t.cipher = Some(e.cipher);
+                t.alpn = e.alpn;
+            }
+            Event::TlsCertificate(e) => {
+                let t = self.tls_mut();
+                t.certificate = Some((e.subject_cn, e.san, e.issuer_cn, e.not_after));
+                t.chain = e.chain;
+                t.trust = Some(e.trust);
+            }
+            Event::TlsDecryption(e) => {
+                self.tls_mut().decryption = Some((e.result.as_str().to_string(), e.detail));
+            }
+            Event::Payload(p) => {
+                let size = p.data.len() + 48;
+                self.wire.pieces.push(WirePiece {
+                    dir: p.dir,
+                    offset: p.offset,
+                    frame: p.frame,
+                    decrypted: p.decrypted,
+                    data: p.data,
+                });
+                return size;
+            }
+            Event::TlsRecord(r) => {
+                self.wire.records.push(r);
+                return std::mem::size_of::<TlsRecord>();
+            }
+            Event::FlowOpen(_) | Event::Anomaly(_) | Event::DnsQuery(_) | Event::Summary(_) => {}
+        }
+        0
+    }
+
+    /// The TLS part of the view, made on first use.
+    fn tls_mut(&mut self) -> &mut TlsView {
+        self.tls.get_or_insert_with(TlsView::default)
+    }
+
+    fn close(&mut self, e: FlowClose) {
+        self.open = false;
+        self.reason = Some(e.reason.as_str().to_string());
+        self.protocol = Some(e.protocol);
+        self.bytes_c2s = e.bytes_c2s;
+        self.bytes_s2c = e.bytes_s2c;
+        self.packets = e.packets;
+        if e.protocol == Protocol::Tls || e.starttls {
+            let t = self.tls_mut();
+            t.records = e.tls_records;
+            t.bytes = e.tls_bytes;
+        }
     }
 
     fn matches(&self, filter: &str) -> bool {
@@ -394,82 +515,48 @@ impl App {
     fn apply_event(&mut self, event: Event) {
         self.events_seen += 1;
         // Strings from the network are shown on a terminal: no escape sequence gets through.
-        match event.printable() {
-            Event::FlowOpen(e) => self.flow_open(e),
-            Event::FlowClose(e) => self.flow_close(e),
-            Event::HttpRequest(e) => self.http_request(e),
-            Event::HttpResponse(e) => self.http_response(e),
-            Event::Credential(c) => self.credential(c),
-            Event::TlsClientHello(e) => {
-                if let Some(t) = self.tls_mut(e.flow) {
-                    t.sni = e.sni;
-                    t.alpn_offered = e.alpn;
-                    t.ja4 = Some(e.ja4);
-                }
+        let event = event.printable();
+        match &event {
+            Event::FlowOpen(e) => {
+                self.make_room();
+                self.index.insert(e.flow, self.flows.len());
+                self.flows.push(FlowView::opened(e));
+                return;
             }
-            Event::TlsServerHello(e) => {
-                if let Some(t) = self.tls_mut(e.flow) {
-                    t.version = Some(e.version);
-                    t.cipher = Some(e.cipher);
-                    t.alpn = e.alpn;
+            Event::FlowClose(e) => self.count_bytes(e),
+            Event::Credential(c) => {
+                self.credentials_total += 1;
+                if self.credentials.len() >= MAX_CREDENTIALS {
+                    self.credentials.pop_front();
                 }
+                self.credentials.push_back(c.clone());
             }
-            Event::TlsCertificate(e) => {
-                if let Some(t) = self.tls_mut(e.flow) {
-                    t.certificate = Some((e.subject_cn, e.san, e.issuer_cn, e.not_after));
-                    t.chain = e.chain;
-                    t.trust = Some(e.trust);
-                }
-            }
-            Event::TlsDecryption(e) => {
-                if let Some(t) = self.tls_mut(e.flow) {
-                    t.decryption = Some((e.result.as_str().to_string(), e.detail));
-                }
-            }
+            Event::Finding(f) => self.finding(f.clone()),
             Event::Anomaly(_) => self.anomalies += 1,
-            Event::Finding(f) => self.finding(f),
-            Event::DnsQuery(_) => {}
-            Event::Payload(p) => self.payload(p),
-            Event::TlsRecord(r) => self.tls_record(r),
             Event::Summary(s) => {
                 self.plaintext_bytes = s.plaintext_bytes;
                 self.encrypted_bytes = s.encrypted_bytes;
                 self.anomalies = s.anomalies;
-                self.summary = Some(s);
+                self.summary = Some(s.clone());
+                return;
             }
+            _ => {}
+        }
+        let Some(flow) = event.flow() else {
+            return;
+        };
+        let Some(f) = self.flow_mut(flow) else {
+            return;
+        };
+        let added = f.apply(event);
+        if added > 0 {
+            self.wire_bytes += added;
+            self.trim_wire();
         }
     }
 
-    /// The TLS part of a flow's view, made on first use.
-    fn tls_mut(&mut self, id: FlowId) -> Option<&mut TlsView> {
-        Some(self.flow_mut(id)?.tls.get_or_insert_with(TlsView::default))
-    }
-
-    fn flow_open(&mut self, e: FlowOpen) {
-        self.make_room();
-        self.index.insert(e.flow, self.flows.len());
-        self.flows.push(FlowView {
-            id: e.flow,
-            first_ts: e.ts,
-            client: e.client.to_string(),
-            server: e.server.to_string(),
-            protocol: None,
-            open: true,
-            reason: None,
-            bytes_c2s: 0,
-            bytes_s2c: 0,
-            packets: 0,
-            credentials: Vec::new(),
-            findings: Vec::new(),
-            requests: Vec::new(),
-            tls: None,
-            wire: Wire::default(),
-            wire_trimmed: false,
-            udp: e.transport == Transport::Udp,
-        });
-    }
-
-    fn flow_close(&mut self, e: FlowClose) {
+    /// A closed flow's bytes in the plaintext and encrypted totals, as the summary counts them.
+    fn count_bytes(&mut self, e: &FlowClose) {
         let bytes = e.bytes_c2s + e.bytes_s2c;
         if matches!(e.protocol, Protocol::Tls | Protocol::Quic) {
             self.encrypted_bytes += bytes;
@@ -481,74 +568,6 @@ impl App {
         } else if e.protocol.is_plaintext() {
             self.plaintext_bytes += bytes;
         }
-        let Some(f) = self.flow_mut(e.flow) else {
-            return;
-        };
-        f.open = false;
-        f.reason = Some(e.reason.as_str().to_string());
-        f.protocol = Some(e.protocol);
-        f.bytes_c2s = e.bytes_c2s;
-        f.bytes_s2c = e.bytes_s2c;
-        f.packets = e.packets;
-        if e.protocol == Protocol::Tls || e.starttls {
-            let t = f.tls.get_or_insert_with(TlsView::default);
-            t.records = e.tls_records;
-            t.bytes = e.tls_bytes;
-        }
-    }
-
-    fn http_request(&mut self, e: HttpRequest) {
-        if let Some(f) = self.flow_mut(e.flow) {
-            if f.requests.len() < MAX_REQUESTS_PER_FLOW {
-                f.requests.push(RequestView {
-                    method: e.method,
-                    target: e.target,
-                    version: e.version.to_string(),
-                    headers: e.headers,
-                    decrypted: e.decrypted,
-                    status: None,
-                    stream: e.stream,
-                });
-            }
-        }
-    }
-
-    /// A final response answers the oldest request still waiting for one.
-    fn http_response(&mut self, e: HttpResponse) {
-        if let Some(f) = self.flow_mut(e.flow) {
-            if let Some(r) = f
-                .requests
-                .iter_mut()
-                .find(|r| r.status.is_none() && e.status >= 200)
-            {
-                r.status = Some((e.status, e.reason));
-            }
-        }
-    }
-
-    fn payload(&mut self, p: Payload) {
-        let size = p.data.len() + 48;
-        let Some(f) = self.flow_mut(p.flow) else {
-            return;
-        };
-        f.wire.pieces.push(WirePiece {
-            dir: p.dir,
-            offset: p.offset,
-            frame: p.frame,
-            decrypted: p.decrypted,
-            data: p.data,
-        });
-        self.wire_bytes += size;
-        self.trim_wire();
-    }
-
-    fn tls_record(&mut self, r: TlsRecord) {
-        let Some(f) = self.flow_mut(r.flow) else {
-            return;
-        };
-        f.wire.records.push(r);
-        self.wire_bytes += std::mem::size_of::<TlsRecord>();
-        self.trim_wire();
     }
 
     /// Keeps the wire views within [`MAX_WIRE_BYTES`]: the oldest closed flows give theirs back
@@ -573,15 +592,10 @@ impl App {
         }
     }
 
-    /// A site's mistake: kept with its flow (the detail pane lists them) and in the findings
-    /// panel, most severe first; counted in all.
+    /// A site's mistake, in the findings panel, most severe first (its flow keeps it too);
+    /// counted in all.
     fn finding(&mut self, f: Finding) {
         self.findings_total += 1;
-        if let Some(flow) = f.flow.and_then(|id| self.flow_mut(id)) {
-            if flow.findings.len() < MAX_REQUESTS_PER_FLOW {
-                flow.findings.push(f.clone());
-            }
-        }
         // Severity is declared most severe first: after the last of the same or worse.
         let at = self.findings.partition_point(|g| g.severity <= f.severity);
         if self.findings.len() >= MAX_FINDINGS {
@@ -601,19 +615,6 @@ impl App {
         let n = self.findings.len();
         self.findings
             .get(self.finding_selected.min(n.saturating_sub(1)))
-    }
-
-    fn credential(&mut self, c: Credential) {
-        self.credentials_total += 1;
-        if let Some(f) = self.flow_mut(c.flow) {
-            if f.credentials.len() < MAX_REQUESTS_PER_FLOW {
-                f.credentials.push(c.clone());
-            }
-        }
-        if self.credentials.len() >= MAX_CREDENTIALS {
-            self.credentials.pop_front();
-        }
-        self.credentials.push_back(c);
     }
 
     /// Keeps the flow list bounded: the oldest closed flows go first.
