@@ -5,9 +5,10 @@ CARGO ?= cargo
 # System packages. The demo needs only libpcap (live capture and BPF) and pkg-config to build:
 # on a classroom laptop `make demo` installs nothing more. The tests also need tcpdump, tshark
 # (the oracle; editcap, capinfos), python3 and GNU time (the benchmark), tmux (the terminal
-# tests), curl and openssl (real clients), and chromium (headless, the browser test).
+# tests), curl and openssl (real clients), chromium (headless, the browser and handout tests) and
+# poppler-utils (pdftoppm, pdftotext: the printed handout).
 DEMO_PACKAGES := libpcap-dev pkg-config
-TEST_PACKAGES := $(DEMO_PACKAGES) tcpdump tshark python3 python3-venv tmux curl openssl time chromium testssl.sh
+TEST_PACKAGES := $(DEMO_PACKAGES) tcpdump tshark python3 python3-venv tmux curl openssl time chromium poppler-utils testssl.sh
 # Python packages for the tests, in a venv under target/: pylsqpack, the QPACK encoder the decoder
 # is checked against (captures/make-quic-captures.sh adds aioquic to the same venv).
 PY_VENV := target/quic-venv

@@ -73,6 +73,14 @@ pub enum Command {
         /// Print the newline-delimited JSON event stream instead of the text report.
         #[arg(long)]
         json: bool,
+        /// Write a handout instead: one self-contained HTML page telling what was captured, what
+        /// leaked (the bytes around each secret), what HTTPS hid and what it still showed.
+        /// Secrets are masked as by --redact unless --reveal is given.
+        #[arg(long, conflicts_with = "json")]
+        html: bool,
+        /// With --html: show secrets whole in the page (it will be shared: think twice).
+        #[arg(long, requires = "html", conflicts_with = "redact")]
+        reveal: bool,
         /// With --json: also the bytes of every stream (`payload` events, base64) and every TLS
         /// record (`tls_record`), up to --payload-bytes per flow and direction. Not with
         /// --redact: raw bytes cannot be promised free of secrets.

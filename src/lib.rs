@@ -4,14 +4,15 @@
 //!
 //! ```text
 //! capture ─▶ decode ─▶ flow ─▶ proto ─▶ event ─▶ report / ui
-//!  packets    addresses  flows,   what a     one struct   text, NDJSON,
+//!  packets    addresses  flows,   what a     one struct   text, NDJSON, HTML,
 //!  and their  and ports  streams  flow says  per kind     the terminal UI
 //!  link type  (pure)     in order (pure)     (the only thing leaving the engine)
 //! ```
 //!
 //! [`engine`] joins decode, flow and proto for one input; [`run`] drives inputs (files in order or
 //! in parallel, or a live interface) through engines; [`report`] and [`ui`] show the events;
-//! [`lab`] serves the login site the classroom captures. [`creds`] is a leaf library of pure
+//! [`lab`] serves the login site the classroom captures; [`explain`] holds the words both say
+//! about what leaked and what HTTPS hides. [`creds`] is a leaf library of pure
 //! functions that the protocol parsers call to find credentials. [`base`] holds what every stage
 //! may use (times, flow ids, endpoints, the naming rule for contract values).
 //!
@@ -28,6 +29,7 @@ pub mod creds;
 pub mod decode;
 pub mod engine;
 pub mod event;
+pub mod explain;
 pub mod flow;
 pub mod lab;
 pub mod proto;

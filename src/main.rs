@@ -67,6 +67,8 @@ fn run(cli: Cli) -> Result<Vec<String>> {
             iface,
             duration,
             json,
+            html,
+            reveal,
             payloads,
             payload_bytes,
             jobs,
@@ -74,9 +76,20 @@ fn run(cli: Cli) -> Result<Vec<String>> {
             common,
         } => {
             let mut analysis = analysis_options(&common)?;
-            analysis.engine.payloads = payloads.then_some(payload_bytes);
+            analysis.engine.payloads = if html {
+                // The handout shows the bytes around each secret.
+                Some(plainsight::report::html::HANDOUT_PAYLOAD_BYTES)
+            } else {
+                payloads.then_some(payload_bytes)
+            };
             let options = ReportOptions {
-                format: if json { Format::Json } else { Format::Text },
+                format: if html {
+                    Format::Html { reveal }
+                } else if json {
+                    Format::Json
+                } else {
+                    Format::Text
+                },
                 redact: common.redact,
                 jobs: jobs.map_or_else(Jobs::all_cores, |n| Jobs::given(n.into())),
             };

@@ -42,7 +42,8 @@ pub fn inputs(
     if stdin_count == 1 && io::stdin().is_terminal() {
         bail!("`-` reads a capture from stdin, but stdin is a terminal: pipe a capture in, e.g. `tcpdump -w - | plainsight report -`");
     }
-    let mut sink = Sink::stdout(options.format, false, options.redact);
+    let names: Vec<String> = inputs.iter().map(Input::name).collect();
+    let mut sink = Sink::stdout(options.format, false, options.redact, &names.join(", "));
     let total: u64 = inputs
         .iter()
         .filter_map(Input::path)
@@ -88,7 +89,8 @@ pub fn live(
     options: ReportOptions,
     analysis: &AnalysisOptions,
 ) -> Result<()> {
-    let mut sink = Sink::stdout(options.format, true, options.redact);
+    let title = format!("a live capture on {}", live.iface);
+    let mut sink = Sink::stdout(options.format, true, options.redact, &title);
     let outcome = analyse_live(
         live,
         duration,

@@ -1,8 +1,9 @@
-//! Showing the event stream without the UI: NDJSON ([`json`]) and a readable text report
-//! ([`text`]), written to stdout by a [`sink`]; [`command`] runs the `report` command. Both
-//! formats consume the same [`Event`](crate::event::Event)s as the UI.
+//! Showing the event stream without the UI: NDJSON ([`json`]), a readable text report
+//! ([`text`]) and the handout page ([`html`]), written to stdout by a [`sink`]; [`command`] runs
+//! the `report` command. All consume the same [`Event`](crate::event::Event)s as the UI.
 
 pub mod command;
+pub mod html;
 pub mod json;
 pub mod sink;
 pub mod text;

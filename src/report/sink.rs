@@ -1,22 +1,29 @@
-//! Where a report's event stream goes: the text report or NDJSON on stdout, secrets masked when
-//! asked.
+//! Where a report's event stream goes: the text report, NDJSON or the handout page on stdout,
+//! secrets masked when asked.
 
 use std::io;
 
+use super::html::{HtmlOptions, HtmlReport};
 use super::json::JsonWriter;
 use super::text::TextReport;
 use crate::event::Event;
 
-/// The two shapes of a report.
+/// The shapes of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
+    /// The handout page (`--html`); with `reveal`, secrets shown whole.
+    Html {
+        reveal: bool,
+    },
 }
 
 enum Writer {
     Text(TextReport<io::BufWriter<io::Stdout>>),
     Json(JsonWriter<io::Stdout>),
+    /// Boxed: it holds the whole story until the end.
+    Html(Box<HtmlReport<io::BufWriter<io::Stdout>>>),
 }
 
 /// The event stream on stdout, in one format.
@@ -29,8 +36,16 @@ pub struct Sink {
 }
 
 impl Sink {
-    pub fn stdout(format: Format, live: bool, redact: bool) -> Sink {
+    /// `title` names the inputs (the handout's title).
+    pub fn stdout(format: Format, live: bool, redact: bool, title: &str) -> Sink {
         let writer = match format {
+            Format::Html { reveal } => Writer::Html(Box::new(HtmlReport::new(
+                io::BufWriter::new(io::stdout()),
+                HtmlOptions {
+                    title: title.to_string(),
+                    reveal: reveal && !redact,
+                },
+            ))),
             Format::Json => {
                 let mut w = JsonWriter::new(io::stdout());
                 w.flush_each = live;
@@ -46,6 +61,11 @@ impl Sink {
     }
 
     pub fn write(&mut self, event: &Event) {
+        // The handout masks secrets itself, after finding them in the bytes.
+        if let Writer::Html(h) = &mut self.writer {
+            h.write(event);
+            return;
+        }
         let redacted;
         let event = if self.redact {
             redacted = event.redacted();
@@ -61,6 +81,7 @@ impl Sink {
                 }
             }
             Writer::Json(j) => j.write(event),
+            Writer::Html(_) => {}
         }
     }
 
@@ -68,6 +89,11 @@ impl Sink {
         match &mut self.writer {
             Writer::Text(t) => t.flush(),
             Writer::Json(j) => j.flush(),
+            Writer::Html(h) => {
+                if let Err(e) = h.finish() {
+                    eprintln!("plainsight: cannot write the page: {e}");
+                }
+            }
         }
     }
 }

@@ -635,21 +635,10 @@ fn explanation<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> {
         ));
         lines.push(credential_line(app, theme, c));
         lines.push(Line::raw(""));
-        let why = match flow.protocol_guess() {
-            Some(Protocol::Tls) => "It was sent inside TLS, and the key log given to plainsight decrypted the session: anyone holding those keys (a browser's SSLKEYLOGFILE, a TLS-inspecting proxy) reads it like plain text.",
-            Some(Protocol::Quic) => "It was sent over HTTP/3 inside QUIC, encrypted with TLS 1.3, and the key log given to plainsight decrypted the connection: anyone holding those keys (a browser's SSLKEYLOGFILE) reads it like plain text.",
-            Some(Protocol::Http) => "It was sent over plain HTTP: every router, Wi-Fi access point and anyone on the same network can read the request as it passes, exactly as shown here.",
-            _ => "This protocol sends its login in the clear: anyone on the path reads the user name and password as they are typed.",
-        };
+        let why = crate::explain::why_leaked(flow.protocol_guess());
         lines.push(Line::styled(why.to_string(), theme.text()));
         lines.push(Line::raw(""));
-        let fix = match c.kind.as_str() {
-            "http-cookie" => "HTTPS hides it; the Secure flag keeps the browser from ever sending it over HTTP, and HSTS makes the browser refuse plain HTTP to the site altogether.",
-            "http-basic" | "http-digest" | "http-ntlm" | "http-bearer" => "HTTPS would encrypt the Authorization header; HSTS would stop the browser from trying plain HTTP first.",
-            "ftp" | "pop3" | "imap" | "smtp" => "Use the TLS version of the protocol (FTPS, POP3S, IMAPS, SMTP submission with STARTTLS required), or refuse logins until STARTTLS.",
-            "telnet" => "Use SSH: it encrypts the whole session, keystrokes included.",
-            _ => "HTTPS would encrypt the request, and HSTS would keep the browser from ever sending it over plain HTTP.",
-        };
+        let fix = crate::explain::what_stops(c.kind);
         lines.push(Line::styled(
             format!("What would stop it: {fix}"),
             theme.safe(),
@@ -659,29 +648,15 @@ fn explanation<'a>(app: &App, theme: &Theme, flow: &FlowView) -> Vec<Line<'a>> {
             "What HTTPS hides, and what it does not".to_string(),
             theme.safe(),
         ));
+        lines.push(Line::styled(crate::explain::TLS_HIDES, theme.text()));
         lines.push(Line::styled(
-            "The content — URLs, headers, forms, passwords, cookies — is encrypted: an eavesdropper sees only opaque records."
-                .to_string(),
-            theme.text(),
-        ));
-        lines.push(Line::styled(
-            format!(
-                "Still visible: the server name ({}), the certificate in TLS 1.2 and older, the sizes and timing of every record, and the DNS lookup that came before.",
-                tls.sni.clone().unwrap_or_else(|| "none sent".into())
-            ),
+            crate::explain::tls_still_shows(tls.sni.as_deref()),
             theme.text(),
         ));
         if flow.udp {
-            lines.push(Line::styled(
-                "QUIC's first packet (the Initial) is only obfuscated: its keys come from a connection ID sent in the clear, so anyone on the path can open it and read the server name. Everything after it is encrypted."
-                    .to_string(),
-                theme.text(),
-            ));
+            lines.push(Line::styled(crate::explain::QUIC_INITIAL, theme.text()));
         }
-        lines.push(Line::styled(
-            "With the session keys (a key log), all of it becomes readable again.".to_string(),
-            theme.dim(),
-        ));
+        lines.push(Line::styled(crate::explain::KEYS_OPEN, theme.dim()));
     } else {
         lines.push(Line::styled(
             "Nothing secret was seen in this flow.".to_string(),
