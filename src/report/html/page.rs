@@ -198,6 +198,7 @@ h3{font-size:16px;margin:0 0 6px}
 .badge.plain,.badge.high{background:var(--plain)}.badge.tls,.badge.good{background:var(--tls)}.badge.dec,.badge.medium{background:var(--dec)}.badge.low{background:var(--other)}
 table{border-collapse:collapse;width:100%;margin:8px 0}
 th,td{text-align:left;vertical-align:top;padding:3px 6px;border-bottom:1px solid var(--line);overflow-wrap:break-word}
+td.w{overflow-wrap:anywhere;word-break:break-word}
 td.nw{white-space:nowrap}
 th{font-size:13px;color:var(--dim);font-weight:600}
 table.wire{font:12px/1.35 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;background:#fafafa;border:1px solid var(--line);table-layout:fixed}
@@ -389,7 +390,7 @@ fn leaks(p: &mut String, story: &Story) {
             let c = &leak.first;
             let _ = write!(
                 p,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td class=\"nw\">{}</td><td class=\"w\">{}</td><td class=\"w\">{}</td><td>{}</td><td class=\"w\">{}</td><td>{}</td></tr>",
                 esc(c.kind.as_str()),
                 esc(&story.masked(c.username.as_deref().unwrap_or("—"))),
                 esc(&secret_shown(story, &c.secret)),
@@ -503,7 +504,7 @@ fn tls(p: &mut String, story: &Story) {
         for s in rest {
             let _ = write!(
                 p,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td class=\"w\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&s.name),
                 s.flows,
                 human_bytes(s.bytes),
@@ -549,12 +550,16 @@ fn tls_card(p: &mut String, story: &Story, s: &TlsServer) {
     };
     let _ = write!(
         p,
-        "<dt>server name</dt><dd>{}</dd><dt>address</dt><dd>{}</dd><dt>connections</dt><dd>{}, {} ({})</dd>",
+        "<dt>server name</dt><dd>{}</dd><dt>address</dt><dd>{}</dd><dt>connections</dt><dd>{}, {}{}</dd>",
         name_line,
         esc(&s.addresses.join(", ")),
         s.flows,
         human_bytes(s.bytes),
-        plural(s.records, "record", "records")
+        if s.records > 0 {
+            format!(" ({})", plural(s.records, "record", "records"))
+        } else {
+            String::new()
+        }
     );
     if let (Some(a), Some(b)) = (s.first, s.last) {
         let _ = write!(
@@ -682,7 +687,7 @@ fn findings(p: &mut String, story: &Story) {
     for f in sorted {
         let _ = write!(
             p,
-            "<tr><td><span class=\"badge {}\">{}</span></td><td class=\"nw\">{}</td><td>{}</td><td>{}</td><td class=\"fix\">{}</td><td>{}</td></tr>",
+            "<tr><td><span class=\"badge {}\">{}</span></td><td class=\"nw\">{}</td><td class=\"w\">{}</td><td class=\"w\">{}</td><td class=\"fix\">{}</td><td>{}</td></tr>",
             severity_class(f.first.severity),
             esc(f.first.severity.as_str()),
             esc(f.first.kind.as_str()),
@@ -710,7 +715,7 @@ fn names(p: &mut String, story: &Story) {
     for n in &story.names {
         let _ = write!(
             p,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"w\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&n.name),
             esc(&n.qtypes.join(", ")),
             n.count,
@@ -743,7 +748,7 @@ fn anomalies(p: &mut String, story: &Story) {
     for a in &story.anomalies {
         let _ = write!(
             p,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"w\">{}</td></tr>",
             esc(a.kind.as_str()),
             a.flow.map(|f| f.to_string()).unwrap_or_else(|| "—".into()),
             a.frame.map(|f| f.to_string()).unwrap_or_else(|| "—".into()),

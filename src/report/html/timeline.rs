@@ -2,7 +2,9 @@
 //! opened with the keys amber), a diamond where a credential went by.
 //!
 //! With few flows each has a lane of its own, named by its server; with many, flows that do not
-//! overlap in time share a lane, so the drawing stays a fixed height.
+//! overlap in time share a lane, so the drawing stays a fixed height. Idle stretches much longer
+//! than the busy time (a pause in the capture, files recorded days apart) are cut out and drawn
+//! as a narrow break saying how long they were.
 
 use std::fmt::Write as _;
 
@@ -19,6 +21,74 @@ const LABEL: f64 = 190.0;
 const LANE: f64 = 12.0;
 const GAP: f64 = 3.0;
 const AXIS: f64 = 22.0;
+/// The width of a cut-out idle stretch.
+const BREAK: f64 = 16.0;
+/// Idle stretches cut out at most (the longest).
+const MAX_BREAKS: usize = 12;
+/// An idle stretch is cut when longer than this, and than a quarter of the busy time.
+const BREAK_FROM_MICROS: u64 = 1_000_000;
+
+/// Where times go across: the capture's span, less the idle stretches cut out.
+struct Scale {
+    first: u64,
+    /// Idle stretches cut out, in order: (from, to) in microseconds.
+    breaks: Vec<(u64, u64)>,
+    left: f64,
+    per_micro: f64,
+}
+
+impl Scale {
+    fn new(sorted: &[&Span], first: Timestamp, last: Timestamp, left: f64) -> Scale {
+        let (first, last) = (first.0, last.0.max(first.0));
+        // Busy stretches: the flows' spans, merged.
+        let mut busy: Vec<(u64, u64)> = Vec::new();
+        for s in sorted {
+            let (from, to) = (s.start.0.max(first), s.end.0.clamp(first, last));
+            match busy.last_mut() {
+                Some(b) if from <= b.1 => b.1 = b.1.max(to),
+                _ => busy.push((from, to.max(from))),
+            }
+        }
+        let busy_total: u64 = busy.iter().map(|(a, b)| b - a).sum();
+        let threshold = BREAK_FROM_MICROS.max(busy_total / 4);
+        let mut idle: Vec<(u64, u64)> = Vec::new();
+        let mut at = first;
+        for &(from, to) in busy.iter().chain(std::iter::once(&(last, last))) {
+            if from > at && from - at > threshold {
+                idle.push((at, from));
+            }
+            at = at.max(to);
+        }
+        idle.sort_by_key(|(a, b)| std::cmp::Reverse(b - a));
+        idle.truncate(MAX_BREAKS);
+        idle.sort_unstable();
+        let cut: u64 = idle.iter().map(|(a, b)| b - a).sum();
+        let shown = (last - first).saturating_sub(cut).max(1) as f64;
+        let room = (WIDTH - left - idle.len() as f64 * BREAK).max(100.0);
+        Scale {
+            first,
+            breaks: idle,
+            left,
+            per_micro: room / shown,
+        }
+    }
+
+    fn x(&self, ts: Timestamp) -> f64 {
+        let ts = ts.0.max(self.first);
+        let mut shown = ts - self.first;
+        let mut breaks = 0.0;
+        for &(from, to) in &self.breaks {
+            if ts >= to {
+                shown -= to - from;
+                breaks += BREAK;
+            } else if ts > from {
+                shown -= ts - from;
+                breaks += BREAK / 2.0;
+            }
+        }
+        self.left + shown as f64 * self.per_micro + breaks
+    }
+}
 
 fn colour(kind: LaneKind) -> &'static str {
     match kind {
@@ -61,8 +131,12 @@ fn offset(seconds: f64) -> String {
         format!("{:.1} ms", seconds * 1e3)
     } else if seconds < 100.0 {
         format!("{seconds:.2} s")
+    } else if seconds < 7200.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else if seconds < 129_600.0 {
+        format!("{:.0} h", seconds / 3600.0)
     } else {
-        format!("{seconds:.0} s")
+        format!("{:.0} days", seconds / 86_400.0)
     }
 }
 
@@ -79,24 +153,41 @@ pub(super) fn svg(spans: &[Span], first: Option<Timestamp>, last: Option<Timesta
     let (placed, lane_count) = lanes(&sorted);
     let named = sorted.len() <= NAMED_LANES;
     let left = if named { LABEL } else { 0.0 };
-    let length = last.saturating_sub(first).max(1) as f64;
-    let x = |ts: Timestamp| left + ts.saturating_sub(first) as f64 / length * (WIDTH - left);
+    let scale = Scale::new(&sorted, first, last, left);
+    let x = |ts: Timestamp| scale.x(ts);
     let height = AXIS + lane_count as f64 * (LANE + GAP) + 4.0;
     let mut out = String::with_capacity(sorted.len() * 80 + 512);
     let _ = write!(
         out,
         "<svg viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\" aria-label=\"the flows over time\" font-family=\"sans-serif\" font-size=\"11\">"
     );
-    // The time axis: the start, the middle, the end, in seconds from the first packet.
-    let span_s = length / 1e6;
-    for (i, frac) in [0.0, 0.5, 1.0].into_iter().enumerate() {
+    // The time axis: the start and the end, in time from the first packet (the middle too
+    // when nothing is cut out), and each cut-out stretch with how long it was.
+    let span_s = last.saturating_sub(first) as f64 / 1e6;
+    let middle = scale.breaks.is_empty().then_some((0.5, "middle"));
+    for (frac, anchor) in [Some((0.0, "start")), middle, Some((1.0, "end"))]
+        .into_iter()
+        .flatten()
+    {
         let at = left + frac * (WIDTH - left);
-        let anchor = ["start", "middle", "end"][i];
         let _ = write!(
             out,
             "<line x1=\"{at:.1}\" y1=\"14\" x2=\"{at:.1}\" y2=\"{height}\" stroke=\"#ddd\"/>\
              <text x=\"{at:.1}\" y=\"11\" text-anchor=\"{anchor}\" fill=\"#666\">+{}</text>",
             offset(frac * span_s)
+        );
+    }
+    for &(from, to) in &scale.breaks {
+        let x0 = scale.x(Timestamp(from)) + 2.0;
+        let _ = write!(
+            out,
+            "<rect x=\"{x0:.1}\" y=\"14\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#eee\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#666\" font-size=\"9\" writing-mode=\"tb\">{} idle</text>",
+            BREAK - 4.0,
+            height - 14.0,
+            x0 + (BREAK - 4.0) / 2.0,
+            AXIS,
+            offset((to - from) as f64 / 1e6)
         );
     }
     let mut dropped = 0u64;
@@ -168,6 +259,32 @@ mod tests {
         assert_eq!(svg.matches("<rect").count(), 2);
         assert!(svg.contains("&lt;s1&gt;"), "labels are escaped");
         assert!(!svg.contains("<s1>"));
+    }
+
+    #[test]
+    fn long_idle_stretches_are_cut_out() {
+        // Two files two days apart: each half of the width, less the break.
+        let day = 86_400_000_000;
+        let spans = [span(1, 0, 1_000_000), span(2, 2 * day, 2 * day + 1_000_000)];
+        let refs: Vec<&Span> = spans.iter().collect();
+        let scale = Scale::new(&refs, Timestamp(0), Timestamp(2 * day + 1_000_000), 0.0);
+        assert_eq!(scale.breaks, [(1_000_000, 2 * day)]);
+        assert_eq!(scale.x(Timestamp(0)), 0.0);
+        assert!((scale.x(Timestamp(1_000_000)) - (WIDTH - BREAK) / 2.0).abs() < 0.01);
+        assert!((scale.x(Timestamp(2 * day)) - (WIDTH + BREAK) / 2.0).abs() < 0.01);
+        assert!((scale.x(Timestamp(2 * day + 1_000_000)) - WIDTH).abs() < 0.01);
+        let svg = svg(
+            &spans,
+            Some(Timestamp(0)),
+            Some(Timestamp(2 * day + 1_000_000)),
+        );
+        assert!(svg.contains(">2 days idle</text>"), "{svg}");
+        // A pause shorter than a second, or than a quarter of the busy time, stays.
+        let spans = [span(1, 0, 4_000_000), span(2, 5_000_000, 9_000_000)];
+        let refs: Vec<&Span> = spans.iter().collect();
+        assert!(Scale::new(&refs, Timestamp(0), Timestamp(9_000_000), 0.0)
+            .breaks
+            .is_empty());
     }
 
     #[test]
