@@ -69,7 +69,7 @@ captures: deps-test
 FUZZ_SECONDS ?= 20
 fuzz-smoke:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	for t in packets streams reassembly decrypt pipeline wire quic certificates html split; do \
+	for t in packets streams reassembly decrypt pipeline wire quic certificates html split handout; do \
 		mkdir -p fuzz/corpus/$$t; \
 		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O $$t fuzz/corpus/$$t $$(ls -d fuzz/seeds/$$t 2>/dev/null) -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 || exit 1; \
 	done

@@ -84,7 +84,10 @@ fn run(cli: Cli) -> Result<Vec<String>> {
             };
             let options = ReportOptions {
                 format: if html {
-                    Format::Html { reveal }
+                    Format::Html {
+                        reveal,
+                        memcap: analysis.engine.memcap,
+                    }
                 } else if json {
                     Format::Json
                 } else {

@@ -182,9 +182,9 @@ impl TcpReassembler {
         if acked > self.retained_start && !self.retained.is_empty() {
             let drop = ((acked - self.retained_start) as usize).min(self.retained.len());
             if drop * 2 >= self.retained.len() {
+                // Its allocation stays, and stays charged, for the bytes to come.
                 self.retained.drain(..drop);
                 self.retained_start += drop as u64;
-                budget.retained = budget.retained.saturating_sub(drop);
             }
         }
         if let Some((&first, _)) = self.pending.first_key_value() {
@@ -205,7 +205,12 @@ impl TcpReassembler {
                 self.gap(fin - self.next, budget, out);
             }
         }
-        budget.retained = budget.retained.saturating_sub(self.retained.len());
+        self.forget(budget);
+    }
+
+    /// Lets the retransmission window go, its memory too.
+    fn forget(&mut self, budget: &mut MemoryBudget) {
+        budget.retained = budget.retained.saturating_sub(self.retained.capacity());
         self.retained = Vec::new();
         self.retained_start = self.next;
     }
@@ -214,10 +219,9 @@ impl TcpReassembler {
     pub fn release(&mut self, budget: &mut MemoryBudget) -> usize {
         let freed = self.pending_bytes;
         budget.used = budget.used.saturating_sub(freed);
-        budget.retained = budget.retained.saturating_sub(self.retained.len());
         self.pending = BTreeMap::new();
         self.pending_bytes = 0;
-        self.retained = Vec::new();
+        self.forget(budget);
         freed
     }
 
@@ -233,21 +237,36 @@ impl TcpReassembler {
         self.remember(data, budget);
     }
 
+    /// Keeps the last bytes delivered, to compare retransmissions with. The window is charged
+    /// at its allocation, which never passes `2 * RETAIN_PER_DIRECTION`: a window cleared but
+    /// kept allocated, or grown past what it holds, once let a thousand flows hold twice their
+    /// charge.
     fn remember(&mut self, data: &[u8], budget: &mut MemoryBudget) {
         if budget.retained >= budget.retained_cap {
-            budget.retained = budget.retained.saturating_sub(self.retained.len());
-            self.retained.clear();
-            self.retained_start = self.next;
+            self.forget(budget);
             return;
         }
-        let before = self.retained.len();
-        self.retained.extend_from_slice(data);
-        if self.retained.len() > 2 * RETAIN_PER_DIRECTION {
-            let drop = self.retained.len() - RETAIN_PER_DIRECTION;
+        // Only the last RETAIN_PER_DIRECTION bytes of a delivery can stay.
+        let tail = data
+            .get(data.len().saturating_sub(RETAIN_PER_DIRECTION)..)
+            .unwrap_or(data);
+        let before = self.retained.capacity();
+        // Past twice the window, back to the window: the same bytes as appending then cutting.
+        if self.retained.len() + tail.len() > 2 * RETAIN_PER_DIRECTION {
+            let keep = RETAIN_PER_DIRECTION.saturating_sub(tail.len());
+            let drop = self.retained.len().saturating_sub(keep);
             self.retained.drain(..drop);
         }
+        // Grown by doubling as a Vec grows, but never past twice the window.
+        let needed = self.retained.len() + tail.len();
+        if needed > before {
+            let grown = needed.max(before * 2).min(2 * RETAIN_PER_DIRECTION);
+            self.retained
+                .reserve_exact(grown.saturating_sub(self.retained.len()));
+        }
+        self.retained.extend_from_slice(tail);
         self.retained_start = self.next - self.retained.len() as u64;
-        budget.retained = (budget.retained + self.retained.len()).saturating_sub(before);
+        budget.retained = (budget.retained + self.retained.capacity()).saturating_sub(before);
     }
 
     fn differs_from_retained(&self, start: u64, data: &[u8]) -> bool {
@@ -339,9 +358,7 @@ impl TcpReassembler {
         out(Chunk::Gap(len));
         self.next += len;
         self.missing += len;
-        budget.retained = budget.retained.saturating_sub(self.retained.len());
-        self.retained.clear();
-        self.retained_start = self.next;
+        self.forget(budget);
     }
 }
 
@@ -375,6 +392,34 @@ mod tests {
         r.release(&mut budget);
         assert_eq!(budget.used, 0, "every buffered byte is released");
         (stream, gaps, conflicts)
+    }
+
+    /// The retransmission window is charged at what it allocates, which stays under twice the
+    /// window however much goes by, and is given back whole when dropped.
+    #[test]
+    fn retained_window_is_charged_at_its_allocation() {
+        let mut r = TcpReassembler::new();
+        let mut budget = MemoryBudget {
+            retained_cap: usize::MAX,
+            ..Default::default()
+        };
+        r.syn(0);
+        let mut out = |_: Chunk<'_>| {};
+        r.segment(1, b"small", false, &mut budget, &mut out);
+        assert!(budget.retained >= 5 && budget.retained < 64, "{}", budget.retained);
+        let piece = [7u8; 1400];
+        for i in 0..47u32 {
+            r.segment(6 + i * 1400, &piece, false, &mut budget, &mut out);
+            assert_eq!(budget.retained, r.retained.capacity());
+            assert!(r.retained.capacity() <= 2 * RETAIN_PER_DIRECTION);
+        }
+        // One delivery larger than the window keeps only the window's worth.
+        r.segment(6 + 47 * 1400, &[1u8; 40_000], false, &mut budget, &mut out);
+        assert_eq!(r.retained.len(), RETAIN_PER_DIRECTION);
+        assert!(r.retained.capacity() <= 2 * RETAIN_PER_DIRECTION);
+        // A gap drops it, memory and charge.
+        r.flush(&mut budget, &mut out);
+        assert_eq!((budget.retained, r.retained.capacity()), (0, 0));
     }
 
     fn split(isn: u32, data: &[u8], cuts: &[usize]) -> Vec<(u32, Vec<u8>)> {

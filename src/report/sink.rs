@@ -13,9 +13,11 @@ use crate::event::Event;
 pub enum Format {
     Text,
     Json,
-    /// The handout page (`--html`); with `reveal`, secrets shown whole.
+    /// The handout page (`--html`); with `reveal`, secrets shown whole. `memcap`: the run's
+    /// `--memcap`, which the page's own holdings stay within a share of.
     Html {
         reveal: bool,
+        memcap: usize,
     },
 }
 
@@ -39,11 +41,12 @@ impl Sink {
     /// `title` names the inputs (the handout's title).
     pub fn stdout(format: Format, live: bool, redact: bool, title: &str) -> Sink {
         let writer = match format {
-            Format::Html { reveal } => Writer::Html(Box::new(HtmlReport::new(
+            Format::Html { reveal, memcap } => Writer::Html(Box::new(HtmlReport::new(
                 io::BufWriter::new(io::stdout()),
                 HtmlOptions {
                     title: title.to_string(),
                     reveal: reveal && !redact,
+                    memcap,
                 },
             ))),
             Format::Json => {

@@ -3,8 +3,8 @@
 //! still showed, the sites' mistakes, the names looked up, the damage.
 //!
 //! The page is written when the run ends (its headline needs the totals). What it keeps while the
-//! run goes on is bounded whatever the capture's size: open flows hold their bytes (at most
-//! [`HELD_BYTES`] together) until they close; a closed flow leaves only what the page shows of it,
+//! run goes on is bounded whatever the capture's size: open flows hold their bytes (at most a
+//! quarter of the memory cap together, 64 MiB at the default) until they close; a closed flow leaves only what the page shows of it,
 //! already rendered, and repeated flows are summarised (the same credential seen again, the same
 //! server contacted again) under fixed caps.
 //!
@@ -28,9 +28,6 @@ use crate::ui::wire::{self, Look, WireLine, WireOptions, WireView};
 /// The bytes the engine hands the handout per flow and direction (as `--payload-bytes`): enough
 /// for the requests a login makes.
 pub const HANDOUT_PAYLOAD_BYTES: usize = 64 << 10;
-/// Bytes all open flows hold together; past this the oldest give theirs back (their
-/// credentials are still listed, without the bytes around them).
-const HELD_BYTES: usize = 64 << 20;
 /// Distinct credentials shown with the bytes around them; the rest are rows of a table.
 const LEAKS_DETAILED: usize = 40;
 /// Distinct credentials listed at all; the rest are counted by kind.
@@ -53,14 +50,43 @@ const ANOMALIES_LISTED: usize = 20;
 const EXCERPT_ROWS: usize = 40;
 /// Secrets remembered for masking everything the page shows.
 const SECRETS_KEPT: usize = 10_000;
+/// Open flows followed at once, at most (a few hundred bytes each beside their bytes): a flood
+/// of connections leaves the rest unfollowed, counted, and the memory bounded.
+const OPEN_FOLLOWED: usize = 100_000;
 
 /// What the page is about and how.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HtmlOptions {
     /// The inputs, as given (the page's title).
     pub title: String,
     /// `--reveal`: secrets shown whole. Otherwise masked as `--redact` masks them.
     pub reveal: bool,
+    /// The run's `--memcap`: the page's own holdings stay within a share of it.
+    pub memcap: usize,
+}
+
+impl Default for HtmlOptions {
+    fn default() -> HtmlOptions {
+        HtmlOptions {
+            title: String::new(),
+            reveal: false,
+            memcap: crate::engine::DEFAULT_MEMCAP,
+        }
+    }
+}
+
+impl HtmlOptions {
+    /// Bytes all open flows hold together; past this the oldest give theirs back (their
+    /// credentials are still listed, without the bytes around them).
+    fn held_bytes(&self) -> usize {
+        self.memcap / 4
+    }
+
+    /// Open flows followed at once: one per 4 KiB of the cap (a followed flow costs about
+    /// 600 bytes before its bytes), from 256 to [`OPEN_FOLLOWED`].
+    pub(crate) fn open_followed(&self) -> usize {
+        (self.memcap >> 12).clamp(256, OPEN_FOLLOWED)
+    }
 }
 
 /// How a flow is drawn on the timeline.
@@ -166,6 +192,8 @@ pub(crate) struct Story {
     pub spans: Vec<Span>,
     pub spans_dropped: u64,
     pub flows_closed: u64,
+    /// Flows opened while [`OPEN_FOLLOWED`] others were open: counted, not followed.
+    pub flows_unfollowed: u64,
     pub leaks: Vec<Leak>,
     leak_index: HashMap<(CredentialKind, String, Option<String>, String), usize>,
     /// Credentials not listed (past [`LEAKS_LISTED`] distinct ones), by kind.
@@ -247,7 +275,11 @@ impl Story {
         }
         match &event {
             Event::FlowOpen(e) => {
-                self.open.insert(e.flow, FlowView::opened(e));
+                if self.open.len() < self.options.open_followed() {
+                    self.open.insert(e.flow, FlowView::opened(e));
+                } else {
+                    self.flows_unfollowed += 1;
+                }
                 return;
             }
             Event::Credential(c) => self.credential(c),
@@ -276,14 +308,19 @@ impl Story {
             return;
         };
         if let Some(flow) = self.open.get_mut(&id) {
-            self.held += flow.apply(event);
+            // A flow that gave its bytes back takes no more: its excerpt is gone anyway, and
+            // taking them again would only churn memory.
+            let bytes = matches!(event, Event::Payload(_) | Event::TlsRecord(_));
+            if !(bytes && flow.wire_trimmed) {
+                self.held += flow.apply(event);
+            }
         }
         if let Some(close) = close {
             if let Some(flow) = self.open.remove(&id) {
                 self.held = self.held.saturating_sub(flow.wire.size());
                 self.closed(flow, &close);
             }
-        } else if self.held > HELD_BYTES {
+        } else if self.held > self.options.held_bytes() {
             self.give_back();
         }
     }
@@ -320,7 +357,7 @@ impl Story {
     fn give_back(&mut self) {
         for with_credentials in [false, true] {
             for flow in self.open.values_mut() {
-                if self.held <= HELD_BYTES * 9 / 10 {
+                if self.held <= self.options.held_bytes() * 9 / 10 {
                     return;
                 }
                 if flow.credentials.is_empty() == with_credentials || flow.wire.size() == 0 {

@@ -321,6 +321,14 @@ fn header(p: &mut String, story: &Story, title: &str) {
          <span><i style=\"background:var(--other)\"></i>other</span>\
          <span>◆ a credential went by</span></p>",
     );
+    if story.flows_unfollowed > 0 {
+        let _ = writeln!(
+            p,
+            "<p class=\"dim\">{} opened while {} others were open (a flood): counted in the totals, not followed one by one.</p>",
+            plural(story.flows_unfollowed, "flow", "flows"),
+            story.options.open_followed()
+        );
+    }
     if story.spans_dropped > 0 {
         let _ = write!(
             p,

@@ -182,11 +182,11 @@ pub(super) fn svg(spans: &[Span], first: Option<Timestamp>, last: Option<Timesta
         let _ = write!(
             out,
             "<rect x=\"{x0:.1}\" y=\"14\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#eee\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#666\" font-size=\"9\" writing-mode=\"tb\">{} idle</text>",
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"start\" fill=\"#666\" font-size=\"9\" writing-mode=\"tb\">{} idle</text>",
             BREAK - 4.0,
             height - 14.0,
             x0 + (BREAK - 4.0) / 2.0,
-            AXIS,
+            16.0,
             offset((to - from) as f64 / 1e6)
         );
     }
