@@ -406,7 +406,11 @@ mod tests {
         r.syn(0);
         let mut out = |_: Chunk<'_>| {};
         r.segment(1, b"small", false, &mut budget, &mut out);
-        assert!(budget.retained >= 5 && budget.retained < 64, "{}", budget.retained);
+        assert!(
+            budget.retained >= 5 && budget.retained < 64,
+            "{}",
+            budget.retained
+        );
         let piece = [7u8; 1400];
         for i in 0..47u32 {
             r.segment(6 + i * 1400, &piece, false, &mut budget, &mut out);

@@ -57,7 +57,7 @@ pub fn inputs(
     };
     let outcome =
         analyse_inputs_parallel(inputs, analysis, options.jobs, &mut progress, &mut |e| {
-            sink.write(&e)
+            sink.write(e)
         })?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -101,7 +101,7 @@ pub fn live(
                 eprintln!("plainsight: {line}");
             }
         },
-        &mut |e| sink.write(&e),
+        &mut |e| sink.write(e),
     )?;
     sink.finish();
     if let Some(s) = outcome.stats {

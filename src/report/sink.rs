@@ -63,19 +63,14 @@ impl Sink {
         }
     }
 
-    pub fn write(&mut self, event: &Event) {
+    pub fn write(&mut self, event: Event) {
         // The handout masks secrets itself, after finding them in the bytes.
         if let Writer::Html(h) = &mut self.writer {
             h.write(event);
             return;
         }
-        let redacted;
-        let event = if self.redact {
-            redacted = event.redacted();
-            &redacted
-        } else {
-            event
-        };
+        let event = if self.redact { event.redacted() } else { event };
+        let event = &event;
         match &mut self.writer {
             Writer::Text(t) => {
                 t.write(event);

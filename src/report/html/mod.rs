@@ -235,8 +235,8 @@ impl<W: Write> HtmlReport<W> {
         }
     }
 
-    pub fn write(&mut self, event: &Event) {
-        self.story.apply(event.clone());
+    pub fn write(&mut self, event: Event) {
+        self.story.apply(event);
     }
 
     /// Writes the page. A broken pipe (the reader went away) is not an error.
