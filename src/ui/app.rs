@@ -135,6 +135,22 @@ impl FlowView {
         })
     }
 
+    /// The server as it was asked for: the TLS server name, the HTTP Host, else its address.
+    pub fn server_name(&self) -> String {
+        self.tls
+            .as_ref()
+            .and_then(|t| t.sni.clone())
+            .or_else(|| {
+                self.requests.first().and_then(|r| {
+                    r.headers
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case("host") || n == ":authority")
+                        .map(|(_, v)| v.clone())
+                })
+            })
+            .unwrap_or_else(|| self.server.clone())
+    }
+
     /// A flow's view as it opens.
     pub fn opened(e: &FlowOpen) -> FlowView {
         FlowView {

@@ -158,7 +158,7 @@ fn draw_flows(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
         .skip(offset)
         .take(rows)
         .map(|f| {
-            let server = server_name(f);
+            let server = f.server_name();
             let summary = flow_summary(f);
             let bytes = f.bytes_c2s + f.bytes_s2c;
             let size = if bytes > 0 {
@@ -253,22 +253,6 @@ pub(super) fn wrap_words(text: &str, width: usize) -> Vec<String> {
 fn clock(ts: crate::event::Timestamp) -> String {
     let secs = ts.secs() % 86_400;
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// The server as it was asked for: the TLS server name, the HTTP Host, else its address.
-fn server_name(f: &FlowView) -> String {
-    f.tls
-        .as_ref()
-        .and_then(|t| t.sni.clone())
-        .or_else(|| {
-            f.requests.first().and_then(|r| {
-                r.headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case("host") || n == ":authority")
-                    .map(|(_, v)| v.clone())
-            })
-        })
-        .unwrap_or_else(|| f.server.clone())
 }
 
 /// One line saying what the flow did: `POST /login`, `TLS1.3 decrypted`, `USER, PASS`.

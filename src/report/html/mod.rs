@@ -538,7 +538,7 @@ impl Story {
             start: flow.first_ts,
             end: close.ts.max(flow.first_ts),
             kind,
-            label: server_label(flow),
+            label: flow.server_name(),
             leaks,
         });
     }
@@ -703,22 +703,6 @@ fn host_of(endpoint: &str) -> String {
         Some((host, _)) => host.trim_matches(['[', ']']).to_string(),
         None => endpoint.to_string(),
     }
-}
-
-/// The server as it was asked for: the TLS name, the HTTP Host, else its address.
-fn server_label(flow: &FlowView) -> String {
-    flow.tls
-        .as_ref()
-        .and_then(|t| t.sni.clone())
-        .or_else(|| {
-            flow.requests.first().and_then(|r| {
-                r.headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case("host") || n == ":authority")
-                    .map(|(_, v)| v.clone())
-            })
-        })
-        .unwrap_or_else(|| flow.server.clone())
 }
 
 /// The time an event happened at, when it has one.
