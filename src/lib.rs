@@ -32,6 +32,7 @@ pub mod event;
 pub mod explain;
 pub mod flow;
 pub mod lab;
+pub mod platform;
 pub mod proto;
 pub mod report;
 pub mod run;

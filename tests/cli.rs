@@ -341,6 +341,10 @@ fn stdin_is_read_with_a_dash() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "live"),
+    ignore = "a build without libpcap refuses -f (tests/without_libpcap.rs)"
+)]
 fn bpf_filter_applies_to_files() {
     let (events, code, _) = json_events(&["-f", "tcp port 46736", "captures/http-ipv4.pcap"]);
     assert_eq!(code, 0);
@@ -354,6 +358,10 @@ fn bpf_filter_applies_to_files() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "live"),
+    ignore = "a build without libpcap refuses -f (tests/without_libpcap.rs)"
+)]
 fn bad_filter_is_exit_1_with_a_hint() {
     let out = plainsight()
         .args(["report", "-f", "tcp prot 80", "captures/http-ipv4.pcap"])

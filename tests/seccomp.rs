@@ -6,7 +6,7 @@
 // setuid(2) is called raw to show the filter refuses it.
 #![allow(unsafe_code)]
 
-use plainsight::capture::privileges::refuse_dangerous_syscalls;
+use plainsight::platform::refuse_dangerous_syscalls;
 
 #[test]
 fn after_the_filter_no_program_can_be_run() {

@@ -7,7 +7,6 @@
 pub mod file;
 pub mod filter;
 pub mod live;
-pub mod privileges;
 
 use crate::base::Timestamp;
 
@@ -169,4 +168,10 @@ pub enum CaptureError {
     Write { path: String, detail: String },
     #[error("{0}")]
     Privileges(String),
+    #[error(
+        "{what} needs libpcap, and this plainsight was built without it (cargo's `live` feature \
+         off). Capture files are read without it: replay, report and demo work. For live capture \
+         and filters, build with the default features (libpcap installed; Npcap on Windows)"
+    )]
+    NoLibpcap { what: String },
 }

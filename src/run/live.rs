@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use super::sequential::feed;
 use super::AnalysisOptions;
 use crate::capture::live::{LiveOptions, LiveSource, LiveStats};
-use crate::capture::privileges::DropOutcome;
 use crate::capture::CaptureError;
 use crate::engine::Engine;
 use crate::event::Event;
+use crate::platform::DropOutcome;
 
 /// What a live run did, beyond its events.
 #[derive(Debug, Clone)]
@@ -53,6 +53,11 @@ pub fn analyse_live<F: FnMut(Event)>(
         DropOutcome::CapabilitiesCleared => {
             format!("capturing on {} (capabilities dropped)", source.iface())
         }
+        DropOutcome::NotRoot => format!("capturing on {} (not root: nothing to drop)", source.iface()),
+        DropOutcome::NotAvailable => format!(
+            "capturing on {} — this system has no privilege drop: every packet is parsed with the rights of the account that started plainsight",
+            source.iface()
+        ),
     });
     if let Err(why) = source.syscall_filter() {
         notice(format!(

@@ -1,28 +1,17 @@
-//! Live capture through libpcap, and the list of interfaces it can open.
+//! Live capture through libpcap (Npcap on Windows), and the list of interfaces it can open.
 
 use std::ops::ControlFlow;
-use std::os::fd::{AsRawFd, RawFd};
-use std::path::PathBuf;
 use std::time::Instant;
 
 use pcap::{Active, Capture, Device, Savefile};
 
-use super::privileges::{drop_privileges, refuse_dangerous_syscalls, DropOutcome};
-use super::{CaptureError, LinkType, Packet, SourceItem};
+use super::{InterfaceInfo, LiveOptions, LiveStats};
 use crate::base::Timestamp;
+use crate::capture::{CaptureError, LinkType, Packet, SourceItem};
+use crate::platform::{drop_privileges, refuse_dangerous_syscalls, DropOutcome};
 
 /// How long the loop waits for packets before it checks for Ctrl-C and the deadline.
 const READ_TIMEOUT_MS: i32 = 100;
-
-#[derive(Debug, Clone, Default)]
-pub struct LiveOptions {
-    pub iface: String,
-    pub filter: Option<String>,
-    /// `-w/--write`: every captured packet is saved there, as tcpdump does.
-    pub write: Option<PathBuf>,
-    /// The account to switch to once the handle is open (default `nobody` when root).
-    pub user: Option<String>,
-}
 
 /// An open live capture, already running without privileges.
 pub struct LiveSource {
@@ -32,14 +21,6 @@ pub struct LiveSource {
     link: LinkType,
     privileges: DropOutcome,
     syscall_filter: Result<(), String>,
-}
-
-/// Packet counters from libpcap.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LiveStats {
-    pub received: u32,
-    pub dropped: u32,
-    pub if_dropped: u32,
 }
 
 impl LiveSource {
@@ -68,11 +49,8 @@ impl LiveSource {
             .snaplen(262_144)
             .timeout(READ_TIMEOUT_MS)
             .open()
-            .map_err(live_err)?
-            // Non-blocking, with our own poll(2): libpcap's read timeout does not fire on an idle
-            // interface in immediate mode, and Ctrl-C and --duration must work on a quiet link.
-            .setnonblock()
-            .map_err(live_err)?;
+            .map_err(live_err)
+            .and_then(|cap| waiting::prepare(cap).map_err(live_err))?;
         if let Some(expr) = &opts.filter {
             cap.filter(expr, true).map_err(|e| CaptureError::Filter {
                 filter: expr.clone(),
@@ -164,9 +142,7 @@ impl LiveSource {
                         break;
                     }
                 }
-                Err(pcap::Error::TimeoutExpired) => {
-                    wait_readable(self.cap.as_raw_fd(), READ_TIMEOUT_MS);
-                }
+                Err(pcap::Error::TimeoutExpired) => waiting::wait(&self.cap, READ_TIMEOUT_MS),
                 Err(e) => {
                     return Err(CaptureError::Live {
                         iface: self.iface.clone(),
@@ -182,18 +158,46 @@ impl LiveSource {
     }
 }
 
-/// Waits until the capture descriptor has packets, or `timeout_ms` passes.
-#[allow(unsafe_code)] // poll(2) on libpcap's own descriptor: no safe wrapper takes a raw fd.
-fn wait_readable(fd: RawFd, timeout_ms: i32) {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd for the duration of the call. EINTR (Ctrl-C) just returns early.
-    unsafe {
-        libc::poll(&mut pfd, 1, timeout_ms);
+/// How the loop waits for packets: the one thing libpcap does differently per system.
+#[cfg(unix)]
+mod waiting {
+    use std::os::fd::AsRawFd;
+
+    use pcap::{Active, Capture};
+
+    /// Non-blocking, with our own poll(2): libpcap's read timeout does not fire on an idle
+    /// interface in immediate mode, and Ctrl-C and --duration must work on a quiet link.
+    pub fn prepare(cap: Capture<Active>) -> Result<Capture<Active>, pcap::Error> {
+        cap.setnonblock()
     }
+
+    /// Waits until the capture descriptor has packets, or `timeout_ms` passes.
+    #[allow(unsafe_code)] // poll(2) on libpcap's own descriptor: no safe wrapper takes a raw fd.
+    pub fn wait(cap: &Capture<Active>, timeout_ms: i32) {
+        let mut pfd = libc::pollfd {
+            fd: cap.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd for the duration of the call. EINTR (Ctrl-C) just returns
+        // early.
+        unsafe {
+            libc::poll(&mut pfd, 1, timeout_ms);
+        }
+    }
+}
+
+/// Npcap's read timeout fires on an idle interface: a blocking read that returns every
+/// `READ_TIMEOUT_MS` lets the loop check Ctrl-C and the deadline.
+#[cfg(not(unix))]
+mod waiting {
+    use pcap::{Active, Capture};
+
+    pub fn prepare(cap: Capture<Active>) -> Result<Capture<Active>, pcap::Error> {
+        Ok(cap)
+    }
+
+    pub fn wait(_cap: &Capture<Active>, _timeout_ms: i32) {}
 }
 
 fn classify_open_error(iface: &str, e: pcap::Error) -> CaptureError {
@@ -213,16 +217,6 @@ fn classify_open_error(iface: &str, e: pcap::Error) -> CaptureError {
             detail,
         }
     }
-}
-
-/// An interface libpcap can open, with its addresses.
-#[derive(Debug, Clone)]
-pub struct InterfaceInfo {
-    pub name: String,
-    pub description: Option<String>,
-    pub addresses: Vec<std::net::IpAddr>,
-    pub up: bool,
-    pub loopback: bool,
 }
 
 pub fn list_interfaces() -> Result<Vec<InterfaceInfo>, CaptureError> {
