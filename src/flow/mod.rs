@@ -150,6 +150,16 @@ impl<A> Flow<A> {
         self.streams[0].missing_bytes() + self.streams[1].missing_bytes()
     }
 
+    /// Bytes charged to the budget for this flow: out-of-order segments, retransmission windows
+    /// and the application state.
+    pub fn held(&self) -> usize {
+        self.streams
+            .iter()
+            .map(|s| s.pending_bytes() + s.retained_bytes())
+            .sum::<usize>()
+            + self.app_memory
+    }
+
     /// Charges the application state's current size to the budget.
     pub fn charge_app(&mut self, held: usize, budget: &mut MemoryBudget) {
         budget.used = (budget.used + held).saturating_sub(self.app_memory);
@@ -472,27 +482,24 @@ impl<A> FlowTable<A> {
         removed
     }
 
-    /// When over the memory cap, evicts the flows holding the most buffered bytes until memory
-    /// is back under 90% of the cap. Returns the evicted flows.
+    /// When over the memory cap, evicts the flows holding the most (buffered segments,
+    /// retransmission windows, parser state) until memory is back under 90% of the cap; among
+    /// flows holding as much, the least recently active first, then the oldest. The order is the
+    /// same on every run: the table's hash order never decides it. Returns the evicted flows.
     pub fn enforce_memcap(&mut self) -> Vec<Removed<A>> {
         let mut removed = Vec::new();
         if self.memory() <= self.limits.memcap {
             return removed;
         }
         let target = self.limits.memcap / 10 * 9;
-        let mut by_size: Vec<(usize, FlowKey)> = self
+        let mut by_size: Vec<(std::cmp::Reverse<usize>, Timestamp, FlowId, FlowKey)> = self
             .flows
             .iter()
             .filter(|(_, f)| f.state == FlowState::Open)
-            .map(|(k, f)| {
-                (
-                    f.streams[0].pending_bytes() + f.streams[1].pending_bytes(),
-                    *k,
-                )
-            })
+            .map(|(k, f)| (std::cmp::Reverse(f.held()), f.last_ts, f.id, *k))
             .collect();
-        by_size.sort_unstable_by_key(|b| std::cmp::Reverse(b.0));
-        for (_, key) in by_size {
+        by_size.sort_unstable_by_key(|&(held, last, id, _)| (held, last, id));
+        for (_, _, _, key) in by_size {
             if self.memory() <= target {
                 break;
             }

@@ -95,6 +95,11 @@ impl TcpReassembler {
         self.pending_bytes
     }
 
+    /// Bytes the retransmission window holds (its allocation, as charged).
+    pub fn retained_bytes(&self) -> usize {
+        self.retained.capacity()
+    }
+
     /// The FIN was seen and every byte before it has been delivered or given up on.
     pub fn is_finished(&self) -> bool {
         self.fin_at.is_some_and(|fin| self.next >= fin)
