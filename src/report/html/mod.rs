@@ -191,7 +191,6 @@ pub(crate) struct Story {
     held: usize,
     pub spans: Vec<Span>,
     pub spans_dropped: u64,
-    pub flows_closed: u64,
     /// Flows opened while [`OPEN_FOLLOWED`] others were open: counted, not followed.
     pub flows_unfollowed: u64,
     pub leaks: Vec<Leak>,
@@ -491,7 +490,6 @@ impl Story {
 
     /// A flow ended: what the page shows of it is taken now, and its bytes let go.
     fn closed(&mut self, flow: FlowView, close: &FlowClose) {
-        self.flows_closed += 1;
         let decrypted = flow.wire.pieces.iter().any(|p| p.decrypted)
             || flow.credentials.iter().any(|c| c.decrypted)
             || flow
