@@ -449,6 +449,22 @@ fn payloads_of_many_large_flows_stay_within_the_memory_cap() {
     );
 }
 
+/// `count` connections opened together, then each sending `chunk` in turn, `rounds` times: all
+/// open at once, none closed.
+fn connections_sending_at_once(w: &mut PcapWriter, count: u16, rounds: u32, chunk: &[u8]) {
+    let ports = 41000..41000 + count;
+    for port in ports.clone() {
+        w.tcp((CLIENT, port), (SERVER, 9000), 0, "S", b"");
+        w.tcp((SERVER, 9000), (CLIENT, port), 0, "SA", b"");
+    }
+    for round in 0..rounds {
+        for port in ports.clone() {
+            let seq = 1 + round * chunk.len() as u32;
+            w.tcp((CLIENT, port), (SERVER, 9000), seq, "A", chunk);
+        }
+    }
+}
+
 /// `report --html` under GNU time: the page and the peak RSS in KiB.
 fn handout_at(path: &Path, memcap_mib: u64) -> (String, u64) {
     let out = Command::new("/usr/bin/time")
@@ -479,24 +495,9 @@ fn handout_of_floods_stays_within_the_memory_cap() {
     let path = dir.path().join("handout-flood.pcap");
     let mut w = PcapWriter::create(&path);
     honest_login(&mut w);
-    let ports = 41000..41300u16;
-    for port in ports.clone() {
-        w.tcp((CLIENT, port), (SERVER, 9000), 0, "S", b"");
-        w.tcp((SERVER, 9000), (CLIENT, port), 0, "SA", b"");
-    }
     let chunk: Vec<u8> = (0..1400u32).map(|i| b'a' + (i % 26) as u8).collect();
     let rounds = (64 << 10) / chunk.len() as u32 + 1;
-    for round in 0..rounds {
-        for port in ports.clone() {
-            w.tcp(
-                (CLIENT, port),
-                (SERVER, 9000),
-                1 + round * 1400,
-                "A",
-                &chunk,
-            );
-        }
-    }
+    connections_sending_at_once(&mut w, 300, rounds, &chunk);
     for i in 0..200_000u32 {
         w.tcp(
             ([10, 1, (i >> 8) as u8, i as u8], 1024 + (i % 50_000) as u16),
@@ -542,23 +543,7 @@ fn evictions_at_the_memory_cap_are_the_same_on_every_run() {
     let path = dir.path().join("evictions.pcap");
     let mut w = PcapWriter::create(&path);
     honest_login(&mut w);
-    let ports = 41000..42000u16;
-    for port in ports.clone() {
-        w.tcp((CLIENT, port), (SERVER, 9000), 0, "S", b"");
-        w.tcp((SERVER, 9000), (CLIENT, port), 0, "SA", b"");
-    }
-    let chunk = [b'x'; 1400];
-    for round in 0..20u32 {
-        for port in ports.clone() {
-            w.tcp(
-                (CLIENT, port),
-                (SERVER, 9000),
-                1 + round * 1400,
-                "A",
-                &chunk,
-            );
-        }
-    }
+    connections_sending_at_once(&mut w, 1000, 20, &[b'x'; 1400]);
     w.finish();
     let run = || {
         let out = Command::new(env!("CARGO_BIN_EXE_plainsight"))

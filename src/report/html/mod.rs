@@ -194,7 +194,7 @@ pub(crate) struct Story {
     /// Flows opened while [`OPEN_FOLLOWED`] others were open: counted, not followed.
     pub flows_unfollowed: u64,
     pub leaks: Vec<Leak>,
-    leak_index: HashMap<(CredentialKind, String, Option<String>, String), usize>,
+    leak_index: HashMap<LeakKey, usize>,
     /// Credentials not listed (past [`LEAKS_LISTED`] distinct ones), by kind.
     pub leaks_unlisted: BTreeMap<String, u64>,
     pub leak_flows: u64,
@@ -392,12 +392,7 @@ impl Story {
     fn credential(&mut self, c: &Credential) {
         self.credentials += 1;
         self.remember_secret(&c.secret);
-        let key = (
-            c.kind,
-            c.server.to_string(),
-            c.username.clone(),
-            c.secret.clone(),
-        );
+        let key = leak_key(c);
         if let Some(&i) = self.leak_index.get(&key) {
             if let Some(leak) = self.leaks.get_mut(i) {
                 leak.count += 1;
@@ -546,13 +541,7 @@ impl Story {
         let mut counted: HashSet<usize> = HashSet::new();
         let mut wanting: Vec<usize> = Vec::new();
         for c in &flow.credentials {
-            let key = (
-                c.kind,
-                c.server.to_string(),
-                c.username.clone(),
-                c.secret.clone(),
-            );
-            let Some(&i) = self.leak_index.get(&key) else {
+            let Some(&i) = self.leak_index.get(&leak_key(c)) else {
                 continue;
             };
             if counted.insert(i) {
@@ -693,6 +682,18 @@ fn first_plaintext_row(view: &WireView) -> Option<usize> {
             .any(|s| matches!(s.look, Look::Client | Look::Server | Look::Secret))
     };
     right.iter().position(readable)
+}
+
+/// What makes a credential the same one seen again: kind, server, user and secret.
+type LeakKey = (CredentialKind, String, Option<String>, String);
+
+fn leak_key(c: &Credential) -> LeakKey {
+    (
+        c.kind,
+        c.server.to_string(),
+        c.username.clone(),
+        c.secret.clone(),
+    )
 }
 
 /// The host part of an `ip:port` endpoint.
