@@ -84,8 +84,9 @@ pub(crate) struct Recorder {
     anchors: Anchors,
     /// What the application layer found during the current packet (reused, not reallocated).
     pub pending: Vec<Output>,
-    /// What sites got wrong, from the events made.
-    findings: FindingDetector,
+    /// What sites got wrong, from the events made. Taken out while events pass it (an `Option`:
+    /// a default detector in its place would seed three hash maps per packet).
+    findings: Option<FindingDetector>,
     found: Vec<Finding>,
     /// One shard of a split run (`report -j` on one file): every anomaly is written out and no
     /// finding is looked for, since the anomaly cap and the findings span the whole capture; the
@@ -136,6 +137,9 @@ impl Recorder {
 
     /// Turns what the application layer found (in [`Recorder::pending`]) into events.
     pub fn emit_pending<F: FnMut(Event)>(&mut self, ctx: &FlowContext, out: &mut F) {
+        if self.pending.is_empty() {
+            return;
+        }
         let mut pending = std::mem::take(&mut self.pending);
         if self.shard {
             for output in pending.drain(..) {
@@ -145,7 +149,7 @@ impl Recorder {
             return;
         }
         // Every event passes the findings detector on its way out; what it finds follows it.
-        let mut detector = std::mem::take(&mut self.findings);
+        let mut detector = self.findings.take().unwrap_or_default();
         let mut found = std::mem::take(&mut self.found);
         let mut said = Vec::new();
         let server = Some(ctx.server);
@@ -159,7 +163,7 @@ impl Recorder {
                 }
             });
         }
-        self.findings = detector;
+        self.findings = Some(detector);
         for kind in said {
             count_finding(&mut self.summary, kind);
         }
@@ -358,7 +362,9 @@ impl Recorder {
 
     /// Counts a closed flow in the totals.
     pub fn flow_closed(&mut self, close: &FlowClose) {
-        self.findings.flow_closed(close.flow);
+        if let Some(findings) = &mut self.findings {
+            findings.flow_closed(close.flow);
+        }
         let bytes = close.bytes_c2s + close.bytes_s2c;
         *self
             .summary
