@@ -253,7 +253,7 @@ fn nflog(data: &[u8]) -> Result<Next<'_>, DecodeError> {
 }
 
 /// Ethernet II: destination (6), source (6), EtherType (2).
-fn ethernet_type(h: &[u8; ETHERNET_LEN]) -> u16 {
+pub(super) fn ethernet_type(h: &[u8; ETHERNET_LEN]) -> u16 {
     let [.., hi, lo] = *h;
     u16::from_be_bytes([hi, lo])
 }

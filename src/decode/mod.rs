@@ -121,7 +121,35 @@ pub enum Next<'a> {
 
 /// Decodes one packet of the given link type down to its transport layer, through any tunnel.
 pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
-    walk(Next::Link(link, data), None)
+    match ethernet_ipv4_tcp(link, data) {
+        Some(decoded) => Ok(decoded),
+        None => walk(Next::Link(link, data), None),
+    }
+}
+
+/// Most packets of most captures: TCP in a whole IPv4 datagram in an Ethernet II frame, read
+/// in one go. The general walk passes each layer's outcome up as an enum, and those moves of
+/// partly written structs cost more than reading the headers (half the decoding time on the
+/// benchmark capture); `None` sends any other packet there.
+fn ethernet_ipv4_tcp(link: LinkType, data: &[u8]) -> Option<Decoded<'_>> {
+    if link != LinkType::ETHERNET {
+        return None;
+    }
+    let (ethernet, ip) = data.split_first_chunk::<{ link::ETHERNET_LEN }>()?;
+    if link::ethernet_type(ethernet) != link::ETHERTYPE_IPV4 {
+        return None;
+    }
+    let header = ipv4_header(ip)?;
+    if header.fragmented || IpNumber(header.protocol) != IpNumber::TCP {
+        return None;
+    }
+    Some(Decoded {
+        src: header.src,
+        dst: header.dst,
+        body: Body::Tcp(tcp_common(header.payload)?),
+        truncated: header.truncated,
+        tunnel: None,
+    })
 }
 
 /// Peels layers from `next` down to a transport, at most [`MAX_LAYERS`] of them.
@@ -160,13 +188,126 @@ fn too_deep() -> DecodeError {
 }
 
 /// An IP layer's outcome: the packet's transport, or a tunnel's inner packet to go on with.
+#[derive(Debug, PartialEq, Eq)]
 enum IpLayer<'a> {
     Done(Decoded<'a>),
     Inner(Next<'a>),
 }
 
+/// IPv4 header fields (RFC 791) read by the fast path, by offset in the fixed 20 bytes.
+mod ipv4_field {
+    pub const VERSION_IHL: usize = 0;
+    pub const TOTAL_LEN: [usize; 2] = [2, 3];
+    pub const IDENTIFICATION: [usize; 2] = [4, 5];
+    pub const FLAGS_FRAGMENT: [usize; 2] = [6, 7];
+    pub const PROTOCOL: usize = 9;
+    pub const SOURCE: [usize; 4] = [12, 13, 14, 15];
+    pub const DESTINATION: [usize; 4] = [16, 17, 18, 19];
+    pub const MIN_LEN: usize = 20;
+    /// The More Fragments flag and the 13-bit offset, in the flags/fragment field.
+    pub const MORE_FRAGMENTS: u16 = 0x2000;
+    pub const OFFSET_MASK: u16 = 0x1fff;
+}
+
+/// An IPv4 header read by hand: the common case of every capture, a whole header without an
+/// authentication header after it. Gives `None` for anything else (IPv6, a cut or malformed
+/// header, IPsec AH), which etherparse then reads and explains; the outcome is the same as its
+/// lax slicing (a property test compares them). etherparse's general slicing and the structs
+/// built around it were two thirds of the decoding time on the benchmark capture.
+fn ipv4_common<'a>(
+    data: &'a [u8],
+    tunnel: &mut Option<Tunnel>,
+) -> Option<Result<IpLayer<'a>, DecodeError>> {
+    let header = ipv4_header(data)?;
+    let (src, dst, truncated) = (header.src, header.dst, header.truncated);
+    if header.fragmented {
+        return Some(Ok(IpLayer::Done(Decoded {
+            src,
+            dst,
+            body: Body::Fragment(Fragment {
+                id: u32::from(header.identification),
+                ip_number: header.protocol,
+                offset: IpFragOffset::try_new(header.offset).ok()?,
+                more_fragments: header.more_fragments,
+                payload: header.payload,
+            }),
+            truncated,
+            tunnel: *tunnel,
+        })));
+    }
+    Some(after_ip(
+        src,
+        dst,
+        IpNumber(header.protocol),
+        header.payload,
+        truncated,
+        tunnel,
+    ))
+}
+
+/// What the fast path reads of an IPv4 header.
+struct Ipv4Header<'a> {
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    identification: u16,
+    more_fragments: bool,
+    offset: u16,
+    fragmented: bool,
+    payload: &'a [u8],
+    truncated: bool,
+}
+
+/// A whole IPv4 header without an authentication header after it, or `None`.
+fn ipv4_header(data: &[u8]) -> Option<Ipv4Header<'_>> {
+    use ipv4_field as f;
+    let (h, _) = data.split_first_chunk::<{ f::MIN_LEN }>()?;
+    let header_len = usize::from(h[f::VERSION_IHL] & 0x0f) * 4;
+    let protocol = h[f::PROTOCOL];
+    if h[f::VERSION_IHL] >> 4 != 4
+        || header_len < f::MIN_LEN
+        || IpNumber(protocol) == IpNumber::AUTHENTICATION_HEADER
+    {
+        return None;
+    }
+    let after_header = data.get(header_len..)?;
+    let be16 = |[a, b]: [usize; 2]| u16::from_be_bytes([h[a], h[b]]);
+    let total_len = usize::from(be16(f::TOTAL_LEN));
+    // As etherparse's lax slicing: a total length shorter than the header is ignored, a longer
+    // one than the bytes captured marks the payload cut short, a shorter one drops padding.
+    let (payload, truncated) = if total_len < header_len || data.len() < total_len {
+        (after_header, total_len > data.len())
+    } else {
+        (data.get(header_len..total_len)?, false)
+    };
+    let addr =
+        |[a, b, c, d]: [usize; 4]| IpAddr::V4(std::net::Ipv4Addr::new(h[a], h[b], h[c], h[d]));
+    let flags_fragment = be16(f::FLAGS_FRAGMENT);
+    let more_fragments = flags_fragment & f::MORE_FRAGMENTS != 0;
+    let offset = flags_fragment & f::OFFSET_MASK;
+    Some(Ipv4Header {
+        src: addr(f::SOURCE),
+        dst: addr(f::DESTINATION),
+        protocol,
+        identification: be16(f::IDENTIFICATION),
+        more_fragments,
+        offset,
+        fragmented: more_fragments || offset != 0,
+        payload,
+        truncated,
+    })
+}
+
 /// An IPv4 or IPv6 header (with extension headers), then what it carries.
 fn ip<'a>(data: &'a [u8], tunnel: &mut Option<Tunnel>) -> Result<IpLayer<'a>, DecodeError> {
+    match ipv4_common(data, tunnel) {
+        Some(layer) => layer,
+        None => ip_sliced(data, tunnel),
+    }
+}
+
+/// An IP header of any kind sliced by etherparse.
+fn ip_sliced<'a>(data: &'a [u8], tunnel: &mut Option<Tunnel>) -> Result<IpLayer<'a>, DecodeError> {
     match data.first().map(|b| b >> 4) {
         Some(4 | 6) => {}
         Some(_) => return Err(DecodeError::Malformed("not an IPv4 or IPv6 header".into())),
@@ -295,27 +436,10 @@ fn after_ip<'a>(
 /// Decodes a transport header over a (possibly reassembled) IP payload.
 pub fn transport(ip_number: IpNumber, payload: &[u8]) -> Result<Body<'_>, DecodeError> {
     match ip_number {
-        IpNumber::TCP => {
-            let tcp = TcpSlice::from_slice(payload).map_err(|e| match e {
-                etherparse::err::tcp::HeaderSliceError::Len(l) => {
-                    DecodeError::Truncated(l.to_string())
-                }
-                other => DecodeError::Malformed(other.to_string()),
-            })?;
-            Ok(Body::Tcp(TcpSegment {
-                src_port: tcp.source_port(),
-                dst_port: tcp.destination_port(),
-                seq: tcp.sequence_number(),
-                ack: tcp.acknowledgment_number(),
-                flags: TcpFlags {
-                    syn: tcp.syn(),
-                    ack: tcp.ack(),
-                    fin: tcp.fin(),
-                    rst: tcp.rst(),
-                },
-                payload: tcp.payload(),
-            }))
-        }
+        IpNumber::TCP => match tcp_common(payload) {
+            Some(segment) => Ok(Body::Tcp(segment)),
+            None => tcp_sliced(payload),
+        },
         IpNumber::UDP => {
             let udp = UdpSlice::from_slice_lax(payload)
                 .map_err(|e| DecodeError::Truncated(e.to_string()))?;
@@ -327,6 +451,70 @@ pub fn transport(ip_number: IpNumber, payload: &[u8]) -> Result<Body<'_>, Decode
         }
         _ => Ok(Body::OtherIp),
     }
+}
+
+/// A TCP header sliced by etherparse.
+fn tcp_sliced(payload: &[u8]) -> Result<Body<'_>, DecodeError> {
+    let tcp = TcpSlice::from_slice(payload).map_err(|e| match e {
+        etherparse::err::tcp::HeaderSliceError::Len(l) => DecodeError::Truncated(l.to_string()),
+        other => DecodeError::Malformed(other.to_string()),
+    })?;
+    Ok(Body::Tcp(TcpSegment {
+        src_port: tcp.source_port(),
+        dst_port: tcp.destination_port(),
+        seq: tcp.sequence_number(),
+        ack: tcp.acknowledgment_number(),
+        flags: TcpFlags {
+            syn: tcp.syn(),
+            ack: tcp.ack(),
+            fin: tcp.fin(),
+            rst: tcp.rst(),
+        },
+        payload: tcp.payload(),
+    }))
+}
+
+/// TCP header fields (RFC 9293) by offset in the fixed 20 bytes.
+mod tcp_field {
+    pub const SOURCE_PORT: [usize; 2] = [0, 1];
+    pub const DESTINATION_PORT: [usize; 2] = [2, 3];
+    pub const SEQUENCE: [usize; 4] = [4, 5, 6, 7];
+    pub const ACKNOWLEDGMENT: [usize; 4] = [8, 9, 10, 11];
+    pub const DATA_OFFSET: usize = 12;
+    pub const FLAGS: usize = 13;
+    pub const MIN_LEN: usize = 20;
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const ACK: u8 = 0x10;
+}
+
+/// A whole TCP header read by hand; `None` for a cut or malformed one, which etherparse then
+/// reads and explains (the same outcome otherwise: a property test compares them).
+fn tcp_common(data: &[u8]) -> Option<TcpSegment<'_>> {
+    use tcp_field as f;
+    let (h, _) = data.split_first_chunk::<{ f::MIN_LEN }>()?;
+    let header_len = usize::from(h[f::DATA_OFFSET] >> 4) * 4;
+    if header_len < f::MIN_LEN {
+        return None;
+    }
+    let payload = data.get(header_len..)?;
+    let be16 = |[a, b]: [usize; 2]| u16::from_be_bytes([h[a], h[b]]);
+    let be32 = |[a, b, c, d]: [usize; 4]| u32::from_be_bytes([h[a], h[b], h[c], h[d]]);
+    let flags = h[f::FLAGS];
+    Some(TcpSegment {
+        src_port: be16(f::SOURCE_PORT),
+        dst_port: be16(f::DESTINATION_PORT),
+        seq: be32(f::SEQUENCE),
+        ack: be32(f::ACKNOWLEDGMENT),
+        flags: TcpFlags {
+            syn: flags & f::SYN != 0,
+            ack: flags & f::ACK != 0,
+            fin: flags & f::FIN != 0,
+            rst: flags & f::RST != 0,
+        },
+        payload,
+    })
 }
 
 /// A fixed-length header and what follows it; its length is checked here, once, and its fields
@@ -346,6 +534,84 @@ pub(crate) fn short(what: &str) -> DecodeError {
 mod tests {
     use super::*;
     use etherparse::PacketBuilder;
+    use proptest::prelude::*;
+
+    /// An IPv4 header's first bytes steered to the cases that matter (version 4 or not, header
+    /// lengths around the minimum, total lengths around the bytes present, fragments, AH, TCP
+    /// data offsets around the minimum), the rest arbitrary.
+    fn ipv4_like() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::collection::vec(any::<u8>(), 0..120),
+            prop_oneof![Just(4u8), Just(6u8), 0u8..16],
+            prop_oneof![Just(5u8), Just(6u8), 0u8..16],
+            0usize..140,
+            prop_oneof![Just(6u8), Just(17u8), Just(51u8), Just(4u8), any::<u8>()],
+            prop_oneof![Just(0u16), Just(0x4000u16), Just(0x2000u16), any::<u16>()],
+            prop_oneof![Just(5u8), 0u8..16],
+        )
+            .prop_map(|(mut bytes, version, ihl, total, protocol, frag, offset)| {
+                let put = |bytes: &mut Vec<u8>, at: usize, value: u8| {
+                    if let Some(b) = bytes.get_mut(at) {
+                        *b = value;
+                    }
+                };
+                put(&mut bytes, 0, version << 4 | ihl);
+                put(&mut bytes, 2, (total >> 8) as u8);
+                put(&mut bytes, 3, total as u8);
+                put(&mut bytes, 6, (frag >> 8) as u8);
+                put(&mut bytes, 7, frag as u8);
+                put(&mut bytes, 9, protocol);
+                // The TCP data offset, when the header is the minimum 20 bytes.
+                put(&mut bytes, 32, offset << 4);
+                bytes
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// The hand-read IPv4 and TCP headers give what etherparse's slicing gives, whenever
+        /// they give anything.
+        #[test]
+        fn hand_read_headers_agree_with_etherparse(bytes in ipv4_like()) {
+            let (mut fast_tunnel, mut sliced_tunnel) = (None, None);
+            if let Some(fast) = ipv4_common(&bytes, &mut fast_tunnel) {
+                prop_assert_eq!(fast, ip_sliced(&bytes, &mut sliced_tunnel));
+                prop_assert_eq!(fast_tunnel, sliced_tunnel);
+            }
+            if let Some(segment) = tcp_common(&bytes) {
+                prop_assert_eq!(Ok(Body::Tcp(segment)), tcp_sliced(&bytes));
+            }
+            let mut frame = vec![0u8; 12];
+            frame.extend_from_slice(&[0x08, 0x00]);
+            frame.extend_from_slice(&bytes);
+            if let Some(decoded) = ethernet_ipv4_tcp(LinkType::ETHERNET, &frame) {
+                prop_assert_eq!(Ok(decoded), walk(Next::Link(LinkType::ETHERNET, &frame), None));
+            }
+        }
+    }
+
+    /// The common headers take the hand-read path (the property above would pass vacuously
+    /// otherwise), and what they leave to etherparse is what they should.
+    #[test]
+    fn common_headers_are_read_by_hand() {
+        let packet = tcp_ipv4(b"GET / HTTP/1.1\r\n");
+        let ip = packet.as_slice();
+        assert!(ipv4_common(ip, &mut None).is_some());
+        assert!(tcp_common(ip.get(20..).unwrap_or_default()).is_some());
+        let mut with_ah = ip.to_vec();
+        with_ah[9] = 51;
+        assert!(ipv4_common(&with_ah, &mut None).is_none());
+        assert!(ipv4_common(ip.get(..19).unwrap_or_default(), &mut None).is_none());
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(&[0x08, 0x00]);
+        frame.extend_from_slice(ip);
+        assert!(ethernet_ipv4_tcp(LinkType::ETHERNET, &frame).is_some());
+        assert!(ethernet_ipv4_tcp(LinkType::RAW, ip).is_none());
+        let mut v6 = ip.to_vec();
+        v6[0] = 0x60;
+        assert!(ipv4_common(&v6, &mut None).is_none());
+    }
 
     fn tcp_ipv4(payload: &[u8]) -> Vec<u8> {
         let builder = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
