@@ -9,7 +9,7 @@ pub fn is_grease(v: u16) -> bool {
 }
 
 /// What JA4 needs from a ClientHello.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ja4Input {
     /// The ClientHello's legacy version field.
     pub legacy_version: u16,
@@ -62,38 +62,36 @@ fn hash12(text: &[u8]) -> String {
     hex::encode(&digest[..6])
 }
 
-/// Slots of [`Ja4Memo`]: a capture's clients send a handful of distinct ClientHellos (as JA4
-/// sees them), each many times.
-const JA4_SLOTS: usize = 64;
+/// Slots of [`Ja4Memo`]: a capture's clients send a few dozen distinct ClientHellos (as JA4
+/// sees them), each many times; the benchmark capture has 42, which 64 direct-mapped slots
+/// shared often enough to miss one ClientHello in five. At most 256 KiB of keys.
+const JA4_SLOTS: usize = 256;
 
-/// Values (ciphers, extensions, signature algorithms) an input may hold to be kept.
+/// Values (ciphers, extensions, signature algorithms) a key may hold to be kept (1 KiB).
 const JA4_MEMO_MAX_VALUES: usize = 512;
 
-/// The fingerprints of the last inputs seen, by a fast hash of the input, each slot holding one
-/// input and its fingerprint. JA4 was 4% of a run on the benchmark capture (20 770 ClientHellos
-/// from a dozen clients): two SHA-256, sorting, hex and formatting each time; a hit costs a fast
-/// hash, a comparison and a copy of the 36-character answer.
+/// The fingerprints of the last ClientHellos seen (as JA4 sees them: [`Ja4Key`]), by a fast
+/// hash, each slot holding one key and its fingerprint. JA4 was 4% of a run on the benchmark
+/// capture (20 770 ClientHellos, 42 distinct): two SHA-256, hex and formatting each
+/// time; a hit costs the key, a fast hash, a comparison and a copy of the 36-character answer.
 struct Ja4Memo {
     hasher: ahash::RandomState,
-    slots: Vec<Option<(Ja4Input, String)>>,
+    slots: Vec<Option<(Ja4Key, String)>>,
 }
 
 impl Ja4Memo {
-    fn get(&mut self, input: &Ja4Input) -> String {
-        let slot = (self.hasher.hash_one(input) as usize) % JA4_SLOTS;
+    fn get(&mut self, key: Ja4Key) -> String {
+        let slot = (self.hasher.hash_one(&key) as usize) % JA4_SLOTS;
         if let Some(Some((known, fingerprint))) = self.slots.get(slot) {
-            if known == input {
+            if *known == key {
                 return fingerprint.clone();
             }
         }
-        let fingerprint = compute(input);
-        let values = input.ciphers.len()
-            + input.extensions.len()
-            + input.signature_algorithms.len()
-            + input.supported_versions.len();
+        let fingerprint = key.fingerprint();
+        let values = key.ciphers.len() + key.extensions.len() + key.signature_algorithms.len();
         if values <= JA4_MEMO_MAX_VALUES {
             if let Some(place) = self.slots.get_mut(slot) {
-                *place = Some((input.clone(), fingerprint.clone()));
+                *place = Some((key, fingerprint.clone()));
             }
         }
         fingerprint
@@ -123,65 +121,109 @@ fn push_hex_list(out: &mut Vec<u8>, values: &[u16]) {
 
 /// The JA4 fingerprint (for TLS over TCP).
 pub fn ja4(input: &Ja4Input) -> String {
-    JA4_MEMO.with_borrow_mut(|memo| memo.get(input))
+    let key = Ja4Key::of(input);
+    JA4_MEMO.with_borrow_mut(|memo| memo.get(key))
 }
 
 /// The JA4 fingerprint, worked out.
+#[cfg(test)]
 fn compute(input: &Ja4Input) -> String {
-    let version = input
-        .supported_versions
-        .iter()
-        .copied()
-        .filter(|v| !is_grease(*v))
-        .max()
-        .unwrap_or(input.legacy_version);
-    let mut ciphers: Vec<u16> = input
-        .ciphers
-        .iter()
-        .copied()
-        .filter(|c| !is_grease(*c))
-        .collect();
-    let extensions: Vec<u16> = input
-        .extensions
-        .iter()
-        .copied()
-        .filter(|e| !is_grease(*e))
-        .collect();
-    let a = format!(
-        "t{}{}{:02}{:02}{}",
-        version_code(version),
-        if input.has_sni { 'd' } else { 'i' },
-        ciphers.len().min(99),
-        extensions.len().min(99),
-        alpn_code(input.first_alpn.as_deref())
-    );
-    ciphers.sort_unstable();
-    let mut sorted_ext: Vec<u16> = extensions
-        .into_iter()
-        .filter(|e| *e != 0x0000 && *e != 0x0010)
-        .collect();
-    sorted_ext.sort_unstable();
-    let sigs: Vec<u16> = input
-        .signature_algorithms
-        .iter()
-        .copied()
-        .filter(|s| !is_grease(*s))
-        .collect();
-    let mut text = Vec::with_capacity(6 * (ciphers.len() + sorted_ext.len() + sigs.len()) + 1);
-    push_hex_list(&mut text, &ciphers);
-    let b = hash12(&text);
-    text.clear();
-    push_hex_list(&mut text, &sorted_ext);
-    if !sigs.is_empty() {
-        text.push(b'_');
-        push_hex_list(&mut text, &sigs);
+    Ja4Key::of(input).fingerprint()
+}
+
+/// What a JA4 fingerprint depends on: GREASE values left out, the lists JA4 sorts sorted.
+/// Clients such as Chromium pick GREASE values and the order of extensions at random for each
+/// connection, so their ClientHellos rarely repeat, while this does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Ja4Key {
+    version: u16,
+    has_sni: bool,
+    /// The first ALPN value's first and last bytes.
+    alpn: Option<(u8, u8)>,
+    /// Sorted.
+    ciphers: Vec<u16>,
+    /// Extensions counted, SNI and ALPN included.
+    extension_count: usize,
+    /// Sorted, SNI and ALPN left out.
+    extensions: Vec<u16>,
+    /// In the order sent.
+    signature_algorithms: Vec<u16>,
+}
+
+impl Ja4Key {
+    fn of(input: &Ja4Input) -> Ja4Key {
+        let version = input
+            .supported_versions
+            .iter()
+            .copied()
+            .filter(|v| !is_grease(*v))
+            .max()
+            .unwrap_or(input.legacy_version);
+        let mut ciphers: Vec<u16> = input
+            .ciphers
+            .iter()
+            .copied()
+            .filter(|c| !is_grease(*c))
+            .collect();
+        ciphers.sort_unstable();
+        let mut extension_count = 0;
+        let mut extensions: Vec<u16> = input
+            .extensions
+            .iter()
+            .copied()
+            .filter(|e| !is_grease(*e))
+            .inspect(|_| extension_count += 1)
+            .filter(|e| *e != 0x0000 && *e != 0x0010)
+            .collect();
+        extensions.sort_unstable();
+        let alpn = input
+            .first_alpn
+            .as_deref()
+            .and_then(|a| Some((*a.first()?, *a.last()?)));
+        Ja4Key {
+            version,
+            has_sni: input.has_sni,
+            alpn,
+            ciphers,
+            extension_count,
+            extensions,
+            signature_algorithms: input
+                .signature_algorithms
+                .iter()
+                .copied()
+                .filter(|s| !is_grease(*s))
+                .collect(),
+        }
     }
-    let c = if sorted_ext.is_empty() && sigs.is_empty() {
-        hash12(b"")
-    } else {
-        hash12(&text)
-    };
-    format!("{a}_{b}_{c}")
+
+    fn fingerprint(&self) -> String {
+        let alpn = self.alpn.map(|(first, last)| [first, last]);
+        let a = format!(
+            "t{}{}{:02}{:02}{}",
+            version_code(self.version),
+            if self.has_sni { 'd' } else { 'i' },
+            self.ciphers.len().min(99),
+            self.extension_count.min(99),
+            alpn_code(alpn.as_ref().map(|a| a.as_slice()))
+        );
+        let sigs = &self.signature_algorithms;
+        let mut text =
+            Vec::with_capacity(6 * (self.ciphers.len() + self.extensions.len() + sigs.len()) + 1);
+        push_hex_list(&mut text, &self.ciphers);
+        let b = hash12(&text);
+        text.clear();
+        push_hex_list(&mut text, &self.extensions);
+        if !sigs.is_empty() {
+            text.push(b'_');
+            push_hex_list(&mut text, sigs);
+        }
+        let c = if self.extensions.is_empty() && sigs.is_empty() {
+            hash12(b"")
+        } else {
+            hash12(&text)
+        };
+        format!("{a}_{b}_{c}")
+    }
 }
 
 #[cfg(test)]
@@ -260,5 +302,14 @@ mod tests {
         }
         let fingerprints: std::collections::HashSet<String> = inputs.iter().map(ja4).collect();
         assert_eq!(fingerprints.len(), inputs.len(), "inputs told apart");
+        // Chromium's way: other GREASE values, extensions in another order; the same JA4.
+        let first = &inputs[0];
+        let mut shuffled = first.clone();
+        shuffled.extensions.reverse();
+        shuffled.extensions.push(0x3a3a);
+        shuffled.ciphers.insert(0, 0xdada);
+        shuffled.signature_algorithms.push(0x7a7a);
+        assert_eq!(ja4(&shuffled), ja4(first));
+        assert_eq!(compute(&shuffled), compute(first));
     }
 }
