@@ -32,10 +32,10 @@ impl FlowTracker {
     ) -> bool {
         let key = FlowKey::udp(src, dst, tunnel.map_or(0, |t| t.id));
         if self.table.get_with_budget(&key).is_none() {
-            let Some(client_initial) = quic::opens_connection(udp.payload) else {
+            let Some(start) = quic::opens_connection(udp.payload) else {
                 return false;
             };
-            self.open_quic(key, at, src, dst, tunnel, client_initial, base, rec, out);
+            self.open_quic(key, at, src, dst, tunnel, start, base, rec, out);
         }
         self.last_key = Some(key);
         let Some((flow, budget)) = self.table.get_with_budget(&key) else {
@@ -66,11 +66,12 @@ impl FlowTracker {
         src: SocketAddr,
         dst: SocketAddr,
         tunnel: Option<Tunnel>,
-        client_initial: bool,
+        start: quic::QuicStart,
         base: StreamContext<'_>,
         rec: &mut Recorder,
         out: &mut F,
     ) {
+        let client_initial = start.client_initial;
         let (client, server) = if client_initial || src.port() > dst.port() {
             (src, dst)
         } else {
@@ -83,6 +84,6 @@ impl FlowTracker {
             tunnel,
             transport: Transport::Udp,
         };
-        self.open(key, at, opening, FlowAnalysis::quic(), base, rec, out);
+        self.open(key, at, opening, FlowAnalysis::quic(start), base, rec, out);
     }
 }

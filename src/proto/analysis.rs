@@ -449,10 +449,12 @@ impl FlowAnalysis {
         }
     }
 
-    /// The application layer of a QUIC connection.
-    pub fn quic() -> FlowAnalysis {
+    /// The application layer of a QUIC connection, from its first datagram.
+    pub fn quic(start: crate::proto::quic::QuicStart) -> FlowAnalysis {
         FlowAnalysis {
-            quic: Some(Box::default()),
+            quic: Some(Box::new(crate::proto::quic::QuicConnection::starting(
+                start,
+            ))),
             ..Default::default()
         }
     }

@@ -138,10 +138,18 @@ pub struct QuicConnection {
     scratch: Vec<u8>,
 }
 
+/// How a UDP payload starts a QUIC connection ([`opens_connection`]).
+pub struct QuicStart {
+    /// It is a client's Initial (its keys, from its own connection ID, open it): the sender is
+    /// the client.
+    pub client_initial: bool,
+    /// Those Initial keys (client, server), their connection ID and version, for the connection
+    /// to use rather than derive again.
+    keys: Option<(Vec<u8>, Version, [Keys; 2])>,
+}
+
 /// Whether a UDP payload starts a QUIC connection: a long header of a version plainsight reads.
-/// `Some(true)` when it is a client's Initial (its keys, from its own connection ID, open it):
-/// the sender is the client.
-pub fn opens_connection(payload: &[u8]) -> Option<bool> {
+pub fn opens_connection(payload: &[u8]) -> Option<QuicStart> {
     let Ok((
         Packet::Protected {
             long: Some((version, kind)),
@@ -155,15 +163,35 @@ pub fn opens_connection(payload: &[u8]) -> Option<bool> {
     else {
         return None;
     };
+    let not_a_client_initial = QuicStart {
+        client_initial: false,
+        keys: None,
+    };
     if kind != LongType::Initial {
-        return Some(false);
+        return Some(not_a_client_initial);
     }
-    let keys = packet::client_initial_keys(version, dcid)?;
+    let keys = packet::initial_keys(version, dcid)?;
     let mut copy = bytes.to_vec();
-    Some(packet::open(&mut copy, pn_offset, &keys, None).is_some())
+    if packet::open(&mut copy, pn_offset, &keys[0], None).is_none() {
+        return Some(not_a_client_initial);
+    }
+    Some(QuicStart {
+        client_initial: true,
+        keys: Some((dcid.to_vec(), version, keys)),
+    })
 }
 
 impl QuicConnection {
+    /// A connection from its first datagram, with the Initial keys found in it, if any.
+    pub fn starting(start: QuicStart) -> QuicConnection {
+        let mut connection = QuicConnection::default();
+        if let Some((dcid, version, keys)) = start.keys {
+            connection.original_dcid = Some(dcid.clone());
+            connection.initial = Some((dcid, version, keys));
+        }
+        connection
+    }
+
     /// UDP payload bytes of each direction (client to server first).
     pub fn bytes(&self) -> [u64; 2] {
         self.bytes

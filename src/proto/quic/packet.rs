@@ -324,12 +324,17 @@ impl HeaderKey {
     /// ChaCha20-Poly1305. It stays the same through key updates.
     pub fn from_secret(version: Version, suite: Suite, secret: &[u8]) -> Option<HeaderKey> {
         let hp = hkdf_expand_label(suite.hash, secret, &version.label("hp"), suite.key_len())?;
+        HeaderKey::from_key(suite, &hp)
+    }
+
+    /// The header protection key from its bytes ("quic hp" expanded).
+    fn from_key(suite: Suite, hp: &[u8]) -> Option<HeaderKey> {
         Some(match suite.kind {
-            CipherKind::ChaCha20Poly1305 => HeaderKey::ChaCha(hp.as_slice().try_into().ok()?),
+            CipherKind::ChaCha20Poly1305 => HeaderKey::ChaCha(hp.try_into().ok()?),
             CipherKind::Gcm(BlockCipher::Aes256) => {
-                HeaderKey::Aes256(Box::new(aes::Aes256::new_from_slice(&hp).ok()?))
+                HeaderKey::Aes256(Box::new(aes::Aes256::new_from_slice(hp).ok()?))
             }
-            _ => HeaderKey::Aes128(Box::new(aes::Aes128::new_from_slice(&hp).ok()?)),
+            _ => HeaderKey::Aes128(Box::new(aes::Aes128::new_from_slice(hp).ok()?)),
         })
     }
 
@@ -416,18 +421,20 @@ impl Keys {
     /// Packet and header keys from a TLS secret (RFC 9001 §5.1): "quic key", "quic iv", "quic
     /// hp" (with v2's labels in v2).
     pub fn from_secret(version: Version, suite: Suite, secret: &[u8]) -> Option<Keys> {
-        let [key, iv] = hkdf_expand_labels(
+        // The three from one keying of the HMAC.
+        let [key, iv, hp] = hkdf_expand_labels(
             suite.hash,
             secret,
             [
                 (version.label("key").as_slice(), suite.key_len()),
                 (version.label("iv").as_slice(), 12),
+                (version.label("hp").as_slice(), suite.key_len()),
             ],
         )?;
         Some(Keys {
             aead: Cipher::new(suite.kind, &key)?,
             iv: iv.as_slice().try_into().ok()?,
-            header: HeaderKey::from_secret(version, suite, secret)?,
+            header: HeaderKey::from_key(suite, &hp)?,
         })
     }
 
@@ -496,12 +503,6 @@ const RETRY_KEY_DRAFT_29: [u8; 16] = [
 const RETRY_NONCE_DRAFT_29: [u8; 12] = [
     0xe5, 0x49, 0x30, 0xf9, 0x7f, 0x21, 0x36, 0xf0, 0x53, 0x0a, 0x8c, 0x1c,
 ];
-
-/// The client's Initial keys alone (to tell whether a packet is a client's first Initial).
-pub fn client_initial_keys(version: Version, dcid: &[u8]) -> Option<Keys> {
-    let (client, _) = initial_secrets(version, dcid)?;
-    Keys::from_secret(version, Suite::initial(), &client)
-}
 
 /// The Initial keys of both sides.
 pub fn initial_keys(version: Version, dcid: &[u8]) -> Option<[Keys; 2]> {
