@@ -20,6 +20,51 @@ use crate::proto::tls::trust::{changes_between, judge, validity_changes, Anchors
 /// Trust verdicts kept (each a few hundred bytes): a capture meets few distinct chains.
 const MAX_VERDICTS: usize = 256;
 
+/// Slots of [`ChainDigests`].
+const CHAIN_DIGEST_SLOTS: usize = 16;
+/// Chains longer than this are digested each time, not kept.
+const CHAIN_DIGEST_MAX_BYTES: usize = 32 * 1024;
+
+/// The SHA-256 digests of the certificate chains seen last. A server sends the same chain to
+/// every client, and digesting it for each connection (a few kB through SHA-256) was 1.5% of a
+/// run on the benchmark capture; a hit costs a fast hash and a comparison of the bytes. At most
+/// 512 KiB of chains.
+#[derive(Default)]
+struct ChainDigests {
+    hasher: ahash::RandomState,
+    slots: Vec<Option<KnownChain>>,
+}
+
+/// A chain (its certificates, DER) and its digest.
+type KnownChain = (Vec<Vec<u8>>, Vec<u8>);
+
+impl ChainDigests {
+    fn digest(&mut self, chain: &[Vec<u8>]) -> Vec<u8> {
+        let slot = (self.hasher.hash_one(chain) as usize) % CHAIN_DIGEST_SLOTS;
+        if let Some(Some((known, digest))) = self.slots.get(slot) {
+            if known.as_slice() == chain {
+                return digest.clone();
+            }
+        }
+        use sha2::Digest;
+        let mut sha = sha2::Sha256::new();
+        for der in chain {
+            sha.update((der.len() as u64).to_be_bytes());
+            sha.update(der);
+        }
+        let digest = sha.finalize().to_vec();
+        if chain.iter().map(Vec::len).sum::<usize>() <= CHAIN_DIGEST_MAX_BYTES {
+            if self.slots.is_empty() {
+                self.slots = vec![None; CHAIN_DIGEST_SLOTS];
+            }
+            if let Some(place) = self.slots.get_mut(slot) {
+                *place = Some((chain.to_vec(), digest.clone()));
+            }
+        }
+        digest
+    }
+}
+
 /// At most this many anomalies of one kind are written out per run; all are counted.
 pub const MAX_ANOMALIES_SHOWN_PER_KIND: u64 = 1000;
 
@@ -82,6 +127,8 @@ pub(crate) struct Recorder {
     verdicts: HashMap<(Vec<u8>, Option<String>), KnownVerdict>,
     /// The roots chains are judged against: Mozilla's, and those given with `--ca`.
     anchors: Anchors,
+    /// The digests naming chains in `verdicts`, for the chains seen last.
+    chain_digests: ChainDigests,
     /// What the application layer found during the current packet (reused, not reallocated).
     pub pending: Vec<Output>,
     /// What sites got wrong, from the events made. Taken out while events pass it (an `Option`:
@@ -333,14 +380,8 @@ impl Recorder {
     /// server name (servers send the same chain to every client), and again only when a
     /// certificate of it became valid or expired in between.
     fn trust(&mut self, chain: &[Vec<u8>], name: Option<&str>, ts: Timestamp) -> Trust {
-        use sha2::Digest;
-        let mut digest = sha2::Sha256::new();
-        for der in chain {
-            digest.update((der.len() as u64).to_be_bytes());
-            digest.update(der);
-        }
         let now = ts.secs();
-        let key = (digest.finalize().to_vec(), name.map(str::to_string));
+        let key = (self.chain_digests.digest(chain), name.map(str::to_string));
         if let Some((then, changes, known)) = self.verdicts.get(&key) {
             if !changes_between(changes, *then, now) {
                 return known.clone();
@@ -451,5 +492,42 @@ fn http_response(
         decrypted,
         stream,
         html: r.html,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memo answers what SHA-256 answers: for chains seen again, for more chains than it
+    /// has slots, for chains differing in one byte and for chains too long to keep.
+    #[test]
+    fn chain_digests_are_those_of_every_chain() {
+        let direct = |chain: &[Vec<u8>]| {
+            use sha2::Digest;
+            let mut sha = sha2::Sha256::new();
+            for der in chain {
+                sha.update((der.len() as u64).to_be_bytes());
+                sha.update(der);
+            }
+            sha.finalize().to_vec()
+        };
+        let mut chains: Vec<Vec<Vec<u8>>> = (0..3 * CHAIN_DIGEST_SLOTS as u8)
+            .map(|n| vec![vec![n; 1500], vec![0x30; 900]])
+            .collect();
+        chains.push(vec![vec![7; CHAIN_DIGEST_MAX_BYTES + 1]]);
+        // The same bytes cut differently are another chain.
+        chains.push(vec![vec![0; 1000], vec![0; 500]]);
+        chains.push(vec![vec![0; 500], vec![0; 1000]]);
+        let mut memo = ChainDigests::default();
+        for _ in 0..3 {
+            for chain in &chains {
+                assert_eq!(memo.digest(chain), direct(chain));
+            }
+        }
+        assert_ne!(
+            direct(&chains[chains.len() - 1]),
+            direct(&chains[chains.len() - 2])
+        );
     }
 }
