@@ -209,8 +209,16 @@ impl Engine {
             self.settle(settle, true);
         }
         self.tick(ts, out);
-        if let Some(d) = self.decode(pkt, out) {
-            self.ip(ts, &d, 0, out);
+        // Matched where it is returned: wrapping the decoded packet once more (an `Option`)
+        // moved its 128 bytes again, a stall on every packet.
+        match decode::decode(pkt.link, pkt.data) {
+            Ok(d) => {
+                if d.truncated {
+                    self.truncated(pkt, out);
+                }
+                self.ip(ts, &d, 0, out);
+            }
+            Err(e) => self.undecodable(e, out),
         }
         if self
             .clock
@@ -227,38 +235,33 @@ impl Engine {
         );
     }
 
-    /// A packet's link and IP layers, or the anomaly saying why they cannot be read.
-    fn decode<'p, F: FnMut(Event)>(
-        &mut self,
-        pkt: &Packet<'p>,
-        out: &mut F,
-    ) -> Option<decode::Decoded<'p>> {
-        match decode::decode(pkt.link, pkt.data) {
-            Ok(d) => {
-                if d.truncated {
-                    let detail = format!(
-                        "packet {} cut short: {} of {} bytes captured",
-                        self.record.summary.packets,
-                        pkt.data.len(),
-                        pkt.orig_len
-                    );
-                    self.anomaly(out, AnomalyKind::TruncatedPacket, detail);
-                }
-                return Some(d);
-            }
-            Err(DecodeError::NotIp) => {}
-            Err(DecodeError::Protected { bytes }) => {
+    /// The anomaly of a packet cut short (its payload is partial).
+    fn truncated<F: FnMut(Event)>(&mut self, pkt: &Packet<'_>, out: &mut F) {
+        let detail = format!(
+            "packet {} cut short: {} of {} bytes captured",
+            self.record.summary.packets,
+            pkt.data.len(),
+            pkt.orig_len
+        );
+        self.anomaly(out, AnomalyKind::TruncatedPacket, detail);
+    }
+
+    /// Why a packet's link and IP layers cannot be read: an anomaly, or a count.
+    fn undecodable<F: FnMut(Event)>(&mut self, error: DecodeError, out: &mut F) {
+        match error {
+            DecodeError::NotIp => {}
+            DecodeError::Protected { bytes } => {
                 // Ciphertext on the air: it counts as encrypted, and the lesson says by whom.
                 self.record.summary.encrypted_bytes += bytes;
                 self.record.summary.wifi_protected_frames += 1;
             }
-            Err(e @ DecodeError::UnsupportedLink(link)) => {
+            e @ DecodeError::UnsupportedLink(link) => {
                 if self.unsupported_links.insert(link) {
                     let detail = format!("{e}; its packets are skipped");
                     self.anomaly(out, AnomalyKind::UnsupportedLinkType, detail);
                 }
             }
-            Err(e) => {
+            e => {
                 let kind = match e {
                     DecodeError::Truncated(_) => AnomalyKind::TruncatedPacket,
                     DecodeError::BadFcs => AnomalyKind::BadChecksum,
@@ -268,7 +271,6 @@ impl Engine {
                 self.anomaly(out, kind, detail);
             }
         }
-        None
     }
 
     /// An engine for one shard of a split run (`report -j` on one file): it gets the packets of
@@ -313,8 +315,18 @@ impl Engine {
         pkt: &Packet<'_>,
         out: &mut F,
     ) -> Option<Delivery> {
-        let d = self.decode(pkt, out)?;
-        self.route_ip(ts, &d, 0, None, out)
+        match decode::decode(pkt.link, pkt.data) {
+            Ok(d) => {
+                if d.truncated {
+                    self.truncated(pkt, out);
+                }
+                self.route_ip(ts, &d, 0, None, out)
+            }
+            Err(e) => {
+                self.undecodable(e, out);
+                None
+            }
+        }
     }
 
     /// [`Engine::ip`] for the reader: the flow's key instead of the flow's work. `reassembled`:
