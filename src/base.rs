@@ -201,3 +201,40 @@ mod tests {
         assert_eq!(serde_json::to_string(&ts).unwrap(), "1700000000.123456");
     }
 }
+
+/// Answers worked out once for inputs that repeat (a server's certificate chain, a client's
+/// ClientHello): at most `N` kept, all forgotten at once when full, so its size is bounded
+/// whatever the capture. The caller says which inputs are small enough to keep.
+#[derive(Debug)]
+pub struct Memo<K, V, const N: usize> {
+    entries: ahash::AHashMap<K, V>,
+}
+
+impl<K, V, const N: usize> Default for Memo<K, V, N> {
+    fn default() -> Self {
+        Memo {
+            entries: ahash::AHashMap::default(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone, const N: usize> Memo<K, V, N> {
+    /// The answer for `key`: the one kept, or `work()`'s, kept if `keep`.
+    pub fn get_or_work<Q>(&mut self, key: &Q, keep: bool, work: impl FnOnce() -> V) -> V
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some(known) = self.entries.get(key) {
+            return known.clone();
+        }
+        let answer = work();
+        if keep {
+            if self.entries.len() >= N {
+                self.entries.clear();
+            }
+            self.entries.insert(key.to_owned(), answer.clone());
+        }
+        answer
+    }
+}

@@ -219,30 +219,47 @@ fn ipv4_common<'a>(
     tunnel: &mut Option<Tunnel>,
 ) -> Option<Result<IpLayer<'a>, DecodeError>> {
     let header = ipv4_header(data)?;
-    let (src, dst, truncated) = (header.src, header.dst, header.truncated);
-    if header.fragmented {
-        return Some(Ok(IpLayer::Done(Decoded {
-            src,
-            dst,
-            body: Body::Fragment(Fragment {
-                id: u32::from(header.identification),
-                ip_number: header.protocol,
-                offset: IpFragOffset::try_new(header.offset).ok()?,
-                more_fragments: header.more_fragments,
-                payload: header.payload,
-            }),
-            truncated,
-            tunnel: *tunnel,
-        })));
-    }
-    Some(after_ip(
-        src,
-        dst,
+    let fragment = (
+        u32::from(header.identification),
+        IpFragOffset::try_new(header.offset).ok()?,
+        header.more_fragments,
+    );
+    Some(datagram(
+        (header.src, header.dst),
         IpNumber(header.protocol),
         header.payload,
-        truncated,
+        header.truncated,
+        header.fragmented.then_some(fragment),
         tunnel,
     ))
+}
+
+/// What an IP header's payload is: a fragment (its id, offset and more-fragments flag given) for
+/// the defragmenter, or a whole datagram's transport or tunnel.
+fn datagram<'a>(
+    (src, dst): (IpAddr, IpAddr),
+    ip_number: IpNumber,
+    payload: &'a [u8],
+    truncated: bool,
+    fragment: Option<(u32, IpFragOffset, bool)>,
+    tunnel: &mut Option<Tunnel>,
+) -> Result<IpLayer<'a>, DecodeError> {
+    let Some((id, offset, more_fragments)) = fragment else {
+        return after_ip(src, dst, ip_number, payload, truncated, tunnel);
+    };
+    Ok(IpLayer::Done(Decoded {
+        src,
+        dst,
+        body: Body::Fragment(Fragment {
+            id,
+            ip_number: ip_number.0,
+            offset,
+            more_fragments,
+            payload,
+        }),
+        truncated,
+        tunnel: *tunnel,
+    }))
 }
 
 /// What the fast path reads of an IPv4 header.
@@ -359,28 +376,12 @@ fn ip_sliced<'a>(data: &'a [u8], tunnel: &mut Option<Tunnel>) -> Result<IpLayer<
         }
     };
     let truncated = payload.incomplete;
-    if payload.fragmented {
-        let (id, offset, more_fragments) = id;
-        return Ok(IpLayer::Done(Decoded {
-            src,
-            dst,
-            body: Body::Fragment(Fragment {
-                id,
-                ip_number: payload.ip_number.0,
-                offset,
-                more_fragments,
-                payload: payload.payload,
-            }),
-            truncated,
-            tunnel: *tunnel,
-        }));
-    }
-    after_ip(
-        src,
-        dst,
+    datagram(
+        (src, dst),
         payload.ip_number,
         payload.payload,
         truncated,
+        payload.fragmented.then_some(id),
         tunnel,
     )
 }

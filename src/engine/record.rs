@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::base::{Endpoint, FlowId, Timestamp};
+use crate::base::{Endpoint, FlowId, Memo, Timestamp};
 use crate::creds::Found;
 use crate::event::{
     Anomaly, AnomalyKind, ChainCertificate, Credential, DecryptionResult, DnsQuery, Event,
@@ -20,49 +20,19 @@ use crate::proto::tls::trust::{changes_between, judge, validity_changes, Anchors
 /// Trust verdicts kept (each a few hundred bytes): a capture meets few distinct chains.
 const MAX_VERDICTS: usize = 256;
 
-/// Slots of [`ChainDigests`].
-const CHAIN_DIGEST_SLOTS: usize = 16;
-/// Chains longer than this are digested each time, not kept.
+/// Certificate chains whose digests are kept, and the largest kept (at most 512 KiB in all).
+const CHAIN_DIGESTS: usize = 16;
 const CHAIN_DIGEST_MAX_BYTES: usize = 32 * 1024;
 
-/// The SHA-256 digests of the certificate chains seen last. A server sends the same chain to
-/// every client, and digesting it for each connection (a few kB through SHA-256) was 1.5% of a
-/// run on the benchmark capture; a hit costs a fast hash and a comparison of the bytes. At most
-/// 512 KiB of chains.
-#[derive(Default)]
-struct ChainDigests {
-    hasher: ahash::RandomState,
-    slots: Vec<Option<KnownChain>>,
-}
-
-/// A chain (its certificates, DER) and its digest.
-type KnownChain = (Vec<Vec<u8>>, Vec<u8>);
-
-impl ChainDigests {
-    fn digest(&mut self, chain: &[Vec<u8>]) -> Vec<u8> {
-        let slot = (self.hasher.hash_one(chain) as usize) % CHAIN_DIGEST_SLOTS;
-        if let Some(Some((known, digest))) = self.slots.get(slot) {
-            if known.as_slice() == chain {
-                return digest.clone();
-            }
-        }
-        use sha2::Digest;
-        let mut sha = sha2::Sha256::new();
-        for der in chain {
-            sha.update((der.len() as u64).to_be_bytes());
-            sha.update(der);
-        }
-        let digest = sha.finalize().to_vec();
-        if chain.iter().map(Vec::len).sum::<usize>() <= CHAIN_DIGEST_MAX_BYTES {
-            if self.slots.is_empty() {
-                self.slots = vec![None; CHAIN_DIGEST_SLOTS];
-            }
-            if let Some(place) = self.slots.get_mut(slot) {
-                *place = Some((chain.to_vec(), digest.clone()));
-            }
-        }
-        digest
+/// The SHA-256 digest naming a chain among the trust verdicts.
+fn chain_digest(chain: &[Vec<u8>]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut sha = sha2::Sha256::new();
+    for der in chain {
+        sha.update((der.len() as u64).to_be_bytes());
+        sha.update(der);
     }
+    sha.finalize().to_vec()
 }
 
 /// At most this many anomalies of one kind are written out per run; all are counted.
@@ -127,8 +97,10 @@ pub(crate) struct Recorder {
     verdicts: HashMap<(Vec<u8>, Option<String>), KnownVerdict>,
     /// The roots chains are judged against: Mozilla's, and those given with `--ca`.
     anchors: Anchors,
-    /// The digests naming chains in `verdicts`, for the chains seen last.
-    chain_digests: ChainDigests,
+    /// The digests naming chains in `verdicts`, for the chains seen last: a server sends the
+    /// same chain to every client, and digesting it for each connection was 1.5% of a run on
+    /// the benchmark capture.
+    chain_digests: Memo<Vec<Vec<u8>>, Vec<u8>, CHAIN_DIGESTS>,
     /// What the application layer found during the current packet (reused, not reallocated).
     pub pending: Vec<Output>,
     /// What sites got wrong, from the events made. Taken out while events pass it (an `Option`:
@@ -381,7 +353,7 @@ impl Recorder {
     /// certificate of it became valid or expired in between.
     fn trust(&mut self, chain: &[Vec<u8>], name: Option<&str>, ts: Timestamp) -> Trust {
         let now = ts.secs();
-        let key = (self.chain_digests.digest(chain), name.map(str::to_string));
+        let key = (self.digest_of(chain), name.map(str::to_string));
         if let Some((then, changes, known)) = self.verdicts.get(&key) {
             if !changes_between(changes, *then, now) {
                 return known.clone();
@@ -399,6 +371,15 @@ impl Recorder {
         self.verdicts
             .insert(key, (now, validity_changes(chain), trust.clone()));
         trust
+    }
+
+    /// A chain's digest, kept for the chains seen last.
+    fn digest_of(&mut self, chain: &[Vec<u8>]) -> Vec<u8> {
+        let size: usize = chain.iter().map(Vec::len).sum();
+        self.chain_digests
+            .get_or_work(chain, size <= CHAIN_DIGEST_MAX_BYTES, || {
+                chain_digest(chain)
+            })
     }
 
     /// Counts a closed flow in the totals.
@@ -499,35 +480,27 @@ fn http_response(
 mod tests {
     use super::*;
 
-    /// The memo answers what SHA-256 answers: for chains seen again, for more chains than it
-    /// has slots, for chains differing in one byte and for chains too long to keep.
+    /// The kept digests are those of every chain: seen again, more chains than are kept (so
+    /// that the memo empties), chains too long to keep, the same bytes cut differently.
     #[test]
     fn chain_digests_are_those_of_every_chain() {
-        let direct = |chain: &[Vec<u8>]| {
-            use sha2::Digest;
-            let mut sha = sha2::Sha256::new();
-            for der in chain {
-                sha.update((der.len() as u64).to_be_bytes());
-                sha.update(der);
-            }
-            sha.finalize().to_vec()
-        };
-        let mut chains: Vec<Vec<Vec<u8>>> = (0..3 * CHAIN_DIGEST_SLOTS as u8)
+        let mut chains: Vec<Vec<Vec<u8>>> = (0..3 * CHAIN_DIGESTS as u8)
             .map(|n| vec![vec![n; 1500], vec![0x30; 900]])
             .collect();
         chains.push(vec![vec![7; CHAIN_DIGEST_MAX_BYTES + 1]]);
-        // The same bytes cut differently are another chain.
         chains.push(vec![vec![0; 1000], vec![0; 500]]);
         chains.push(vec![vec![0; 500], vec![0; 1000]]);
-        let mut memo = ChainDigests::default();
-        for _ in 0..3 {
+        let mut recorder = Recorder::default();
+        let mut names = std::collections::HashSet::new();
+        for round in 0..3 {
             for chain in &chains {
-                assert_eq!(memo.digest(chain), direct(chain));
+                let digest = recorder.digest_of(chain);
+                assert_eq!(digest, chain_digest(chain));
+                if round == 0 {
+                    names.insert(digest);
+                }
             }
         }
-        assert_ne!(
-            direct(&chains[chains.len() - 1]),
-            direct(&chains[chains.len() - 2])
-        );
+        assert_eq!(names.len(), chains.len(), "every chain named apart");
     }
 }

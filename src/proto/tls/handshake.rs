@@ -287,25 +287,17 @@ pub fn certificate_chain(message: &[u8], tls13: bool) -> Vec<&[u8]> {
 /// time on a TLS-heavy capture. Bounded: a few dozen entries of at most 16 KiB each.
 #[derive(Debug, Default)]
 pub struct CertificateCache {
-    entries: ahash::AHashMap<Vec<u8>, Option<Certificate>>,
+    entries: crate::base::Memo<Vec<u8>, Option<Certificate>, 64>,
 }
 
 impl CertificateCache {
-    const ENTRIES: usize = 64;
     const LARGEST: usize = 16 << 10;
 
     pub fn describe(&mut self, der: &[u8]) -> Option<Certificate> {
-        if let Some(known) = self.entries.get(der) {
-            return known.clone();
-        }
-        let described = describe_certificate(der);
-        if der.len() <= Self::LARGEST {
-            if self.entries.len() >= Self::ENTRIES {
-                self.entries.clear();
-            }
-            self.entries.insert(der.to_vec(), described.clone());
-        }
-        described
+        self.entries
+            .get_or_work(der, der.len() <= Self::LARGEST, || {
+                describe_certificate(der)
+            })
     }
 }
 

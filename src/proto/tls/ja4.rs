@@ -3,6 +3,8 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::base::Memo;
+
 /// GREASE values (RFC 8701) look like `0x?a?a` with both bytes equal; JA4 ignores them.
 pub fn is_grease(v: u16) -> bool {
     v & 0x0f0f == 0x0a0a && v >> 8 == v & 0xff
@@ -62,47 +64,17 @@ fn hash12(text: &[u8]) -> String {
     hex::encode(&digest[..6])
 }
 
-/// Slots of [`Ja4Memo`]: a capture's clients send a few dozen distinct ClientHellos (as JA4
-/// sees them), each many times; the benchmark capture has 42, which 64 direct-mapped slots
-/// shared often enough to miss one ClientHello in five. At most 256 KiB of keys.
-const JA4_SLOTS: usize = 256;
-
-/// Values (ciphers, extensions, signature algorithms) a key may hold to be kept (1 KiB).
-const JA4_MEMO_MAX_VALUES: usize = 512;
-
-/// The fingerprints of the last ClientHellos seen (as JA4 sees them: [`Ja4Key`]), by a fast
-/// hash, each slot holding one key and its fingerprint. JA4 was 4% of a run on the benchmark
-/// capture (20 770 ClientHellos, 42 distinct): two SHA-256, hex and formatting each
-/// time; a hit costs the key, a fast hash, a comparison and a copy of the 36-character answer.
-struct Ja4Memo {
-    hasher: ahash::RandomState,
-    slots: Vec<Option<(Ja4Key, String)>>,
-}
-
-impl Ja4Memo {
-    fn get(&mut self, key: Ja4Key) -> String {
-        let slot = (self.hasher.hash_one(&key) as usize) % JA4_SLOTS;
-        if let Some(Some((known, fingerprint))) = self.slots.get(slot) {
-            if *known == key {
-                return fingerprint.clone();
-            }
-        }
-        let fingerprint = key.fingerprint();
-        let values = key.ciphers.len() + key.extensions.len() + key.signature_algorithms.len();
-        if values <= JA4_MEMO_MAX_VALUES {
-            if let Some(place) = self.slots.get_mut(slot) {
-                *place = Some((key, fingerprint.clone()));
-            }
-        }
-        fingerprint
-    }
-}
+/// Distinct ClientHellos (as JA4 sees them: [`Ja4Key`]) whose fingerprints are kept per
+/// thread, and the values (ciphers, extensions, signature algorithms) a kept one may hold: at
+/// most 256 KiB. A capture's clients send a few dozen distinct ClientHellos, each many times
+/// (the benchmark capture: 20 770 ClientHellos, 42 distinct), and two SHA-256, hex and
+/// formatting for each were 4% of a run.
+const JA4_KEPT: usize = 256;
+const JA4_KEPT_MAX_VALUES: usize = 512;
 
 thread_local! {
-    static JA4_MEMO: std::cell::RefCell<Ja4Memo> = std::cell::RefCell::new(Ja4Memo {
-        hasher: ahash::RandomState::with_seeds(1, 2, 3, 4),
-        slots: vec![None; JA4_SLOTS],
-    });
+    static JA4_MEMO: std::cell::RefCell<Memo<Ja4Key, String, JA4_KEPT>> =
+        std::cell::RefCell::default();
 }
 
 /// Appends `values` as comma-separated 4-digit lowercase hex. Written out by hand: this runs for
@@ -122,7 +94,10 @@ fn push_hex_list(out: &mut Vec<u8>, values: &[u16]) {
 /// The JA4 fingerprint (for TLS over TCP).
 pub fn ja4(input: &Ja4Input) -> String {
     let key = Ja4Key::of(input);
-    JA4_MEMO.with_borrow_mut(|memo| memo.get(key))
+    let values = key.ciphers.len() + key.extensions.len() + key.signature_algorithms.len();
+    JA4_MEMO.with_borrow_mut(|memo| {
+        memo.get_or_work(&key, values <= JA4_KEPT_MAX_VALUES, || key.fingerprint())
+    })
 }
 
 /// The JA4 fingerprint, worked out.
@@ -276,11 +251,11 @@ mod tests {
     }
 
     /// The memo answers what working it out answers: for inputs seen again, for more inputs
-    /// than it has slots (so that slots are shared and replaced), for inputs differing in one
+    /// than it keeps (so that it empties), for inputs differing in one
     /// value only, and for inputs too large to keep.
     #[test]
     fn memo_gives_the_fingerprint_of_every_input() {
-        let inputs: Vec<Ja4Input> = (0..3 * JA4_SLOTS as u16)
+        let inputs: Vec<Ja4Input> = (0..3 * JA4_KEPT as u16)
             .map(|n| Ja4Input {
                 legacy_version: 0x0303,
                 supported_versions: vec![0x0304],
