@@ -54,19 +54,32 @@ pub type FlowId = u64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Endpoint(pub SocketAddr);
 
-impl Serialize for Endpoint {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Formatted on the stack: two endpoints go out with every flow, and `collect_str` through
-        // `Display` was the largest single cost of the JSON output.
-        let mut buf = [0u8; 64];
-        let len = match self.0 {
-            SocketAddr::V4(a) => write_v4(&mut buf, a),
+impl Endpoint {
+    /// `ip:port` (IPv6 in brackets) formatted on the stack: two endpoints go out with every
+    /// flow, and `collect_str` through `Display` was the largest single cost of the JSON output.
+    fn format(&self, buf: &mut [u8; 64]) -> usize {
+        match self.0 {
+            SocketAddr::V4(a) => write_v4(buf, a),
             SocketAddr::V6(_) => {
                 let mut cursor = std::io::Cursor::new(&mut buf[..]);
                 let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{}", self.0));
                 usize::try_from(cursor.position()).unwrap_or(0)
             }
-        };
+        }
+    }
+
+    /// Appends `ip:port` to `out`: the JSON writer's copy, with no escaping to do.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        let mut buf = [0u8; 64];
+        let len = self.format(&mut buf);
+        out.extend_from_slice(buf.get(..len).unwrap_or_default());
+    }
+}
+
+impl Serialize for Endpoint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 64];
+        let len = self.format(&mut buf);
         s.serialize_str(std::str::from_utf8(buf.get(..len).unwrap_or_default()).unwrap_or_default())
     }
 }
