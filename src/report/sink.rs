@@ -21,10 +21,11 @@ pub enum Format {
     },
 }
 
+/// The text and HTML writers are boxed: each is several hundred bytes (the handout holds the
+/// whole story until the end), the JSON writer a few words.
 enum Writer {
-    Text(TextReport<io::BufWriter<io::Stdout>>),
+    Text(Box<TextReport<io::BufWriter<io::Stdout>>>),
     Json(JsonWriter<io::Stdout>),
-    /// Boxed: it holds the whole story until the end.
     Html(Box<HtmlReport<io::BufWriter<io::Stdout>>>),
 }
 
@@ -54,7 +55,9 @@ impl Sink {
                 w.flush_each = live;
                 Writer::Json(w)
             }
-            Format::Text => Writer::Text(TextReport::new(io::BufWriter::new(io::stdout()))),
+            Format::Text => {
+                Writer::Text(Box::new(TextReport::new(io::BufWriter::new(io::stdout()))))
+            }
         };
         Sink {
             writer,
