@@ -760,6 +760,28 @@ mod tests {
         ]
     }
 
+    /// A supported_groups list that runs past its extension (tls-parser gives up on the block
+    /// there) does not hide the server name and ALPN after it; a cut server_name ends the block.
+    #[test]
+    fn a_malformed_extension_of_another_type_does_not_hide_the_ones_after_it() {
+        let sni = framed(
+            0,
+            &prefixed(2, &[vec![0], prefixed(2, b"bank.test")].concat()),
+        );
+        let alpn = framed(16, &prefixed(2, &prefixed(1, b"h2")));
+        let bad_groups = framed(10, &[0, 40, 0, 29]);
+        let block = [bad_groups.clone(), sni, alpn.clone()].concat();
+        let read = ClientExtensions::read(&block);
+        assert_eq!(read.types, [10, 0, 16]);
+        assert_eq!(read.sni, Some(Some(&b"bank.test"[..])));
+        assert_eq!(read.alpn, [&b"h2"[..]]);
+        assert_eq!(tls_parser_extensions(&block).sni, None);
+        let cut_sni = framed(0, &[0, 40, 0]);
+        let block = [bad_groups, cut_sni, alpn].concat();
+        let read = ClientExtensions::read(&block);
+        assert_eq!((read.sni, read.alpn.len()), (None, 0));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(20_000))]
         /// The four extensions `client_hello` needs are read as tls-parser reads them, and
