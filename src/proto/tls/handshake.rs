@@ -124,8 +124,8 @@ pub fn client_hello(message: &[u8]) -> Option<ClientHello> {
     let input = Ja4Input {
         legacy_version: ch.version.0,
         ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
-        // An SNI extension whose content could not be read still counts as present.
-        has_sni: read.sni.is_some() || read.types.contains(&0x0000),
+        // An SNI extension counts as present whether or not its content could be read.
+        has_sni: read.types.contains(&0x0000),
         supported_versions: read.supported_versions,
         signature_algorithms: read.signature_algorithms,
         first_alpn: read.alpn.first().map(|v| v.to_vec()),
@@ -152,37 +152,34 @@ pub fn client_hello(message: &[u8]) -> Option<ClientHello> {
     };
     offered.sort_unstable();
     offered.dedup();
-    let early_data = input.extensions.contains(&EARLY_DATA_EXTENSION);
-    let cipher_suites = input
-        .ciphers
-        .iter()
-        .filter(|c| !super::ja4::is_grease(**c))
-        .count();
-    let tls13_suites = input
-        .ciphers
-        .iter()
-        .copied()
-        .filter(|c| c >> 8 == 0x13)
-        .collect();
     Some(ClientHello {
         random: ch.random.to_vec(),
         sni,
         alpn,
         offered_versions: offered.into_iter().map(version_name).collect(),
-        cipher_suites,
+        cipher_suites: input
+            .ciphers
+            .iter()
+            .filter(|c| !super::ja4::is_grease(**c))
+            .count(),
         ja4: ja4(&input),
-        tls13_suites,
-        early_data,
+        tls13_suites: input
+            .ciphers
+            .iter()
+            .copied()
+            .filter(|c| c >> 8 == 0x13)
+            .collect(),
+        early_data: input.extensions.contains(&EARLY_DATA_EXTENSION),
     })
 }
 
 /// What a ClientHello's extensions block says, read in one pass over the bytes where they lie.
 ///
 /// tls-parser's reader built every extension (key shares, groups, PSK identities…) into its
-/// own vectors, 3% of a report, for the four this needs. Each content is read as tls-parser
-/// reads it, and, as there, the first extension that cannot be framed, or of these four read,
-/// ends the block; unlike there, a malformed extension of another type does not hide the ones
-/// after it (as in Wireshark).
+/// own vectors, 3% of a report, for the four this needs. Each of the four is read as tls-parser
+/// reads it and, as there, the block ends at the first extension that cannot be framed or, of
+/// the four, cannot be read; unlike there, a malformed extension of another type does not hide
+/// the ones after it (Wireshark does not let it either).
 #[derive(Debug, Default, PartialEq, Eq)]
 struct ClientExtensions<'a> {
     /// Every extension type framed, in order (GREASE and those after a bad one included).

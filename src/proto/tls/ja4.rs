@@ -94,9 +94,9 @@ fn push_hex_list(out: &mut Vec<u8>, values: &[u16]) {
 /// The JA4 fingerprint (for TLS over TCP).
 pub fn ja4(input: &Ja4Input) -> String {
     let key = Ja4Key::of(input);
-    let values = key.ciphers.len() + key.extensions.len() + key.signature_algorithms.len();
     JA4_MEMO.with_borrow_mut(|memo| {
-        memo.get_or_work(&key, values <= JA4_KEPT_MAX_VALUES, || key.fingerprint())
+        let keep = key.values.len() <= JA4_KEPT_MAX_VALUES;
+        memo.get_or_work(&key, keep, || key.fingerprint())
     })
 }
 
@@ -115,14 +115,15 @@ struct Ja4Key {
     has_sni: bool,
     /// The first ALPN value's first and last bytes.
     alpn: Option<(u8, u8)>,
-    /// Sorted.
-    ciphers: Vec<u16>,
     /// Extensions counted, SNI and ALPN included.
     extension_count: usize,
-    /// Sorted, SNI and ALPN left out.
-    extensions: Vec<u16>,
-    /// In the order sent.
-    signature_algorithms: Vec<u16>,
+    /// The ciphers (sorted), the extensions (sorted, SNI and ALPN left out) and the signature
+    /// algorithms (in the order sent), one after the other: one allocation per ClientHello
+    /// instead of three.
+    values: Vec<u16>,
+    /// Where the extensions and the signature algorithms start in `values`.
+    extensions_at: usize,
+    signatures_at: usize,
 }
 
 impl Ja4Key {
@@ -134,23 +135,32 @@ impl Ja4Key {
             .filter(|v| !is_grease(*v))
             .max()
             .unwrap_or(input.legacy_version);
-        let mut ciphers: Vec<u16> = input
-            .ciphers
-            .iter()
-            .copied()
-            .filter(|c| !is_grease(*c))
-            .collect();
-        ciphers.sort_unstable();
+        let mut values = Vec::with_capacity(
+            input.ciphers.len() + input.extensions.len() + input.signature_algorithms.len(),
+        );
+        values.extend(input.ciphers.iter().copied().filter(|c| !is_grease(*c)));
+        values.sort_unstable();
+        let extensions_at = values.len();
         let mut extension_count = 0;
-        let mut extensions: Vec<u16> = input
-            .extensions
-            .iter()
-            .copied()
-            .filter(|e| !is_grease(*e))
-            .inspect(|_| extension_count += 1)
-            .filter(|e| *e != 0x0000 && *e != 0x0010)
-            .collect();
+        values.extend(
+            input
+                .extensions
+                .iter()
+                .copied()
+                .filter(|e| !is_grease(*e))
+                .inspect(|_| extension_count += 1)
+                .filter(|e| *e != 0x0000 && *e != 0x0010),
+        );
+        let (_, extensions) = values.split_at_mut(extensions_at);
         extensions.sort_unstable();
+        let signatures_at = values.len();
+        values.extend(
+            input
+                .signature_algorithms
+                .iter()
+                .copied()
+                .filter(|s| !is_grease(*s)),
+        );
         let alpn = input
             .first_alpn
             .as_deref()
@@ -159,40 +169,49 @@ impl Ja4Key {
             version,
             has_sni: input.has_sni,
             alpn,
-            ciphers,
             extension_count,
-            extensions,
-            signature_algorithms: input
-                .signature_algorithms
-                .iter()
-                .copied()
-                .filter(|s| !is_grease(*s))
-                .collect(),
+            values,
+            extensions_at,
+            signatures_at,
         }
+    }
+
+    fn ciphers(&self) -> &[u16] {
+        self.values.get(..self.extensions_at).unwrap_or_default()
+    }
+
+    fn extensions(&self) -> &[u16] {
+        self.values
+            .get(self.extensions_at..self.signatures_at)
+            .unwrap_or_default()
+    }
+
+    fn signature_algorithms(&self) -> &[u16] {
+        self.values.get(self.signatures_at..).unwrap_or_default()
     }
 
     fn fingerprint(&self) -> String {
         let alpn = self.alpn.map(|(first, last)| [first, last]);
+        let (ciphers, extensions) = (self.ciphers(), self.extensions());
         let a = format!(
             "t{}{}{:02}{:02}{}",
             version_code(self.version),
             if self.has_sni { 'd' } else { 'i' },
-            self.ciphers.len().min(99),
+            ciphers.len().min(99),
             self.extension_count.min(99),
             alpn_code(alpn.as_ref().map(|a| a.as_slice()))
         );
-        let sigs = &self.signature_algorithms;
-        let mut text =
-            Vec::with_capacity(6 * (self.ciphers.len() + self.extensions.len() + sigs.len()) + 1);
-        push_hex_list(&mut text, &self.ciphers);
+        let sigs = self.signature_algorithms();
+        let mut text = Vec::with_capacity(6 * self.values.len() + 1);
+        push_hex_list(&mut text, ciphers);
         let b = hash12(&text);
         text.clear();
-        push_hex_list(&mut text, &self.extensions);
+        push_hex_list(&mut text, extensions);
         if !sigs.is_empty() {
             text.push(b'_');
             push_hex_list(&mut text, sigs);
         }
-        let c = if self.extensions.is_empty() && sigs.is_empty() {
+        let c = if extensions.is_empty() && sigs.is_empty() {
             hash12(b"")
         } else {
             hash12(&text)
