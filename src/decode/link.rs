@@ -25,7 +25,9 @@ pub const LLC_SNAP_LEN: usize = 8;
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 /// 802.1Q, 802.1ad (QinQ outer tag) and the old QinQ tag.
-const ETHERTYPE_VLAN_TAGS: [u16; 3] = [0x8100, 0x88a8, 0x9100];
+/// 802.1Q, the VLAN tag most captures carry (the decoder's fast path reads one).
+pub const ETHERTYPE_8021Q: u16 = 0x8100;
+const ETHERTYPE_VLAN_TAGS: [u16; 3] = [ETHERTYPE_8021Q, 0x88a8, 0x9100];
 const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
 const ETHERTYPE_MPLS: [u16; 2] = [0x8847, 0x8848];
 const ETHERTYPE_8021AH: u16 = 0x88e7;
@@ -272,7 +274,7 @@ fn sll2_protocol(h: &[u8; SLL2_LEN]) -> u16 {
 }
 
 /// An 802.1Q tag: tag control (2), then the inner EtherType (2).
-fn vlan_inner_type(tag: &[u8; VLAN_LEN]) -> u16 {
+pub fn vlan_inner_type(tag: &[u8; VLAN_LEN]) -> u16 {
     let [_, _, hi, lo] = *tag;
     u16::from_be_bytes([hi, lo])
 }
