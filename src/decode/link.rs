@@ -59,11 +59,10 @@ pub fn peel(link: LinkType, data: &[u8]) -> Result<Next<'_>, DecodeError> {
             // A 4-byte address family: host byte order for NULL, network order for LOOP. Writers
             // disagree, so both orders are accepted; the values never collide.
             let (h, rest) = header::<NULL_LEN>(data, "loopback header")?;
-            let family = u32::from_le_bytes(*h).min(u32::from_be_bytes(*h));
-            match family {
-                2 | 10 | 24 | 28 | 30 => Next::Ip(rest),
-                _ => return Err(DecodeError::NotIp),
+            if !loopback_family_is_ip(h) {
+                return Err(DecodeError::NotIp);
             }
+            Next::Ip(rest)
         }
         LinkType::RAW
         | LinkType::RAW_LEGACY
@@ -260,15 +259,22 @@ pub(super) fn ethernet_type(h: &[u8; ETHERNET_LEN]) -> u16 {
     u16::from_be_bytes([hi, lo])
 }
 
+/// A BSD loopback header's address family is IPv4 or IPv6 (2; 10, 24, 28, 30 on the systems
+/// that number AF_INET6 differently).
+pub(super) fn loopback_family_is_ip(h: &[u8; NULL_LEN]) -> bool {
+    let family = u32::from_le_bytes(*h).min(u32::from_be_bytes(*h));
+    matches!(family, 2 | 10 | 24 | 28 | 30)
+}
+
 /// Linux cooked v1: packet type, ARPHRD, address length, address (8), protocol (2).
-fn sll_protocol(h: &[u8; SLL_LEN]) -> u16 {
+pub(super) fn sll_protocol(h: &[u8; SLL_LEN]) -> u16 {
     let [.., hi, lo] = *h;
     u16::from_be_bytes([hi, lo])
 }
 
 /// Linux cooked v2: protocol (2) first, then reserved, interface index, ARPHRD, type,
 /// address length and address (8).
-fn sll2_protocol(h: &[u8; SLL2_LEN]) -> u16 {
+pub(super) fn sll2_protocol(h: &[u8; SLL2_LEN]) -> u16 {
     let [hi, lo, ..] = *h;
     u16::from_be_bytes([hi, lo])
 }

@@ -121,37 +121,29 @@ pub enum Next<'a> {
 
 /// Decodes one packet of the given link type down to its transport layer, through any tunnel.
 pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
-    match ethernet_tcp(link, data) {
+    match common_tcp(link, data) {
         Some(decoded) => Ok(decoded),
         None => walk(Next::Link(link, data), None),
     }
 }
 
 /// Most packets of most captures: TCP in a whole IPv4 datagram, or in an IPv6 packet without
-/// extension headers, in an Ethernet II frame, with or without one 802.1Q VLAN tag (a trunk
-/// port's captures), read in one go. The general walk passes each layer's outcome up as an
-/// enum, and those moves of partly written structs cost more than reading the headers (half the
-/// decoding time on the benchmark capture); `None` sends any other packet there.
-fn ethernet_tcp(link: LinkType, data: &[u8]) -> Option<Decoded<'_>> {
-    if link != LinkType::ETHERNET {
-        return None;
-    }
-    let (ethernet, mut ip) = data.split_first_chunk::<{ link::ETHERNET_LEN }>()?;
-    let mut ether_type = link::ethernet_type(ethernet);
-    if ether_type == link::ETHERTYPE_8021Q {
-        let (tag, after) = ip.split_first_chunk::<{ link::VLAN_LEN }>()?;
-        ether_type = link::vlan_inner_type(tag);
-        ip = after;
-    }
-    let (src, dst, payload, truncated) = match ether_type {
-        link::ETHERTYPE_IPV4 => {
+/// extension headers, read in one go under the common link layers: Ethernet II with or without
+/// one 802.1Q VLAN tag (a trunk port's captures), Linux cooked v1 and v2 (`tcpdump -i any`),
+/// BSD loopback, raw IP. The general walk passes each layer's outcome up as an enum, and those
+/// moves of partly written structs cost more than reading the headers (half the decoding time on
+/// the benchmark capture); `None` sends any other packet there.
+fn common_tcp(link: LinkType, data: &[u8]) -> Option<Decoded<'_>> {
+    let ip = common_link(link, data)?;
+    let (src, dst, payload, truncated) = match ip.first()? >> 4 {
+        4 => {
             let header = ipv4_header(ip)?;
             if header.fragmented || IpNumber(header.protocol) != IpNumber::TCP {
                 return None;
             }
             (header.src, header.dst, header.payload, header.truncated)
         }
-        link::ETHERTYPE_IPV6 => {
+        6 => {
             let (src, dst, payload) = ipv6_tcp(ip)?;
             (src, dst, payload, false)
         }
@@ -164,6 +156,42 @@ fn ethernet_tcp(link: LinkType, data: &[u8]) -> Option<Decoded<'_>> {
         truncated,
         tunnel: None,
     })
+}
+
+/// The IP packet under a common link layer, as the walk finds it (the version is the IP
+/// header's own, whatever the link layer says); `None` for anything else.
+fn common_link(link: LinkType, data: &[u8]) -> Option<&[u8]> {
+    let (ether_type, ip) = match link {
+        LinkType::ETHERNET => {
+            let (ethernet, ip) = data.split_first_chunk::<{ link::ETHERNET_LEN }>()?;
+            match link::ethernet_type(ethernet) {
+                link::ETHERTYPE_8021Q => {
+                    let (tag, ip) = ip.split_first_chunk::<{ link::VLAN_LEN }>()?;
+                    (link::vlan_inner_type(tag), ip)
+                }
+                ether_type => (ether_type, ip),
+            }
+        }
+        LinkType::LINUX_SLL => {
+            let (header, ip) = data.split_first_chunk::<{ link::SLL_LEN }>()?;
+            (link::sll_protocol(header), ip)
+        }
+        LinkType::LINUX_SLL2 => {
+            let (header, ip) = data.split_first_chunk::<{ link::SLL2_LEN }>()?;
+            (link::sll2_protocol(header), ip)
+        }
+        LinkType::NULL | LinkType::LOOP => {
+            let (header, ip) = data.split_first_chunk::<{ link::NULL_LEN }>()?;
+            return link::loopback_family_is_ip(header).then_some(ip);
+        }
+        LinkType::RAW
+        | LinkType::RAW_LEGACY
+        | LinkType::RAW_OPENBSD
+        | LinkType::IPV4
+        | LinkType::IPV6 => return Some(data),
+        _ => return None,
+    };
+    matches!(ether_type, link::ETHERTYPE_IPV4 | link::ETHERTYPE_IPV6).then_some(ip)
 }
 
 /// IPv6 header fields (RFC 8200) read by the fast path, by offset in the fixed 40 bytes.
@@ -257,7 +285,7 @@ mod ipv4_field {
     pub const OFFSET_MASK: u16 = 0x1fff;
 }
 
-/// An IPv4 header read by hand, as [`ethernet_tcp`] reads it, for the packets that take
+/// An IPv4 header read by hand, as [`common_tcp`] reads it, for the packets that take
 /// the general walk (other link types, VLAN tags, tunnels, fragments, UDP): a whole header
 /// without an authentication header after it. Gives `None` for anything else (IPv6, a cut or
 /// malformed header, IPsec AH), which etherparse then reads and explains; the outcome is the
@@ -616,6 +644,72 @@ mod tests {
             })
     }
 
+    /// `ip` under every link layer the hand-read path knows, and under layers it leaves to the
+    /// walk (an 802.1ad tag, an 802.1Q tag naming another protocol, a loopback family that is not
+    /// IP); `ether_type` is what Ethernet says. True for the frames that carry `ip` as IP.
+    fn under_every_link(ip: &[u8], ether_type: [u8; 2]) -> Vec<(LinkType, Vec<u8>, bool)> {
+        let [hi, lo] = ether_type;
+        let other = if ether_type == [0x08, 0x00] {
+            [0x86, 0xdd]
+        } else {
+            [0x08, 0x00]
+        };
+        let with = |header: &[u8]| [header, ip].concat();
+        let ethernet = |tags: &[u8]| with(&[&[0u8; 12][..], tags].concat());
+        let mut sll = [0u8; 16];
+        sll[14..].copy_from_slice(&ether_type);
+        let mut sll2 = [0u8; 20];
+        sll2[..2].copy_from_slice(&ether_type);
+        vec![
+            (LinkType::ETHERNET, ethernet(&ether_type), true),
+            (
+                LinkType::ETHERNET,
+                ethernet(&[0x81, 0x00, 0x20, 0x0a, hi, lo]),
+                true,
+            ),
+            (
+                LinkType::ETHERNET,
+                ethernet(&[&[0x81, 0x00, 0, 5][..], &other].concat()),
+                true,
+            ),
+            (
+                LinkType::ETHERNET,
+                ethernet(&[0x88, 0xa8, 0, 7, hi, lo]),
+                false,
+            ),
+            (LinkType::LINUX_SLL, with(&sll), true),
+            (LinkType::LINUX_SLL2, with(&sll2), true),
+            (LinkType::NULL, with(&[2, 0, 0, 0]), true),
+            (LinkType::LOOP, with(&[0, 0, 0, 30]), true),
+            (LinkType::NULL, with(&[7, 0, 0, 0]), false),
+            (LinkType::RAW, ip.to_vec(), true),
+        ]
+    }
+
+    /// What the hand-read path reads of `ip` is the same under every link layer that carries it
+    /// as IP (the IP header's version decides, as in the walk), and is what the walk reads
+    /// whenever the hand-read path takes it.
+    fn same_under_every_link(ip: &[u8], ether_type: [u8; 2]) -> Result<(), TestCaseError> {
+        let fast = common_tcp(LinkType::RAW, ip);
+        for (link, frame, carries_ip) in under_every_link(ip, ether_type) {
+            let decoded = common_tcp(link, &frame);
+            if carries_ip {
+                prop_assert_eq!(&decoded, &fast, "{:?} {:?}", link, frame.get(..20));
+            } else {
+                prop_assert!(decoded.is_none());
+            }
+            if let Some(decoded) = decoded {
+                prop_assert_eq!(
+                    Ok(decoded),
+                    walk(Next::Link(link, &frame), None),
+                    "{:?}",
+                    link
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Bytes shaped like an IPv6 header and TCP: the version, next header and payload length
     /// steered to the edge cases (another version or header, zero, around the bytes present).
     fn ipv6_like() -> impl Strategy<Value = Vec<u8>> {
@@ -657,46 +751,18 @@ mod tests {
             if let Some(segment) = tcp_common(&bytes) {
                 prop_assert_eq!(Ok(Body::Tcp(segment)), tcp_sliced(&bytes));
             }
-            // Untagged, one 802.1Q tag (the inner type IPv4 or another), and an 802.1ad tag
-            // (left to the walk); a tag around IPv4 changes nothing of what is read.
-            let frame = |tags: &[u8]| [&[0u8; 12][..], tags, &bytes].concat();
-            let untagged = frame(&[0x08, 0x00]);
-            let fast = ethernet_tcp(LinkType::ETHERNET, &untagged);
-            let vlan = frame(&[0x81, 0x00, 0x20, 0x0a, 0x08, 0x00]);
-            prop_assert_eq!(&ethernet_tcp(LinkType::ETHERNET, &vlan), &fast);
-            let vlan_ipv6 = frame(&[0x81, 0x00, 0, 5, 0x86, 0xdd]);
-            let qinq = frame(&[0x88, 0xa8, 0, 7, 0x08, 0x00]);
-            for frame in [untagged, vlan, vlan_ipv6, qinq] {
-                if let Some(decoded) = ethernet_tcp(LinkType::ETHERNET, &frame) {
-                    prop_assert_eq!(
-                        Ok(decoded),
-                        walk(Next::Link(LinkType::ETHERNET, &frame), None)
-                    );
-                }
-            }
+            same_under_every_link(&bytes, [0x08, 0x00])?;
         }
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(20_000))]
 
-        /// TCP over IPv6 read by hand is what the walk (etherparse) makes of the same frame,
-        /// tagged or not, whenever the hand-read path takes it.
+        /// TCP over IPv6 read by hand is what the walk (etherparse) makes of the same packet,
+        /// under every link layer, whenever the hand-read path takes it.
         #[test]
         fn ipv6_fast_path_agrees_with_the_walk(bytes in ipv6_like()) {
-            let frame = |tags: &[u8]| [&[0u8; 12][..], tags, &bytes].concat();
-            let untagged = frame(&[0x86, 0xdd]);
-            let fast = ethernet_tcp(LinkType::ETHERNET, &untagged);
-            let vlan = frame(&[0x81, 0x00, 0x01, 0x2c, 0x86, 0xdd]);
-            prop_assert_eq!(&ethernet_tcp(LinkType::ETHERNET, &vlan), &fast);
-            for frame in [untagged, vlan] {
-                if let Some(decoded) = ethernet_tcp(LinkType::ETHERNET, &frame) {
-                    prop_assert_eq!(
-                        Ok(decoded),
-                        walk(Next::Link(LinkType::ETHERNET, &frame), None)
-                    );
-                }
-            }
+            same_under_every_link(&bytes, [0x86, 0xdd])?;
         }
     }
 
@@ -709,12 +775,12 @@ mod tests {
             .ack(5);
         let mut frame = Vec::new();
         builder.write(&mut frame, b"\x16\x03\x01").unwrap();
-        let fast = ethernet_tcp(LinkType::ETHERNET, &frame).unwrap();
+        let fast = common_tcp(LinkType::ETHERNET, &frame).unwrap();
         assert_eq!(Ok(fast), walk(Next::Link(LinkType::ETHERNET, &frame), None));
         let mut hop_by_hop = frame.clone();
         hop_by_hop[14 + 6] = 0;
-        assert!(ethernet_tcp(LinkType::ETHERNET, &hop_by_hop).is_none());
-        assert!(ethernet_tcp(LinkType::ETHERNET, frame.get(..frame.len() - 1).unwrap()).is_none());
+        assert!(common_tcp(LinkType::ETHERNET, &hop_by_hop).is_none());
+        assert!(common_tcp(LinkType::ETHERNET, frame.get(..frame.len() - 1).unwrap()).is_none());
     }
 
     /// The common headers take the hand-read path (the property above would pass vacuously
@@ -732,13 +798,14 @@ mod tests {
         let mut frame = vec![0u8; 12];
         frame.extend_from_slice(&[0x08, 0x00]);
         frame.extend_from_slice(ip);
-        assert!(ethernet_tcp(LinkType::ETHERNET, &frame).is_some());
-        assert!(ethernet_tcp(LinkType::RAW, ip).is_none());
+        assert!(common_tcp(LinkType::ETHERNET, &frame).is_some());
+        assert!(common_tcp(LinkType::RAW, ip).is_some());
+        assert!(common_tcp(LinkType::PPP, ip).is_none());
         let mut tagged = vec![0u8; 12];
         tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x64, 0x08, 0x00]);
         tagged.extend_from_slice(ip);
-        assert!(ethernet_tcp(LinkType::ETHERNET, &tagged).is_some());
-        assert!(ethernet_tcp(LinkType::ETHERNET, tagged.get(..17).unwrap_or_default()).is_none());
+        assert!(common_tcp(LinkType::ETHERNET, &tagged).is_some());
+        assert!(common_tcp(LinkType::ETHERNET, tagged.get(..17).unwrap_or_default()).is_none());
         let mut v6 = ip.to_vec();
         v6[0] = 0x60;
         assert!(ipv4_common(&v6, &mut None).is_none());
