@@ -501,27 +501,22 @@ mod fast {
             let _ = serde_json::to_writer(&mut *buf, &ts);
             return;
         }
-        let (secs, mut micros) = (ts.secs(), ts.0 % Timestamp::MICROS_PER_SEC);
+        let (secs, micros) = (ts.secs(), ts.0 % Timestamp::MICROS_PER_SEC);
         buf.extend_from_slice(itoa::Buffer::new().format(secs).as_bytes());
-        if micros == 0 {
-            buf.extend_from_slice(b".0");
-            return;
-        }
-        let mut digits = 6;
-        while micros % 10 == 0 {
-            micros /= 10;
-            digits -= 1;
-        }
-        let mut fraction = [b'0'; 7];
-        fraction[0] = b'.';
-        // `digits` is 1..=6 and `micros` below 10^digits: every index is within the array.
-        let mut at = digits;
-        while micros > 0 {
-            fraction[at] = b'0' + (micros % 10) as u8;
-            micros /= 10;
-            at -= 1;
-        }
-        buf.extend_from_slice(&fraction[..=digits]);
+        // The six digits after the point, zero-padded: those of 1 000 000 + micros after its 1.
+        let mut padded = itoa::Buffer::new();
+        let six = padded
+            .format(micros + Timestamp::MICROS_PER_SEC)
+            .as_bytes()
+            .get(1..)
+            .unwrap_or_default();
+        // Trailing zeros cut, one digit kept (`.0` for a whole second).
+        let end = six
+            .iter()
+            .rposition(|&d| d != b'0')
+            .map_or(1, |last| last + 1);
+        buf.push(b'.');
+        buf.extend_from_slice(six.get(..end).unwrap_or_default());
     }
 
     fn boolean(buf: &mut Vec<u8>, b: bool) {

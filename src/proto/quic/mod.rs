@@ -174,8 +174,7 @@ pub fn opens_connection(payload: &[u8]) -> Option<QuicStart> {
         return Some(not_a_client_initial);
     }
     let keys = packet::initial_keys(version, dcid)?;
-    let mut copy = bytes.to_vec();
-    if packet::open(&mut copy, pn_offset, &keys[0], None).is_none() {
+    if !client_key_opens(&keys, bytes, pn_offset) {
         return Some(not_a_client_initial);
     }
     Some(QuicStart {
@@ -184,15 +183,28 @@ pub fn opens_connection(payload: &[u8]) -> Option<QuicStart> {
     })
 }
 
+/// The client's key of a pair of Initial keys opens this Initial packet (a copy of it): the
+/// packet is a client's Initial sent to the connection ID the keys come from.
+fn client_key_opens(keys: &[Keys; 2], bytes: &[u8], pn_offset: usize) -> bool {
+    let mut copy = bytes.to_vec();
+    packet::open(&mut copy, pn_offset, &keys[0], None).is_some()
+}
+
 impl QuicConnection {
     /// A connection from its first datagram, with the Initial keys found in it, if any.
     pub fn starting(start: QuicStart) -> QuicConnection {
         let mut connection = QuicConnection::default();
         if let Some((dcid, version, keys)) = start.keys {
-            connection.original_dcid = Some(dcid.clone());
-            connection.initial = Some((dcid, version, keys));
+            connection.client_initial_opened(dcid, version, keys);
         }
         connection
+    }
+
+    /// Initial keys that opened a client's Initial: the keys in use, and (the first time) the
+    /// connection ID a Retry's integrity tag covers.
+    fn client_initial_opened(&mut self, dcid: Vec<u8>, version: Version, keys: [Keys; 2]) {
+        self.original_dcid.get_or_insert_with(|| dcid.clone());
+        self.initial = Some((dcid, version, keys));
     }
 
     /// UDP payload bytes of each direction (client to server first).
@@ -379,12 +391,9 @@ impl QuicConnection {
         let Some(keys) = packet::initial_keys(version, dcid) else {
             return;
         };
-        let mut copy = bytes.to_vec();
-        if packet::open(&mut copy, pn_offset, &keys[0], None).is_none() {
-            return;
+        if client_key_opens(&keys, bytes, pn_offset) {
+            self.client_initial_opened(dcid.to_vec(), version, keys);
         }
-        self.original_dcid.get_or_insert_with(|| dcid.to_vec());
-        self.initial = Some((dcid.to_vec(), version, keys));
     }
 
     /// Initial packets of another version than the keys' (the server answering a v1 ClientHello

@@ -270,8 +270,8 @@ mod tests {
     }
 
     /// The memo answers what working it out answers: for inputs seen again, for more inputs
-    /// than it keeps (so that it empties), for inputs differing in one
-    /// value only, and for inputs too large to keep.
+    /// than it keeps (so that it empties), for inputs differing in one value only, and for
+    /// inputs too large to keep.
     #[test]
     fn memo_gives_the_fingerprint_of_every_input() {
         let inputs: Vec<Ja4Input> = (0..3 * JA4_KEPT as u16)
